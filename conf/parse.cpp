@@ -1,0 +1,198 @@
+#include "conf/parse.hpp"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "conf/table_reader.hpp"
+
+namespace gatehouse::conf {
+namespace {
+
+TlsVersion to_version(const std::string& s) { return s == "1.3" ? TlsVersion::v1_3 : TlsVersion::v1_2; }
+
+// Calls `each` with a reader for every table of an array of tables ([[listener]]).
+template <typename Fn>
+void for_each_table(TableReader& parent, std::string_view key, Fn&& each) {
+  const auto* arr = parent.array(key);
+  if (!arr) return;
+  for (size_t i = 0; i < arr->size(); ++i) {
+    std::string path = parent.path_of(key) + "[" + std::to_string(i) + "]";
+    const auto* t = (*arr)[i].as_table();
+    if (!t) {
+      parent.error_at((*arr)[i], path, "expected a table");
+      continue;
+    }
+    TableReader reader(*t, path, parent.context());
+    each(reader, i);
+  }
+}
+
+void read_server(TableReader& r, ServerSettings& s) {
+  if (auto v = r.integer("workers", 0, 1024)) s.workers = static_cast<int>(*v);
+  if (auto v = r.integer("max_connections", 1, 10'000'000)) s.max_connections = *v;
+  if (auto v = r.duration("drain_timeout")) s.drain_timeout = *v;
+}
+
+void read_log(TableReader& r, LogSettings& s) {
+  if (auto v = r.string("access")) {
+    if (v->empty()) r.error("access", "use \"stdout\", \"off\" or a file path");
+    s.access = *v;
+    if (s.access != "stdout" && s.access != "off") {
+      std::filesystem::path p(s.access);
+      if (p.is_relative()) s.access = (r.context().base_dir / p).lexically_normal().string();
+    }
+  }
+  if (auto v = r.choice("level", {"trace", "debug", "info", "warn", "error"})) s.level = *v;
+}
+
+void read_tls(TableReader& r, TlsSettings& tls) {
+  r.require("certificates");
+  r.require("client_ca");
+  size_t entries = 0;
+  for_each_table(r, "certificates", [&](TableReader& c, size_t) {
+    ++entries;
+    c.require("cert");
+    c.require("key");
+    auto cert = c.file("cert");
+    auto key = c.file("key");
+    if (cert && key) tls.certificates.push_back({*cert, *key});
+  });
+  if (r.has("certificates") && entries == 0)
+    r.error("certificates", "needs at least one { cert = ..., key = ... }");
+  if (auto v = r.choice("min_version", {"1.2", "1.3"})) tls.min_version = to_version(*v);
+  if (auto v = r.choice("max_version", {"1.2", "1.3"})) tls.max_version = to_version(*v);
+  if (tls.min_version > tls.max_version)
+    r.error("min_version", "min_version is above max_version");
+  if (auto v = r.file("client_ca")) tls.client_ca = *v;
+  if (auto v = r.file("client_intermediates")) tls.client_intermediates = *v;
+  r.choice("verify", {"require"});
+  if (auto v = r.integer("verify_depth", 0, 16)) tls.verify_depth = static_cast<int>(*v);
+}
+
+void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
+  l.name = r.string("name").value_or("listener" + std::to_string(index));
+  r.require("listen");
+  if (auto v = r.string("listen")) {
+    l.listen = *v;
+    l.listen_source = r.source_of("listen");
+  }
+  r.choice("mode", {"tcp"});
+  if (auto v = r.duration("handshake_timeout")) l.handshake_timeout = *v;
+  if (auto v = r.duration("idle_timeout")) l.idle_timeout = *v;
+  r.require("tls");
+  if (const auto* t = r.table("tls")) {
+    TableReader tr(*t, r.path_of("tls"), r.context());
+    read_tls(tr, l.tls);
+  }
+  r.require("route");
+  for_each_table(r, "route", [&](TableReader& rr, size_t) {
+    rr.require("upstream");
+    RouteSettings route;
+    route.source = rr.source();
+    if (auto v = rr.string("upstream")) route.upstream = *v;
+    l.routes.push_back(route);
+  });
+  if (l.routes.size() > 1)
+    r.error("route", "a listener takes one route, its default route (found " +
+                         std::to_string(l.routes.size()) + ")");
+}
+
+void read_upstream(TableReader& r, UpstreamSettings& u) {
+  r.require("name");
+  r.require("endpoints");
+  u.name = r.string("name").value_or("");
+  u.endpoints_source = r.source_of("endpoints");
+  if (auto v = r.strings("endpoints")) {
+    u.endpoints = *v;
+    if (u.endpoints.empty()) r.error("endpoints", "needs at least one endpoint");
+  }
+  if (auto v = r.duration("connect_timeout")) u.connect_timeout = *v;
+}
+
+void cross_check(const Settings& s, ParseContext& ctx) {
+  std::map<std::string, int> upstreams;
+  for (const auto& u : s.upstreams) {
+    if (!u.name.empty() && upstreams[u.name]++ > 0)
+      ctx.diagnostics.add(ctx.file, u.endpoints_source, "upstream name '" + u.name + "' is used twice");
+  }
+  std::map<std::string, int> listeners;
+  for (const auto& l : s.listeners) {
+    if (listeners[l.name]++ > 0)
+      ctx.diagnostics.add(ctx.file, l.listen_source, "listener name '" + l.name + "' is used twice");
+    for (const auto& route : l.routes) {
+      if (!route.upstream.empty() && !upstreams.contains(route.upstream)) {
+        Source where = route.source;
+        where.key_path += ".upstream";
+        ctx.diagnostics.add(ctx.file, where, "no [[upstream]] is named '" + route.upstream + "'");
+      }
+    }
+  }
+}
+
+ParseResult parse_with(std::string_view text, ParseContext ctx) {
+  ParseResult result;
+  toml::table root;
+  try {
+    root = toml::parse(text, ctx.file);
+  } catch (const toml::parse_error& e) {
+    const auto& begin = e.source().begin;
+    result.diagnostics.add(Problem{ctx.file, static_cast<int>(begin.line),
+                                   static_cast<int>(begin.column), "",
+                                   "TOML syntax error: " + std::string(e.description())});
+    return result;
+  }
+  Settings settings;
+  {
+    TableReader top(root, "", ctx);
+    if (const auto* t = top.table("server")) {
+      TableReader r(*t, "server", ctx);
+      read_server(r, settings.server);
+    }
+    if (const auto* t = top.table("log")) {
+      TableReader r(*t, "log", ctx);
+      read_log(r, settings.log);
+    }
+    top.require("listener");
+    for_each_table(top, "listener", [&](TableReader& r, size_t i) {
+      ListenerSettings l;
+      read_listener(r, i, l);
+      settings.listeners.push_back(std::move(l));
+    });
+    for_each_table(top, "upstream", [&](TableReader& r, size_t) {
+      UpstreamSettings u;
+      read_upstream(r, u);
+      settings.upstreams.push_back(std::move(u));
+    });
+  }
+  cross_check(settings, ctx);
+  result.diagnostics = std::move(ctx.diagnostics);
+  if (result.diagnostics.empty()) result.settings = std::move(settings);
+  return result;
+}
+
+}  // namespace
+
+ParseResult parse_text(std::string_view text, const std::string& display_name,
+                       const std::filesystem::path& base_dir) {
+  ParseContext ctx{display_name, base_dir, {}};
+  return parse_with(text, std::move(ctx));
+}
+
+ParseResult parse_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    ParseResult result;
+    result.diagnostics.add(Problem{file.string(), 0, 0, "", "cannot read the config file: " +
+                                                                std::string(std::strerror(errno))});
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto base = std::filesystem::absolute(file).parent_path();
+  auto result = parse_text(text.str(), file.string(), base);
+  if (result.settings) result.settings->config_file = file;
+  return result;
+}
+
+}  // namespace gatehouse::conf

@@ -1,0 +1,87 @@
+// Plain, validated configuration values: what the TOML said, with defaults applied.
+// No runtime objects here; proxy/snapshot builds those from these structs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gatehouse::conf {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a value came from, so later stages (loading files) can point at the line.
+struct Source {
+  std::string key_path;  // e.g. "listener[0].tls.client_ca"
+  int line = 0;
+  int column = 0;
+};
+
+struct FileRef {
+  std::filesystem::path path;  // already resolved against the config file's folder
+  Source source;
+};
+
+struct CertificateSettings {
+  FileRef cert;  // PEM: leaf first, then intermediates
+  FileRef key;
+};
+
+enum class TlsVersion { v1_2, v1_3 };
+enum class VerifyMode { require };
+
+struct TlsSettings {
+  std::vector<CertificateSettings> certificates;
+  TlsVersion min_version = TlsVersion::v1_2;
+  TlsVersion max_version = TlsVersion::v1_3;
+  FileRef client_ca;
+  std::optional<FileRef> client_intermediates;
+  VerifyMode verify = VerifyMode::require;
+  int verify_depth = 2;  // intermediates allowed between the client cert and the root
+};
+
+struct RouteSettings {
+  std::string upstream;
+  Source source;
+};
+
+struct ListenerSettings {
+  std::string name;
+  std::string listen;  // "127.0.0.1:8443", "[::1]:8443"
+  Source listen_source;
+  Duration handshake_timeout{std::chrono::seconds(10)};
+  Duration idle_timeout{std::chrono::minutes(5)};
+  TlsSettings tls;
+  std::vector<RouteSettings> routes;
+};
+
+struct UpstreamSettings {
+  std::string name;
+  std::vector<std::string> endpoints;  // "host:port" or "builtin:whoami"
+  Source endpoints_source;
+  Duration connect_timeout{std::chrono::seconds(2)};
+};
+
+struct ServerSettings {
+  int workers = 0;  // 0 = one per core
+  std::int64_t max_connections = 100000;
+  Duration drain_timeout{std::chrono::seconds(30)};
+};
+
+struct LogSettings {
+  std::string access = "stdout";  // "stdout" | "off" | a file path
+  std::string level = "info";
+};
+
+struct Settings {
+  std::filesystem::path config_file;  // empty for the embedded default
+  ServerSettings server;
+  LogSettings log;
+  std::vector<ListenerSettings> listeners;
+  std::vector<UpstreamSettings> upstreams;
+};
+
+}  // namespace gatehouse::conf

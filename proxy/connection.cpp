@@ -1,0 +1,156 @@
+#include "proxy/connection.hpp"
+
+#include <chrono>
+
+#include "proxy/deadline.hpp"
+#include "proxy/splice.hpp"
+#include "proxy/upstream_connect.hpp"
+#include "proxy/whoami.hpp"
+#include "tls/stream.hpp"
+
+namespace gatehouse::proxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+std::string peer_text(const asio::ip::tcp::socket& socket) {
+  asio::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  auto addr = ep.address();
+  std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
+  return host + ":" + std::to_string(ep.port());
+}
+
+// Why a handshake failed, in the closed list of reasons, with plain words.
+void explain_handshake_failure(const tls::HandshakeReport& report, const tls::Stream& stream, const asio::error_code& ec,
+                               bool timed_out, ConnectionRecord& rec) {
+  if (report.verify_ran && report.verify.reason != tls::Reason::ok) {
+    rec.reason = report.verify.reason;
+    rec.detail = report.verify.detail;
+    rec.failed_issuer = report.verify.issuer;
+    rec.failed_depth = report.verify.depth;
+    return;
+  }
+  uint32_t code = stream.last_error_code();
+  if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+    rec.reason = tls::Reason::no_certificate;
+    rec.detail = "the client sent no certificate";
+    return;
+  }
+  if (timed_out) {
+    rec.reason = tls::Reason::handshake_timeout;
+    rec.detail = "the handshake did not finish within handshake_timeout";
+    return;
+  }
+  rec.reason = tls::Reason::protocol_error;
+  rec.detail = ec == asio::error::eof ? "the client closed the connection during the handshake"
+                                      : stream.last_error().empty() ? ec.message() : stream.last_error();
+}
+
+void fill_tls_facts(SSL* ssl, ConnectionRecord& rec) {
+  if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) rec.sni = sni;
+  if (SSL_is_init_finished(ssl)) {
+    rec.tls_version = SSL_get_version(ssl);
+    if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) rec.cipher = SSL_CIPHER_standard_name(c);
+    rec.resumed = SSL_session_reused(ssl);
+  }
+}
+
+}  // namespace
+
+// `snapshot` is only held: it keeps `listener` alive for this connection, whatever a reload does.
+asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] std::shared_ptr<const Snapshot> snapshot,
+                                       const ListenerRuntime& listener, asio::ip::tcp::socket socket) {
+  const auto started = Clock::now();
+  auto& counters = worker.counters;
+  counters.connections_total.add();
+  counters.connections_active.add();
+  asio::ip::tcp::socket upstream(socket.get_executor());
+  auto live = worker.live.insert(worker.live.end(), LiveSockets{&socket, &upstream});
+  struct Cleanup {
+    WorkerContext& w;
+    std::list<LiveSockets>::iterator it;
+    ~Cleanup() {
+      w.live.erase(it);
+      w.counters.connections_active.sub();
+    }
+  } cleanup{worker, live};
+
+  ConnectionRecord rec;
+  rec.listener = listener.settings.name;
+  rec.client = peer_text(socket);
+  asio::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+
+  tls::HandshakeReport report;
+  tls::Stream stream(socket, listener.tls->new_ssl(&report));
+  Deadline deadline(socket.get_executor());
+  deadline.arm(listener.settings.handshake_timeout, [&socket] { socket.cancel(); });
+  auto ec = co_await stream.handshake();
+  deadline.disarm();
+  rec.handshake_ms = ms_since(started);
+  fill_tls_facts(stream.ssl(), rec);
+
+  auto finish = [&](std::string close) {
+    rec.close = std::move(close);
+    rec.duration_ms = ms_since(started);
+    worker.access_log.write(rec);
+  };
+  if (ec) {
+    explain_handshake_failure(report, stream, ec, deadline.fired(), rec);
+    counters.refused[static_cast<size_t>(rec.reason)].add();
+    rec.decision = "deny";
+    finish(worker.terminating ? "terminated" : "handshake_failed");
+    co_return;
+  }
+  counters.handshakes_ok.add();
+
+  const tls::PeerIdentity identity = tls::extract_identity(report.peer.get());
+  rec.identity = &identity;
+  const RouteRuntime& route = listener.default_route;
+  policy::Decision decision = route.policy.decide(identity);
+  rec.rule = decision.rule;
+  if (!decision.allowed) {
+    rec.decision = "deny";
+    rec.reason = decision.reason;
+    counters.refused[static_cast<size_t>(decision.reason)].add();
+    SSL_send_fatal_alert(stream.ssl(), SSL_AD_ACCESS_DENIED);
+    finish("refused");
+    co_return;
+  }
+  rec.decision = "allow";
+  const UpstreamRuntime& up = *route.upstream;
+  rec.upstream = up.name;
+
+  if (up.endpoints.front().kind == Endpoint::Kind::builtin_whoami) {
+    rec.endpoint = up.endpoints.front().label;
+    WhoamiResult r = co_await serve_whoami(stream, identity, listener.settings.idle_timeout);
+    rec.bytes_client_to_upstream = r.bytes_in;
+    rec.bytes_upstream_to_client = r.bytes_out;
+    finish(worker.terminating ? "terminated" : r.close);
+    co_return;
+  }
+
+  ConnectOutcome connected = co_await connect_upstream(up, upstream, worker.next_endpoint++);
+  counters.upstream_connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
+  if (!connected.endpoint) {
+    rec.detail = "no upstream endpoint answered: " + connected.failures;
+    co_await stream.close_send();
+    finish(worker.terminating ? "terminated" : "upstream_unreachable");
+    co_return;
+  }
+  counters.upstream_connect_ok.add();
+  rec.endpoint = connected.endpoint->label;
+  SpliceResult spliced =
+      co_await splice(stream, upstream, listener.settings.idle_timeout, counters, worker.terminating);
+  rec.bytes_client_to_upstream = spliced.client_to_upstream;
+  rec.bytes_upstream_to_client = spliced.upstream_to_client;
+  finish(spliced.close);
+}
+
+}  // namespace gatehouse::proxy

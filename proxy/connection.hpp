@@ -1,0 +1,17 @@
+// One client connection from accept to close, as one readable coroutine:
+// handshake → identity → route and policy → upstream connect → splice → access-log line.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <memory>
+
+#include "proxy/snapshot.hpp"
+#include "proxy/worker_context.hpp"
+
+namespace gatehouse::proxy {
+
+asio::awaitable<void> serve_connection(WorkerContext& worker, std::shared_ptr<const Snapshot> snapshot,
+                                       const ListenerRuntime& listener, asio::ip::tcp::socket socket);
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,111 @@
+#include "proxy/server.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/ip/v6_only.hpp>
+#include <thread>
+
+#include "proxy/socket_options.hpp"
+
+namespace gatehouse::proxy {
+namespace {
+
+constexpr int kBacklog = 4096;
+// After the drain deadline, connections get this long to notice their cancellation.
+constexpr auto kTerminateGrace = std::chrono::seconds(2);
+
+std::string address_text(const asio::ip::tcp::endpoint& ep) {
+  auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+void prepare_signals() {
+  ::signal(SIGPIPE, SIG_IGN);  // BoringSSL writes with write(2): a closed peer must not kill us
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+Server::Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, AccessLog access_log)
+    : snapshot_(std::move(snapshot)), slots_(snapshot_->settings.server.max_connections) {
+  for (size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, slots_, access_log));
+}
+
+Server::~Server() {
+  if (started_ && !stopped_) shutdown();
+}
+
+Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Snapshot> snapshot, AccessLog access_log) {
+  using R = Result<std::unique_ptr<Server>>;
+  int configured = snapshot->settings.server.workers;
+  size_t workers = configured > 0 ? static_cast<size_t>(configured)
+                                  : std::max(1u, std::thread::hardware_concurrency());
+  std::unique_ptr<Server> server(new Server(snapshot, workers, std::move(access_log)));
+  for (size_t li = 0; li < snapshot->listeners.size(); ++li) {
+    asio::ip::tcp::endpoint address = snapshot->listeners[li].address;
+    const auto& name = snapshot->listeners[li].settings.name;
+    for (auto& worker : server->workers_) {
+      asio::ip::tcp::acceptor acceptor(worker->io());
+      asio::error_code ec;
+      acceptor.open(address.protocol(), ec);
+      if (!ec && address.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+      if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acceptor.set_option(reuse_port(true), ec);
+      if (!ec) acceptor.bind(address, ec);
+      if (!ec) acceptor.listen(kBacklog, ec);
+      if (ec)
+        return R::failure("listener '" + name + "': cannot listen on " + address_text(address) + ": " + ec.message());
+      // Port 0 picks a port once; the other workers join that same port.
+      address.port(acceptor.local_endpoint().port());
+      worker->add_acceptor(li, std::move(acceptor));
+    }
+    server->ports_.push_back(address.port());
+  }
+  return server;
+}
+
+void Server::start() {
+  started_ = true;
+  for (auto& w : workers_) w->start(snapshot_);
+}
+
+void Server::shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& w : workers_) w->stop_accepting();
+  auto drain = snapshot_->settings.server.drain_timeout;
+  if (!slots_.wait_until_idle(std::chrono::steady_clock::now() + drain)) {
+    spdlog::warn("drain_timeout ({} ms) passed with {} connection(s) open: closing them", drain.count(),
+                 slots_.in_use());
+    for (auto& w : workers_) w->terminate_connections();
+    if (!slots_.wait_until_idle(std::chrono::steady_clock::now() + kTerminateGrace))
+      for (auto& w : workers_) w->io().stop();
+  }
+  for (auto& w : workers_) w->join();
+}
+
+void Server::run_until_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  spdlog::info("{}: no new connections; draining open ones (up to {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+               snapshot_->settings.server.drain_timeout.count());
+  shutdown();
+  spdlog::info("stopped");
+}
+
+metrics::CounterTotals Server::totals() const {
+  metrics::CounterTotals t;
+  for (const auto& w : workers_) t.add(w->counters());
+  return t;
+}
+
+}  // namespace gatehouse::proxy

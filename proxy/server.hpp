@@ -1,0 +1,48 @@
+// Owns the workers and their listening sockets; starts, drains and stops them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metrics/worker_counters.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/worker.hpp"
+#include "tls/result.hpp"
+
+namespace gatehouse::proxy {
+
+class Server {
+ public:
+  // Binds every listener on every worker (SO_REUSEPORT) before anything runs, so an address
+  // in use or a missing permission fails here, with nothing half-started.
+  static Result<std::unique_ptr<Server>> create(std::shared_ptr<const Snapshot> snapshot, AccessLog access_log);
+  ~Server();
+
+  void start();
+  // SIGTERM/SIGINT: stop accepting, give open connections drain_timeout, then end them.
+  void shutdown();
+  // Blocks until SIGINT or SIGTERM, then shuts down. The caller blocks both signals first.
+  void run_until_signal();
+
+  // The bound port of a listener (useful when it was configured as port 0).
+  std::uint16_t port(size_t listener_index) const { return ports_.at(listener_index); }
+  size_t worker_count() const { return workers_.size(); }
+  metrics::CounterTotals totals() const;
+
+ private:
+  Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, AccessLog access_log);
+
+  std::shared_ptr<const Snapshot> snapshot_;
+  ConnectionSlots slots_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::uint16_t> ports_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+// Blocks SIGINT/SIGTERM in the calling thread (and the threads it starts), ignores SIGPIPE.
+void prepare_signals();
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,53 @@
+// Everything a worker needs to serve, compiled once from Settings and never changed after:
+// TLS contexts, resolved upstream endpoints, routes. Connections hold it for their lifetime.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/diagnostics.hpp"
+#include "conf/settings.hpp"
+#include "policy/decision.hpp"
+#include "tls/server_context.hpp"
+
+namespace gatehouse::proxy {
+
+struct Endpoint {
+  enum class Kind { tcp, builtin_whoami } kind = Kind::tcp;
+  asio::ip::tcp::endpoint address;
+  std::string label;  // as written in the config, for logs
+};
+
+struct UpstreamRuntime {
+  std::string name;
+  std::vector<Endpoint> endpoints;
+  conf::Duration connect_timeout{};
+};
+
+struct RouteRuntime {
+  const UpstreamRuntime* upstream = nullptr;
+  policy::RoutePolicy policy;
+};
+
+struct ListenerRuntime {
+  conf::ListenerSettings settings;
+  asio::ip::tcp::endpoint address;
+  std::unique_ptr<tls::ServerContext> tls;
+  RouteRuntime default_route;
+};
+
+struct Snapshot {
+  conf::Settings settings;
+  std::vector<UpstreamRuntime> upstreams;  // fixed size once built: routes point into it
+  std::vector<ListenerRuntime> listeners;
+};
+
+// Loads every file the settings name; all problems go to `problems` (nullptr result then).
+std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, conf::Diagnostics& problems);
+
+// "127.0.0.1:8443", "[::1]:8443", "localhost:8443" → addresses (blocking lookup: start-up only).
+std::vector<asio::ip::tcp::endpoint> resolve_host_port(const std::string& text, std::string& error);
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,121 @@
+#include "proxy/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "proxy/connection.hpp"
+
+namespace gatehouse::proxy {
+namespace {
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+// While every slot is taken, re-check this often for slots freed on other workers.
+constexpr auto kSlotPoll = std::chrono::milliseconds(10);
+}  // namespace
+
+void ConnectionSlots::release() {
+  if (used_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::lock_guard lock(mutex_);  // reached only when the last connection closes
+    idle_.notify_all();
+  }
+}
+
+bool ConnectionSlots::wait_until_idle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return idle_.wait_until(lock, deadline, [this] { return used_.load() <= 0; });
+}
+
+Worker::Worker(size_t index, ConnectionSlots& slots, AccessLog access_log) : index_(index), slots_(slots) {
+  context_.access_log = std::move(access_log);
+}
+
+void Worker::add_acceptor(size_t listener_index, asio::ip::tcp::acceptor acceptor) {
+  acceptors_.emplace_back(listener_index, std::move(acceptor));
+}
+
+void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    asio::co_spawn(io_, accept_loop(i), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("accept loop stopped: {}", ex.what());
+      }
+    });
+  }
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+asio::awaitable<bool> Worker::wait_for_slot(bool take) {
+  while (take ? !slots_.try_take() : slots_.full()) {
+    slot_freed_.expires_after(kSlotPoll);
+    co_await slot_freed_.async_wait(use_tuple);
+    if (!accepting_) co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Worker::accept_loop(size_t slot) {
+  auto& [listener_index, acceptor] = acceptors_[slot];
+  auto backoff = std::chrono::milliseconds(5);
+  asio::steady_timer pause(io_);
+  while (accepting_) {
+    // At the cap, leave new connections in the kernel's backlog rather than accept them.
+    if (!co_await wait_for_slot(false)) co_return;
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !accepting_) co_return;
+      context_.counters.accept_errors.add();
+      // Out of descriptors or memory: back off (5 ms doubling to 1 s) instead of spinning.
+      spdlog::warn("accept on {}: {} (retrying in {} ms)", snapshot_->listeners[listener_index].settings.name,
+                   ec.message(), backoff.count());
+      pause.expires_after(backoff);
+      co_await pause.async_wait(use_tuple);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+      continue;
+    }
+    backoff = std::chrono::milliseconds(5);
+    // Another worker may have taken the last slot meanwhile: this one waits, unserved.
+    if (!co_await wait_for_slot(true)) co_return;
+    spawn_connection(listener_index, std::move(socket));
+  }
+}
+
+void Worker::spawn_connection(size_t listener_index, asio::ip::tcp::socket socket) {
+  const ListenerRuntime& listener = snapshot_->listeners[listener_index];
+  asio::co_spawn(io_, serve_connection(context_, snapshot_, listener, std::move(socket)),
+                 [this](std::exception_ptr e) {
+                   slots_.release();
+                   slot_freed_.cancel();  // wake a local acceptor waiting for a slot
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     spdlog::error("worker {}: connection ended with an unexpected error: {}", index_, ex.what());
+                   }
+                 });
+}
+
+void Worker::stop_accepting() {
+  asio::post(io_, [this] {
+    accepting_ = false;
+    slot_freed_.cancel();
+    asio::error_code ignored;
+    for (auto& [index, acceptor] : acceptors_) acceptor.close(ignored);
+  });
+}
+
+void Worker::terminate_connections() {
+  asio::post(io_, [this] { context_.cancel_all(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,74 @@
+// One thread, one io_context, one SO_REUSEPORT acceptor per listener. A connection never
+// leaves the worker that accepted it, so nothing on its path is shared or locked.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "proxy/snapshot.hpp"
+#include "proxy/worker_context.hpp"
+
+namespace gatehouse::proxy {
+
+// The little that all workers share: the connection cap and the drain signal.
+class ConnectionSlots {
+ public:
+  explicit ConnectionSlots(std::int64_t max) : max_(max) {}
+  bool full() const { return used_.load(std::memory_order_relaxed) >= max_; }
+  bool try_take() {
+    if (used_.fetch_add(1, std::memory_order_relaxed) < max_) return true;
+    release();
+    return false;
+  }
+  void release();
+  std::int64_t in_use() const { return used_.load(std::memory_order_relaxed); }
+  // Blocks until no slot is in use or `deadline` passes; true when all were released.
+  bool wait_until_idle(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  const std::int64_t max_;
+  std::atomic<std::int64_t> used_{0};
+  std::mutex mutex_;  // only for the waiter at shutdown
+  std::condition_variable idle_;
+};
+
+class Worker {
+ public:
+  Worker(size_t index, ConnectionSlots& slots, AccessLog access_log);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  asio::io_context& io() { return io_; }
+  void add_acceptor(size_t listener_index, asio::ip::tcp::acceptor acceptor);
+  void start(std::shared_ptr<const Snapshot> snapshot);
+  void stop_accepting();          // thread-safe
+  void terminate_connections();   // thread-safe
+  void join();
+  const metrics::WorkerCounters& counters() const { return context_.counters; }
+
+ private:
+  asio::awaitable<void> accept_loop(size_t slot);
+  // Waits while every slot is in use; with `take`, also takes one. False when stopping.
+  asio::awaitable<bool> wait_for_slot(bool take);
+  void spawn_connection(size_t listener_index, asio::ip::tcp::socket socket);
+
+  size_t index_;
+  asio::io_context io_{1};
+  ConnectionSlots& slots_;
+  WorkerContext context_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<std::pair<size_t, asio::ip::tcp::acceptor>> acceptors_;
+  asio::steady_timer slot_freed_{io_};
+  bool accepting_ = true;
+  std::thread thread_;
+};
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,36 @@
+// What a connection may use of its worker. Everything here belongs to one worker thread,
+// so nothing needs a lock.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <list>
+
+#include "metrics/worker_counters.hpp"
+#include "proxy/access_log.hpp"
+
+namespace gatehouse::proxy {
+
+// The sockets of one live connection, so that a drain deadline can end it.
+struct LiveSockets {
+  asio::ip::tcp::socket* client = nullptr;
+  asio::ip::tcp::socket* upstream = nullptr;
+};
+
+struct WorkerContext {
+  metrics::WorkerCounters counters;
+  AccessLog access_log;
+  bool terminating = false;    // set when the drain deadline passed
+  size_t next_endpoint = 0;    // round-robin position for upstream connects
+  std::list<LiveSockets> live;
+
+  void cancel_all() {
+    terminating = true;
+    asio::error_code ignored;
+    for (auto& l : live) {
+      if (l.client) l.client->cancel(ignored);
+      if (l.upstream) l.upstream->cancel(ignored);
+    }
+  }
+};
+
+}  // namespace gatehouse::proxy

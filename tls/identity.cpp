@@ -1,0 +1,135 @@
+#include "tls/identity.hpp"
+
+#include <openssl/sha.h>
+
+#include <ctime>
+
+#include "tls/pem_io.hpp"
+
+namespace gatehouse::tls {
+namespace {
+
+std::vector<std::string> name_entries(X509_NAME* name, int nid) {
+  std::vector<std::string> out;
+  for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(name, nid, i)) {
+    ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+    unsigned char* utf8 = nullptr;
+    int len = ASN1_STRING_to_UTF8(&utf8, data);
+    if (len >= 0) {
+      out.emplace_back(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
+      OPENSSL_free(utf8);
+    }
+  }
+  return out;
+}
+
+std::string ia5(const ASN1_IA5STRING* s) {
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                     static_cast<size_t>(ASN1_STRING_length(s)));
+}
+
+std::string ip_text(const ASN1_OCTET_STRING* s) {
+  const uint8_t* d = ASN1_STRING_get0_data(s);
+  int len = ASN1_STRING_length(s);
+  char buf[64];
+  if (len == 4) {
+    snprintf(buf, sizeof buf, "%u.%u.%u.%u", d[0], d[1], d[2], d[3]);
+    return buf;
+  }
+  if (len == 16) {
+    std::string out;
+    for (int i = 0; i < 16; i += 2) {
+      snprintf(buf, sizeof buf, "%s%x", i ? ":" : "", (d[i] << 8) | d[i + 1]);
+      out += buf;
+    }
+    return out;
+  }
+  return hex(d, static_cast<size_t>(len));
+}
+
+void add_sans(X509* cert, PeerIdentity& id) {
+  bssl::UniquePtr<GENERAL_NAMES> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  if (!names) return;
+  for (size_t i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
+    switch (gn->type) {
+      case GEN_DNS: id.dns.push_back(ia5(gn->d.dNSName)); break;
+      case GEN_EMAIL: id.email.push_back(ia5(gn->d.rfc822Name)); break;
+      case GEN_URI: id.uri.push_back(ia5(gn->d.uniformResourceIdentifier)); break;
+      case GEN_IPADD: id.ip.push_back(ip_text(gn->d.iPAddress)); break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
+std::string hex(const uint8_t* data, size_t len, bool colons, bool upper) {
+  static constexpr char kLower[] = "0123456789abcdef";
+  static constexpr char kUpper[] = "0123456789ABCDEF";
+  const char* digits = upper ? kUpper : kLower;
+  std::string out;
+  out.reserve(len * 3);
+  for (size_t i = 0; i < len; ++i) {
+    if (colons && i) out += ':';
+    out += digits[data[i] >> 4];
+    out += digits[data[i] & 15];
+  }
+  return out;
+}
+
+std::int64_t unix_time(const ASN1_TIME* t) {
+  // ASN1_TIME_diff from the epoch keeps us clear of timegm and local time zones.
+  bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
+  int days = 0, secs = 0;
+  if (!t || !ASN1_TIME_diff(&days, &secs, epoch.get(), t)) return 0;
+  return static_cast<std::int64_t>(days) * 86400 + secs;
+}
+
+std::string iso8601(std::int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+PeerIdentity extract_identity(X509* cert) {
+  PeerIdentity id;
+  id.subject = subject_line(cert);
+  id.issuer = issuer_line(cert);
+  X509_NAME* subject = X509_get_subject_name(cert);
+  auto cns = name_entries(subject, NID_commonName);
+  if (!cns.empty()) id.cn = cns.front();
+  id.o = name_entries(subject, NID_organizationName);
+  id.ou = name_entries(subject, NID_organizationalUnitName);
+  add_sans(cert, id);
+
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
+  id.serial = hex(ASN1_STRING_get0_data(serial), static_cast<size_t>(ASN1_STRING_length(serial)), true, true);
+
+  uint8_t* der = nullptr;
+  int der_len = i2d_X509(cert, &der);
+  if (der_len > 0) {
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256(der, static_cast<size_t>(der_len), digest);
+    id.fingerprint = hex(digest, sizeof digest);
+    OPENSSL_free(der);
+  }
+  uint8_t* spki = nullptr;
+  int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
+  if (spki_len > 0) {
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256(spki, static_cast<size_t>(spki_len), digest);
+    id.spki = hex(digest, sizeof digest);
+    OPENSSL_free(spki);
+  }
+  id.not_before = unix_time(X509_get0_notBefore(cert));
+  id.not_after = unix_time(X509_get0_notAfter(cert));
+  return id;
+}
+
+}  // namespace gatehouse::tls

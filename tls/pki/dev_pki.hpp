@@ -1,0 +1,25 @@
+// The development PKI behind `gatehouse run` with no config: a root, an intermediate, a
+// server certificate for localhost and one tester certificate, made on first run.
+#pragma once
+
+#include <filesystem>
+
+#include "tls/result.hpp"
+
+namespace gatehouse::tls::pki {
+
+struct DevPki {
+  std::filesystem::path dir;
+  std::filesystem::path root_cert() const { return dir / "root.pem"; }
+  std::filesystem::path intermediate_cert() const { return dir / "intermediate.pem"; }
+  std::filesystem::path server_chain() const { return dir / "server.pem"; }  // leaf + intermediate
+  std::filesystem::path server_key() const { return dir / "server.key"; }
+  std::filesystem::path tester_chain() const { return dir / "tester.pem"; }  // leaf + intermediate
+  std::filesystem::path tester_key() const { return dir / "tester.key"; }
+};
+
+// Creates the files in `dir` unless they are all there and still valid for a day.
+// `created` tells whether anything was written.
+Result<DevPki> ensure_dev_pki(const std::filesystem::path& dir, bool* created = nullptr);
+
+}  // namespace gatehouse::tls::pki

@@ -1,0 +1,32 @@
+// Every refusal has exactly one reason from this closed list (DESIGN.md). The same keyword
+// appears in the access log, the metric label, and later the error page and `verify`.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace gatehouse::tls {
+
+enum class Reason : std::uint8_t {
+  ok,
+  no_certificate,
+  untrusted_issuer,
+  incomplete_chain,
+  expired,
+  not_yet_valid,
+  revoked,
+  wrong_usage,
+  chain_too_long,
+  bad_signature,
+  policy_denied,
+  handshake_timeout,
+  protocol_error,
+};
+inline constexpr std::size_t kReasonCount = 13;
+
+std::string_view reason_keyword(Reason r);
+// The TLS alert a refused client receives for this reason.
+std::uint8_t reason_alert(Reason r);
+
+}  // namespace gatehouse::tls

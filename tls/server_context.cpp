@@ -1,0 +1,211 @@
+#include "tls/server_context.hpp"
+
+#include <ctime>
+
+#include "tls/client_hello.hpp"
+#include "tls/identity.hpp"
+#include "tls/pem_io.hpp"
+
+namespace gatehouse::tls {
+namespace {
+
+// AEAD only, forward secret only. TLS 1.3 suites are AEAD by definition and not configurable.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr const char* kGroups = "X25519:P-256";
+
+int report_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+int context_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+uint16_t to_wire(conf::TlsVersion v) { return v == conf::TlsVersion::v1_3 ? TLS1_3_VERSION : TLS1_2_VERSION; }
+
+std::vector<std::string> dns_names(X509* cert) {
+  PeerIdentity id = extract_identity(cert);
+  if (id.dns.empty() && !id.cn.empty()) id.dns.push_back(id.cn);
+  for (auto& n : id.dns)
+    for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return id.dns;
+}
+
+std::optional<ServerCredential> load_credential(const conf::CertificateSettings& c, const std::string& file,
+                                                conf::Diagnostics& problems) {
+  auto chain = read_certificates(c.cert.path);
+  if (!chain) problems.add(file, c.cert.source, chain.error());
+  auto key = read_private_key(c.key.path);
+  if (!key) problems.add(file, c.key.source, key.error());
+  if (!chain || !key) return std::nullopt;
+  X509* leaf = chain->front().get();
+  if (!X509_check_private_key(leaf, key->get())) {
+    drain_errors();
+    problems.add(file, c.key.source,
+                 c.key.path.string() + " is not the private key of " + c.cert.path.string() + " ('" +
+                     subject_line(leaf) + "')");
+    return std::nullopt;
+  }
+  ServerCredential cred;
+  cred.not_after = unix_time(X509_get0_notAfter(leaf));
+  cred.subject = subject_line(leaf);
+  if (cred.not_after < std::time(nullptr)) {
+    problems.add(file, c.cert.source,
+                 c.cert.path.string() + ": server certificate '" + cred.subject + "' expired on " +
+                     iso8601(cred.not_after));
+    return std::nullopt;
+  }
+  for (const auto& cert : *chain) {
+    uint8_t* der = nullptr;
+    int len = i2d_X509(cert.get(), &der);
+    cred.chain.emplace_back(CRYPTO_BUFFER_new(der, static_cast<size_t>(len), nullptr));
+    OPENSSL_free(der);
+    cred.chain_view.push_back(cred.chain.back().get());
+  }
+  cred.ecdsa = EVP_PKEY_id(key->get()) == EVP_PKEY_EC;
+  cred.key = std::move(*key);
+  cred.names = dns_names(leaf);
+  return cred;
+}
+
+Result<CertChain> load_ca_file(const conf::FileRef& ref, const char* what) {
+  auto certs = read_certificates(ref.path);
+  if (!certs) return certs;
+  for (const auto& cert : *certs) {
+    if (!(X509_get_extension_flags(cert.get()) & EXFLAG_CA))
+      return Result<CertChain>::failure(ref.path.string() + ": '" + subject_line(cert.get()) + "' in " + what +
+                                        " is not a CA certificate");
+    auto not_after = unix_time(X509_get0_notAfter(cert.get()));
+    if (not_after < std::time(nullptr))
+      return Result<CertChain>::failure(ref.path.string() + ": " + what + " '" + subject_line(cert.get()) +
+                                        "' expired on " + iso8601(not_after));
+  }
+  return certs;
+}
+
+}  // namespace
+
+ServerContext::~ServerContext() = default;
+
+std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tls, const std::string& file,
+                                                     conf::Diagnostics& problems) {
+  std::unique_ptr<ServerContext> sc(new ServerContext());
+  size_t before = problems.problems().size();
+  for (const auto& c : tls.certificates) {
+    if (auto cred = load_credential(c, file, problems)) sc->credentials_.push_back(std::move(*cred));
+  }
+  auto anchors = load_ca_file(tls.client_ca, "client_ca");
+  if (!anchors) problems.add(file, tls.client_ca.source, anchors.error());
+  CertChain intermediates;
+  if (tls.client_intermediates) {
+    auto loaded = load_ca_file(*tls.client_intermediates, "client_intermediates");
+    if (!loaded) problems.add(file, tls.client_intermediates->source, loaded.error());
+    else intermediates = std::move(*loaded);
+  }
+  if (problems.problems().size() != before) return nullptr;
+
+  sc->verifier_ = std::make_unique<ClientVerifier>(*anchors, intermediates, tls.verify_depth);
+  sc->tls13_ = tls.max_version == conf::TlsVersion::v1_3;
+  sc->ctx_.reset(SSL_CTX_new(TLS_method()));
+  SSL_CTX* ctx = sc->ctx_.get();
+  bool ok = SSL_CTX_set_min_proto_version(ctx, to_wire(tls.min_version)) &&
+            SSL_CTX_set_max_proto_version(ctx, to_wire(tls.max_version)) &&
+            SSL_CTX_set_strict_cipher_list(ctx, kTls12Ciphers) && SSL_CTX_set1_curves_list(ctx, kGroups);
+  if (!ok) {
+    problems.add(file, tls.client_ca.source, "cannot configure TLS: " + drain_errors());
+    return nullptr;
+  }
+  // Resumption stays off until it re-checks today's trust on every resumed connection.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  // Tell clients which CAs we accept, so browsers offer the right certificate.
+  bssl::UniquePtr<STACK_OF(X509_NAME)> names(sk_X509_NAME_new_null());
+  for (const auto& a : sc->verifier_->anchors())
+    sk_X509_NAME_push(names.get(), X509_NAME_dup(X509_get_subject_name(a.get())));
+  SSL_CTX_set_client_CA_list(ctx, names.release());
+  SSL_CTX_set_custom_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, &ServerContext::on_verify);
+  SSL_CTX_set_select_certificate_cb(ctx, &ServerContext::on_select_certificate);
+  SSL_CTX_set_ex_data(ctx, context_index(), sc.get());
+  return sc;
+}
+
+bssl::UniquePtr<SSL> ServerContext::new_ssl(HandshakeReport* report) const {
+  bssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
+  if (ssl) {
+    SSL_set_ex_data(ssl.get(), report_index(), report);
+    SSL_set_accept_state(ssl.get());
+  }
+  return ssl;
+}
+
+HandshakeReport* ServerContext::report_of(const SSL* ssl) {
+  return static_cast<HandshakeReport*>(SSL_get_ex_data(ssl, report_index()));
+}
+
+const ServerCredential* ServerContext::select(const SSL_CLIENT_HELLO* hello) const {
+  ClientHelloFacts facts = read_client_hello(hello);
+  // TLS 1.3 picks the key type by signature algorithm alone; TLS 1.2 also by cipher suite.
+  bool ecdsa_ok = (facts.accepts_ecdsa || !facts.sent_sigalgs) &&
+                  ((facts.offers_tls13 && tls13_) || facts.offers_ecdsa_suite);
+  const ServerCredential* by_name = nullptr;
+  const ServerCredential* by_type = nullptr;
+  for (const auto& cred : credentials_) {
+    bool type_ok = cred.ecdsa == ecdsa_ok;
+    bool name_ok = false;
+    for (const auto& n : cred.names) name_ok |= name_matches(n, facts.server_name);
+    if (name_ok && type_ok) return &cred;
+    if (name_ok && !by_name) by_name = &cred;
+    if (type_ok && !by_type) by_type = &cred;
+  }
+  if (by_name) return by_name;
+  return by_type ? by_type : &credentials_.front();
+}
+
+enum ssl_select_cert_result_t ServerContext::on_select_certificate(const SSL_CLIENT_HELLO* hello) {
+  auto* self = static_cast<const ServerContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(hello->ssl), context_index()));
+  const ServerCredential* cred = self->select(hello);
+  if (!SSL_set_chain_and_key(hello->ssl, cred->chain_view.data(), cred->chain_view.size(), cred->key.get(),
+                             nullptr))
+    return ssl_select_cert_error;
+  return ssl_select_cert_success;
+}
+
+enum ssl_verify_result_t ServerContext::on_verify(SSL* ssl, uint8_t* out_alert) {
+  auto* self = static_cast<const ServerContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
+  HandshakeReport* report = report_of(ssl);
+  const STACK_OF(CRYPTO_BUFFER)* buffers = SSL_get0_peer_certificates(ssl);
+  CertChain chain;
+  for (size_t i = 0; buffers && i < sk_CRYPTO_BUFFER_num(buffers); ++i) {
+    X509* cert = X509_parse_from_buffer(sk_CRYPTO_BUFFER_value(buffers, i));
+    if (!cert) {
+      ERR_clear_error();
+      report->verify = {Reason::protocol_error, "certificate " + std::to_string(i) + " sent by the client "
+                        "cannot be parsed", static_cast<int>(i), ""};
+      report->verify_ran = true;
+      *out_alert = SSL_AD_BAD_CERTIFICATE;
+      return ssl_verify_invalid;
+    }
+    chain.emplace_back(cert);
+  }
+  report->verify_ran = true;
+  if (chain.empty()) {
+    report->verify = {Reason::no_certificate, "the client sent no certificate", -1, ""};
+    *out_alert = SSL_AD_CERTIFICATE_REQUIRED;
+    return ssl_verify_invalid;
+  }
+  bssl::UniquePtr<X509> leaf = std::move(chain.front());
+  chain.erase(chain.begin());
+  report->verify = self->verifier_->verify(leaf.get(), chain);
+  if (report->verify.reason != Reason::ok) {
+    *out_alert = reason_alert(report->verify.reason);
+    return ssl_verify_invalid;
+  }
+  report->peer = std::move(leaf);
+  return ssl_verify_ok;
+}
+
+}  // namespace gatehouse::tls

@@ -1,0 +1,60 @@
+// One listener's TLS server side: the SSL_CTX (versions, AEAD ciphers, groups), its server
+// certificates chosen per connection by SNI and key type, and client-certificate verification
+// in the handshake. Immutable once built; shared by the connections of a snapshot.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/diagnostics.hpp"
+#include "conf/settings.hpp"
+#include "tls/bssl.hpp"
+#include "tls/client_verifier.hpp"
+
+namespace gatehouse::tls {
+
+// What the handshake learned about the client, filled in by our callbacks.
+struct HandshakeReport {
+  VerifyOutcome verify;                 // reason ok while nothing failed
+  bool verify_ran = false;
+  bssl::UniquePtr<X509> peer;           // the client's certificate, once verified
+};
+
+struct ServerCredential {
+  bssl::UniquePtr<EVP_PKEY> key;
+  std::vector<bssl::UniquePtr<CRYPTO_BUFFER>> chain;  // leaf first
+  std::vector<CRYPTO_BUFFER*> chain_view;            // what SSL_set_chain_and_key takes
+  std::vector<std::string> names;                    // DNS SANs (and CN when no SAN)
+  bool ecdsa = false;
+  std::string subject;
+  std::int64_t not_after = 0;
+};
+
+class ServerContext {
+ public:
+  // Loads every file `tls` names; each problem goes to `problems` with its config place.
+  static std::unique_ptr<ServerContext> create(const conf::TlsSettings& tls, const std::string& config_file,
+                                               conf::Diagnostics& problems);
+  ~ServerContext();
+
+  // A new server-side SSL for one connection, with `report` attached for the callbacks.
+  bssl::UniquePtr<SSL> new_ssl(HandshakeReport* report) const;
+  static HandshakeReport* report_of(const SSL* ssl);
+
+  const std::vector<ServerCredential>& credentials() const { return credentials_; }
+  const ClientVerifier& verifier() const { return *verifier_; }
+
+ private:
+  ServerContext() = default;
+  const ServerCredential* select(const SSL_CLIENT_HELLO* hello) const;
+  static enum ssl_select_cert_result_t on_select_certificate(const SSL_CLIENT_HELLO* hello);
+  static enum ssl_verify_result_t on_verify(SSL* ssl, uint8_t* out_alert);
+
+  bssl::UniquePtr<SSL_CTX> ctx_;
+  std::vector<ServerCredential> credentials_;
+  std::unique_ptr<ClientVerifier> verifier_;
+  bool tls13_ = true;
+};
+
+}  // namespace gatehouse::tls

@@ -1,0 +1,92 @@
+#include "tls/stream.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+
+namespace gatehouse::tls {
+namespace {
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+}
+
+Stream::Stream(asio::ip::tcp::socket& socket, bssl::UniquePtr<SSL> ssl)
+    : socket_(socket), ssl_(std::move(ssl)) {
+  socket_.non_blocking(true);
+  SSL_set_fd(ssl_.get(), static_cast<int>(socket_.native_handle()));
+}
+
+asio::awaitable<std::optional<std::error_code>> Stream::settle(int ret) {
+  int err = SSL_get_error(ssl_.get(), ret);
+  switch (err) {
+    case SSL_ERROR_WANT_READ: {
+      auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
+      if (ec) co_return ec;
+      co_return std::nullopt;
+    }
+    case SSL_ERROR_WANT_WRITE: {
+      auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_write, use_tuple);
+      if (ec) co_return ec;
+      co_return std::nullopt;
+    }
+    case SSL_ERROR_ZERO_RETURN:
+      co_return asio::error::eof;
+    case SSL_ERROR_SYSCALL: {
+      int saved = errno;
+      ERR_clear_error();
+      if (ret == 0 || saved == 0) {
+        last_error_ = "the peer closed the connection";
+        co_return asio::error::eof;
+      }
+      last_error_ = std::strerror(saved);
+      co_return std::error_code(saved, std::system_category());
+    }
+    default:
+      last_error_code_ = ERR_peek_error();
+      last_error_ = drain_errors();
+      co_return std::make_error_code(std::errc::protocol_error);
+  }
+}
+
+asio::awaitable<std::error_code> Stream::handshake() {
+  for (;;) {
+    int ret = SSL_do_handshake(ssl_.get());
+    if (ret == 1) co_return std::error_code{};
+    if (auto ec = co_await settle(ret)) co_return *ec;
+  }
+}
+
+asio::awaitable<std::tuple<std::error_code, size_t>> Stream::read_some(void* data, size_t size) {
+  int len = static_cast<int>(std::min<size_t>(size, 1 << 30));
+  for (;;) {
+    int ret = SSL_read(ssl_.get(), data, len);
+    if (ret > 0) co_return std::tuple{std::error_code{}, static_cast<size_t>(ret)};
+    if (auto ec = co_await settle(ret)) co_return std::tuple{*ec, size_t{0}};
+  }
+}
+
+asio::awaitable<std::error_code> Stream::write_all(const void* data, size_t size) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  while (size > 0) {
+    // After WANT_WRITE, BoringSSL expects the very same arguments again; the loop does that.
+    int len = static_cast<int>(std::min<size_t>(size, 1 << 30));
+    int ret = SSL_write(ssl_.get(), p, len);
+    if (ret > 0) {
+      p += ret;
+      size -= static_cast<size_t>(ret);
+      continue;
+    }
+    if (auto ec = co_await settle(ret)) co_return *ec;
+  }
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> Stream::close_send() {
+  for (;;) {
+    int ret = SSL_shutdown(ssl_.get());
+    if (ret >= 0) co_return std::error_code{};  // 0: sent, peer's close_notify not awaited
+    if (auto ec = co_await settle(ret)) co_return *ec;
+  }
+}
+
+}  // namespace gatehouse::tls

@@ -1,0 +1,46 @@
+// TLS on a non-blocking socket: BoringSSL does the reads and writes on the fd itself
+// (SSL_set_fd), and when it wants I/O we wait for readiness with Asio. No BIO pairs, no
+// staging copies. Only one coroutine reads and one writes at a time.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <tuple>
+
+#include "tls/bssl.hpp"
+
+namespace gatehouse::tls {
+
+class Stream {
+ public:
+  Stream(asio::ip::tcp::socket& socket, bssl::UniquePtr<SSL> ssl);
+
+  // Errors: asio::error::eof for a closed peer, std::errc::protocol_error for a TLS failure
+  // (see last_error()), the socket's error otherwise (operation_aborted when cancelled).
+  asio::awaitable<std::error_code> handshake();
+  asio::awaitable<std::tuple<std::error_code, size_t>> read_some(void* data, size_t size);
+  asio::awaitable<std::error_code> write_all(const void* data, size_t size);
+  // Sends close_notify: our half of the connection is done; reading may continue.
+  asio::awaitable<std::error_code> close_send();
+
+  SSL* ssl() const { return ssl_.get(); }
+  asio::ip::tcp::socket& socket() { return socket_; }
+  const std::string& last_error() const { return last_error_; }
+  // The first BoringSSL error code of the last TLS failure (0 if none), e.g. to tell a client
+  // that sent no certificate from one that sent garbage.
+  uint32_t last_error_code() const { return last_error_code_; }
+
+ private:
+  // Maps an SSL_* return value: nullopt means "waited, try again".
+  asio::awaitable<std::optional<std::error_code>> settle(int ret);
+
+  asio::ip::tcp::socket& socket_;
+  bssl::UniquePtr<SSL> ssl_;
+  std::string last_error_;
+  uint32_t last_error_code_ = 0;
+};
+
+}  // namespace gatehouse::tls
