@@ -42,6 +42,13 @@ void explain_handshake_failure(const tls::HandshakeReport& report, const tls::St
     rec.detail = "the client sent no certificate";
     return;
   }
+  if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_KEY_USAGE_BIT_INCORRECT) {
+    // TLS 1.3 checks this before our verifier runs: typically a CA certificate used as a client's.
+    rec.reason = tls::Reason::wrong_usage;
+    rec.detail = "the client certificate's key usage does not allow signing (no digitalSignature); "
+                 "is it a CA certificate?";
+    return;
+  }
   if (timed_out) {
     rec.reason = tls::Reason::handshake_timeout;
     rec.detail = "the handshake did not finish within handshake_timeout";

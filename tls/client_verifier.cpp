@@ -53,9 +53,22 @@ VerifyOutcome ClientVerifier::verify(X509* leaf, const CertChain& sent) const {
     return {Reason::protocol_error, "cannot set up verification: " + drain_errors(), 0, ""};
   }
   X509_STORE_CTX_set_default(ctx.get(), "ssl_client");  // purpose clientAuth
-  // BoringSSL's depth counts the client certificate too: intermediates + 1.
-  X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx.get()), verify_depth_ + 1);
-  if (X509_verify_cert(ctx.get()) == 1) return {};
+  // Let BoringSSL build one level deeper than allowed, so that a chain that is too long is
+  // recognised as such (its own limit reports a missing issuer instead); this still bounds work.
+  X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx.get()), verify_depth_ + 2);
+  bool verified = X509_verify_cert(ctx.get()) == 1;
+  // Chain = client certificate, intermediates, anchor.
+  const size_t built = sk_X509_num(X509_STORE_CTX_get0_chain(ctx.get()));
+  const size_t intermediates = verified ? built - std::min<size_t>(built, 2) : built - std::min<size_t>(built, 1);
+  if (intermediates > static_cast<size_t>(verify_depth_)) {
+    ERR_clear_error();
+    return {Reason::chain_too_long,
+            "the chain has " + std::string(verified ? "" : "at least ") + std::to_string(intermediates) +
+                " intermediate(s) between the client certificate and the root; verify_depth allows " +
+                std::to_string(verify_depth_),
+            static_cast<int>(built) - 1, issuer_line(leaf)};
+  }
+  if (verified) return {};
   VerifyOutcome out = explain(ctx.get(), leaf);
   ERR_clear_error();
   return out;
@@ -96,8 +109,7 @@ VerifyOutcome ClientVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
       break;
     case X509_V_ERR_CERT_CHAIN_TOO_LONG:
       out.reason = Reason::chain_too_long;
-      out.detail = "the chain needs more than " + std::to_string(verify_depth_) +
-                   " intermediate(s) (verify_depth = " + std::to_string(verify_depth_) + ")";
+      out.detail = "the chain is longer than verify_depth (" + std::to_string(verify_depth_) + ") allows";
       break;
     case X509_V_ERR_CERT_SIGNATURE_FAILURE:
     case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
@@ -114,6 +126,11 @@ VerifyOutcome ClientVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
       break;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+      if (X509_NAME_cmp(X509_get_subject_name(failing), X509_get_issuer_name(failing)) == 0) {
+        out.reason = Reason::untrusted_issuer;
+        out.detail = "certificate " + who + " is self-signed; it must be issued by this listener's CA";
+        break;
+      }
       // The issuer is missing. If it carries the organisation of one of our roots it is most
       // likely our intermediate that the client did not send; otherwise a foreign CA.
       out.reason = shares_anchor_organization(failing) ? Reason::incomplete_chain : Reason::untrusted_issuer;

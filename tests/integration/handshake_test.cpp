@@ -1,0 +1,108 @@
+// Accepted clients: a tester certificate under the private root, with and without its
+// intermediate, over TLS 1.2 and 1.3, ECDSA and RSA server certificates, IPv4 and IPv6.
+#include <gtest/gtest.h>
+
+#include "tests/support/proxy_harness.hpp"
+
+namespace gatehouse::test {
+namespace {
+
+struct Case {
+  const char* family;
+  std::uint16_t version;
+  bool rsa_client;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.family << (c.version == TLS1_3_VERSION ? " TLS1.3" : " TLS1.2") << (c.rsa_client ? " RSA-only client" : "");
+}
+
+std::string case_name(const testing::TestParamInfo<Case>& info) {
+  return std::string(info.param.family) + (info.param.version == TLS1_3_VERSION ? "_tls13" : "_tls12") +
+         (info.param.rsa_client ? "_rsa" : "_ecdsa");
+}
+
+class HandshakeMatrix : public testing::TestWithParam<Case> {};
+
+TEST_P(HandshakeMatrix, TesterCertificateGetsThroughToWhoami) {
+  const Case c = GetParam();
+  ProxyHarness proxy;
+  ProxyConfig config;
+  config.listen = std::string(c.family) == "ipv6" ? "[::1]:0" : "127.0.0.1:0";
+  proxy.start(config);
+
+  ClientOptions opt = proxy.client();
+  opt.host = std::string(c.family) == "ipv6" ? "::1" : "127.0.0.1";
+  opt.min_version = opt.max_version = c.version;
+  opt.rsa_only = c.rsa_client;
+  TlsClient client(opt);
+  ASSERT_TRUE(client.connect()) << client.error();
+  ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  auto response = client.read_all();
+  ASSERT_TRUE(response) << client.error();
+  EXPECT_NE(response->find("Hello, alice!"), std::string::npos) << *response;
+  EXPECT_NE(response->find("OU=testers"), std::string::npos);
+
+  // The server chain is complete (leaf + intermediate) and of the key type the client can use.
+  EXPECT_EQ(SSL_version(client.ssl()), c.version);
+  bssl::UniquePtr<X509> leaf(SSL_get_peer_certificate(client.ssl()));
+  bssl::UniquePtr<EVP_PKEY> key(X509_get_pubkey(leaf.get()));
+  EXPECT_EQ(EVP_PKEY_id(key.get()), c.rsa_client ? EVP_PKEY_RSA : EVP_PKEY_EC);
+  EXPECT_EQ(sk_X509_num(SSL_get_peer_cert_chain(client.ssl())), 2u);
+
+  auto log = proxy.wait_for_log(1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["decision"], "allow");
+  EXPECT_EQ(log[0]["reason"], "ok");
+  EXPECT_EQ(log[0]["subject"], "CN=alice,OU=testers,O=Acme Test");
+  EXPECT_EQ(log[0]["tls_version"], c.version == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2");
+  EXPECT_EQ(log[0]["close"], "done");
+  EXPECT_EQ(proxy.totals().handshakes_ok, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, HandshakeMatrix,
+                         testing::Values(Case{"ipv4", TLS1_3_VERSION, false}, Case{"ipv4", TLS1_2_VERSION, false},
+                                         Case{"ipv4", TLS1_3_VERSION, true}, Case{"ipv4", TLS1_2_VERSION, true},
+                                         Case{"ipv6", TLS1_3_VERSION, false}, Case{"ipv6", TLS1_2_VERSION, true}),
+                         case_name);
+
+TEST(Handshake, ClientMayLeaveOutTheConfiguredIntermediate) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  TlsClient client(proxy.client("alice.pem"));  // leaf only
+  ASSERT_TRUE(client.connect()) << client.error();
+  ASSERT_TRUE(client.send("GET / HTTP/1.0\r\n\r\n"));
+  auto response = client.read_all();
+  ASSERT_TRUE(response) << client.error();
+  EXPECT_NE(response->find("Hello, alice!"), std::string::npos);
+}
+
+TEST(Handshake, TlsOneTwoOnlyListenerRefusesNothingButSpeaksOneTwo) {
+  ProxyHarness proxy;
+  ProxyConfig config;
+  config.max_version = "1.2";
+  proxy.start(config);
+  TlsClient client(proxy.client());
+  ASSERT_TRUE(client.connect()) << client.error();
+  EXPECT_EQ(SSL_version(client.ssl()), TLS1_2_VERSION);
+  // Only AEAD suites with forward secrecy are ever negotiated.
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(client.ssl());
+  EXPECT_TRUE(SSL_CIPHER_is_aead(cipher));
+  EXPECT_EQ(SSL_CIPHER_get_kx_nid(cipher), NID_kx_ecdhe);
+}
+
+TEST(Handshake, OldProtocolVersionsAreRefused) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  ClientOptions opt = proxy.client();
+  opt.min_version = TLS1_VERSION;
+  opt.max_version = TLS1_1_VERSION;
+  TlsClient client(opt);
+  EXPECT_FALSE(client.connect());
+  auto log = proxy.wait_for_log(1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["reason"], "protocol_error");
+}
+
+}  // namespace
+}  // namespace gatehouse::test

@@ -1,0 +1,47 @@
+// A plain TCP upstream for tests on 127.0.0.1 or ::1, port 0, one thread per connection.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace gatehouse::test {
+
+class TestUpstream {
+ public:
+  using Handler = std::function<void(int fd)>;
+  explicit TestUpstream(Handler handler, bool ipv6 = false);
+  ~TestUpstream();
+  TestUpstream(const TestUpstream&) = delete;
+  TestUpstream& operator=(const TestUpstream&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string endpoint() const;  // "127.0.0.1:port" / "[::1]:port"
+  int accepted() const { return accepted_.load(); }
+
+  // Echoes until EOF, then half-closes its side.
+  static Handler echo();
+
+ private:
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  bool ipv6_ = false;
+  Handler handler_;
+  std::atomic<int> accepted_{0};
+  std::thread acceptor_;
+  std::mutex mutex_;
+  std::vector<int> fds_;
+  std::vector<std::thread> threads_;
+};
+
+// A plain TCP connection to 127.0.0.1:port with a receive timeout guard; -1 on failure.
+int connect_tcp(std::uint16_t port, int timeout_ms = 10000);
+// Reads until EOF or error; returns what was read.
+std::string read_until_eof(int fd);
+bool write_all_fd(int fd, const std::string& data);
+
+}  // namespace gatehouse::test

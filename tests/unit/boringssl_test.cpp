@@ -1,0 +1,25 @@
+// Proof that the build linked BoringSSL and not the system OpenSSL.
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tls/bssl.hpp"
+#include <openssl/crypto.h>
+
+TEST(BoringSsl, HeadersAreBoringSsl) {
+#ifdef OPENSSL_IS_BORINGSSL
+  SUCCEED();
+#else
+  FAIL() << "compiled against non-BoringSSL headers";
+#endif
+}
+
+TEST(BoringSsl, LinkedLibraryIsBoringSsl) {
+  EXPECT_EQ(std::string(OpenSSL_version(OPENSSL_VERSION)), "BoringSSL");
+  Dl_info info{};
+  ASSERT_NE(dladdr(reinterpret_cast<void*>(&SSL_CTX_new), &info), 0);
+  // The Debian shared BoringSSL lives in .../android/; a static build has SSL_CTX_new in our binary.
+  std::string where = info.dli_fname ? info.dli_fname : "";
+  EXPECT_EQ(where.find("libssl.so.3"), std::string::npos) << "linked the system OpenSSL: " << where;
+}

@@ -1,0 +1,114 @@
+// TOML → Settings: defaults, paths, and every mistake reported with its line and key path.
+#include <gtest/gtest.h>
+
+#include "conf/parse.hpp"
+
+namespace gatehouse::conf {
+namespace {
+
+const char* kGood = R"(
+[server]
+workers = 4
+max_connections = 500
+drain_timeout = "10s"
+
+[[listener]]
+name = "staging"
+listen = "127.0.0.1:8443"
+idle_timeout = "1m"
+  [listener.tls]
+  certificates = [ { cert = "certs/server.pem", key = "/etc/gh/server.key" } ]
+  client_ca = "pki/root.pem"
+  verify_depth = 1
+  [[listener.route]]
+  upstream = "app"
+
+[[upstream]]
+name = "app"
+endpoints = ["127.0.0.1:8080"]
+)";
+
+TEST(ConfParse, ReadsValuesAndDefaults) {
+  auto r = parse_text(kGood, "gh.toml", "/srv/gh");
+  ASSERT_TRUE(r.settings) << r.diagnostics.to_string();
+  const Settings& s = *r.settings;
+  EXPECT_EQ(s.server.workers, 4);
+  EXPECT_EQ(s.server.max_connections, 500);
+  EXPECT_EQ(s.server.drain_timeout, Duration(10'000));
+  ASSERT_EQ(s.listeners.size(), 1u);
+  const auto& l = s.listeners[0];
+  EXPECT_EQ(l.name, "staging");
+  EXPECT_EQ(l.idle_timeout, Duration(60'000));
+  EXPECT_EQ(l.handshake_timeout, Duration(10'000));  // default
+  EXPECT_EQ(l.tls.verify_depth, 1);
+  EXPECT_EQ(l.tls.min_version, TlsVersion::v1_2);
+  EXPECT_EQ(l.tls.max_version, TlsVersion::v1_3);
+  // Relative paths resolve against the config's folder; absolute ones stay.
+  EXPECT_EQ(l.tls.certificates[0].cert.path, "/srv/gh/certs/server.pem");
+  EXPECT_EQ(l.tls.certificates[0].key.path, "/etc/gh/server.key");
+  EXPECT_EQ(l.tls.client_ca.path, "/srv/gh/pki/root.pem");
+  EXPECT_EQ(l.tls.certificates[0].cert.source.line, 12);
+  EXPECT_EQ(s.upstreams[0].connect_timeout, Duration(2000));
+}
+
+// Each planted mistake must be reported on its own line.
+TEST(ConfParse, ReportsEveryMistakeWithItsLineAndKeyPath) {
+  const char* bad = R"([server]
+workerz = 2
+max_connections = "many"
+
+[[listener]]
+listen = "127.0.0.1:8443"
+handshake_timeout = "10 seconds"
+  [listener.tls]
+  certificates = [ { cert = "a.pem" } ]
+  client_ca = "root.pem"
+  min_version = "1.3"
+  max_version = "1.2"
+  verify = "sometimes"
+  verify_depth = 99
+  [[listener.route]]
+  upstream = "nowhere"
+
+[[upstream]]
+name = "app"
+endpoints = []
+)";
+  auto r = parse_text(bad, "bad.toml", "/tmp");
+  ASSERT_FALSE(r.settings);
+  std::string all = r.diagnostics.to_string();
+  auto has = [&](const std::string& text) { return all.find(text) != std::string::npos; };
+  EXPECT_TRUE(has("bad.toml:2:1: server.workerz: unknown key 'workerz'")) << all;
+  EXPECT_TRUE(has("bad.toml:3:19: server.max_connections: expected an integer, found string")) << all;
+  EXPECT_TRUE(has("bad.toml:7:21: listener[0].handshake_timeout: '10 seconds' is not a duration")) << all;
+  EXPECT_TRUE(has("bad.toml:9:20: listener[0].tls.certificates[0]: missing required key")) << all;
+  EXPECT_TRUE(has(":11:17: listener[0].tls.min_version: min_version is above max_version")) << all;
+  EXPECT_TRUE(has(":13:12: listener[0].tls.verify: 'sometimes' is not one of \"require\"")) << all;
+  EXPECT_TRUE(has(":14:18: listener[0].tls.verify_depth: must be between 0 and 16, found 99")) << all;
+  EXPECT_TRUE(has("listener[0].route[0].upstream: no [[upstream]] is named 'nowhere'")) << all;
+  EXPECT_TRUE(has(":20:13: upstream[0].endpoints: needs at least one endpoint")) << all;
+  EXPECT_EQ(r.diagnostics.problems().size(), 9u) << all;
+}
+
+TEST(ConfParse, SyntaxErrorsNameTheirLine) {
+  auto r = parse_text("[server]\nworkers = = 3\n", "syntax.toml", "/tmp");
+  ASSERT_FALSE(r.settings);
+  ASSERT_EQ(r.diagnostics.problems().size(), 1u);
+  EXPECT_EQ(r.diagnostics.problems()[0].line, 2);
+  EXPECT_NE(r.diagnostics.to_string().find("TOML syntax error"), std::string::npos);
+}
+
+TEST(ConfParse, MissingSectionsAreNamed) {
+  auto r = parse_text("[server]\nworkers = 1\n", "empty.toml", "/tmp");
+  ASSERT_FALSE(r.settings);
+  EXPECT_NE(r.diagnostics.to_string().find("missing required key 'listener'"), std::string::npos);
+}
+
+TEST(ConfParse, MissingFileIsAClearError) {
+  auto r = parse_file("/nonexistent/gatehouse.toml");
+  ASSERT_FALSE(r.settings);
+  EXPECT_NE(r.diagnostics.to_string().find("cannot read the config file"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gatehouse::conf
