@@ -3,10 +3,15 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include "tests/support/command.hpp"
 #include "tests/support/proxy_harness.hpp"
+#include "tests/support/test_upstream.hpp"
 
 namespace gatehouse::test {
 namespace {
@@ -95,6 +100,80 @@ TEST(Cli, RunRefusesToStartWhenItsAddressIsTaken) {
   ::close(fd);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("cannot listen on " + config.listen), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace gatehouse::test
+
+namespace gatehouse::test {
+namespace {
+
+// Starts the real binary, waits (bounded) for its "on port N" line, returns pid and port.
+struct Running {
+  ~Running() {
+    if (pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0) {  // a failed test must not leave it behind
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  pid_t pid = -1;
+  int stderr_fd = -1;
+  std::uint16_t port = 0;
+  std::string seen;
+};
+
+void start_binary(const std::string& config, Running& r) {
+  int fds[2];
+  if (::pipe(fds) != 0) return;
+  r.pid = ::fork();
+  if (r.pid == 0) {
+    ::dup2(fds[1], STDERR_FILENO);
+    ::close(fds[0]);
+    ::execl(kBinary.c_str(), kBinary.c_str(), "run", "-c", config.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  r.stderr_fd = fds[0];
+  char buf[512];
+  while (r.seen.find(" workers)") == std::string::npos) {
+    pollfd p{r.stderr_fd, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) break;
+    ssize_t n = ::read(r.stderr_fd, buf, sizeof buf);
+    if (n <= 0) break;
+    r.seen.append(buf, static_cast<size_t>(n));
+  }
+  auto at = r.seen.find("on port ");
+  if (at != std::string::npos) r.port = static_cast<std::uint16_t>(std::stoi(r.seen.substr(at + 8)));
+}
+
+TEST(Cli, RunServesThenDrainsAndExitsOnSigterm) {
+  ProxyHarness h;
+  std::string text = h.config_text(ProxyConfig{});
+  text.replace(text.find("level = \"warn\""), 14, "level = \"info\"");  // the port is logged at info
+  auto file = h.dir().write("serve.toml", text);
+  Running running;
+  start_binary(file.string(), running);
+  ASSERT_GT(running.pid, 0);
+  ASSERT_NE(running.port, 0) << running.seen;
+
+  ClientOptions opt = h.client();
+  opt.port = running.port;
+  TlsClient client(opt);
+  ASSERT_TRUE(client.connect()) << client.error();
+
+  ::kill(running.pid, SIGTERM);
+  // Our open connection is served to its end during the drain.
+  ASSERT_TRUE(client.send("GET / HTTP/1.0\r\n\r\n"));
+  EXPECT_NE(client.read_all().value_or("").find("Hello, alice"), std::string::npos);
+
+  int status = 0;
+  ASSERT_EQ(::waitpid(running.pid, &status, 0), running.pid);
+  running.pid = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::string rest = read_until_eof(running.stderr_fd);
+  ::close(running.stderr_fd);
+  EXPECT_NE(rest.find("SIGTERM"), std::string::npos) << rest;
+  EXPECT_NE(rest.find("stopped"), std::string::npos) << rest;
 }
 
 }  // namespace

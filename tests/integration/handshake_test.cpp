@@ -2,7 +2,10 @@
 // intermediate, over TLS 1.2 and 1.3, ECDSA and RSA server certificates, IPv4 and IPv6.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include "tests/support/proxy_harness.hpp"
+#include "tests/support/test_upstream.hpp"
 
 namespace gatehouse::test {
 namespace {
@@ -89,6 +92,44 @@ TEST(Handshake, TlsOneTwoOnlyListenerRefusesNothingButSpeaksOneTwo) {
   const SSL_CIPHER* cipher = SSL_get_current_cipher(client.ssl());
   EXPECT_TRUE(SSL_CIPHER_is_aead(cipher));
   EXPECT_EQ(SSL_CIPHER_get_kx_nid(cipher), NID_kx_ecdhe);
+}
+
+TEST(Handshake, ServerCertificateIsChosenBySni) {
+  ProxyHarness proxy;
+  Cert other = make_leaf({.cn = "other", .o = {"Acme Test"}, .sans = {"dns:*.other.example"},
+                          .purpose = tls::pki::Purpose::server},
+                         &proxy.intermediate());
+  write_chain(proxy.dir(), "other.pem", {&other, &proxy.intermediate()});
+  write_key(proxy.dir(), "other.key", other);
+  ProxyConfig config;
+  config.extra_certificates = {{"other.pem", "other.key"}};
+  proxy.start(config);
+  for (auto [sni, subject] : {std::pair{"app.other.example", "CN=other,O=Acme Test"},
+                              std::pair{"localhost", "CN=localhost,O=Acme Test"},
+                              std::pair{"unknown.example", "CN=other,O=Acme Test"}}) {  // no match: the first
+    ClientOptions opt = proxy.client();
+    opt.sni = sni;
+    opt.server_ca.clear();  // names differ on purpose; the subject is what we check
+    TlsClient client(opt);
+    ASSERT_TRUE(client.connect()) << sni << ": " << client.error();
+    EXPECT_EQ(client.server_leaf_subject(), subject) << sni;
+  }
+}
+
+TEST(Handshake, ClientVanishingMidHandshakeIsLoggedAndHarmless) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  int fd = connect_tcp(proxy.port());
+  ASSERT_GE(fd, 0);
+  const unsigned char partial_record[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00};  // a ClientHello, cut short
+  ASSERT_EQ(::write(fd, partial_record, sizeof partial_record), static_cast<ssize_t>(sizeof partial_record));
+  ::close(fd);
+  auto log = proxy.wait_for_log(1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["reason"], "protocol_error");
+  EXPECT_EQ(log[0]["detail"], "the client closed the connection during the handshake");
+  TlsClient client(proxy.client());
+  EXPECT_TRUE(client.connect()) << client.error();
 }
 
 TEST(Handshake, OldProtocolVersionsAreRefused) {

@@ -37,7 +37,10 @@ ProxyHarness::~ProxyHarness() { stop(); }
 std::string ProxyHarness::config_text(const ProxyConfig& c) const {
   std::string endpoints;
   for (const auto& e : c.endpoints) endpoints += (endpoints.empty() ? "\"" : ", \"") + e + "\"";
-  std::string certs = "{ cert = \"server-ecdsa.pem\", key = \"server-ecdsa.key\" }";
+  std::string certs;
+  for (const auto& [cert, key] : c.extra_certificates)
+    certs += "{ cert = \"" + cert + "\", key = \"" + key + "\" }, ";
+  certs += "{ cert = \"server-ecdsa.pem\", key = \"server-ecdsa.key\" }";
   if (c.with_rsa_cert) certs += ", { cert = \"server-rsa.pem\", key = \"server-rsa.key\" }";
   return "[server]\nworkers = 1\nmax_connections = " + std::to_string(c.max_connections) +
          "\ndrain_timeout = \"" + c.drain_timeout + "\"\n\n[log]\nlevel = \"warn\"\n\n"
@@ -76,7 +79,7 @@ void ProxyHarness::stop() {
 
 ClientOptions ProxyHarness::client(const std::string& chain, const std::string& key) const {
   ClientOptions o;
-  o.port = port();
+  o.port = server_ ? port() : 0;
   o.server_ca = dir_ / "root.pem";
   if (!chain.empty()) {
     o.cert_chain = dir_ / chain;

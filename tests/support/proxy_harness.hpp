@@ -19,6 +19,8 @@ namespace gatehouse::test {
 struct ProxyConfig {
   std::string listen = "127.0.0.1:0";
   bool with_rsa_cert = true;
+  // Extra server certificates, listed before the default ones: {cert file, key file} in dir().
+  std::vector<std::pair<std::string, std::string>> extra_certificates;
   bool configure_intermediates = true;
   int verify_depth = 2;
   std::string min_version = "1.2";
