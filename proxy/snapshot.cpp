@@ -2,6 +2,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <algorithm>
 #include <charconv>
 
 namespace gatehouse::proxy {
@@ -56,6 +57,10 @@ void build_upstream(const conf::UpstreamSettings& u, const std::string& file, co
     if (addresses.empty()) problems.add(file, u.endpoints_source, error);
     for (const auto& a : addresses) out.endpoints.push_back({Endpoint::Kind::tcp, a, text});
   }
+  bool builtin = std::any_of(out.endpoints.begin(), out.endpoints.end(),
+                             [](const Endpoint& e) { return e.kind != Endpoint::Kind::tcp; });
+  if (builtin && u.endpoints.size() > 1)
+    problems.add(file, u.endpoints_source, "builtin:whoami is an upstream of its own; do not mix it with other endpoints");
 }
 
 }  // namespace
