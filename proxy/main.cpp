@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "conf/parse.hpp"
+#include "proxy/ca_cli.hpp"
 #include "proxy/default_config.hpp"
 #include "proxy/server.hpp"
 #include "tls/pki/dev_pki.hpp"
@@ -139,7 +140,11 @@ int main(int argc, char** argv) {
                                                 "with file:line:column");
   check_cmd->add_option("-c,--config", check_config, "TOML config file")->required();
 
+  std::function<int()> ca_action;
+  gh::proxy::add_ca_commands(app, ca_action);
+
   CLI11_PARSE(app, argc, argv);
+  if (ca_action) return ca_action();
   if (*run_cmd) return run(run_opt);
   if (*check_cmd) return check(check_config);
   return 2;

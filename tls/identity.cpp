@@ -80,6 +80,11 @@ std::string hex(const uint8_t* data, size_t len, bool colons, bool upper) {
   return out;
 }
 
+std::string serial_text(const X509* cert) {
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
+  return hex(ASN1_STRING_get0_data(serial), static_cast<size_t>(ASN1_STRING_length(serial)), true, true);
+}
+
 std::int64_t unix_time(const ASN1_TIME* t) {
   // ASN1_TIME_diff from the epoch keeps us clear of timegm and local time zones.
   bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
@@ -108,8 +113,7 @@ PeerIdentity extract_identity(X509* cert) {
   id.ou = name_entries(subject, NID_organizationalUnitName);
   add_sans(cert, id);
 
-  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
-  id.serial = hex(ASN1_STRING_get0_data(serial), static_cast<size_t>(ASN1_STRING_length(serial)), true, true);
+  id.serial = serial_text(cert);
 
   uint8_t* der = nullptr;
   int der_len = i2d_X509(cert, &der);

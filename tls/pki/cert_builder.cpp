@@ -22,8 +22,9 @@ bool add_extension(X509* cert, X509* issuer, int nid, const std::string& value) 
   return ext && X509_add_ext(cert, ext.get(), -1) == 1;
 }
 
-// "dns:x,ip:y" → OpenSSL's "DNS:x,IP:y"
-Result<std::string> san_text(const std::vector<std::string>& sans) {
+}  // namespace
+
+Result<std::string> san_config_text(const std::vector<std::string>& sans) {
   std::string out;
   for (const auto& san : sans) {
     auto colon = san.find(':');
@@ -40,6 +41,8 @@ Result<std::string> san_text(const std::vector<std::string>& sans) {
   }
   return out;
 }
+
+namespace {
 
 bool set_random_serial(X509* cert) {
   uint8_t bytes[16];
@@ -73,14 +76,17 @@ bssl::UniquePtr<EVP_PKEY> generate_key(KeyType type) {
 }
 
 Result<bssl::UniquePtr<X509>> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key,
-                                                X509* issuer, EVP_PKEY* issuer_key) {
+                                                X509* issuer, EVP_PKEY* issuer_key, const X509_NAME* subject) {
   using R = Result<bssl::UniquePtr<X509>>;
   bssl::UniquePtr<X509> cert(X509_new());
-  X509_NAME* name = X509_get_subject_name(cert.get());
   bool ok = X509_set_version(cert.get(), X509_VERSION_3) && set_random_serial(cert.get());
-  for (const auto& o : spec.o) ok = ok && add_name_entry(name, NID_organizationName, o);
-  for (const auto& ou : spec.ou) ok = ok && add_name_entry(name, NID_organizationalUnitName, ou);
-  if (!spec.cn.empty()) ok = ok && add_name_entry(name, NID_commonName, spec.cn);
+  if (subject) ok = ok && X509_set_subject_name(cert.get(), const_cast<X509_NAME*>(subject));
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  if (!subject) {
+    for (const auto& o : spec.o) ok = ok && add_name_entry(name, NID_organizationName, o);
+    for (const auto& ou : spec.ou) ok = ok && add_name_entry(name, NID_organizationalUnitName, ou);
+    if (!spec.cn.empty()) ok = ok && add_name_entry(name, NID_commonName, spec.cn);
+  }
   ok = ok && X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
   ok = ok && X509_gmtime_adj(X509_getm_notBefore(cert.get()), static_cast<long>(spec.not_before));
   ok = ok && X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(spec.not_after));
@@ -108,7 +114,7 @@ Result<bssl::UniquePtr<X509>> issue_certificate(const CertSpec& spec, EVP_PKEY* 
   ok = ok && add_extension(cert.get(), issuer, NID_subject_key_identifier, "hash");
   if (issuer) ok = ok && add_extension(cert.get(), issuer, NID_authority_key_identifier, "keyid:always");
   if (!spec.sans.empty()) {
-    auto sans = san_text(spec.sans);
+    auto sans = san_config_text(spec.sans);
     if (!sans) return R::failure(sans.error());
     ok = ok && add_extension(cert.get(), issuer, NID_subject_alt_name, *sans);
   }

@@ -31,8 +31,13 @@ struct CertSpec {
   Purpose purpose = Purpose::none;
 };
 
-// Signs `spec` for `subject_key` with `issuer_key`. A null `issuer` self-signs.
+// "dns:x,ip:y" → the OpenSSL config text of a subjectAltName ("DNS:x,IP:y"), or an error.
+Result<std::string> san_config_text(const std::vector<std::string>& sans);
+
+// Signs `spec` for `subject_key` with `issuer_key`. A null `issuer` self-signs. With `subject`
+// (from a CSR), that name is used instead of cn/o/ou.
 Result<bssl::UniquePtr<X509>> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key,
-                                                X509* issuer, EVP_PKEY* issuer_key);
+                                                X509* issuer, EVP_PKEY* issuer_key,
+                                                const X509_NAME* subject = nullptr);
 
 }  // namespace gatehouse::tls::pki

@@ -1,0 +1,95 @@
+// `ca crl`: one CRL per CA of the folder (the intermediate's lists revoked leaves, the root's
+// lists a revoked intermediate), together in crl.pem, which the proxy loads as `crl`.
+#include <openssl/bn.h>
+
+#include <ctime>
+
+#include "tls/ca/ca_folder.hpp"
+#include "tls/identity.hpp"
+#include "tls/pem_io.hpp"
+
+namespace gatehouse::tls::ca {
+namespace {
+
+int reason_code(const std::string& reason) {
+  const auto& names = revocation_reasons();
+  static const int kCodes[] = {0, 1, 2, 3, 4, 5, 6, 9, 10};  // RFC 5280 CRLReason values, same order
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == reason) return kCodes[i];
+  return 0;
+}
+
+bssl::UniquePtr<ASN1_INTEGER> serial_integer(const std::string& serial) {
+  std::string digits;
+  for (char c : serial)
+    if (c != ':') digits += c;
+  BIGNUM* bn = nullptr;
+  BN_hex2bn(&bn, digits.c_str());
+  bssl::UniquePtr<BIGNUM> owned(bn);
+  return bssl::UniquePtr<ASN1_INTEGER>(BN_to_ASN1_INTEGER(owned.get(), nullptr));
+}
+
+Result<std::string> signed_crl(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries, std::int64_t number,
+                               int days) {
+  using RS = Result<std::string>;
+  bssl::UniquePtr<X509_CRL> crl(X509_CRL_new());
+  const std::string issuer = subject_line(ca);
+  bssl::UniquePtr<ASN1_TIME> now(ASN1_TIME_set(nullptr, std::time(nullptr)));
+  bssl::UniquePtr<ASN1_TIME> next(ASN1_TIME_set(nullptr, std::time(nullptr) + std::time_t{days} * 86400));
+  bool ok = X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) &&
+            X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca)) &&
+            X509_CRL_set1_lastUpdate(crl.get(), now.get()) && X509_CRL_set1_nextUpdate(crl.get(), next.get());
+  for (const auto& e : entries) {
+    if (!e.revoked || e.issuer != issuer) continue;
+    bssl::UniquePtr<X509_REVOKED> rev(X509_REVOKED_new());
+    bssl::UniquePtr<ASN1_TIME> when(ASN1_TIME_set(nullptr, static_cast<std::time_t>(e.revoked_at)));
+    bssl::UniquePtr<ASN1_ENUMERATED> code(ASN1_ENUMERATED_new());
+    ASN1_ENUMERATED_set(code.get(), reason_code(e.reason));
+    ok = ok && X509_REVOKED_set_serialNumber(rev.get(), serial_integer(e.serial).get()) &&
+         X509_REVOKED_set_revocationDate(rev.get(), when.get()) &&
+         X509_REVOKED_add1_ext_i2d(rev.get(), NID_crl_reason, code.get(), 0, 0) &&
+         X509_CRL_add0_revoked(crl.get(), rev.release());
+  }
+  bssl::UniquePtr<ASN1_INTEGER> crl_number(ASN1_INTEGER_new());
+  ASN1_INTEGER_set(crl_number.get(), static_cast<long>(number));
+  ok = ok && X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, crl_number.get(), 0, 0);
+  if (const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(ca)) {
+    bssl::UniquePtr<AUTHORITY_KEYID> akid(AUTHORITY_KEYID_new());
+    akid->keyid = ASN1_OCTET_STRING_dup(skid);
+    ok = ok && X509_CRL_add1_ext_i2d(crl.get(), NID_authority_key_identifier, akid.get(), 0, 0);
+  }
+  X509_CRL_sort(crl.get());
+  if (!ok || !X509_CRL_sign(crl.get(), key, EVP_sha256())) return RS::failure("cannot build the CRL: " + drain_errors());
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_CRL(bio.get(), crl.get());
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+  BIO_mem_contents(bio.get(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+}  // namespace
+
+Result<std::filesystem::path> CaFolder::write_crl(int days) {
+  using RP = Result<std::filesystem::path>;
+  if (days <= 0) return RP::failure("--days must be positive");
+  std::string text;
+  if (intermediate_) {
+    auto crl = signed_crl(intermediate_.get(), intermediate_key_.get(), index_.entries(), index_.next_crl_number(), days);
+    if (!crl) return RP::failure(crl.error());
+    text += *crl;
+  }
+  if (root_key_) {
+    auto crl = signed_crl(root_.get(), root_key_.get(), index_.entries(), index_.next_crl_number(), days);
+    if (!crl) return RP::failure(crl.error());
+    text += *crl;
+  } else if (!intermediate_) {
+    return RP::failure("the root key is not here; it must sign the CRL");
+  }
+  auto path = dir_ / "crl.pem";
+  if (auto w = write_file_atomic(path, text, 0644); !w) return RP::failure(w.error());
+  if (auto saved = index_.save(dir_ / "index.json"); !saved) return RP::failure(saved.error());
+  return path;
+}
+
+}  // namespace gatehouse::tls::ca

@@ -1,0 +1,260 @@
+#include "tls/ca/ca_folder.hpp"
+
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tls/identity.hpp"
+#include "tls/pem_io.hpp"
+
+namespace gatehouse::tls::ca {
+namespace fs = std::filesystem;
+using R = Result<CaFolder>;
+
+namespace {
+
+constexpr std::int64_t kDay = 86400;
+
+fs::path marker(const fs::path& dir) { return dir / "ca.json"; }
+fs::path key_path(const fs::path& dir, const char* name) { return dir / "private" / (std::string(name) + ".key"); }
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 100 || name[0] == '.') return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != '@') return false;
+  return true;
+}
+
+std::string name_from_cn(const std::string& cn) {
+  std::string out;
+  for (char c : cn) out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '@' ? c : '-';
+  return out;
+}
+
+const char* profile_name(pki::Purpose p) { return p == pki::Purpose::server ? "server" : "client"; }
+
+IndexEntry entry_for(X509* cert, const std::string& name, const std::string& profile) {
+  return IndexEntry{serial_text(cert), name, subject_line(cert), issuer_line(cert), profile,
+                    unix_time(X509_get0_notBefore(cert)), unix_time(X509_get0_notAfter(cert))};
+}
+
+// Issues with a serial the index has never seen (random serials collide essentially never).
+Result<bssl::UniquePtr<X509>> issue_unique(const CaIndex& index, const pki::CertSpec& spec, EVP_PKEY* key,
+                                           X509* issuer, EVP_PKEY* issuer_key, const X509_NAME* subject = nullptr) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto cert = pki::issue_certificate(spec, key, issuer, issuer_key, subject);
+    if (!cert || !index.has_serial(serial_text(cert->get()))) return cert;
+  }
+  return Result<bssl::UniquePtr<X509>>::failure("could not draw an unused serial number");
+}
+
+}  // namespace
+
+const std::vector<std::string>& revocation_reasons() {
+  static const std::vector<std::string> kReasons = {
+      "unspecified", "keyCompromise",         "cACompromise",      "affiliationChanged", "superseded",
+      "cessationOfOperation", "certificateHold", "privilegeWithdrawn", "aACompromise"};
+  return kReasons;
+}
+
+fs::path CaFolder::issued_path(const std::string& name, const char* suffix) const {
+  return dir_ / "issued" / (name + suffix);
+}
+
+Result<bool> CaFolder::check_free(const std::vector<fs::path>& files, bool force) const {
+  if (force) return true;
+  for (const auto& f : files)
+    if (fs::exists(f)) return Result<bool>::failure(f.string() + " already exists; add --force to replace it");
+  return true;
+}
+
+Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, pki::KeyType key_type, int days,
+                                int path_len, bool force) {
+  if (name.empty()) return R::failure("the root needs a name (--name \"Acme Staging Root\")");
+  if (!force && fs::exists(marker(dir)))
+    return R::failure(dir.string() + " already holds a CA; add --force to replace it (its keys are lost)");
+  std::error_code ec;
+  fs::create_directories(dir / "private", ec);
+  fs::create_directories(dir / "issued", ec);
+  if (ec) return R::failure("cannot create " + dir.string() + ": " + ec.message());
+  fs::permissions(dir / "private", fs::perms::owner_all, ec);
+
+  CaFolder ca;
+  ca.dir_ = dir;
+  ca.root_key_ = pki::generate_key(key_type);
+  pki::CertSpec spec{.cn = name, .not_after = days * kDay, .is_ca = true, .path_len = path_len};
+  auto root = pki::issue_certificate(spec, ca.root_key_.get(), nullptr, ca.root_key_.get());
+  if (!root) return R::failure(root.error());
+  ca.root_ = std::move(*root);
+
+  if (auto w = write_file_atomic(key_path(dir, "root"), to_pem(ca.root_key_.get()), 0600); !w)
+    return R::failure(w.error());
+  if (auto w = write_file_atomic(dir / "root.pem", to_pem(ca.root_.get()), 0644); !w) return R::failure(w.error());
+  nlohmann::json meta = {{"format", "gatehouse-ca/1"}, {"name", name}, {"created", std::time(nullptr)}};
+  if (auto w = write_file_atomic(dir / "index.json", "{\"format\": \"gatehouse-ca-index/1\", \"certificates\": []}\n", 0644); !w)
+    return R::failure(w.error());
+  fs::remove(dir / "intermediate.pem", ec);
+  fs::remove(key_path(dir, "intermediate"), ec);
+  if (auto w = write_file_atomic(marker(dir), meta.dump(2) + "\n", 0644); !w) return R::failure(w.error());
+  return ca;
+}
+
+Result<CaFolder> CaFolder::open(const fs::path& dir) {
+  if (!fs::exists(marker(dir)))
+    return R::failure(dir.string() + " is not a Gatehouse CA folder (no ca.json); create one with "
+                      "`gatehouse ca init " + dir.string() + " --name ...`");
+  CaFolder ca;
+  ca.dir_ = dir;
+  auto root = read_certificates(dir / "root.pem");
+  if (!root) return R::failure(root.error());
+  ca.root_ = std::move(root->front());
+  if (fs::exists(key_path(dir, "root"))) {
+    auto key = read_private_key(key_path(dir, "root"));
+    if (!key) return R::failure(key.error());
+    if (!X509_check_private_key(ca.root_.get(), key->get())) {
+      drain_errors();
+      return R::failure(key_path(dir, "root").string() + " is not the key of root.pem");
+    }
+    ca.root_key_ = std::move(*key);
+  }
+  if (fs::exists(dir / "intermediate.pem")) {
+    auto inter = read_certificates(dir / "intermediate.pem");
+    if (!inter) return R::failure(inter.error());
+    auto key = read_private_key(key_path(dir, "intermediate"));
+    if (!key) return R::failure(key.error());
+    ca.intermediate_ = std::move(inter->front());
+    ca.intermediate_key_ = std::move(*key);
+  }
+  auto index = CaIndex::load(dir / "index.json");
+  if (!index) return R::failure(index.error());
+  ca.index_ = std::move(*index);
+  return ca;
+}
+
+Result<bool> CaFolder::add_intermediate(const std::string& name, int days, int path_len, bool force) {
+  if (!root_key_) return Result<bool>::failure("the root key (private/root.key) is not here; bring it back to make an intermediate");
+  if (intermediate_ && !force)
+    return Result<bool>::failure("this CA already has an intermediate; add --force to replace it");
+  auto key = pki::generate_key(pki::KeyType::ecdsa_p256);
+  pki::CertSpec spec{.cn = name, .not_after = days * kDay, .is_ca = true, .path_len = path_len};
+  auto cert = issue_unique(index_, spec, key.get(), root_.get(), root_key_.get());
+  if (!cert) return Result<bool>::failure(cert.error());
+  index_.entries().push_back(entry_for(cert->get(), "intermediate", "intermediate"));
+  for (auto [path, text, mode] : {std::tuple{key_path(dir_, "intermediate"), to_pem(key.get()), 0600u},
+                                  std::tuple{dir_ / "intermediate.pem", to_pem(cert->get()), 0644u}}) {
+    if (auto w = write_file_atomic(path, text, mode); !w) return w;
+  }
+  intermediate_ = std::move(*cert);
+  intermediate_key_ = std::move(key);
+  return index_.save(dir_ / "index.json");
+}
+
+Result<IssuedFiles> CaFolder::issue(const LeafRequest& request) {
+  auto key = pki::generate_key(request.key);
+  return finish_leaf(request, key.get(), key.get(), nullptr);
+}
+
+Result<IssuedFiles> CaFolder::finish_leaf(const LeafRequest& request, EVP_PKEY* public_key, EVP_PKEY* private_key,
+                                          const X509_NAME* subject) {
+  using RF = Result<IssuedFiles>;
+  std::string name = request.name.empty() ? name_from_cn(request.cn) : request.name;
+  if (!valid_name(name)) return RF::failure("'" + name + "' cannot be a file name; choose one with --name");
+  if (!issuer_key()) return RF::failure("the issuing CA's key is not in " + (dir_ / "private").string());
+  if (request.days <= 0) return RF::failure("--days must be positive");
+  pki::CertSpec spec{.cn = request.cn, .o = request.o, .ou = request.ou, .sans = request.sans,
+                     .not_after = request.days * std::int64_t{kDay}, .purpose = request.profile};
+  // Browsers ignore the CN: a server certificate must carry its name as a SAN.
+  bool has_name_san = false;
+  for (const auto& s : spec.sans) has_name_san |= s.starts_with("dns:") || s.starts_with("ip:");
+  if (request.profile == pki::Purpose::server && !has_name_san) {
+    if (request.cn.empty()) return RF::failure("a server certificate needs --cn or --san dns:NAME");
+    bool is_ip = request.cn.find_first_not_of("0123456789.") == std::string::npos || request.cn.find(':') != std::string::npos;
+    spec.sans.push_back((is_ip ? "ip:" : "dns:") + request.cn);
+  }
+  IssuedFiles files{issued_path(name, ".pem"), private_key ? issued_path(name, ".key") : fs::path(),
+                    issued_path(name, "-chain.pem"), ""};
+  if (auto free = check_free({files.cert, files.chain}, request.force); !free) return RF::failure(free.error());
+  auto cert = issue_unique(index_, spec, public_key, issuer(), issuer_key(), subject);
+  if (!cert) return RF::failure(cert.error());
+  files.serial = serial_text(cert->get());
+  std::string chain = to_pem(cert->get()) + (intermediate_ ? to_pem(intermediate_.get()) : "");
+  std::error_code ec;
+  fs::create_directories(dir_ / "issued", ec);
+  if (private_key)
+    if (auto w = write_file_atomic(files.key, to_pem(private_key), 0600); !w) return RF::failure(w.error());
+  if (auto w = write_file_atomic(files.cert, to_pem(cert->get()), 0644); !w) return RF::failure(w.error());
+  if (auto w = write_file_atomic(files.chain, chain, 0644); !w) return RF::failure(w.error());
+  index_.entries().push_back(entry_for(cert->get(), name, profile_name(request.profile)));
+  if (auto saved = index_.save(dir_ / "index.json"); !saved) return RF::failure(saved.error());
+  return files;
+}
+
+Result<IssuedFiles> CaFolder::sign(X509_REQ* csr, const LeafRequest& request) {
+  using RF = Result<IssuedFiles>;
+  bssl::UniquePtr<EVP_PKEY> key(X509_REQ_get_pubkey(csr));
+  if (!key || X509_REQ_verify(csr, key.get()) != 1) {
+    drain_errors();
+    return RF::failure("the CSR's signature does not verify: it was altered or not made with its key");
+  }
+  LeafRequest effective = request;
+  const X509_NAME* subject = X509_REQ_get_subject_name(csr);
+  bool override_subject = !request.cn.empty() || !request.o.empty() || !request.ou.empty();
+  if (!override_subject) {
+    // Take the requested names, but the CA decides profile, lifetime and extensions.
+    int i = X509_NAME_get_index_by_NID(const_cast<X509_NAME*>(subject), NID_commonName, -1);
+    if (i >= 0) {
+      ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(const_cast<X509_NAME*>(subject), i));
+      unsigned char* utf8 = nullptr;
+      int len = ASN1_STRING_to_UTF8(&utf8, data);
+      if (len > 0) effective.cn.assign(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
+      OPENSSL_free(utf8);
+    }
+    if (effective.cn.empty() && effective.name.empty())
+      return RF::failure("the CSR has no CN; give --cn or --name");
+  }
+  if (request.sans.empty()) {
+    bssl::UniquePtr<STACK_OF(X509_EXTENSION)> exts(X509_REQ_get_extensions(csr));
+    PeerIdentity requested;
+    if (exts) {
+      bssl::UniquePtr<X509> probe(X509_new());
+      for (size_t i = 0; i < sk_X509_EXTENSION_num(exts.get()); ++i)
+        if (OBJ_obj2nid(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts.get(), i))) == NID_subject_alt_name)
+          X509_add_ext(probe.get(), sk_X509_EXTENSION_value(exts.get(), i), -1);
+      requested = extract_identity(probe.get());
+    }
+    for (const auto& d : requested.dns) effective.sans.push_back("dns:" + d);
+    for (const auto& e : requested.email) effective.sans.push_back("email:" + e);
+    for (const auto& u : requested.uri) effective.sans.push_back("uri:" + u);
+    for (const auto& ip : requested.ip) effective.sans.push_back("ip:" + ip);
+  }
+  return finish_leaf(effective, key.get(), nullptr, override_subject ? nullptr : subject);
+}
+
+Result<IndexEntry> CaFolder::revoke(const std::string& what, const std::string& reason) {
+  using RE = Result<IndexEntry>;
+  const auto& reasons = revocation_reasons();
+  if (std::find(reasons.begin(), reasons.end(), reason) == reasons.end())
+    return RE::failure("unknown reason '" + reason + "'; use one of: keyCompromise, superseded, "
+                       "affiliationChanged, cessationOfOperation, privilegeWithdrawn, cACompromise, "
+                       "certificateHold, unspecified");
+  std::optional<std::string> serial;
+  if (fs::exists(what)) {
+    auto certs = read_certificates(what);
+    if (!certs) return RE::failure(certs.error());
+    serial = serial_text(certs->front().get());
+  } else {
+    serial = normalize_serial(what);
+    if (!serial) return RE::failure("'" + what + "' is neither a certificate file nor a serial number");
+  }
+  IndexEntry* entry = index_.find_serial(*serial);
+  if (!entry) return RE::failure("serial " + *serial + " was not issued by this CA (see `gatehouse ca list`)");
+  if (entry->revoked) return RE::failure("serial " + *serial + " (" + entry->subject + ") is already revoked");
+  entry->revoked = true;
+  entry->revoked_at = std::time(nullptr);
+  entry->reason = reason;
+  IndexEntry copy = *entry;
+  if (auto saved = index_.save(dir_ / "index.json"); !saved) return RE::failure(saved.error());
+  return copy;
+}
+
+}  // namespace gatehouse::tls::ca

@@ -1,0 +1,79 @@
+// A private CA in one folder: root, optional intermediate, issued certificates, index and CRL.
+// Every write is atomic, private keys are 0600, and nothing is overwritten without `force`.
+//
+//   DIR/ca.json                 marks the folder as a Gatehouse CA
+//   DIR/root.pem                the root certificate: give it to the proxy as client_ca
+//   DIR/intermediate.pem        the issuing intermediate (if made): client_intermediates
+//   DIR/private/*.key           the CA keys (0600; take root.key offline once the intermediate exists)
+//   DIR/issued/NAME.{pem,key}   each leaf and its key; NAME-chain.pem = leaf + intermediate
+//   DIR/index.json              every issued certificate, its serial and status
+//   DIR/crl.pem                 the signed CRL(s), written by `ca crl`
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tls/bssl.hpp"
+#include "tls/ca/ca_index.hpp"
+#include "tls/pki/cert_builder.hpp"
+#include "tls/result.hpp"
+
+namespace gatehouse::tls::ca {
+
+struct LeafRequest {
+  pki::Purpose profile = pki::Purpose::client;  // client or server
+  std::string name;                             // file stem; defaults to the CN
+  std::string cn;
+  std::vector<std::string> o;
+  std::vector<std::string> ou;
+  std::vector<std::string> sans;  // "dns:x", "ip:y", "email:z", "uri:spiffe://..."
+  int days = 90;
+  pki::KeyType key = pki::KeyType::ecdsa_p256;
+  bool force = false;
+};
+
+struct IssuedFiles {
+  std::filesystem::path cert, key, chain;  // key is empty when signing a CSR
+  std::string serial;
+};
+
+class CaFolder {
+ public:
+  static Result<CaFolder> init(const std::filesystem::path& dir, const std::string& name, pki::KeyType key,
+                               int days, int path_len, bool force);
+  static Result<CaFolder> open(const std::filesystem::path& dir);
+
+  Result<bool> add_intermediate(const std::string& name, int days, int path_len, bool force);
+  Result<IssuedFiles> issue(const LeafRequest& request);
+  // Signs a CSR after checking its signature. Non-empty fields of `request` override the CSR's.
+  Result<IssuedFiles> sign(X509_REQ* csr, const LeafRequest& request);
+  // `what`: a serial in any usual spelling, or the path of a certificate file.
+  Result<IndexEntry> revoke(const std::string& what, const std::string& reason);
+  Result<std::filesystem::path> write_crl(int days);
+
+  const std::vector<IndexEntry>& entries() const { return index_.entries(); }
+  const std::filesystem::path& dir() const { return dir_; }
+  X509* root() const { return root_.get(); }
+  X509* issuer() const { return intermediate_ ? intermediate_.get() : root_.get(); }
+  EVP_PKEY* issuer_key() const { return intermediate_ ? intermediate_key_.get() : root_key_.get(); }
+  std::filesystem::path issued_path(const std::string& name, const char* suffix) const;
+
+ private:
+  Result<IssuedFiles> finish_leaf(const LeafRequest& request, EVP_PKEY* public_key, EVP_PKEY* private_key,
+                                  const X509_NAME* subject);
+  Result<bool> check_free(const std::vector<std::filesystem::path>& files, bool force) const;
+
+  std::filesystem::path dir_;
+  bssl::UniquePtr<X509> root_;
+  bssl::UniquePtr<EVP_PKEY> root_key_;
+  bssl::UniquePtr<X509> intermediate_;
+  bssl::UniquePtr<EVP_PKEY> intermediate_key_;
+  CaIndex index_;
+};
+
+// RFC 5280 reason names accepted by `ca revoke --reason`.
+const std::vector<std::string>& revocation_reasons();
+
+}  // namespace gatehouse::tls::ca
