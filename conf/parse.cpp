@@ -66,6 +66,7 @@ void read_tls(TableReader& r, TlsSettings& tls) {
     r.error("min_version", "min_version is above max_version");
   if (auto v = r.file("client_ca")) tls.client_ca = *v;
   if (auto v = r.file("client_intermediates")) tls.client_intermediates = *v;
+  if (auto v = r.file("crl")) tls.crl = *v;
   r.choice("verify", {"require"});
   if (auto v = r.integer("verify_depth", 0, 16)) tls.verify_depth = static_cast<int>(*v);
 }

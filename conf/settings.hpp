@@ -39,6 +39,7 @@ struct TlsSettings {
   TlsVersion max_version = TlsVersion::v1_3;
   FileRef client_ca;
   std::optional<FileRef> client_intermediates;
+  std::optional<FileRef> crl;  // PEM, one or several CRLs
   VerifyMode verify = VerifyMode::require;
   int verify_depth = 2;  // intermediates allowed between the client cert and the root
 };

@@ -71,13 +71,14 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   auto* init = ca_cmd->add_subcommand("init", "Create a root CA in DIR");
   init->add_option("dir", o.dir, "CA folder")->required();
   init->add_option("--name", o.name, "The root's name, e.g. \"Acme Staging Root\"")->required();
+  init->add_option("--o", o.o, "Organization shared by the root and intermediate (default: the name)");
   init->add_option("--key", o.key, kKeyHelp)->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa4096"}));
   init->add_option("--days", o.days, "Validity in days (default 3650)");
   init->add_option("--path-len", o.path_len, "How many intermediates may follow (default 1)");
   init->add_flag("--force", o.force, "Replace an existing CA (its keys are lost)");
   init->callback([&action] {
     action = [] {
-      auto made = CaFolder::init(o.dir, o.name, key_type(o.key), o.days > 0 ? o.days : 3650,
+      auto made = CaFolder::init(o.dir, o.name, o.o.empty() ? "" : o.o.front(), key_type(o.key), o.days > 0 ? o.days : 3650,
                                  o.path_len >= 0 ? o.path_len : 1, o.force);
       if (!made) return fail(made.error());
       std::cout << "Created root CA '" << o.name << "' in " << o.dir << "/\n"

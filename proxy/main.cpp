@@ -8,6 +8,7 @@
 
 #include "conf/parse.hpp"
 #include "proxy/ca_cli.hpp"
+#include "proxy/diagnose_cli.hpp"
 #include "proxy/default_config.hpp"
 #include "proxy/server.hpp"
 #include "tls/pki/dev_pki.hpp"
@@ -140,8 +141,9 @@ int main(int argc, char** argv) {
                                                 "with file:line:column");
   check_cmd->add_option("-c,--config", check_config, "TOML config file")->required();
 
-  std::function<int()> ca_action;
+  std::function<int()> ca_action;  // set by the ca, inspect and verify commands
   gh::proxy::add_ca_commands(app, ca_action);
+  gh::proxy::add_diagnose_commands(app, ca_action);
 
   CLI11_PARSE(app, argc, argv);
   if (ca_action) return ca_action();

@@ -53,6 +53,22 @@ Result<CertChain> read_certificates(const std::filesystem::path& file) {
   return chain;
 }
 
+Result<std::vector<bssl::UniquePtr<X509_CRL>>> read_crls(const std::filesystem::path& file) {
+  using R = Result<std::vector<bssl::UniquePtr<X509_CRL>>>;
+  auto text = slurp(file);
+  if (!text) return R::failure(text.error());
+  bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+  std::vector<bssl::UniquePtr<X509_CRL>> crls;
+  while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) crls.emplace_back(crl);
+  if (crls.empty()) {
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(text->data());
+    if (X509_CRL* crl = d2i_X509_CRL(nullptr, &p, static_cast<long>(text->size()))) crls.emplace_back(crl);
+  }
+  drain_errors();
+  if (crls.empty()) return R::failure(file.string() + ": no CRL found (expected '-----BEGIN X509 CRL-----')");
+  return crls;
+}
+
 Result<bssl::UniquePtr<EVP_PKEY>> read_private_key(const std::filesystem::path& file) {
   using R = Result<bssl::UniquePtr<EVP_PKEY>>;
   auto text = slurp(file);

@@ -12,6 +12,8 @@ namespace gatehouse::tls {
 
 // Every certificate in a PEM file, in file order. An empty or non-PEM file is an error.
 Result<CertChain> read_certificates(const std::filesystem::path& file);
+// Every CRL in a PEM file (or one DER CRL).
+Result<std::vector<bssl::UniquePtr<X509_CRL>>> read_crls(const std::filesystem::path& file);
 Result<bssl::UniquePtr<EVP_PKEY>> read_private_key(const std::filesystem::path& file);
 
 std::string to_pem(X509* cert);

@@ -22,8 +22,10 @@ enum class Reason : std::uint8_t {
   policy_denied,
   handshake_timeout,
   protocol_error,
+  name_mismatch,        // `gatehouse verify --name` and upstream checks; never a client refusal
+  invalid_certificate,  // breaks an RFC 5280 rule (serial, key identifiers, basic constraints)
 };
-inline constexpr std::size_t kReasonCount = 13;
+inline constexpr std::size_t kReasonCount = 15;
 
 std::string_view reason_keyword(Reason r);
 // The TLS alert a refused client receives for this reason.

@@ -106,9 +106,16 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
     if (!loaded) problems.add(file, tls.client_intermediates->source, loaded.error());
     else intermediates = std::move(*loaded);
   }
+  CrlList crls;
+  if (tls.crl) {
+    auto loaded = read_crls(tls.crl->path);
+    if (!loaded) problems.add(file, tls.crl->source, loaded.error());
+    else crls = std::move(*loaded);
+  }
   if (problems.problems().size() != before) return nullptr;
 
-  sc->verifier_ = std::make_unique<ClientVerifier>(*anchors, intermediates, tls.verify_depth);
+  VerifyOptions options{.purpose = VerifyOptions::Purpose::client, .max_depth = tls.verify_depth};
+  sc->verifier_ = std::make_unique<ChainVerifier>(*anchors, intermediates, crls, options);
   sc->tls13_ = tls.max_version == conf::TlsVersion::v1_3;
   sc->ctx_.reset(SSL_CTX_new(TLS_method()));
   SSL_CTX* ctx = sc->ctx_.get();

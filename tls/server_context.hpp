@@ -10,7 +10,7 @@
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
 #include "tls/bssl.hpp"
-#include "tls/client_verifier.hpp"
+#include "tls/chain_verifier.hpp"
 
 namespace gatehouse::tls {
 
@@ -43,7 +43,7 @@ class ServerContext {
   static HandshakeReport* report_of(const SSL* ssl);
 
   const std::vector<ServerCredential>& credentials() const { return credentials_; }
-  const ClientVerifier& verifier() const { return *verifier_; }
+  const ChainVerifier& verifier() const { return *verifier_; }
 
  private:
   ServerContext() = default;
@@ -53,7 +53,7 @@ class ServerContext {
 
   bssl::UniquePtr<SSL_CTX> ctx_;
   std::vector<ServerCredential> credentials_;
-  std::unique_ptr<ClientVerifier> verifier_;
+  std::unique_ptr<ChainVerifier> verifier_;
   bool tls13_ = true;
 };
 

@@ -68,8 +68,8 @@ Result<bool> CaFolder::check_free(const std::vector<fs::path>& files, bool force
   return true;
 }
 
-Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, pki::KeyType key_type, int days,
-                                int path_len, bool force) {
+Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, const std::string& organization,
+                                pki::KeyType key_type, int days, int path_len, bool force) {
   if (name.empty()) return R::failure("the root needs a name (--name \"Acme Staging Root\")");
   if (!force && fs::exists(marker(dir)))
     return R::failure(dir.string() + " already holds a CA; add --force to replace it (its keys are lost)");
@@ -82,7 +82,9 @@ Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, pk
   CaFolder ca;
   ca.dir_ = dir;
   ca.root_key_ = pki::generate_key(key_type);
-  pki::CertSpec spec{.cn = name, .not_after = days * kDay, .is_ca = true, .path_len = path_len};
+  // One O= for the whole CA lets a diagnosis recognise "our intermediate, not sent" by name.
+  pki::CertSpec spec{.cn = name, .o = {organization.empty() ? name : organization}, .not_after = days * kDay,
+                     .is_ca = true, .path_len = path_len};
   auto root = pki::issue_certificate(spec, ca.root_key_.get(), nullptr, ca.root_key_.get());
   if (!root) return R::failure(root.error());
   ca.root_ = std::move(*root);
@@ -136,7 +138,8 @@ Result<bool> CaFolder::add_intermediate(const std::string& name, int days, int p
   if (intermediate_ && !force)
     return Result<bool>::failure("this CA already has an intermediate; add --force to replace it");
   auto key = pki::generate_key(pki::KeyType::ecdsa_p256);
-  pki::CertSpec spec{.cn = name, .not_after = days * kDay, .is_ca = true, .path_len = path_len};
+  pki::CertSpec spec{.cn = name, .o = extract_identity(root_.get()).o, .not_after = days * kDay, .is_ca = true,
+                     .path_len = path_len};
   auto cert = issue_unique(index_, spec, key.get(), root_.get(), root_key_.get());
   if (!cert) return Result<bool>::failure(cert.error());
   index_.entries().push_back(entry_for(cert->get(), "intermediate", "intermediate"));

@@ -41,8 +41,9 @@ struct IssuedFiles {
 
 class CaFolder {
  public:
-  static Result<CaFolder> init(const std::filesystem::path& dir, const std::string& name, pki::KeyType key,
-                               int days, int path_len, bool force);
+  // `organization` (O=) is shared by the root and its intermediate; it defaults to `name`.
+  static Result<CaFolder> init(const std::filesystem::path& dir, const std::string& name,
+                               const std::string& organization, pki::KeyType key, int days, int path_len, bool force);
   static Result<CaFolder> open(const std::filesystem::path& dir);
 
   Result<bool> add_intermediate(const std::string& name, int days, int path_len, bool force);

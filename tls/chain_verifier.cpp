@@ -1,4 +1,6 @@
-#include "tls/client_verifier.hpp"
+#include "tls/chain_verifier.hpp"
+
+#include "tls/strict_checks.hpp"
 
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
@@ -18,7 +20,33 @@ std::string organization(const X509_NAME* name) {
 
 }  // namespace
 
-bool ClientVerifier::shares_anchor_organization(X509* cert) const {
+std::string ChainVerifier::anchor_names() const {
+  std::string out;
+  for (const auto& a : anchors_) out += (out.empty() ? "'" : ", '") + subject_line(a.get()) + "'";
+  return out;
+}
+
+std::string ChainVerifier::revocation_words(X509* cert) const {
+  for (const auto& crl : crls_) {
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_issuer_name(cert)) != 0) continue;
+    X509_REVOKED* rev = nullptr;
+    if (X509_CRL_get0_by_serial(crl.get(), &rev, const_cast<ASN1_INTEGER*>(X509_get0_serialNumber(cert))) != 1)
+      continue;
+    std::string out = " on " + iso8601(unix_time(X509_REVOKED_get0_revocationDate(rev)));
+    int crit = 0;
+    bssl::UniquePtr<ASN1_ENUMERATED> code(
+        static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, nullptr)));
+    static const char* kNames[] = {"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+                                   "superseded", "cessationOfOperation", "certificateHold", "", "removeFromCRL",
+                                   "privilegeWithdrawn", "aACompromise"};
+    long c = code ? ASN1_ENUMERATED_get(code.get()) : -1;
+    if (c >= 0 && c <= 10 && kNames[c][0]) out += std::string(" (") + kNames[c] + ")";
+    return out;
+  }
+  return "";
+}
+
+bool ChainVerifier::shares_anchor_organization(X509* cert) const {
   std::string wanted = organization(X509_get_issuer_name(cert));
   if (wanted.empty()) return false;
   for (const auto& a : anchors_)
@@ -26,18 +54,33 @@ bool ClientVerifier::shares_anchor_organization(X509* cert) const {
   return false;
 }
 
-ClientVerifier::ClientVerifier(const CertChain& anchors, const CertChain& intermediates, int verify_depth)
-    : store_(X509_STORE_new()), verify_depth_(verify_depth) {
+ChainVerifier::ChainVerifier(const CertChain& anchors, const CertChain& intermediates, const CrlList& crls,
+                             VerifyOptions options)
+    : store_(X509_STORE_new()), options_(std::move(options)) {
   for (const auto& a : anchors) {
     X509_STORE_add_cert(store_.get(), a.get());
     anchors_.emplace_back(bssl::UpRef(a));
   }
   for (const auto& i : intermediates) intermediates_.emplace_back(bssl::UpRef(i));
   // Every configured anchor is trusted as given, even an intermediate: the operator chose it.
-  X509_STORE_set_flags(store_.get(), X509_V_FLAG_PARTIAL_CHAIN);
+  unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN;
+  for (const auto& crl : crls) {
+    X509_STORE_add_crl(store_.get(), crl.get());
+    crls_.emplace_back(bssl::UpRef(crl));
+  }
+  if (!crls.empty()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+  X509_STORE_set_flags(store_.get(), flags);
 }
 
-VerifyOutcome ClientVerifier::verify(X509* leaf, const CertChain& sent) const {
+namespace {
+// CRLs are checked for the issuers that published one; a CA without a CRL is not an error.
+int tolerate_missing_crl(int ok, X509_STORE_CTX* ctx) {
+  if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) return 1;
+  return ok;
+}
+}  // namespace
+
+VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent) const {
   // A CA certificate is never a client identity, even one that chains to our root.
   if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
     return {Reason::wrong_usage,
@@ -52,29 +95,37 @@ VerifyOutcome ClientVerifier::verify(X509* leaf, const CertChain& sent) const {
   if (!ctx || !X509_STORE_CTX_init(ctx.get(), store_.get(), leaf, untrusted.get())) {
     return {Reason::protocol_error, "cannot set up verification: " + drain_errors(), 0, ""};
   }
-  X509_STORE_CTX_set_default(ctx.get(), "ssl_client");  // purpose clientAuth
+  const bool server = options_.purpose == VerifyOptions::Purpose::server;
+  X509_STORE_CTX_set_default(ctx.get(), server ? "ssl_server" : "ssl_client");
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   // Let BoringSSL build one level deeper than allowed, so that a chain that is too long is
   // recognised as such (its own limit reports a missing issuer instead); this still bounds work.
-  X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx.get()), verify_depth_ + 2);
+  X509_VERIFY_PARAM_set_depth(param, options_.max_depth + 2);
+  if (options_.at) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(*options_.at));
+  if (!options_.host.empty()) X509_VERIFY_PARAM_set1_host(param, options_.host.data(), options_.host.size());
+  X509_STORE_CTX_set_verify_cb(ctx.get(), tolerate_missing_crl);
   bool verified = X509_verify_cert(ctx.get()) == 1;
   // Chain = client certificate, intermediates, anchor.
   const size_t built = sk_X509_num(X509_STORE_CTX_get0_chain(ctx.get()));
   const size_t intermediates = verified ? built - std::min<size_t>(built, 2) : built - std::min<size_t>(built, 1);
-  if (intermediates > static_cast<size_t>(verify_depth_)) {
+  if (intermediates > static_cast<size_t>(options_.max_depth)) {
     ERR_clear_error();
     return {Reason::chain_too_long,
             "the chain has " + std::string(verified ? "" : "at least ") + std::to_string(intermediates) +
                 " intermediate(s) between the client certificate and the root; verify_depth allows " +
-                std::to_string(verify_depth_),
+                std::to_string(options_.max_depth),
             static_cast<int>(built) - 1, issuer_line(leaf)};
   }
-  if (verified) return {};
+  if (verified) {
+    ERR_clear_error();
+    return strict_checks(X509_STORE_CTX_get0_chain(ctx.get()), options_);
+  }
   VerifyOutcome out = explain(ctx.get(), leaf);
   ERR_clear_error();
   return out;
 }
 
-VerifyOutcome ClientVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
+VerifyOutcome ChainVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
   int err = X509_STORE_CTX_get_error(ctx);
   int depth = X509_STORE_CTX_get_error_depth(ctx);
   X509* failing = X509_STORE_CTX_get_current_cert(ctx);
@@ -95,12 +146,26 @@ VerifyOutcome ClientVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
       break;
     case X509_V_ERR_CERT_REVOKED:
       out.reason = Reason::revoked;
-      out.detail = "certificate " + who + " has been revoked";
+      out.detail = "certificate " + who + " has been revoked" + revocation_words(failing);
+      break;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+      out.reason = Reason::name_mismatch;
+      out.detail = "certificate " + who + " is not valid for the name '" + options_.host + "'";
+      break;
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+      out.reason = Reason::revoked;
+      out.detail = std::string("revocation of ") + who + " cannot be checked: " + X509_verify_cert_error_string(err) +
+                   " (publish a fresh CRL with `gatehouse ca crl`)";
       break;
     case X509_V_ERR_INVALID_PURPOSE:
       out.reason = Reason::wrong_usage;
-      out.detail = "certificate " + who + " is not meant for client authentication (its key usage "
-                   "or extended key usage lacks clientAuth)";
+      out.detail = "certificate " + who + " is not meant for " +
+                   (options_.purpose == VerifyOptions::Purpose::server ? "servers (its extended key usage lacks serverAuth)"
+                                                                       : "client authentication (its key usage or "
+                                                                         "extended key usage lacks clientAuth)");
       break;
     case X509_V_ERR_INVALID_CA:
     case X509_V_ERR_PATH_LENGTH_EXCEEDED:
@@ -109,7 +174,7 @@ VerifyOutcome ClientVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
       break;
     case X509_V_ERR_CERT_CHAIN_TOO_LONG:
       out.reason = Reason::chain_too_long;
-      out.detail = "the chain is longer than verify_depth (" + std::to_string(verify_depth_) + ") allows";
+      out.detail = "the chain is longer than verify_depth (" + std::to_string(options_.max_depth) + ") allows";
       break;
     case X509_V_ERR_CERT_SIGNATURE_FAILURE:
     case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
@@ -128,18 +193,20 @@ VerifyOutcome ClientVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
       if (X509_NAME_cmp(X509_get_subject_name(failing), X509_get_issuer_name(failing)) == 0) {
         out.reason = Reason::untrusted_issuer;
-        out.detail = "certificate " + who + " is self-signed; it must be issued by this listener's CA";
+        out.detail = "certificate " + who + " is self-signed and is not one of the trusted roots (" +
+                     anchor_names() + ")";
         break;
       }
       // The issuer is missing. If it carries the organisation of one of our roots it is most
-      // likely our intermediate that the client did not send; otherwise a foreign CA.
+      // likely our intermediate that was not sent; otherwise a foreign CA.
       out.reason = shares_anchor_organization(failing) ? Reason::incomplete_chain : Reason::untrusted_issuer;
-      out.detail = "issuer '" + out.issuer + "' of certificate " + who +
-                   " is not this listener's CA or a known intermediate" +
-                   (out.reason == Reason::incomplete_chain
-                        ? " (it looks like an intermediate of ours: the client must send it, or the "
-                          "listener must list it in client_intermediates)"
-                        : "");
+      if (out.reason == Reason::incomplete_chain)
+        out.detail = "certificate " + who + " is issued by '" + out.issuer +
+                     "', which was not sent and is not trusted: send the full chain, leaf first (or list '" +
+                     out.issuer + "' as an intermediate)";
+      else
+        out.detail = "certificate " + who + " is issued by '" + out.issuer +
+                     "', which is not among the trusted roots (" + anchor_names() + ")";
       break;
     default:
       out.reason = Reason::untrusted_issuer;

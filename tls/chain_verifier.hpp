@@ -1,0 +1,60 @@
+// Verifies a certificate chain against given anchors only, and explains a failure with one
+// reason keyword plus plain words. The proxy's handshake and `gatehouse verify` share it, so
+// the tool that explains a verdict can never reach a different one.
+//
+// BoringSSL does the path building and RFC 5280 processing; on top, checks it skips are added
+// (see strict_checks.hpp): stricter, never instead.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tls/bssl.hpp"
+#include "tls/reason.hpp"
+
+namespace gatehouse::tls {
+
+struct VerifyOutcome {
+  Reason reason = Reason::ok;
+  std::string detail;  // plain words for the log: what failed, on which certificate
+  int depth = -1;      // position in the chain of the certificate that failed (0 = client cert)
+  std::string issuer;  // issuer of the failing certificate, for the log
+};
+
+struct VerifyOptions {
+  enum class Purpose { client, server } purpose = Purpose::client;
+  int max_depth = 2;               // intermediates allowed between the certificate and its root
+  std::optional<std::int64_t> at;  // Unix time to verify at; now when unset
+  std::string host;                // with purpose server: the name the certificate must carry
+};
+
+using CrlList = std::vector<bssl::UniquePtr<X509_CRL>>;
+
+class ChainVerifier {
+ public:
+  // `anchors`: the only trust anchors. `intermediates`: certificates the peer may leave out.
+  // `crls`: checked for every certificate whose issuer published one.
+  ChainVerifier(const CertChain& anchors, const CertChain& intermediates, const CrlList& crls, VerifyOptions options);
+
+  // `sent` is what the peer sent after its own certificate (its intermediates).
+  VerifyOutcome verify(X509* leaf, const CertChain& sent) const;
+
+  const CertChain& anchors() const { return anchors_; }
+  const VerifyOptions& options() const { return options_; }
+
+ private:
+  VerifyOutcome explain(X509_STORE_CTX* ctx, X509* leaf) const;
+  bool shares_anchor_organization(X509* cert) const;
+  std::string revocation_words(X509* cert) const;  // " on DATE (reason)"
+  std::string anchor_names() const;                 // "'CN=Root A', 'CN=Root B'"
+
+  bssl::UniquePtr<X509_STORE> store_;
+  CertChain anchors_;
+  CertChain intermediates_;
+  CrlList crls_;
+  VerifyOptions options_;
+};
+
+}  // namespace gatehouse::tls
