@@ -81,10 +81,11 @@ int tolerate_missing_crl(int ok, X509_STORE_CTX* ctx) {
 }  // namespace
 
 VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent) const {
-  // A CA certificate is never a client identity, even one that chains to our root.
+  // A CA certificate is never a peer's identity, even one that chains to our root.
   if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
     return {Reason::wrong_usage,
-            "certificate " + quoted_subject(leaf) + " is a CA certificate, not a client certificate", 0,
+            "certificate " + quoted_subject(leaf) + " is a CA certificate, not a " +
+                (options_.purpose == VerifyOptions::Purpose::client ? "client" : "server") + " certificate", 0,
             issuer_line(leaf)};
   }
   bssl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
@@ -118,7 +119,7 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent) const {
   }
   if (verified) {
     ERR_clear_error();
-    return strict_checks(X509_STORE_CTX_get0_chain(ctx.get()), options_);
+    return strict_checks(X509_STORE_CTX_get0_chain(ctx.get()), crls_);
   }
   VerifyOutcome out = explain(ctx.get(), leaf);
   ERR_clear_error();
