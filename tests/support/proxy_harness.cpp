@@ -56,8 +56,10 @@ std::string ProxyHarness::config_text(const ProxyConfig& c) const {
          c.connect_timeout + "\"\n";
 }
 
-void ProxyHarness::start(const ProxyConfig& config) {
-  auto parsed = conf::parse_text(config_text(config), "test.toml", dir_.path());
+void ProxyHarness::start(const ProxyConfig& config) { start_text(config_text(config), dir_.path()); }
+
+void ProxyHarness::start_text(const std::string& toml, const std::filesystem::path& base_dir) {
+  auto parsed = conf::parse_text(toml, "test.toml", base_dir);
   if (!parsed.settings) throw std::runtime_error(parsed.diagnostics.to_string());
   conf::Diagnostics problems;
   auto snapshot = proxy::build_snapshot(*parsed.settings, problems);

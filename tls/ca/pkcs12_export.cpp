@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
 namespace gatehouse::tls::ca {
@@ -191,7 +192,9 @@ Result<bool> export_pkcs12(const std::filesystem::path& chain_file, const std::f
   if (!chain) return RB::failure(chain.error() + " (is the name right? see `gatehouse ca list`)");
   auto key = read_private_key(key_file);
   if (!key) return RB::failure(key.error() + " (a certificate signed from a CSR has its key with the requester)");
-  std::string name = subject_line(chain->front().get());
+  // The name key stores show: the person's or service's CN.
+  PeerIdentity id = extract_identity(chain->front().get());
+  std::string name = id.cn.empty() ? id.subject : id.cn;
   std::string der;
   if (legacy) {
     bssl::UniquePtr<STACK_OF(X509)> extra(sk_X509_new_null());
