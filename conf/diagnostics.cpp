@@ -17,4 +17,10 @@ std::string Diagnostics::to_string() const {
   return out;
 }
 
+std::string Diagnostics::warnings_to_string() const {
+  std::string out;
+  for (const auto& w : warnings_) out += "warning: " + w.to_string() + "\n";
+  return out;
+}
+
 }  // namespace gatehouse::conf

@@ -26,12 +26,19 @@ class Diagnostics {
   void add(const std::string& file, const Source& where, std::string message) {
     problems_.push_back({file, where.line, where.column, where.key_path, std::move(message)});
   }
-  bool empty() const { return problems_.empty(); }
+  // Something that still works but will not for long (a certificate about to expire).
+  void warn(const std::string& file, const Source& where, std::string message) {
+    warnings_.push_back({file, where.line, where.column, where.key_path, std::move(message)});
+  }
+  bool empty() const { return problems_.empty(); }  // no errors; warnings do not count
   const std::vector<Problem>& problems() const { return problems_; }
-  std::string to_string() const;
+  const std::vector<Problem>& warnings() const { return warnings_; }
+  std::string to_string() const;           // the errors, one per line
+  std::string warnings_to_string() const;  // "warning: ..." lines
 
  private:
   std::vector<Problem> problems_;
+  std::vector<Problem> warnings_;
 };
 
 }  // namespace gatehouse::conf

@@ -53,6 +53,7 @@ std::shared_ptr<const gh::proxy::Snapshot> load(const RunOptions& opt, bool* is_
   }
   gh::conf::Diagnostics problems;
   auto snapshot = gh::proxy::build_snapshot(*parsed.settings, problems);
+  std::cerr << problems.warnings_to_string();
   if (!snapshot) std::cerr << problems.to_string();
   return snapshot;
 }
@@ -110,6 +111,7 @@ int check(const std::string& config) {
   }
   gh::conf::Diagnostics problems;
   auto snapshot = gh::proxy::build_snapshot(*parsed.settings, problems);
+  std::cerr << problems.warnings_to_string();
   if (!snapshot) {
     std::cerr << problems.to_string();
     std::cerr << problems.problems().size() << " problem(s) in " << config << " and the files it names\n";

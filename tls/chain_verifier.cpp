@@ -106,9 +106,14 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent) const {
   if (!options_.host.empty()) X509_VERIFY_PARAM_set1_host(param, options_.host.data(), options_.host.size());
   X509_STORE_CTX_set_verify_cb(ctx.get(), tolerate_missing_crl);
   bool verified = X509_verify_cert(ctx.get()) == 1;
-  // Chain = client certificate, intermediates, anchor.
+  // Chain = client certificate, intermediates, anchor. When BoringSSL stopped at its depth
+  // limit, the partial chain (no anchor) already holds too many intermediates.
   const size_t built = sk_X509_num(X509_STORE_CTX_get0_chain(ctx.get()));
-  const size_t intermediates = verified ? built - std::min<size_t>(built, 2) : built - std::min<size_t>(built, 1);
+  const int err = X509_STORE_CTX_get_error(ctx.get());
+  const bool stopped = err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+  const size_t intermediates = verified  ? built - std::min<size_t>(built, 2)
+                               : stopped ? built - std::min<size_t>(built, 1)
+                                         : 0;
   if (intermediates > static_cast<size_t>(options_.max_depth)) {
     ERR_clear_error();
     return {Reason::chain_too_long,

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "tls/client_hello.hpp"
+#include "tls/diagnose/inspect.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
@@ -15,6 +16,8 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr const char* kGroups = "X25519:P-256";
+// Certificates closer than this to their end are reported at start-up and by `gatehouse check`.
+constexpr std::int64_t kExpiryWarning = 14 * 86400;
 
 int report_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -42,6 +45,11 @@ std::optional<ServerCredential> load_credential(const conf::CertificateSettings&
   auto key = read_private_key(c.key.path);
   if (!key) problems.add(file, c.key.source, key.error());
   if (!chain || !key) return std::nullopt;
+  // The same words as `gatehouse inspect`: leaf first, each certificate issued by the next.
+  for (const auto& problem : diagnose::chain_order_problems(*chain)) {
+    problems.add(file, c.cert.source, c.cert.path.string() + ": " + problem);
+    return std::nullopt;
+  }
   X509* leaf = chain->front().get();
   if (!X509_check_private_key(leaf, key->get())) {
     drain_errors();
@@ -53,12 +61,20 @@ std::optional<ServerCredential> load_credential(const conf::CertificateSettings&
   ServerCredential cred;
   cred.not_after = unix_time(X509_get0_notAfter(leaf));
   cred.subject = subject_line(leaf);
-  if (cred.not_after < std::time(nullptr)) {
+  const std::int64_t now = std::time(nullptr);
+  if (cred.not_after < now) {
     problems.add(file, c.cert.source,
                  c.cert.path.string() + ": server certificate '" + cred.subject + "' expired on " +
                      iso8601(cred.not_after));
     return std::nullopt;
   }
+  if (cred.not_after < now + kExpiryWarning)
+    problems.warn(file, c.cert.source, c.cert.path.string() + ": server certificate '" + cred.subject + "' " +
+                                           diagnose::days_phrase(cred.not_after - now) + " (" + iso8601(cred.not_after) + ")");
+  if (chain->size() == 1 && X509_check_issued(leaf, leaf) != X509_V_OK)
+    problems.warn(file, c.cert.source, c.cert.path.string() + ": holds only the server certificate, issued by '" +
+                                           issuer_line(leaf) + "'; clients that lack that intermediate will fail: "
+                                           "append it after the server certificate");
   for (const auto& cert : *chain) {
     uint8_t* der = nullptr;
     int len = i2d_X509(cert.get(), &der);
@@ -72,7 +88,7 @@ std::optional<ServerCredential> load_credential(const conf::CertificateSettings&
   return cred;
 }
 
-Result<CertChain> load_ca_file(const conf::FileRef& ref, const char* what) {
+Result<CertChain> load_ca_file(const conf::FileRef& ref, const char* what, std::vector<std::string>& warnings) {
   auto certs = read_certificates(ref.path);
   if (!certs) return certs;
   for (const auto& cert : *certs) {
@@ -80,6 +96,9 @@ Result<CertChain> load_ca_file(const conf::FileRef& ref, const char* what) {
       return Result<CertChain>::failure(ref.path.string() + ": '" + subject_line(cert.get()) + "' in " + what +
                                         " is not a CA certificate");
     auto not_after = unix_time(X509_get0_notAfter(cert.get()));
+    if (not_after < std::time(nullptr) + kExpiryWarning && not_after >= std::time(nullptr))
+      warnings.push_back(ref.path.string() + ": " + what + " '" + subject_line(cert.get()) + "' " +
+                         diagnose::days_phrase(not_after - std::time(nullptr)));
     if (not_after < std::time(nullptr))
       return Result<CertChain>::failure(ref.path.string() + ": " + what + " '" + subject_line(cert.get()) +
                                         "' expired on " + iso8601(not_after));
@@ -98,13 +117,17 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   for (const auto& c : tls.certificates) {
     if (auto cred = load_credential(c, file, problems)) sc->credentials_.push_back(std::move(*cred));
   }
-  auto anchors = load_ca_file(tls.client_ca, "client_ca");
+  std::vector<std::string> warnings;
+  auto anchors = load_ca_file(tls.client_ca, "client_ca", warnings);
   if (!anchors) problems.add(file, tls.client_ca.source, anchors.error());
+  for (auto& w : warnings) problems.warn(file, tls.client_ca.source, w);
+  warnings.clear();
   CertChain intermediates;
   if (tls.client_intermediates) {
-    auto loaded = load_ca_file(*tls.client_intermediates, "client_intermediates");
+    auto loaded = load_ca_file(*tls.client_intermediates, "client_intermediates", warnings);
     if (!loaded) problems.add(file, tls.client_intermediates->source, loaded.error());
     else intermediates = std::move(*loaded);
+    for (auto& w : warnings) problems.warn(file, tls.client_intermediates->source, w);
   }
   CrlList crls;
   if (tls.crl) {

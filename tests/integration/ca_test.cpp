@@ -146,6 +146,11 @@ TEST_F(Ca, RevocationReachesTheProxyThroughTheCrl) {
   auto bob = curl("bob");
   EXPECT_NE(bob.exit_code, 0) << bob.output;
   EXPECT_EQ(bob.output.find("Hello"), std::string::npos);
+  // `gatehouse verify` explains it the same way, with the date and reason.
+  auto v = gh("verify --ca " + ca + "/root.pem --crl " + ca + "/crl.pem " + ca + "/issued/bob-chain.pem");
+  EXPECT_EQ(v.exit_code, 1);
+  EXPECT_NE(v.output.find("revoked: certificate 'CN=bob,OU=testers' has been revoked on "), std::string::npos) << v.output;
+  EXPECT_NE(v.output.find("(keyCompromise)"), std::string::npos) << v.output;
   auto log = proxy.wait_for_log(2);
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(log[1]["reason"], "revoked");

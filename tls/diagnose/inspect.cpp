@@ -65,19 +65,8 @@ Json describe_cert(X509* cert, std::int64_t now) {
   return j;
 }
 
-// A chain file should be leaf first, each certificate issued by the next.
 Json describe_chain(const CertChain& certs) {
-  Json problems = Json::array();
-  for (size_t i = 0; i + 1 < certs.size(); ++i) {
-    X509* child = certs[i].get();
-    X509* parent = certs[i + 1].get();
-    if (X509_check_issued(parent, child) != X509_V_OK) {
-      problems.push_back("certificate " + std::to_string(i + 1) + " ('" + subject_line(child) +
-                         "') is not issued by the next one ('" + subject_line(parent) +
-                         "'): the chain is out of order or has a gap; put the leaf first, then its issuer, "
-                         "and so on");
-    }
-  }
+  Json problems = chain_order_problems(certs);
   X509* last = certs.back().get();
   bool ends_at_root = X509_check_issued(last, last) == X509_V_OK;
   return Json{{"certificates", certs.size()},
@@ -89,6 +78,22 @@ Json describe_chain(const CertChain& certs) {
 }
 
 }  // namespace
+
+std::vector<std::string> chain_order_problems(const CertChain& certs) {
+  std::vector<std::string> problems;
+  for (size_t i = 0; i + 1 < certs.size(); ++i) {
+    X509* child = certs[i].get();
+    X509* parent = certs[i + 1].get();
+    if (X509_check_issued(parent, child) != X509_V_OK) {
+      problems.push_back("certificate " + std::to_string(i + 1) + " ('" + subject_line(child) +
+                         "') is not issued by the next one ('" + subject_line(parent) +
+                         "'): the chain is out of order or has a gap; put the leaf first, then its issuer, "
+                         "and so on");
+    }
+  }
+  ERR_clear_error();
+  return problems;
+}
 
 std::string key_description(EVP_PKEY* key) {
   switch (EVP_PKEY_id(key)) {
