@@ -153,6 +153,10 @@ TEST_F(Diagnose, InspectExplainsChainsKeysAndExpiry) {
   r = run_command(kBinary + " inspect " + (d / "alice.der").string());
   EXPECT_NE(r.output.find("(DER)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("CN=alice"), std::string::npos) << r.output;
+  // CSRs and CRLs.
+  run_command(kBinary + " ca csr --cn zoe --out " + (d / "zoe").string());
+  r = run_command(kBinary + " inspect " + (d / "zoe.csr").string());
+  EXPECT_NE(r.output.find("CSR: CN=zoe, ECDSA P-256, signature valid"), std::string::npos) << r.output;
   // Something that is no certificate at all.
   r = run_command(kBinary + " inspect " + proxy.dir().write("junk.bin", "junk").string());
   EXPECT_EQ(r.exit_code, 1);
