@@ -173,6 +173,13 @@ TEST_F(Ca, Pkcs12OpensWithOpensslAndNss) {
   EXPECT_NE(pem.output.find("BEGIN PRIVATE KEY"), std::string::npos);
   auto wrong = run_command("openssl pkcs12 -noout -in " + ca + "/issued/alice.p12 -passin pass:nope");
   EXPECT_NE(wrong.exit_code, 0);
+  auto ours = gh("inspect --password 'pa ss' " + ca + "/issued/alice.p12");
+  EXPECT_EQ(ours.exit_code, 0) << ours.output;
+  EXPECT_NE(ours.output.find("(PKCS#12)"), std::string::npos);
+  EXPECT_NE(ours.output.find("private key: ECDSA P-256, matches 'CN=alice,OU=testers'"), std::string::npos) << ours.output;
+  ours = gh("inspect --password nope " + ca + "/issued/alice.p12");
+  EXPECT_EQ(ours.exit_code, 1);
+  EXPECT_NE(ours.output.find("is a PKCS#12 file and the password is wrong"), std::string::npos) << ours.output;
 
   // NSS, the key store of Firefox and Chrome on Linux.
   std::string db = path("nssdb");

@@ -17,9 +17,7 @@ namespace {
 TEST(Data, SixtyFourMebibytesEachWayArriveIntact) {
   TestUpstream upstream(TestUpstream::echo());
   ProxyHarness proxy;
-  ProxyConfig config;
-  config.endpoints = {upstream.endpoint()};
-  proxy.start(config);
+  proxy.start({.endpoints = {upstream.endpoint()}});
 
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect()) << client.error();
@@ -46,9 +44,7 @@ TEST(Data, ClientHalfCloseReachesTheUpstreamWhichCanStillAnswer) {
     ::shutdown(fd, SHUT_WR);
   });
   ProxyHarness proxy;
-  ProxyConfig config;
-  config.endpoints = {upstream.endpoint()};
-  proxy.start(config);
+  proxy.start({.endpoints = {upstream.endpoint()}});
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect()) << client.error();
   ASSERT_TRUE(client.send("twelve bytes"));
@@ -64,9 +60,7 @@ TEST(Data, UpstreamHalfCloseReachesTheClientWhichCanStillSend) {
     late.set_value(read_until_eof(fd));
   });
   ProxyHarness proxy;
-  ProxyConfig config;
-  config.endpoints = {upstream.endpoint()};
-  proxy.start(config);
+  proxy.start({.endpoints = {upstream.endpoint()}});
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect()) << client.error();
   EXPECT_EQ(client.read_all().value_or("<error>"), "hello");  // ends with close_notify
@@ -99,9 +93,7 @@ struct RefusingPort {
 TEST(Data, UnreachableUpstreamClosesTheClientPromptlyAndIsLogged) {
   RefusingPort refusing;
   ProxyHarness proxy;
-  ProxyConfig config;
-  config.endpoints = {refusing.endpoint()};
-  proxy.start(config);
+  proxy.start({.endpoints = {refusing.endpoint()}});
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect()) << client.error();
   client.send("hello?");
@@ -141,9 +133,7 @@ TEST(Data, UpstreamResetMidStreamEndsTheClientCleanly) {
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   });
   ProxyHarness proxy;
-  ProxyConfig config;
-  config.endpoints = {upstream.endpoint()};
-  proxy.start(config);
+  proxy.start({.endpoints = {upstream.endpoint()}});
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect()) << client.error();
   ASSERT_TRUE(client.send("x"));

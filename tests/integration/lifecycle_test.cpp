@@ -94,9 +94,7 @@ TEST(Lifecycle, MaxConnectionsHolds) {
 TEST(Lifecycle, ShutdownLetsOpenConnectionsFinishThenStops) {
   TestUpstream upstream(TestUpstream::echo());
   ProxyHarness proxy;
-  ProxyConfig config;
-  config.endpoints = {upstream.endpoint()};
-  proxy.start(config);
+  proxy.start({.endpoints = {upstream.endpoint()}});
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect()) << client.error();
   std::thread stopper([&] { proxy.stop(); });

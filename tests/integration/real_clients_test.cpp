@@ -48,9 +48,7 @@ TEST(RealClients, OpensslSClientThroughToAnUpstream) {
     write_all_fd(fd, "upstream got: " + line);
   });
   ProxyHarness proxy;
-  ProxyConfig config;
-  config.endpoints = {upstream.endpoint()};
-  proxy.start(config);
+  proxy.start({.endpoints = {upstream.endpoint()}});
   auto d = proxy.dir().path().string();
   for (const char* version : {"-tls1_2", "-tls1_3"}) {
     auto r = run_command("echo ping-through-gatehouse | timeout 10 openssl s_client -quiet " + std::string(version) +
