@@ -9,6 +9,9 @@
 namespace gatehouse::conf {
 namespace {
 
+constexpr const char* kRuleFields[] = {"cn",     "o",      "ou",          "dns",  "email", "uri",
+                                       "ip",     "serial", "issuer",      "fingerprint", "spki"};
+
 TlsVersion to_version(const std::string& s) { return s == "1.3" ? TlsVersion::v1_3 : TlsVersion::v1_2; }
 
 // Calls `each` with a reader for every table of an array of tables ([[listener]]).
@@ -71,6 +74,24 @@ void read_tls(TableReader& r, TlsSettings& tls) {
   if (auto v = r.integer("verify_depth", 0, 16)) tls.verify_depth = static_cast<int>(*v);
 }
 
+// `allow = [ { ou = "testers" }, { uri = "spiffe://corp/ci/*" } ]`: each rule a table of strings.
+std::vector<RuleSettings> read_rules(TableReader& r, std::string_view key) {
+  std::vector<RuleSettings> rules;
+  for_each_table(r, key, [&](TableReader& rule, size_t) {
+    RuleSettings out;
+    out.source = rule.source();
+    for (const char* field : kRuleFields) {
+      if (!rule.has(field)) continue;
+      if (auto v = rule.string(field)) out.fields.emplace_back(field, *v);
+    }
+    if (out.fields.empty())
+      rule.context().diagnostics.add(rule.context().file, out.source,
+                                     "an empty rule would match everyone; name at least one field");
+    rules.push_back(std::move(out));
+  });
+  return rules;
+}
+
 void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
   l.name = r.string("name").value_or("listener" + std::to_string(index));
   r.require("listen");
@@ -87,16 +108,20 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
     read_tls(tr, l.tls);
   }
   r.require("route");
-  for_each_table(r, "route", [&](TableReader& rr, size_t) {
+  for_each_table(r, "route", [&](TableReader& rr, size_t i) {
     rr.require("upstream");
     RouteSettings route;
     route.source = rr.source();
+    route.name = rr.string("name").value_or("route" + std::to_string(i));
     if (auto v = rr.string("upstream")) route.upstream = *v;
+    if (auto names = rr.strings("sni")) {
+      route.sni = *names;
+      if (route.sni.empty()) rr.error("sni", "leave sni out for the default route rather than giving an empty list");
+    }
+    route.allow = read_rules(rr, "allow");
+    route.deny = read_rules(rr, "deny");
     l.routes.push_back(route);
   });
-  if (l.routes.size() > 1)
-    r.error("route", "a listener takes one route, its default route (found " +
-                         std::to_string(l.routes.size()) + ")");
 }
 
 void read_upstream(TableReader& r, UpstreamSettings& u) {

@@ -44,8 +44,18 @@ struct TlsSettings {
   int verify_depth = 2;  // intermediates allowed between the client cert and the root
 };
 
+// One allow or deny rule: identity fields that must all match, e.g. {ou = "testers"}.
+struct RuleSettings {
+  std::vector<std::pair<std::string, std::string>> fields;  // ("ou", "testers"), in file order
+  Source source;
+};
+
 struct RouteSettings {
+  std::string name;              // "route0", ... unless given
+  std::vector<std::string> sni;  // exact names and "*." wildcards; empty = the default route
   std::string upstream;
+  std::vector<RuleSettings> allow;
+  std::vector<RuleSettings> deny;
   Source source;
 };
 

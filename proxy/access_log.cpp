@@ -59,6 +59,7 @@ std::string format_access_line(const ConnectionRecord& r) {
   if (!r.detail.empty()) j["detail"] = r.detail;
   if (!r.failed_issuer.empty()) j["failed_issuer"] = r.failed_issuer;
   if (r.failed_depth >= 0) j["failed_depth"] = r.failed_depth;
+  if (!r.route.empty()) j["route"] = r.route;
   if (!r.rule.empty()) j["rule"] = r.rule;
   j["upstream"] = r.upstream;
   j["endpoint"] = r.endpoint;

@@ -27,6 +27,7 @@ struct ConnectionRecord {
   std::string detail;  // plain words for a refusal
   std::string failed_issuer;
   int failed_depth = -1;
+  std::string route;
   std::string rule;
   std::string upstream;
   std::string endpoint;

@@ -31,6 +31,7 @@ void explain_handshake_failure(const tls::HandshakeReport& report, const tls::St
                                bool timed_out, ConnectionRecord& rec) {
   if (report.verify_ran && report.verify.reason != tls::Reason::ok) {
     rec.reason = report.verify.reason;
+    rec.rule = report.authz.rule;
     rec.detail = report.verify.detail;
     rec.failed_issuer = report.verify.issuer;
     rec.failed_depth = report.verify.depth;
@@ -108,6 +109,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     rec.duration_ms = ms_since(started);
     worker.access_log.write(rec);
   };
+  if (report.identity) rec.identity = &*report.identity;
   if (ec) {
     explain_handshake_failure(report, stream, ec, deadline.fired(), rec);
     counters.refused[static_cast<size_t>(rec.reason)].add();
@@ -117,21 +119,13 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   }
   counters.handshakes_ok.add();
 
-  const tls::PeerIdentity identity = tls::extract_identity(report.peer.get());
-  rec.identity = &identity;
-  const RouteRuntime& route = listener.default_route;
-  policy::Decision decision = route.policy.decide(identity);
-  rec.rule = decision.rule;
-  if (!decision.allowed) {
-    rec.decision = "deny";
-    rec.reason = decision.reason;
-    counters.refused[static_cast<size_t>(decision.reason)].add();
-    SSL_send_fatal_alert(stream.ssl(), SSL_AD_ACCESS_DENIED);
-    finish("refused");
-    co_return;
-  }
+  // The handshake verified the chain and authorized the identity on the route it chose.
+  const tls::PeerIdentity& identity = *report.identity;
+  const int route = report.authz.route;
+  rec.route = listener.router->routes()[route].name;
+  rec.rule = report.authz.rule;
   rec.decision = "allow";
-  const UpstreamRuntime& up = *route.upstream;
+  const UpstreamRuntime& up = *listener.route_upstreams[route];
   rec.upstream = up.name;
 
   if (up.endpoints.front().kind == Endpoint::Kind::builtin_whoami) {

@@ -82,9 +82,12 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
     auto addresses = resolve_host_port(l.listen, error);
     if (addresses.empty()) problems.add(file, l.listen_source, error);
     else rt.address = addresses.front();
-    rt.tls = tls::ServerContext::create(l.tls, file, problems);
-    for (const auto& up : snap->upstreams)
-      if (!l.routes.empty() && up.name == l.routes.front().upstream) rt.default_route.upstream = &up;
+    if (auto router = policy::Router::compile(l.routes, file, problems))
+      rt.router = std::make_unique<policy::Router>(std::move(*router));
+    for (const auto& route : l.routes)
+      for (const auto& up : snap->upstreams)
+        if (up.name == route.upstream) rt.route_upstreams.push_back(&up);
+    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), problems);
     snap->listeners.push_back(std::move(rt));
   }
   if (problems.problems().size() != before) return nullptr;

@@ -9,7 +9,7 @@
 
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
-#include "policy/decision.hpp"
+#include "policy/router.hpp"
 #include "tls/server_context.hpp"
 
 namespace gatehouse::proxy {
@@ -26,16 +26,12 @@ struct UpstreamRuntime {
   conf::Duration connect_timeout{};
 };
 
-struct RouteRuntime {
-  const UpstreamRuntime* upstream = nullptr;
-  policy::RoutePolicy policy;
-};
-
 struct ListenerRuntime {
   conf::ListenerSettings settings;
   asio::ip::tcp::endpoint address;
+  std::unique_ptr<policy::Router> router;            // before `tls`: the handshake uses it
+  std::vector<const UpstreamRuntime*> route_upstreams;  // by route index
   std::unique_ptr<tls::ServerContext> tls;
-  RouteRuntime default_route;
 };
 
 struct Snapshot {

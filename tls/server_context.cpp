@@ -111,8 +111,9 @@ Result<CertChain> load_ca_file(const conf::FileRef& ref, const char* what, std::
 ServerContext::~ServerContext() = default;
 
 std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tls, const std::string& file,
-                                                     conf::Diagnostics& problems) {
+                                                     const Authorizer* authorizer, conf::Diagnostics& problems) {
   std::unique_ptr<ServerContext> sc(new ServerContext());
+  sc->authorizer_ = authorizer;
   size_t before = problems.problems().size();
   for (const auto& c : tls.certificates) {
     if (auto cred = load_credential(c, file, problems)) sc->credentials_.push_back(std::move(*cred));
@@ -234,7 +235,17 @@ enum ssl_verify_result_t ServerContext::on_verify(SSL* ssl, uint8_t* out_alert) 
     *out_alert = reason_alert(report->verify.reason);
     return ssl_verify_invalid;
   }
-  report->peer = std::move(leaf);
+  // Authorize in the handshake too, so a refused client gets access_denied at once.
+  report->identity = extract_identity(leaf.get());
+  if (self->authorizer_) {
+    const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    report->authz = self->authorizer_->authorize(*report->identity, sni ? sni : "");
+    if (!report->authz.allowed) {
+      report->verify = {report->authz.reason, report->authz.detail, 0, report->identity->issuer};
+      *out_alert = SSL_AD_ACCESS_DENIED;
+      return ssl_verify_invalid;
+    }
+  }
   return ssl_verify_ok;
 }
 

@@ -10,15 +10,18 @@
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
 #include "tls/bssl.hpp"
+#include "tls/authorizer.hpp"
 #include "tls/chain_verifier.hpp"
+#include "tls/identity.hpp"
 
 namespace gatehouse::tls {
 
 // What the handshake learned about the client, filled in by our callbacks.
 struct HandshakeReport {
-  VerifyOutcome verify;                 // reason ok while nothing failed
+  VerifyOutcome verify;                  // reason ok while nothing failed (a policy refusal included)
   bool verify_ran = false;
-  bssl::UniquePtr<X509> peer;           // the client's certificate, once verified
+  std::optional<PeerIdentity> identity;  // once the chain verified
+  Authorization authz;                   // the route and the rule that decided
 };
 
 struct ServerCredential {
@@ -34,8 +37,9 @@ struct ServerCredential {
 class ServerContext {
  public:
   // Loads every file `tls` names; each problem goes to `problems` with its config place.
+  // `authorizer` (kept by the caller, alive as long as this) decides on verified identities.
   static std::unique_ptr<ServerContext> create(const conf::TlsSettings& tls, const std::string& config_file,
-                                               conf::Diagnostics& problems);
+                                               const Authorizer* authorizer, conf::Diagnostics& problems);
   ~ServerContext();
 
   // A new server-side SSL for one connection, with `report` attached for the callbacks.
@@ -54,6 +58,7 @@ class ServerContext {
   bssl::UniquePtr<SSL_CTX> ctx_;
   std::vector<ServerCredential> credentials_;
   std::unique_ptr<ChainVerifier> verifier_;
+  const Authorizer* authorizer_ = nullptr;
   bool tls13_ = true;
 };
 

@@ -1,0 +1,38 @@
+// One allow or deny rule compiled from config: every field it names must match the identity.
+// Multi-valued fields (ou, dns, email, uri, ip) match when any value does.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "conf/settings.hpp"
+#include "policy/glob.hpp"
+#include "tls/identity.hpp"
+
+namespace gatehouse::policy {
+
+class Rule {
+ public:
+  // nullopt and `error` set when a field's value cannot be used (e.g. a malformed serial).
+  static std::optional<Rule> compile(const conf::RuleSettings& settings, std::string label, std::string& error);
+  bool matches(const tls::PeerIdentity& id) const;
+  const std::string& label() const { return label_; }  // "allow[0]" as in the config
+
+ private:
+  enum class Field { cn, o, ou, dns, email, uri, ip, serial, issuer, fingerprint, spki };
+  struct Matcher {
+    Field field;
+    std::variant<std::string, Glob> expected;  // normalised text, or a DNS/URI pattern
+  };
+  static bool field_matches(const Matcher& m, const tls::PeerIdentity& id);
+
+  std::vector<Matcher> matchers_;
+  std::string label_;
+};
+
+// "4f:2a:00" → "4F2A00" minus leading zero bytes; "AB CD" → fingerprint "abcd": what we compare.
+std::string normalize_hex(std::string_view text, bool upper);
+
+}  // namespace gatehouse::policy
