@@ -31,7 +31,9 @@ TlsClient::~TlsClient() {
 }
 
 void TlsClient::on_info(const SSL* ssl, int where, int ret) {
-  if (where & SSL_CB_READ_ALERT) static_cast<TlsClient*>(SSL_get_app_data(ssl))->alert_ = ret & 0xff;
+  // Fatal alerts only: a close_notify is a warning-level alert and no refusal.
+  if ((where & SSL_CB_READ_ALERT) && (ret >> 8) == SSL3_AL_FATAL)
+    static_cast<TlsClient*>(SSL_get_app_data(ssl))->alert_ = ret & 0xff;
 }
 
 void TlsClient::fail(const char* what) { error_ = std::string(what) + ": " + tls::drain_errors(); }

@@ -43,7 +43,7 @@ class TlsClient {
   bool transfer(std::size_t bytes, std::string& sent_sha256, std::string& received_sha256,
                 std::size_t& received_bytes);
 
-  int alert() const { return alert_; }  // last alert received from the server, -1 if none
+  int alert() const { return alert_; }  // last fatal alert received from the server, -1 if none
   SSL* ssl() const { return ssl_.get(); }
   const std::string& error() const { return error_; }
   std::string server_leaf_subject() const;
