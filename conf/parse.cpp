@@ -134,6 +134,22 @@ void read_upstream(TableReader& r, UpstreamSettings& u) {
     if (u.endpoints.empty()) r.error("endpoints", "needs at least one endpoint");
   }
   if (auto v = r.duration("connect_timeout")) u.connect_timeout = *v;
+  if (auto v = r.choice("balance", {"round_robin", "least_connections"}))
+    u.balance = *v == "least_connections" ? Balance::least_connections : Balance::round_robin;
+  if (auto v = r.integer("eject_after", 0, 1000)) u.eject_after = static_cast<int>(*v);
+  if (auto v = r.duration("eject_for")) u.eject_for = *v;
+  if (const auto* t = r.table("health")) {
+    TableReader h(*t, r.path_of("health"), r.context());
+    HealthSettings health;
+    if (auto v = h.duration("interval")) health.interval = *v;
+    if (auto v = h.duration("timeout")) health.timeout = *v;
+    if (auto v = h.string("path")) {
+      if (!v->starts_with("/")) h.error("path", "an HTTP path starts with '/'");
+      health.path = *v;
+    }
+    if (health.interval.count() < 10) h.error("interval", "must be at least 10ms");
+    u.health = health;
+  }
 }
 
 void cross_check(const Settings& s, ParseContext& ctx) {

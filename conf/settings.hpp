@@ -69,11 +69,23 @@ struct ListenerSettings {
   std::vector<RouteSettings> routes;
 };
 
+enum class Balance { round_robin, least_connections };
+
+struct HealthSettings {
+  Duration interval{std::chrono::seconds(5)};
+  Duration timeout{std::chrono::seconds(2)};
+  std::string path;  // empty: a TCP connect; else an HTTP GET that must answer 2xx
+};
+
 struct UpstreamSettings {
   std::string name;
   std::vector<std::string> endpoints;  // "host:port" or "builtin:whoami"
   Source endpoints_source;
   Duration connect_timeout{std::chrono::seconds(2)};
+  Balance balance = Balance::round_robin;
+  int eject_after = 3;                        // consecutive connect failures before ejection
+  Duration eject_for{std::chrono::seconds(30)};
+  std::optional<HealthSettings> health;
 };
 
 struct ServerSettings {

@@ -137,16 +137,29 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     co_return;
   }
 
-  ConnectOutcome connected = co_await connect_upstream(up, upstream, worker.next_endpoint++);
+  PoolState& pool = worker.pool(up.index);
+  ConnectOutcome connected = co_await connect_upstream(up, pool, upstream);
   counters.upstream_connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
-  if (!connected.endpoint) {
-    rec.detail = "no upstream endpoint answered: " + connected.failures;
+  if (connected.endpoint < 0) {
+    // Refused promptly rather than left hanging: no endpoint is healthy, or none answered.
+    rec.reason = tls::Reason::upstream_unavailable;
+    rec.detail = connected.none_eligible ? "every endpoint of '" + up.name + "' is failing its health check or ejected"
+                                         : "no upstream endpoint answered: " + connected.failures;
+    counters.refused[static_cast<size_t>(tls::Reason::upstream_unavailable)].add();
     co_await stream.close_send();
     finish(worker.terminating ? "terminated" : "upstream_unreachable");
     co_return;
   }
   counters.upstream_connect_ok.add();
-  rec.endpoint = connected.endpoint->label;
+  struct Active {  // by index: the pool's vectors may be rebuilt while this connection lives
+    WorkerContext& w;
+    size_t upstream, endpoint;
+    ~Active() {
+      auto& eps = w.pool(upstream).endpoints;
+      if (endpoint < eps.size()) --eps[endpoint].active;
+    }
+  } active{worker, up.index, static_cast<size_t>(connected.endpoint)};
+  rec.endpoint = up.endpoints[static_cast<size_t>(connected.endpoint)].label;
   SpliceResult spliced =
       co_await splice(stream, upstream, listener.settings.idle_timeout, counters, worker.terminating);
   rec.bytes_client_to_upstream = spliced.client_to_upstream;

@@ -42,7 +42,7 @@ namespace {
 void build_upstream(const conf::UpstreamSettings& u, const std::string& file, conf::Diagnostics& problems,
                     UpstreamRuntime& out) {
   out.name = u.name;
-  out.connect_timeout = u.connect_timeout;
+  out.settings = u;
   for (const auto& text : u.endpoints) {
     if (text == "builtin:whoami") {
       out.endpoints.push_back({Endpoint::Kind::builtin_whoami, {}, text});
@@ -72,8 +72,10 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
   size_t before = problems.problems().size();
 
   snap->upstreams.resize(settings.upstreams.size());
-  for (size_t i = 0; i < settings.upstreams.size(); ++i)
+  for (size_t i = 0; i < settings.upstreams.size(); ++i) {
+    snap->upstreams[i].index = i;
     build_upstream(settings.upstreams[i], file, problems, snap->upstreams[i]);
+  }
 
   for (const auto& l : settings.listeners) {
     ListenerRuntime rt;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,12 +19,15 @@ struct Endpoint {
   enum class Kind { tcp, builtin_whoami } kind = Kind::tcp;
   asio::ip::tcp::endpoint address;
   std::string label;  // as written in the config, for logs
+  // Written by the active health checker, read by workers: one flag, no lock.
+  std::shared_ptr<std::atomic<bool>> healthy = std::make_shared<std::atomic<bool>>(true);
 };
 
 struct UpstreamRuntime {
+  size_t index = 0;  // position in Snapshot::upstreams; workers keep their pool state by it
   std::string name;
   std::vector<Endpoint> endpoints;
-  conf::Duration connect_timeout{};
+  conf::UpstreamSettings settings;
 };
 
 struct ListenerRuntime {

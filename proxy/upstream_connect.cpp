@@ -1,34 +1,68 @@
 #include "proxy/upstream_connect.hpp"
 
+#include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "proxy/deadline.hpp"
 
 namespace gatehouse::proxy {
+namespace {
 
-asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, asio::ip::tcp::socket& socket,
-                                                 size_t first) {
-  ConnectOutcome out;
-  Deadline deadline(socket.get_executor());
+using Clock = std::chrono::steady_clock;
+
+// The endpoints worth trying, best first.
+std::vector<size_t> candidates(const UpstreamRuntime& upstream, PoolState& pool) {
   const size_t n = upstream.endpoints.size();
-  for (size_t i = 0; i < n; ++i) {
-    const Endpoint& ep = upstream.endpoints[(first + i) % n];
-    if (ep.kind != Endpoint::Kind::tcp) continue;
+  if (pool.endpoints.size() != n) pool.endpoints.assign(n, EndpointState{});
+  const auto now = Clock::now();
+  std::vector<size_t> order;
+  for (size_t k = 0; k < n; ++k) {
+    size_t i = (pool.next + k) % n;
+    const Endpoint& ep = upstream.endpoints[i];
+    if (ep.kind == Endpoint::Kind::tcp && ep.healthy->load(std::memory_order_relaxed) &&
+        pool.endpoints[i].ejected_until <= now)
+      order.push_back(i);
+  }
+  pool.next = (pool.next + 1) % std::max<size_t>(n, 1);
+  if (upstream.settings.balance == conf::Balance::least_connections)
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return pool.endpoints[a].active < pool.endpoints[b].active; });
+  return order;
+}
+
+}  // namespace
+
+asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, PoolState& pool,
+                                                 asio::ip::tcp::socket& socket) {
+  ConnectOutcome out;
+  const std::vector<size_t> order = candidates(upstream, pool);
+  out.none_eligible = order.empty();
+  Deadline deadline(socket.get_executor());
+  for (size_t i : order) {
+    const Endpoint& ep = upstream.endpoints[i];
+    EndpointState& state = pool.endpoints[i];
     asio::error_code ec;
     socket.close(ec);
-    deadline.arm(upstream.connect_timeout, [&socket] { socket.cancel(); });
+    deadline.arm(upstream.settings.connect_timeout, [&socket] { socket.cancel(); });
     auto [connect_ec] = co_await socket.async_connect(ep.address, asio::experimental::as_tuple(asio::use_awaitable));
     deadline.disarm();
     if (!connect_ec) {
       socket.set_option(asio::ip::tcp::no_delay(true), ec);
-      out.endpoint = &ep;
+      state.consecutive_failures = 0;
+      ++state.active;
+      out.endpoint = static_cast<int>(i);
       co_return out;
     }
     ++out.failed_attempts;
+    // Passive ejection: an endpoint that keeps refusing is left alone for a while.
+    if (upstream.settings.eject_after > 0 && ++state.consecutive_failures >= upstream.settings.eject_after) {
+      state.consecutive_failures = 0;
+      state.ejected_until = Clock::now() + upstream.settings.eject_for;
+    }
     std::string why = deadline.fired() ? "no answer within connect_timeout" : connect_ec.message();
     if (!out.failures.empty()) out.failures += "; ";
-    out.failures += ep.address.address().to_string() + ":" + std::to_string(ep.address.port()) + " (" + why + ")";
+    out.failures += ep.label + " (" + why + ")";
   }
   asio::error_code ignored;
   socket.close(ignored);

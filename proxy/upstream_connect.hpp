@@ -1,23 +1,40 @@
-// Connecting to an upstream: each endpoint gets connect_timeout; a refusal or timeout moves on
-// to the next endpoint, starting from a rotating position so load spreads.
+// Connecting to an upstream's pool: skip endpoints that failed their health check or were
+// ejected after `eject_after` consecutive connect failures (for `eject_for`), pick by
+// round robin or least connections, and move on to the next endpoint when a connect fails.
+// Each worker keeps its own PoolState, so nothing here is shared or locked.
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "proxy/snapshot.hpp"
 
 namespace gatehouse::proxy {
 
+struct EndpointState {
+  int consecutive_failures = 0;
+  std::chrono::steady_clock::time_point ejected_until{};
+  int active = 0;  // open connections through this worker
+};
+
+struct PoolState {
+  std::vector<EndpointState> endpoints;
+  size_t next = 0;  // round-robin position
+};
+
 struct ConnectOutcome {
-  const Endpoint* endpoint = nullptr;  // null when every endpoint failed
-  std::string failures;                // "127.0.0.1:9 (Connection refused); ..."
+  int endpoint = -1;     // index into the upstream's endpoints; -1 when none connected
+  bool none_eligible = false;  // every endpoint unhealthy or ejected: nothing was tried
+  std::string failures;  // "127.0.0.1:9 (Connection refused); ..."
   int failed_attempts = 0;
 };
 
-// `socket` is opened and connected on success. `first` picks the endpoint tried first.
-asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, asio::ip::tcp::socket& socket,
-                                                 size_t first);
+// `socket` is opened and connected on success, and `pool.endpoints[endpoint].active` counted up;
+// the caller counts it down when the connection ends.
+asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, PoolState& pool,
+                                                 asio::ip::tcp::socket& socket);
 
 }  // namespace gatehouse::proxy

@@ -7,6 +7,7 @@
 
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/upstream_connect.hpp"
 
 namespace gatehouse::proxy {
 
@@ -20,8 +21,13 @@ struct WorkerContext {
   metrics::WorkerCounters counters;
   AccessLog access_log;
   bool terminating = false;    // set when the drain deadline passed
-  size_t next_endpoint = 0;    // round-robin position for upstream connects
+  std::vector<PoolState> pools;  // this worker's view of each upstream, by UpstreamRuntime::index
   std::list<LiveSockets> live;
+
+  PoolState& pool(size_t index) {
+    if (pools.size() <= index) pools.resize(index + 1);
+    return pools[index];
+  }
 
   void cancel_all() {
     terminating = true;

@@ -24,8 +24,9 @@ enum class Reason : std::uint8_t {
   protocol_error,
   name_mismatch,        // `gatehouse verify --name` and upstream checks; never a client refusal
   invalid_certificate,  // breaks an RFC 5280 rule (serial, key identifiers, basic constraints)
+  upstream_unavailable, // verified and allowed, but no endpoint of the route's upstream answered
 };
-inline constexpr std::size_t kReasonCount = 15;
+inline constexpr std::size_t kReasonCount = 16;
 
 std::string_view reason_keyword(Reason r);
 // The TLS alert a refused client receives for this reason.
