@@ -32,7 +32,7 @@ void prepare_signals() {
 }
 
 Server::Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, AccessLog access_log)
-    : snapshot_(std::move(snapshot)), slots_(snapshot_->settings.server.max_connections) {
+    : snapshot_(std::move(snapshot)), slots_(snapshot_->settings.server.max_connections), health_(snapshot_) {
   for (size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, slots_, access_log));
 }
 
@@ -71,6 +71,7 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Snapshot> s
 
 void Server::start() {
   started_ = true;
+  health_.start();
   for (auto& w : workers_) w->start(snapshot_);
 }
 
@@ -87,6 +88,7 @@ void Server::shutdown() {
       for (auto& w : workers_) w->io().stop();
   }
   for (auto& w : workers_) w->join();
+  health_.stop();
 }
 
 void Server::run_until_signal() {

@@ -7,6 +7,7 @@
 
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/health_checker.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
 #include "tls/result.hpp"
@@ -30,6 +31,7 @@ class Server {
   std::uint16_t port(size_t listener_index) const { return ports_.at(listener_index); }
   size_t worker_count() const { return workers_.size(); }
   metrics::CounterTotals totals() const;
+  const Snapshot& snapshot() const { return *snapshot_; }
 
  private:
   Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, AccessLog access_log);
@@ -38,6 +40,7 @@ class Server {
   ConnectionSlots slots_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::uint16_t> ports_;
+  HealthChecker health_;
   bool started_ = false;
   bool stopped_ = false;
 };

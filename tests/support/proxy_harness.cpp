@@ -53,7 +53,7 @@ std::string ProxyHarness::config_text(const ProxyConfig& c) const {
          "  verify = \"require\"\n  verify_depth = " + std::to_string(c.verify_depth) + "\n"
          "  [[listener.route]]\n  upstream = \"app\"\n\n"
          "[[upstream]]\nname = \"app\"\nendpoints = [" + endpoints + "]\nconnect_timeout = \"" +
-         c.connect_timeout + "\"\n";
+         c.connect_timeout + "\"\n" + c.upstream_extra + "\n";
 }
 
 void ProxyHarness::start(const ProxyConfig& config) { start_text(config_text(config), dir_.path()); }

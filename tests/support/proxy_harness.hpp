@@ -31,6 +31,7 @@ struct ProxyConfig {
   std::string drain_timeout = "5s";
   long max_connections = 100000;
   std::vector<std::string> endpoints = {"builtin:whoami"};
+  std::string upstream_extra;  // more TOML lines for the [[upstream]] table
 };
 
 class ProxyHarness {
@@ -45,6 +46,7 @@ class ProxyHarness {
   void stop();
 
   std::uint16_t port() const { return server_->port(0); }
+  const proxy::Snapshot& snapshot() const { return server_->snapshot(); }
   metrics::CounterTotals totals() const { return server_->totals(); }
 
   // A client for the listener, presenting `chain` + `key` (files in dir()); empty = no cert.

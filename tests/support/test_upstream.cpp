@@ -57,19 +57,23 @@ TestUpstream::Handler TestUpstream::echo() {
   };
 }
 
-TestUpstream::TestUpstream(Handler handler, bool ipv6) : ipv6_(ipv6), handler_(std::move(handler)) {
+TestUpstream::TestUpstream(Handler handler, bool ipv6, std::uint16_t port) : ipv6_(ipv6), handler_(std::move(handler)) {
   listen_fd_ = ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_storage ss{};
   socklen_t len = 0;
   if (ipv6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
     a->sin6_family = AF_INET6;
     a->sin6_addr = in6addr_loopback;
+    a->sin6_port = htons(port);
     len = sizeof *a;
   } else {
     auto* a = reinterpret_cast<sockaddr_in*>(&ss);
     a->sin_family = AF_INET;
     a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->sin_port = htons(port);
     len = sizeof *a;
   }
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(listen_fd_, 128) != 0)

@@ -14,7 +14,8 @@ namespace gatehouse::test {
 class TestUpstream {
  public:
   using Handler = std::function<void(int fd)>;
-  explicit TestUpstream(Handler handler, bool ipv6 = false);
+  // `port` 0 picks a free port; a fixed one brings an upstream back where it was.
+  explicit TestUpstream(Handler handler, bool ipv6 = false, std::uint16_t port = 0);
   ~TestUpstream();
   TestUpstream(const TestUpstream&) = delete;
   TestUpstream& operator=(const TestUpstream&) = delete;

@@ -1,0 +1,133 @@
+// Upstream pools: balancing, passive ejection and re-admission, active health checks.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "tests/support/proxy_harness.hpp"
+#include "tests/support/test_upstream.hpp"
+
+namespace gatehouse::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Polls `done` until it holds or `timeout` passes: waiting on a condition, not a fixed sleep.
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = Clock::now() + timeout;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// One short echo exchange through the proxy; true when it came back.
+bool echo_once(ProxyHarness& proxy) {
+  TlsClient client(proxy.client());
+  if (!client.connect() || !client.send("ping")) return false;
+  client.close_send();
+  return client.read_all().value_or("") == "ping";
+}
+
+// An upstream that answers health checks with `status` and echoes everything else.
+TestUpstream::Handler http_or_echo(std::atomic<int>& status, std::atomic<int>& clients) {
+  return [&status, &clients](int fd) {
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return;
+    std::string first(buf, static_cast<size_t>(n));
+    if (first.starts_with("GET /health ")) {
+      write_all_fd(fd, "HTTP/1.1 " + std::to_string(status.load()) + " X\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    ++clients;
+    write_all_fd(fd, first);
+    std::string rest = read_until_eof(fd);
+    write_all_fd(fd, rest);
+    ::shutdown(fd, SHUT_WR);
+  };
+}
+
+bool healthy(const ProxyHarness& proxy, size_t endpoint) {
+  return proxy.snapshot().upstreams[0].endpoints[endpoint].healthy->load();
+}
+
+TEST(Pool, RoundRobinSpreadsConnections) {
+  TestUpstream a(TestUpstream::echo()), b(TestUpstream::echo());
+  ProxyHarness proxy;
+  proxy.start({.endpoints = {a.endpoint(), b.endpoint()}});
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(echo_once(proxy));
+  EXPECT_EQ(a.accepted(), 2);
+  EXPECT_EQ(b.accepted(), 2);
+}
+
+TEST(Pool, LeastConnectionsPrefersTheIdleEndpoint) {
+  TestUpstream a(TestUpstream::echo()), b(TestUpstream::echo());
+  ProxyHarness proxy;
+  proxy.start({.endpoints = {a.endpoint(), b.endpoint()}, .upstream_extra = "balance = \"least_connections\""});
+  TlsClient held(proxy.client());  // stays open on the first endpoint
+  ASSERT_TRUE(held.connect());
+  ASSERT_TRUE(held.send("hold"));
+  ASSERT_EQ(held.read_some().value_or(""), "hold");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(echo_once(proxy));
+  EXPECT_EQ(a.accepted() + b.accepted(), 4);
+  EXPECT_EQ(std::max(a.accepted(), b.accepted()), 3);  // all three went to the idle one
+}
+
+TEST(Pool, DeadEndpointIsEjectedThenReadmittedWhenItComesBack) {
+  std::uint16_t flaky_port = 0;
+  { TestUpstream gone(TestUpstream::echo()); flaky_port = gone.port(); }  // a port with nobody behind it
+  TestUpstream live(TestUpstream::echo());
+  ProxyHarness proxy;
+  proxy.start({.endpoints = {"127.0.0.1:" + std::to_string(flaky_port), live.endpoint()},
+               .upstream_extra = "eject_after = 1\neject_for = \"100ms\""});
+  ASSERT_TRUE(echo_once(proxy));  // tries the dead one first, ejects it, ends on the live one
+  EXPECT_EQ(proxy.totals().upstream_connect_failed, 1u);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(echo_once(proxy));
+  EXPECT_EQ(proxy.totals().upstream_connect_failed, 1u);  // ejected: not tried again
+  TestUpstream back(TestUpstream::echo(), false, flaky_port);
+  // Once eject_for has passed, it gets connections again.
+  EXPECT_TRUE(wait_until([&] { return echo_once(proxy) && back.accepted() > 0; }));
+}
+
+TEST(Pool, HealthChecksTakeEndpointsOutAndBackIn) {
+  std::atomic<int> status_a{503}, clients_a{0}, status_b{200}, clients_b{0};
+  TestUpstream a(http_or_echo(status_a, clients_a)), b(http_or_echo(status_b, clients_b));
+  ProxyHarness proxy;
+  proxy.start({.endpoints = {a.endpoint(), b.endpoint()},
+               .upstream_extra = "health = { interval = \"20ms\", timeout = \"1s\", path = \"/health\" }"});
+  ASSERT_TRUE(wait_until([&] { return !healthy(proxy, 0); }));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(echo_once(proxy));
+  EXPECT_EQ(clients_a.load(), 0);
+  EXPECT_EQ(clients_b.load(), 4);
+  EXPECT_EQ(proxy.totals().upstream_connect_failed, 0u);  // never even tried
+  status_a = 200;
+  ASSERT_TRUE(wait_until([&] { return healthy(proxy, 0); }));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(echo_once(proxy));
+  EXPECT_EQ(clients_a.load(), 2);
+}
+
+TEST(Pool, NoHealthyEndpointRefusesPromptlyWithUpstreamUnavailable) {
+  std::atomic<int> status{500}, clients{0};
+  TestUpstream only(http_or_echo(status, clients));
+  ProxyHarness proxy;
+  proxy.start({.endpoints = {only.endpoint()},
+               .upstream_extra = "health = { interval = \"20ms\", path = \"/health\" }"});
+  ASSERT_TRUE(wait_until([&] { return !healthy(proxy, 0); }));
+  TlsClient client(proxy.client());
+  ASSERT_TRUE(client.connect());
+  client.send("anyone?");
+  EXPECT_EQ(client.read_all().value_or("<error>"), "");
+  auto log = proxy.wait_for_log(1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["reason"], "upstream_unavailable");
+  EXPECT_NE(log[0]["detail"].get<std::string>().find("failing its health check"), std::string::npos);
+  EXPECT_EQ(proxy.totals().refused_for(tls::Reason::upstream_unavailable), 1u);
+  EXPECT_EQ(clients.load(), 0);
+}
+
+}  // namespace
+}  // namespace gatehouse::test
