@@ -40,6 +40,7 @@ struct TlsSettings {
   FileRef client_ca;
   std::optional<FileRef> client_intermediates;
   std::optional<FileRef> crl;  // PEM, one or several CRLs
+  bool crl_stale_reject = true;  // crl_stale = "reject" (default) | "warn"
   VerifyMode verify = VerifyMode::require;
   int verify_depth = 2;  // intermediates allowed between the client cert and the root
 };

@@ -78,6 +78,11 @@ int tolerate_missing_crl(int ok, X509_STORE_CTX* ctx) {
   if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) return 1;
   return ok;
 }
+// crl_stale = "warn": a CRL past its next update is still used (its revocations still count).
+int tolerate_stale_crl(int ok, X509_STORE_CTX* ctx) {
+  if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CRL_HAS_EXPIRED) return 1;
+  return tolerate_missing_crl(ok, ctx);
+}
 }  // namespace
 
 VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent) const {
@@ -104,7 +109,7 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent) const {
   X509_VERIFY_PARAM_set_depth(param, options_.max_depth + 2);
   if (options_.at) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(*options_.at));
   if (!options_.host.empty()) X509_VERIFY_PARAM_set1_host(param, options_.host.data(), options_.host.size());
-  X509_STORE_CTX_set_verify_cb(ctx.get(), tolerate_missing_crl);
+  X509_STORE_CTX_set_verify_cb(ctx.get(), options_.accept_stale_crl ? tolerate_stale_crl : tolerate_missing_crl);
   bool verified = X509_verify_cert(ctx.get()) == 1;
   // Chain = client certificate, intermediates, anchor. When BoringSSL stopped at its depth
   // limit, the partial chain (no anchor) already holds too many intermediates.

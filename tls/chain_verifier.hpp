@@ -28,6 +28,7 @@ struct VerifyOptions {
   int max_depth = 2;               // intermediates allowed between the certificate and its root
   std::optional<std::int64_t> at;  // Unix time to verify at; now when unset
   std::string host;                // with purpose server: the name the certificate must carry
+  bool accept_stale_crl = false;   // crl_stale = "warn": a CRL past its next update still counts
 };
 
 using CrlList = std::vector<bssl::UniquePtr<X509_CRL>>;

@@ -135,10 +135,21 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
     auto loaded = read_crls(tls.crl->path);
     if (!loaded) problems.add(file, tls.crl->source, loaded.error());
     else crls = std::move(*loaded);
+    for (const auto& crl : crls) {
+      std::int64_t next = unix_time(X509_CRL_get0_nextUpdate(crl.get()));
+      if (next && next < std::time(nullptr))
+        problems.warn(file, tls.crl->source,
+                      tls.crl->path.string() + ": the CRL of '" + diagnose::crl_issuer(crl.get()) +
+                          "' is past its next update (" + iso8601(next) + "); " +
+                          (tls.crl_stale_reject ? "with crl_stale = \"reject\" clients of that CA are refused"
+                                                : "with crl_stale = \"warn\" it is still used") +
+                          ": publish a fresh one (`gatehouse ca crl`)");
+    }
   }
   if (problems.problems().size() != before) return nullptr;
 
-  VerifyOptions options{.purpose = VerifyOptions::Purpose::client, .max_depth = tls.verify_depth};
+  VerifyOptions options{.purpose = VerifyOptions::Purpose::client, .max_depth = tls.verify_depth,
+                        .accept_stale_crl = !tls.crl_stale_reject};
   sc->verifier_ = std::make_unique<ChainVerifier>(*anchors, intermediates, crls, options);
   sc->tls13_ = tls.max_version == conf::TlsVersion::v1_3;
   sc->ctx_.reset(SSL_CTX_new(TLS_method()));

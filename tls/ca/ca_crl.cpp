@@ -29,13 +29,15 @@ bssl::UniquePtr<ASN1_INTEGER> serial_integer(const std::string& serial) {
   return bssl::UniquePtr<ASN1_INTEGER>(BN_to_ASN1_INTEGER(owned.get(), nullptr));
 }
 
-Result<std::string> signed_crl(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries, std::int64_t number,
-                               int days) {
+}  // namespace
+
+Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
+                                   std::int64_t number, std::int64_t this_update, std::int64_t next_update) {
   using RS = Result<std::string>;
   bssl::UniquePtr<X509_CRL> crl(X509_CRL_new());
   const std::string issuer = subject_line(ca);
-  bssl::UniquePtr<ASN1_TIME> now(ASN1_TIME_set(nullptr, std::time(nullptr)));
-  bssl::UniquePtr<ASN1_TIME> next(ASN1_TIME_set(nullptr, std::time(nullptr) + std::time_t{days} * 86400));
+  bssl::UniquePtr<ASN1_TIME> now(ASN1_TIME_set(nullptr, static_cast<std::time_t>(this_update)));
+  bssl::UniquePtr<ASN1_TIME> next(ASN1_TIME_set(nullptr, static_cast<std::time_t>(next_update)));
   bool ok = X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) &&
             X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca)) &&
             X509_CRL_set1_lastUpdate(crl.get(), now.get()) && X509_CRL_set1_nextUpdate(crl.get(), next.get());
@@ -68,19 +70,20 @@ Result<std::string> signed_crl(X509* ca, EVP_PKEY* key, const std::vector<IndexE
   return std::string(reinterpret_cast<const char*>(data), len);
 }
 
-}  // namespace
-
 Result<std::filesystem::path> CaFolder::write_crl(int days) {
   using RP = Result<std::filesystem::path>;
   if (days <= 0) return RP::failure("--days must be positive");
+  const std::int64_t now = std::time(nullptr);
   std::string text;
   if (intermediate_) {
-    auto crl = signed_crl(intermediate_.get(), intermediate_key_.get(), index_.entries(), index_.next_crl_number(), days);
+    auto crl = signed_crl_pem(intermediate_.get(), intermediate_key_.get(), index_.entries(), index_.next_crl_number(),
+                              now, now + std::int64_t{days} * 86400);
     if (!crl) return RP::failure(crl.error());
     text += *crl;
   }
   if (root_key_) {
-    auto crl = signed_crl(root_.get(), root_key_.get(), index_.entries(), index_.next_crl_number(), days);
+    auto crl = signed_crl_pem(root_.get(), root_key_.get(), index_.entries(), index_.next_crl_number(), now,
+                              now + std::int64_t{days} * 86400);
     if (!crl) return RP::failure(crl.error());
     text += *crl;
   } else if (!intermediate_) {

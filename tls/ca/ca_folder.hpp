@@ -74,6 +74,10 @@ class CaFolder {
   CaIndex index_;
 };
 
+// A CRL signed by `ca` listing the revoked `entries` it issued, as PEM.
+Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
+                                   std::int64_t number, std::int64_t this_update, std::int64_t next_update);
+
 // RFC 5280 reason names accepted by `ca revoke --reason`.
 const std::vector<std::string>& revocation_reasons();
 

@@ -95,6 +95,15 @@ std::vector<std::string> chain_order_problems(const CertChain& certs) {
   return problems;
 }
 
+std::string crl_issuer(X509_CRL* crl) {
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), X509_CRL_get_issuer(crl), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+  BIO_mem_contents(bio.get(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
 std::string key_description(EVP_PKEY* key) {
   switch (EVP_PKEY_id(key)) {
     case EVP_PKEY_EC: {
@@ -154,11 +163,6 @@ nlohmann::ordered_json describe(const std::vector<FileContents>& files, std::int
     if (!csrs.empty()) file["csrs"] = csrs;
     Json crls = Json::array();
     for (const auto& c : f.crls) {
-      bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-      X509_NAME_print_ex(bio.get(), X509_CRL_get_issuer(c.get()), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-      const uint8_t* data = nullptr;
-      size_t len = 0;
-      BIO_mem_contents(bio.get(), &data, &len);
       std::int64_t next = unix_time(X509_CRL_get0_nextUpdate(c.get()));
       Json revoked = Json::array();
       STACK_OF(X509_REVOKED)* list = X509_CRL_get_REVOKED(c.get());
@@ -169,7 +173,7 @@ nlohmann::ordered_json describe(const std::vector<FileContents>& files, std::int
                                {"revoked_at", iso8601(unix_time(X509_REVOKED_get0_revocationDate(r)))}});
       }
       crls.push_back(Json{{"kind", "CRL"},
-                          {"issuer", std::string(reinterpret_cast<const char*>(data), len)},
+                          {"issuer", crl_issuer(c.get())},
                           {"last_update", iso8601(unix_time(X509_CRL_get0_lastUpdate(c.get())))},
                           {"next_update", next ? iso8601(next) : "none"},
                           {"freshness", next ? (next < now ? "stale: its next update was due " + days_phrase(next - now).substr(8)

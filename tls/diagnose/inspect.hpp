@@ -31,7 +31,8 @@ std::string describe_text(const nlohmann::ordered_json& description);
 // "certificate 2 ('CN=x') is not issued by the next one ..." for each break in a leaf-first chain.
 std::vector<std::string> chain_order_problems(const CertChain& certs);
 
-std::string key_description(EVP_PKEY* key);  // "ECDSA P-256", "RSA 2048 bits"
+std::string key_description(EVP_PKEY* key);
+std::string crl_issuer(X509_CRL* crl);  // RFC 2253  // "ECDSA P-256", "RSA 2048 bits"
 std::string days_phrase(std::int64_t seconds_left);  // "expires in 12 days", "expired 3 days ago"
 
 }  // namespace gatehouse::tls::diagnose
