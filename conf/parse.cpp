@@ -151,6 +151,18 @@ void read_upstream(TableReader& r, UpstreamSettings& u) {
     if (health.interval.count() < 10) h.error("interval", "must be at least 10ms");
     u.health = health;
   }
+  if (const auto* t = r.table("tls")) {
+    TableReader tr(*t, r.path_of("tls"), r.context());
+    UpstreamTlsSettings tls;
+    tls.source = tr.source();
+    tr.require("ca");
+    if (auto v = tr.file("ca")) tls.ca = *v;
+    tls.cert = tr.file("cert");
+    tls.key = tr.file("key");
+    if (tls.cert.has_value() != tls.key.has_value()) tr.error(tls.cert ? "cert" : "key", "give both cert and key, or neither");
+    tls.server_name = tr.string("server_name").value_or("");
+    u.tls = tls;
+  }
 }
 
 void cross_check(const Settings& s, ParseContext& ctx) {

@@ -78,6 +78,15 @@ struct HealthSettings {
   std::string path;  // empty: a TCP connect; else an HTTP GET that must answer 2xx
 };
 
+// Re-encryption to an upstream that speaks TLS, optionally with our own client certificate.
+struct UpstreamTlsSettings {
+  FileRef ca;                   // the only anchors for the upstream's certificate
+  std::optional<FileRef> cert;  // Gatehouse's client certificate chain, for upstreams that require mTLS
+  std::optional<FileRef> key;
+  std::string server_name;      // SNI and the name checked; default: each endpoint's host
+  Source source;
+};
+
 struct UpstreamSettings {
   std::string name;
   std::vector<std::string> endpoints;  // "host:port" or "builtin:whoami"
@@ -87,6 +96,7 @@ struct UpstreamSettings {
   int eject_after = 3;                        // consecutive connect failures before ejection
   Duration eject_for{std::chrono::seconds(30)};
   std::optional<HealthSettings> health;
+  std::optional<UpstreamTlsSettings> tls;
 };
 
 struct ServerSettings {

@@ -160,8 +160,31 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     }
   } active{worker, up.index, static_cast<size_t>(connected.endpoint)};
   rec.endpoint = up.endpoints[static_cast<size_t>(connected.endpoint)].label;
-  SpliceResult spliced =
-      co_await splice(stream, upstream, listener.settings.idle_timeout, counters, worker.terminating);
+  SpliceResult spliced;
+  if (up.tls) {
+    // Re-encryption: verify the upstream against its own CA and name, maybe with our client cert.
+    const Endpoint& ep = up.endpoints[static_cast<size_t>(connected.endpoint)];
+    tls::Stream upstream_tls(upstream, up.tls->new_ssl(ep.host));
+    deadline.arm(up.settings.connect_timeout, [&upstream] { upstream.cancel(); });
+    auto upstream_ec = co_await upstream_tls.handshake();
+    deadline.disarm();
+    if (upstream_ec) {
+      long verify = SSL_get_verify_result(upstream_tls.ssl());
+      rec.reason = tls::Reason::upstream_unavailable;
+      rec.detail = "TLS to upstream " + ep.label + " failed: " +
+                   (verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                    : deadline.fired()  ? std::string("no handshake within connect_timeout")
+                                        : upstream_tls.last_error());
+      counters.refused[static_cast<size_t>(tls::Reason::upstream_unavailable)].add();
+      co_await stream.close_send();
+      finish(worker.terminating ? "terminated" : "upstream_tls_failed");
+      co_return;
+    }
+    spliced = co_await splice(stream, upstream_tls, listener.settings.idle_timeout, counters, worker.terminating);
+  } else {
+    PlainStream plain(upstream);
+    spliced = co_await splice(stream, plain, listener.settings.idle_timeout, counters, worker.terminating);
+  }
   rec.bytes_client_to_upstream = spliced.client_to_upstream;
   rec.bytes_upstream_to_client = spliced.upstream_to_client;
   finish(spliced.close);

@@ -55,8 +55,11 @@ void build_upstream(const conf::UpstreamSettings& u, const std::string& file, co
     std::string error;
     auto addresses = resolve_host_port(text, error);
     if (addresses.empty()) problems.add(file, u.endpoints_source, error);
-    for (const auto& a : addresses) out.endpoints.push_back({Endpoint::Kind::tcp, a, text});
+    std::string host = text.substr(0, text.rfind(':'));
+    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    for (const auto& a : addresses) out.endpoints.push_back({Endpoint::Kind::tcp, a, text, host});
   }
+  if (u.tls) out.tls = tls::ClientContext::create(*u.tls, file, problems);
   bool builtin = std::any_of(out.endpoints.begin(), out.endpoints.end(),
                              [](const Endpoint& e) { return e.kind != Endpoint::Kind::tcp; });
   if (builtin && u.endpoints.size() > 1)

@@ -11,6 +11,7 @@
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
 #include "policy/router.hpp"
+#include "tls/client_context.hpp"
 #include "tls/server_context.hpp"
 
 namespace gatehouse::proxy {
@@ -19,6 +20,7 @@ struct Endpoint {
   enum class Kind { tcp, builtin_whoami } kind = Kind::tcp;
   asio::ip::tcp::endpoint address;
   std::string label;  // as written in the config, for logs
+  std::string host;   // the host part of the label: the name an upstream certificate must carry
   // Written by the active health checker, read by workers: one flag, no lock.
   std::shared_ptr<std::atomic<bool>> healthy = std::make_shared<std::atomic<bool>>(true);
 };
@@ -28,6 +30,7 @@ struct UpstreamRuntime {
   std::string name;
   std::vector<Endpoint> endpoints;
   conf::UpstreamSettings settings;
+  std::unique_ptr<tls::ClientContext> tls;  // set when the upstream speaks TLS
 };
 
 struct ListenerRuntime {

@@ -16,9 +16,10 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr size_t kBufferSize = 16 * 1024;  // one TLS record
 
+template <typename Upstream>
 struct Shared {
   tls::Stream& client;
-  asio::ip::tcp::socket& upstream;
+  Upstream& upstream;
   metrics::WorkerCounters& counters;
   SpliceResult result;
   std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
@@ -28,17 +29,17 @@ struct Shared {
     if (result.close.empty()) result.close = std::move(why);
     asio::error_code ignored;
     client.socket().cancel(ignored);
-    upstream.cancel(ignored);
+    upstream.socket().cancel(ignored);
   }
 };
 
-asio::awaitable<void> client_to_upstream(Shared& s) {
+template <typename Upstream>
+asio::awaitable<void> client_to_upstream(Shared<Upstream>& s) {
   std::array<uint8_t, kBufferSize> buf;
   for (;;) {
     auto [ec, n] = co_await s.client.read_some(buf.data(), buf.size());
     if (ec == asio::error::eof) {
-      asio::error_code ignored;
-      s.upstream.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);  // forward the half-close
+      co_await s.upstream.close_send();  // forward the half-close
       co_return;
     }
     if (ec) {
@@ -46,8 +47,7 @@ asio::awaitable<void> client_to_upstream(Shared& s) {
       co_return;
     }
     s.last_activity = std::chrono::steady_clock::now();
-    auto [wec, written] = co_await asio::async_write(s.upstream, asio::buffer(buf.data(), n), use_tuple);
-    if (wec) {
+    if (auto wec = co_await s.upstream.write_all(buf.data(), n)) {
       s.fail(wec == asio::error::operation_aborted ? "" : "upstream_error: " + wec.message());
       co_return;
     }
@@ -56,10 +56,11 @@ asio::awaitable<void> client_to_upstream(Shared& s) {
   }
 }
 
-asio::awaitable<void> upstream_to_client(Shared& s) {
+template <typename Upstream>
+asio::awaitable<void> upstream_to_client(Shared<Upstream>& s) {
   std::array<uint8_t, kBufferSize> buf;
   for (;;) {
-    auto [ec, n] = co_await s.upstream.async_read_some(asio::buffer(buf), use_tuple);
+    auto [ec, n] = co_await s.upstream.read_some(buf.data(), buf.size());
     if (ec == asio::error::eof) {
       co_await s.client.close_send();  // close_notify: the TLS way to half-close
       co_return;
@@ -79,7 +80,8 @@ asio::awaitable<void> upstream_to_client(Shared& s) {
 }
 
 // Re-arms itself until nothing moved for idle_timeout, then ends both directions.
-void watch_idle(Deadline& deadline, Shared& s, conf::Duration idle_timeout) {
+template <typename Upstream>
+void watch_idle(Deadline& deadline, Shared<Upstream>& s, conf::Duration idle_timeout) {
   auto idle_for = std::chrono::steady_clock::now() - s.last_activity;
   if (idle_for >= idle_timeout) {
     s.fail("idle_timeout");
@@ -91,15 +93,37 @@ void watch_idle(Deadline& deadline, Shared& s, conf::Duration idle_timeout) {
 
 }  // namespace
 
-asio::awaitable<SpliceResult> splice(tls::Stream& client, asio::ip::tcp::socket& upstream, conf::Duration idle_timeout,
+asio::awaitable<std::tuple<std::error_code, size_t>> PlainStream::read_some(void* data, size_t size) {
+  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(data, size), use_tuple);
+  co_return std::tuple{std::error_code(ec), n};
+}
+
+asio::awaitable<std::error_code> PlainStream::write_all(const void* data, size_t size) {
+  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data, size), use_tuple);
+  co_return ec;
+}
+
+asio::awaitable<std::error_code> PlainStream::close_send() {
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  co_return ec;
+}
+
+template <typename Upstream>
+asio::awaitable<SpliceResult> splice(tls::Stream& client, Upstream& upstream, conf::Duration idle_timeout,
                                      metrics::WorkerCounters& counters, const bool& terminating) {
-  Shared s{client, upstream, counters, {}};
-  Deadline idle(upstream.get_executor());
+  Shared<Upstream> s{client, upstream, counters, {}};
+  Deadline idle(upstream.socket().get_executor());
   watch_idle(idle, s, idle_timeout);
   co_await (client_to_upstream(s) && upstream_to_client(s));
   idle.disarm();
   if (s.result.close.empty()) s.result.close = terminating ? "terminated" : "done";
   co_return std::move(s.result);
 }
+
+template asio::awaitable<SpliceResult> splice<PlainStream>(tls::Stream&, PlainStream&, conf::Duration,
+                                                           metrics::WorkerCounters&, const bool&);
+template asio::awaitable<SpliceResult> splice<tls::Stream>(tls::Stream&, tls::Stream&, conf::Duration,
+                                                           metrics::WorkerCounters&, const bool&);
 
 }  // namespace gatehouse::proxy

@@ -1,11 +1,13 @@
-// Copies bytes both ways between the client's TLS stream and the upstream socket with one
-// bounded buffer per direction, forwards each half-close, and ends on idle_timeout.
+// Copies bytes both ways between the client's TLS stream and the upstream with one bounded
+// buffer per direction, forwards each half-close, and ends on idle_timeout. The upstream is a
+// plain socket or, for re-encryption, a TLS stream: both offer the same four operations.
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <cstdint>
 #include <string>
+#include <tuple>
 
 #include "conf/settings.hpp"
 #include "metrics/worker_counters.hpp"
@@ -13,13 +15,28 @@
 
 namespace gatehouse::proxy {
 
+// A plain TCP upstream with tls::Stream's interface.
+class PlainStream {
+ public:
+  explicit PlainStream(asio::ip::tcp::socket& socket) : socket_(socket) {}
+  asio::awaitable<std::tuple<std::error_code, size_t>> read_some(void* data, size_t size);
+  asio::awaitable<std::error_code> write_all(const void* data, size_t size);
+  asio::awaitable<std::error_code> close_send();  // shutdown(SHUT_WR)
+  asio::ip::tcp::socket& socket() { return socket_; }
+
+ private:
+  asio::ip::tcp::socket& socket_;
+};
+
 struct SpliceResult {
   std::uint64_t client_to_upstream = 0;
   std::uint64_t upstream_to_client = 0;
   std::string close;  // "done", "idle_timeout", "client_error: ...", "upstream_error: ...", "terminated"
 };
 
-asio::awaitable<SpliceResult> splice(tls::Stream& client, asio::ip::tcp::socket& upstream, conf::Duration idle_timeout,
+// Instantiated for PlainStream and tls::Stream.
+template <typename Upstream>
+asio::awaitable<SpliceResult> splice(tls::Stream& client, Upstream& upstream, conf::Duration idle_timeout,
                                      metrics::WorkerCounters& counters, const bool& terminating);
 
 }  // namespace gatehouse::proxy

@@ -1,5 +1,7 @@
 // Upstream pools: balancing, passive ejection and re-admission, active health checks.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -72,14 +74,26 @@ TEST(Pool, LeastConnectionsPrefersTheIdleEndpoint) {
   ASSERT_TRUE(held.connect());
   ASSERT_TRUE(held.send("hold"));
   ASSERT_EQ(held.read_some().value_or(""), "hold");
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(echo_once(proxy));
+  for (size_t i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(echo_once(proxy));
+    // The log line is written on the worker just before the connection's count goes down, in
+    // the same step; the next connection is handled after it, so it sees the idle endpoint idle.
+    ASSERT_EQ(proxy.wait_for_log(i).size(), i);
+  }
   EXPECT_EQ(a.accepted() + b.accepted(), 4);
   EXPECT_EQ(std::max(a.accepted(), b.accepted()), 3);  // all three went to the idle one
 }
 
 TEST(Pool, DeadEndpointIsEjectedThenReadmittedWhenItComesBack) {
-  std::uint16_t flaky_port = 0;
-  { TestUpstream gone(TestUpstream::echo()); flaky_port = gone.port(); }  // a port with nobody behind it
+  // A bound socket that does not listen keeps the port ours while connecting to it is refused.
+  int reserved = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(reserved, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(reserved, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::uint16_t flaky_port = ntohs(addr.sin_port);
   TestUpstream live(TestUpstream::echo());
   ProxyHarness proxy;
   proxy.start({.endpoints = {"127.0.0.1:" + std::to_string(flaky_port), live.endpoint()},
@@ -88,6 +102,7 @@ TEST(Pool, DeadEndpointIsEjectedThenReadmittedWhenItComesBack) {
   EXPECT_EQ(proxy.totals().upstream_connect_failed, 1u);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(echo_once(proxy));
   EXPECT_EQ(proxy.totals().upstream_connect_failed, 1u);  // ejected: not tried again
+  ::close(reserved);
   TestUpstream back(TestUpstream::echo(), false, flaky_port);
   // Once eject_for has passed, it gets connections again.
   EXPECT_TRUE(wait_until([&] { return echo_once(proxy) && back.accepted() > 0; }));

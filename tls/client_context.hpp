@@ -1,0 +1,28 @@
+// TLS from Gatehouse to an upstream: verifies the upstream's certificate against the configured
+// CA only (never the system store), checks its name, and presents Gatehouse's own client
+// certificate to upstreams that require mTLS.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "conf/diagnostics.hpp"
+#include "conf/settings.hpp"
+#include "tls/bssl.hpp"
+
+namespace gatehouse::tls {
+
+class ClientContext {
+ public:
+  static std::unique_ptr<ClientContext> create(const conf::UpstreamTlsSettings& settings, const std::string& file,
+                                               conf::Diagnostics& problems);
+  // A client-side SSL for one connection to `host` (a DNS name or an IP address), unless
+  // server_name was configured, which then wins.
+  bssl::UniquePtr<SSL> new_ssl(const std::string& host) const;
+
+ private:
+  bssl::UniquePtr<SSL_CTX> ctx_;
+  std::string server_name_;
+};
+
+}  // namespace gatehouse::tls
