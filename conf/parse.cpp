@@ -138,6 +138,10 @@ void read_upstream(TableReader& r, UpstreamSettings& u) {
   if (auto v = r.choice("balance", {"round_robin", "least_connections"}))
     u.balance = *v == "least_connections" ? Balance::least_connections : Balance::round_robin;
   if (auto v = r.integer("eject_after", 0, 1000)) u.eject_after = static_cast<int>(*v);
+  if (auto v = r.duration("resolve_interval")) {
+    if (v->count() < 10) r.error("resolve_interval", "must be at least 10ms");
+    u.resolve_interval = *v;
+  }
   if (auto v = r.duration("eject_for")) u.eject_for = *v;
   if (const auto* t = r.table("health")) {
     TableReader h(*t, r.path_of("health"), r.context());

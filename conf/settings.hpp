@@ -97,6 +97,7 @@ struct UpstreamSettings {
   Duration eject_for{std::chrono::seconds(30)};
   std::optional<HealthSettings> health;
   std::optional<UpstreamTlsSettings> tls;
+  Duration resolve_interval{std::chrono::seconds(30)};  // how often DNS names are looked up again
 };
 
 struct ServerSettings {

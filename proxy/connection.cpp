@@ -138,7 +138,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   }
 
   PoolState& pool = worker.pool(up.index);
-  ConnectOutcome connected = co_await connect_upstream(up, pool, upstream);
+  ConnectOutcome connected = co_await connect_upstream(up, pool, worker.index, upstream);
   counters.upstream_connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
   if (connected.endpoint < 0) {
     // Refused promptly rather than left hanging: no endpoint is healthy, or none answered.

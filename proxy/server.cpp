@@ -32,7 +32,7 @@ void prepare_signals() {
 }
 
 Server::Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, AccessLog access_log)
-    : snapshot_(std::move(snapshot)), slots_(snapshot_->settings.server.max_connections), health_(snapshot_) {
+    : snapshot_(std::move(snapshot)), slots_(snapshot_->settings.server.max_connections) {
   for (size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, slots_, access_log));
 }
 
@@ -42,9 +42,7 @@ Server::~Server() {
 
 Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Snapshot> snapshot, AccessLog access_log) {
   using R = Result<std::unique_ptr<Server>>;
-  int configured = snapshot->settings.server.workers;
-  size_t workers = configured > 0 ? static_cast<size_t>(configured)
-                                  : std::max(1u, std::thread::hardware_concurrency());
+  size_t workers = proxy::worker_count(snapshot->settings.server);
   std::unique_ptr<Server> server(new Server(snapshot, workers, std::move(access_log)));
   for (size_t li = 0; li < snapshot->listeners.size(); ++li) {
     asio::ip::tcp::endpoint address = snapshot->listeners[li].address;
@@ -71,7 +69,10 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Snapshot> s
 
 void Server::start() {
   started_ = true;
-  health_.start();
+  std::vector<asio::io_context*> ios;
+  for (auto& w : workers_) ios.push_back(&w->io());
+  monitor_ = std::make_unique<UpstreamMonitor>(snapshot_, ios);
+  monitor_->start();
   for (auto& w : workers_) w->start(snapshot_);
 }
 
@@ -88,7 +89,7 @@ void Server::shutdown() {
       for (auto& w : workers_) w->io().stop();
   }
   for (auto& w : workers_) w->join();
-  health_.stop();
+  if (monitor_) monitor_->stop();
 }
 
 void Server::run_until_signal() {

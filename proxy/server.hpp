@@ -7,7 +7,7 @@
 
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
-#include "proxy/health_checker.hpp"
+#include "proxy/upstream_monitor.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
 #include "tls/result.hpp"
@@ -40,7 +40,7 @@ class Server {
   ConnectionSlots slots_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::uint16_t> ports_;
-  HealthChecker health_;
+  std::unique_ptr<UpstreamMonitor> monitor_;
   bool started_ = false;
   bool stopped_ = false;
 };

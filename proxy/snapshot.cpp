@@ -4,27 +4,43 @@
 #include <asio/ip/tcp.hpp>
 #include <algorithm>
 #include <charconv>
+#include <thread>
 
 namespace gatehouse::proxy {
 
-std::vector<asio::ip::tcp::endpoint> resolve_host_port(const std::string& text, std::string& error) {
+size_t worker_count(const conf::ServerSettings& server) {
+  return server.workers > 0 ? static_cast<size_t>(server.workers) : std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace {
+
+// "host:port" → host (brackets removed) and port; false with `error` when malformed.
+bool split_host_port(const std::string& text, std::string& host, std::string& port_text, std::string& error) {
   auto colon = text.rfind(':');
   if (colon == std::string::npos || colon + 1 == text.size()) {
     error = "'" + text + "' must be host:port (IPv6 as [::1]:port)";
-    return {};
+    return false;
   }
-  std::string host = text.substr(0, colon);
-  std::string port_text = text.substr(colon + 1);
+  host = text.substr(0, colon);
+  port_text = text.substr(colon + 1);
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
     error = "'" + port_text + "' in '" + text + "' is not a port number";
-    return {};
+    return false;
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return true;
+}
+
+}  // namespace
+
+std::vector<asio::ip::tcp::endpoint> resolve_host_port(const std::string& text, std::string& error) {
+  std::string host, port_text;
+  if (!split_host_port(text, host, port_text, error)) return {};
   asio::error_code aec;
   auto ip = asio::ip::make_address(host, aec);
-  if (!aec) return {asio::ip::tcp::endpoint(ip, static_cast<uint16_t>(port))};
+  if (!aec) return {asio::ip::tcp::endpoint(ip, static_cast<uint16_t>(std::stoi(port_text)))};
   asio::io_context io;
   asio::ip::tcp::resolver resolver(io);
   auto results = resolver.resolve(host, port_text, aec);
@@ -39,25 +55,34 @@ std::vector<asio::ip::tcp::endpoint> resolve_host_port(const std::string& text, 
 
 namespace {
 
-void build_upstream(const conf::UpstreamSettings& u, const std::string& file, conf::Diagnostics& problems,
-                    UpstreamRuntime& out) {
+void build_upstream(const conf::UpstreamSettings& u, const std::string& file, size_t slots,
+                    conf::Diagnostics& problems, UpstreamRuntime& out) {
   out.name = u.name;
   out.settings = u;
   for (const auto& text : u.endpoints) {
     if (text == "builtin:whoami") {
-      out.endpoints.push_back({Endpoint::Kind::builtin_whoami, {}, text});
+      out.endpoints.push_back({.kind = Endpoint::Kind::builtin_whoami, .label = text});
       continue;
     }
     if (text.starts_with("builtin:")) {
       problems.add(file, u.endpoints_source, "unknown built-in upstream '" + text + "' (known: builtin:whoami)");
       continue;
     }
+    Endpoint ep{.kind = Endpoint::Kind::tcp, .label = text};
     std::string error;
+    if (!split_host_port(text, ep.host, ep.port, error)) {
+      problems.add(file, u.endpoints_source, error);
+      continue;
+    }
+    asio::error_code not_ip;
+    asio::ip::make_address(ep.host, not_ip);
+    ep.by_name = static_cast<bool>(not_ip);
+    // A name is resolved once here so serving starts at once; the upstream monitor keeps it fresh.
     auto addresses = resolve_host_port(text, error);
-    if (addresses.empty()) problems.add(file, u.endpoints_source, error);
-    std::string host = text.substr(0, text.rfind(':'));
-    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    for (const auto& a : addresses) out.endpoints.push_back({Endpoint::Kind::tcp, a, text, host});
+    if (addresses.empty())
+      problems.warn(file, u.endpoints_source, error + "; Gatehouse retries every resolve_interval");
+    ep.addresses = std::make_shared<std::vector<Endpoint::Addresses>>(slots, addresses);
+    out.endpoints.push_back(std::move(ep));
   }
   if (u.tls) out.tls = tls::ClientContext::create(*u.tls, file, problems);
   bool builtin = std::any_of(out.endpoints.begin(), out.endpoints.end(),
@@ -75,9 +100,10 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
   size_t before = problems.problems().size();
 
   snap->upstreams.resize(settings.upstreams.size());
+  const size_t slots = worker_count(settings.server) + 1;  // + the upstream monitor's
   for (size_t i = 0; i < settings.upstreams.size(); ++i) {
     snap->upstreams[i].index = i;
-    build_upstream(settings.upstreams[i], file, problems, snap->upstreams[i]);
+    build_upstream(settings.upstreams[i], file, slots, problems, snap->upstreams[i]);
   }
 
   for (const auto& l : settings.listeners) {

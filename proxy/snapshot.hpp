@@ -17,12 +17,19 @@
 namespace gatehouse::proxy {
 
 struct Endpoint {
+  using Addresses = std::vector<asio::ip::tcp::endpoint>;
   enum class Kind { tcp, builtin_whoami } kind = Kind::tcp;
-  asio::ip::tcp::endpoint address;
-  std::string label;  // as written in the config, for logs
-  std::string host;   // the host part of the label: the name an upstream certificate must carry
+  std::string label;     // as written in the config, for logs
+  std::string host;      // a name or an IP address: what an upstream certificate must carry
+  std::string port;
+  bool by_name = false;  // re-resolved every resolve_interval
+  // The current addresses, one slot per worker and one for the upstream monitor. Each slot is
+  // written only on its own thread (the monitor posts updates to each worker), so no lock.
+  std::shared_ptr<std::vector<Addresses>> addresses;
   // Written by the active health checker, read by workers: one flag, no lock.
   std::shared_ptr<std::atomic<bool>> healthy = std::make_shared<std::atomic<bool>>(true);
+
+  const Addresses& addresses_for(size_t slot) const { return (*addresses)[slot]; }
 };
 
 struct UpstreamRuntime {
@@ -46,6 +53,9 @@ struct Snapshot {
   std::vector<UpstreamRuntime> upstreams;  // fixed size once built: routes point into it
   std::vector<ListenerRuntime> listeners;
 };
+
+// Workers a server with these settings runs: `workers`, or one per core when 0.
+size_t worker_count(const conf::ServerSettings& server);
 
 // Loads every file the settings name; all problems go to `problems` (nullptr result then).
 std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, conf::Diagnostics& problems);

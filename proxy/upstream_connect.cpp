@@ -33,21 +33,38 @@ std::vector<size_t> candidates(const UpstreamRuntime& upstream, PoolState& pool)
 
 }  // namespace
 
-asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, PoolState& pool,
+asio::awaitable<std::string> connect_any(const Endpoint::Addresses& addresses, conf::Duration timeout,
+                                         asio::ip::tcp::socket& socket) {
+  if (addresses.empty()) co_return "its name does not resolve";
+  std::string why;
+  Deadline deadline(socket.get_executor());
+  for (const auto& address : addresses) {
+    asio::error_code ec;
+    socket.close(ec);
+    deadline.arm(timeout, [&socket] { socket.cancel(); });
+    auto [connect_ec] = co_await socket.async_connect(address, asio::experimental::as_tuple(asio::use_awaitable));
+    deadline.disarm();
+    if (!connect_ec) co_return "";
+    if (!why.empty()) why += ", ";
+    why += addresses.size() > 1 ? address.address().to_string() + ": " : "";
+    why += deadline.fired() ? "no answer within connect_timeout" : connect_ec.message();
+  }
+  asio::error_code ignored;
+  socket.close(ignored);
+  co_return why;
+}
+
+asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, PoolState& pool, size_t slot,
                                                  asio::ip::tcp::socket& socket) {
   ConnectOutcome out;
   const std::vector<size_t> order = candidates(upstream, pool);
   out.none_eligible = order.empty();
-  Deadline deadline(socket.get_executor());
   for (size_t i : order) {
     const Endpoint& ep = upstream.endpoints[i];
     EndpointState& state = pool.endpoints[i];
-    asio::error_code ec;
-    socket.close(ec);
-    deadline.arm(upstream.settings.connect_timeout, [&socket] { socket.cancel(); });
-    auto [connect_ec] = co_await socket.async_connect(ep.address, asio::experimental::as_tuple(asio::use_awaitable));
-    deadline.disarm();
-    if (!connect_ec) {
+    std::string why = co_await connect_any(ep.addresses_for(slot), upstream.settings.connect_timeout, socket);
+    if (why.empty()) {
+      asio::error_code ec;
       socket.set_option(asio::ip::tcp::no_delay(true), ec);
       state.consecutive_failures = 0;
       ++state.active;
@@ -60,12 +77,9 @@ asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream
       state.consecutive_failures = 0;
       state.ejected_until = Clock::now() + upstream.settings.eject_for;
     }
-    std::string why = deadline.fired() ? "no answer within connect_timeout" : connect_ec.message();
     if (!out.failures.empty()) out.failures += "; ";
     out.failures += ep.label + " (" + why + ")";
   }
-  asio::error_code ignored;
-  socket.close(ignored);
   co_return out;
 }
 

@@ -33,8 +33,12 @@ struct ConnectOutcome {
 };
 
 // `socket` is opened and connected on success, and `pool.endpoints[endpoint].active` counted up;
-// the caller counts it down when the connection ends.
-asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, PoolState& pool,
+// the caller counts it down when the connection ends. `slot` is the worker's address slot.
+asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, PoolState& pool, size_t slot,
                                                  asio::ip::tcp::socket& socket);
+
+// Connects to the first of `addresses` that answers within `timeout`; "" or why each failed.
+asio::awaitable<std::string> connect_any(const Endpoint::Addresses& addresses, conf::Duration timeout,
+                                         asio::ip::tcp::socket& socket);
 
 }  // namespace gatehouse::proxy

@@ -30,6 +30,7 @@ bool ConnectionSlots::wait_until_idle(std::chrono::steady_clock::time_point dead
 
 Worker::Worker(size_t index, ConnectionSlots& slots, AccessLog access_log) : index_(index), slots_(slots) {
   context_.access_log = std::move(access_log);
+  context_.index = index;
 }
 
 void Worker::add_acceptor(size_t listener_index, asio::ip::tcp::acceptor acceptor) {

@@ -18,15 +18,16 @@ struct LiveSockets {
 };
 
 struct WorkerContext {
+  size_t index = 0;  // also this worker's slot in each endpoint's address list
   metrics::WorkerCounters counters;
   AccessLog access_log;
   bool terminating = false;    // set when the drain deadline passed
   std::vector<PoolState> pools;  // this worker's view of each upstream, by UpstreamRuntime::index
   std::list<LiveSockets> live;
 
-  PoolState& pool(size_t index) {
-    if (pools.size() <= index) pools.resize(index + 1);
-    return pools[index];
+  PoolState& pool(size_t upstream) {
+    if (pools.size() <= upstream) pools.resize(upstream + 1);
+    return pools[upstream];
   }
 
   void cancel_all() {

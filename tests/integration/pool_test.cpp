@@ -8,6 +8,7 @@
 #include <atomic>
 #include <thread>
 
+#include "tests/support/command.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/test_upstream.hpp"
 
@@ -142,6 +143,43 @@ TEST(Pool, NoHealthyEndpointRefusesPromptlyWithUpstreamUnavailable) {
   EXPECT_NE(log[0]["detail"].get<std::string>().find("failing its health check"), std::string::npos);
   EXPECT_EQ(proxy.totals().refused_for(tls::Reason::upstream_unavailable), 1u);
   EXPECT_EQ(clients.load(), 0);
+}
+
+}  // namespace
+}  // namespace gatehouse::test
+
+namespace gatehouse::test {
+namespace {
+
+TEST(PoolNames, ANameIsResolvedAndEachOfItsAddressesTried) {
+  TestUpstream v4(TestUpstream::echo());  // localhost may also resolve to ::1, where nobody listens
+  ProxyHarness proxy;
+  proxy.start({.endpoints = {"localhost:" + std::to_string(v4.port())}, .upstream_extra = "resolve_interval = \"20ms\""});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(echo_once(proxy));
+  EXPECT_EQ(v4.accepted(), 3);
+  EXPECT_EQ(proxy.totals().upstream_connect_failed, 0u);  // one endpoint; its addresses tried in turn
+  EXPECT_TRUE(proxy.snapshot().upstreams[0].endpoints[0].by_name);
+}
+
+TEST(PoolNames, ANameThatDoesNotResolveIsAWarningAndARefusalThatSaysSo) {
+  ProxyHarness proxy;
+  ProxyConfig config{.endpoints = {"nowhere.invalid:8080"}};
+  auto check = run_command(std::string(GATEHOUSE_BINARY) + " check -c " +
+                           proxy.dir().write("dns.toml", proxy.config_text(config)).string());
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("warning: "), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find("cannot resolve 'nowhere.invalid'"), std::string::npos) << check.output;
+  proxy.start(config);
+  TlsClient client(proxy.client());
+  ASSERT_TRUE(client.connect());
+  client.send("x");
+  client.read_all();
+  auto log = proxy.wait_for_log(1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["reason"], "upstream_unavailable");
+  EXPECT_NE(log[0]["detail"].get<std::string>().find("nowhere.invalid:8080 (its name does not resolve)"),
+            std::string::npos)
+      << log[0].dump();
 }
 
 }  // namespace
