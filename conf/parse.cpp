@@ -71,6 +71,8 @@ void read_tls(TableReader& r, TlsSettings& tls) {
   if (auto v = r.file("client_intermediates")) tls.client_intermediates = *v;
   if (auto v = r.file("crl")) tls.crl = *v;
   if (auto v = r.choice("crl_stale", {"reject", "warn"})) tls.crl_stale_reject = *v == "reject";
+  if (auto v = r.boolean("session_tickets")) tls.session_tickets = *v;
+  if (auto v = r.file("ticket_keys")) tls.ticket_keys = *v;
   r.choice("verify", {"require"});
   if (auto v = r.integer("verify_depth", 0, 16)) tls.verify_depth = static_cast<int>(*v);
 }

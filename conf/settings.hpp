@@ -41,6 +41,8 @@ struct TlsSettings {
   std::optional<FileRef> client_intermediates;
   std::optional<FileRef> crl;  // PEM, one or several CRLs
   bool crl_stale_reject = true;  // crl_stale = "reject" (default) | "warn"
+  bool session_tickets = true;
+  std::optional<FileRef> ticket_keys;  // 80-byte keys, the first encrypts; shared by instances
   VerifyMode verify = VerifyMode::require;
   int verify_depth = 2;  // intermediates allowed between the client cert and the root
 };

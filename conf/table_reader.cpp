@@ -80,6 +80,14 @@ std::optional<std::int64_t> TableReader::integer(std::string_view key, std::int6
   return i->get();
 }
 
+std::optional<bool> TableReader::boolean(std::string_view key) {
+  const auto* node = take(key);
+  if (!node) return std::nullopt;
+  if (const auto* b = node->as_boolean()) return b->get();
+  type_error(key, *node, "true or false");
+  return std::nullopt;
+}
+
 std::optional<Duration> TableReader::duration(std::string_view key) {
   auto text = string(key);
   if (!text) return std::nullopt;

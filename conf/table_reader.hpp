@@ -29,6 +29,7 @@ class TableReader {
   std::optional<std::string> string(std::string_view key);
   std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max);
   std::optional<Duration> duration(std::string_view key);
+  std::optional<bool> boolean(std::string_view key);
   std::optional<FileRef> file(std::string_view key);
   // One of `choices`; the error lists them.
   std::optional<std::string> choice(std::string_view key, std::initializer_list<const char*> choices);

@@ -109,14 +109,15 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     rec.duration_ms = ms_since(started);
     worker.access_log.write(rec);
   };
-  if (report.identity) rec.identity = &*report.identity;
-  if (!ec && !report.identity) {
-    // Only a resumed session skips our verify callback, and resumption is off until it re-checks
-    // today's trust; fail closed should one ever get here.
+  // A resumed session skipped the verify callback: its certificate meets today's CRL and routes here.
+  if (!ec && SSL_session_reused(stream.ssl()) && !listener.tls->recheck_resumed(stream.ssl(), &report))
+    ec = std::make_error_code(std::errc::permission_denied);
+  if (!ec && !report.identity) {  // fail closed should any handshake ever skip verification
     ec = std::make_error_code(std::errc::protocol_error);
     report.verify = {tls::Reason::protocol_error, "the session was not verified in this handshake", -1, ""};
     report.verify_ran = true;
   }
+  if (report.identity) rec.identity = &*report.identity;
   if (ec) {
     explain_handshake_failure(report, stream, ec, deadline.fired(), rec);
     counters.refused[static_cast<size_t>(rec.reason)].add();

@@ -161,9 +161,19 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
     problems.add(file, tls.client_ca.source, "cannot configure TLS: " + drain_errors());
     return nullptr;
   }
-  // Resumption stays off until it re-checks today's trust on every resumed connection.
+  // Resumption by tickets only (no server-side cache). A resumed connection is verified and
+  // authorized again by the connection (recheck_resumed); the session-ID context below makes
+  // sessions from another trust configuration unusable altogether.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  if (!tls.session_tickets) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  auto sid_ctx = session_context(*anchors, intermediates, tls);
+  SSL_CTX_set_session_id_context(ctx, sid_ctx.data(), sid_ctx.size());
+  if (tls.ticket_keys) {
+    auto keys = load_ticket_keys(*tls.ticket_keys, file, problems);
+    if (keys.empty()) return nullptr;
+    sc->ticket_keys_ = std::move(keys);
+    SSL_CTX_set_tlsext_ticket_key_cb(ctx, &ServerContext::on_ticket_key);
+  }
   // Tell clients which CAs we accept, so browsers offer the right certificate.
   bssl::UniquePtr<STACK_OF(X509_NAME)> names(sk_X509_NAME_new_null());
   for (const auto& a : sc->verifier_->anchors())
@@ -172,6 +182,7 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   SSL_CTX_set_custom_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, &ServerContext::on_verify);
   SSL_CTX_set_select_certificate_cb(ctx, &ServerContext::on_select_certificate);
   SSL_CTX_set_ex_data(ctx, context_index(), sc.get());
+  SSL_CTX_set_app_data(ctx, sc.get());  // for the ticket-key callback
   return sc;
 }
 
@@ -218,7 +229,19 @@ enum ssl_select_cert_result_t ServerContext::on_select_certificate(const SSL_CLI
 
 enum ssl_verify_result_t ServerContext::on_verify(SSL* ssl, uint8_t* out_alert) {
   auto* self = static_cast<const ServerContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
-  HandshakeReport* report = report_of(ssl);
+  return self->check_peer(ssl, report_of(ssl), out_alert) ? ssl_verify_ok : ssl_verify_invalid;
+}
+
+bool ServerContext::recheck_resumed(SSL* ssl, HandshakeReport* report) const {
+  uint8_t alert = SSL_AD_BAD_CERTIFICATE;
+  if (check_peer(ssl, report, &alert)) return true;
+  SSL_send_fatal_alert(ssl, alert);
+  return false;
+}
+
+bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const {
+  // On a resumed session these are the certificates stored in the session: checked again
+  // against today's CRL and policy, since BoringSSL does not re-verify resumptions itself.
   const STACK_OF(CRYPTO_BUFFER)* buffers = SSL_get0_peer_certificates(ssl);
   CertChain chain;
   for (size_t i = 0; buffers && i < sk_CRYPTO_BUFFER_num(buffers); ++i) {
@@ -229,7 +252,7 @@ enum ssl_verify_result_t ServerContext::on_verify(SSL* ssl, uint8_t* out_alert) 
                         "cannot be parsed", static_cast<int>(i), ""};
       report->verify_ran = true;
       *out_alert = SSL_AD_BAD_CERTIFICATE;
-      return ssl_verify_invalid;
+      return false;
     }
     chain.emplace_back(cert);
   }
@@ -237,27 +260,27 @@ enum ssl_verify_result_t ServerContext::on_verify(SSL* ssl, uint8_t* out_alert) 
   if (chain.empty()) {
     report->verify = {Reason::no_certificate, "the client sent no certificate", -1, ""};
     *out_alert = SSL_AD_CERTIFICATE_REQUIRED;
-    return ssl_verify_invalid;
+    return false;
   }
   bssl::UniquePtr<X509> leaf = std::move(chain.front());
   chain.erase(chain.begin());
-  report->verify = self->verifier_->verify(leaf.get(), chain);
+  report->verify = verifier_->verify(leaf.get(), chain);
   if (report->verify.reason != Reason::ok) {
     *out_alert = reason_alert(report->verify.reason);
-    return ssl_verify_invalid;
+    return false;
   }
   // Authorize in the handshake too, so a refused client gets access_denied at once.
   report->identity = extract_identity(leaf.get());
-  if (self->authorizer_) {
+  if (authorizer_) {
     const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    report->authz = self->authorizer_->authorize(*report->identity, sni ? sni : "");
+    report->authz = authorizer_->authorize(*report->identity, sni ? sni : "");
     if (!report->authz.allowed) {
       report->verify = {report->authz.reason, report->authz.detail, 0, report->identity->issuer};
       *out_alert = SSL_AD_ACCESS_DENIED;
-      return ssl_verify_invalid;
+      return false;
     }
   }
-  return ssl_verify_ok;
+  return true;
 }
 
 }  // namespace gatehouse::tls

@@ -13,6 +13,7 @@
 #include "tls/authorizer.hpp"
 #include "tls/chain_verifier.hpp"
 #include "tls/identity.hpp"
+#include "tls/session_resumption.hpp"
 
 namespace gatehouse::tls {
 
@@ -46,6 +47,10 @@ class ServerContext {
   bssl::UniquePtr<SSL> new_ssl(HandshakeReport* report) const;
   static HandshakeReport* report_of(const SSL* ssl);
 
+  // A resumed session skipped the verify callback: verify and authorize its stored certificates
+  // against today's CRL and routes. False (and an alert sent) when the client must be refused.
+  bool recheck_resumed(SSL* ssl, HandshakeReport* report) const;
+
   const std::vector<ServerCredential>& credentials() const { return credentials_; }
   const ChainVerifier& verifier() const { return *verifier_; }
 
@@ -54,11 +59,14 @@ class ServerContext {
   const ServerCredential* select(const SSL_CLIENT_HELLO* hello) const;
   static enum ssl_select_cert_result_t on_select_certificate(const SSL_CLIENT_HELLO* hello);
   static enum ssl_verify_result_t on_verify(SSL* ssl, uint8_t* out_alert);
+  static int on_ticket_key(SSL* ssl, uint8_t* name, uint8_t* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac, int encrypt);
+  bool check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const;
 
   bssl::UniquePtr<SSL_CTX> ctx_;
   std::vector<ServerCredential> credentials_;
   std::unique_ptr<ChainVerifier> verifier_;
   const Authorizer* authorizer_ = nullptr;
+  std::vector<TicketKey> ticket_keys_;  // from ticket_keys; empty: BoringSSL's own rotating keys
   bool tls13_ = true;
 };
 

@@ -36,6 +36,11 @@ void TlsClient::on_info(const SSL* ssl, int where, int ret) {
     static_cast<TlsClient*>(SSL_get_app_data(ssl))->alert_ = ret & 0xff;
 }
 
+int TlsClient::on_new_session(SSL* ssl, SSL_SESSION* session) {
+  static_cast<TlsClient*>(SSL_get_app_data(ssl))->session_.reset(session);
+  return 1;  // we keep the reference
+}
+
 void TlsClient::fail(const char* what) { error_ = std::string(what) + ": " + tls::drain_errors(); }
 
 bool TlsClient::connect() {
@@ -43,6 +48,8 @@ bool TlsClient::connect() {
   SSL_CTX_set_min_proto_version(ctx_.get(), opt_.min_version);
   SSL_CTX_set_max_proto_version(ctx_.get(), opt_.max_version);
   SSL_CTX_set_info_callback(ctx_.get(), &TlsClient::on_info);
+  SSL_CTX_set_session_cache_mode(ctx_.get(), SSL_SESS_CACHE_CLIENT);
+  SSL_CTX_sess_set_new_cb(ctx_.get(), &TlsClient::on_new_session);
   if (opt_.rsa_only) {
     static const uint16_t kRsa[] = {SSL_SIGN_RSA_PSS_RSAE_SHA256, SSL_SIGN_RSA_PKCS1_SHA256};
     SSL_CTX_set_verify_algorithm_prefs(ctx_.get(), kRsa, 2);
@@ -81,6 +88,7 @@ bool TlsClient::connect() {
   SSL_set_app_data(ssl_.get(), this);
   if (!opt_.sni.empty()) SSL_set_tlsext_host_name(ssl_.get(), opt_.sni.c_str());
   SSL_set_fd(ssl_.get(), fd_);
+  if (opt_.resume) SSL_set_session(ssl_.get(), opt_.resume);
   if (SSL_connect(ssl_.get()) != 1) {
     fail("handshake");
     return false;

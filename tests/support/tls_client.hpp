@@ -22,6 +22,7 @@ struct ClientOptions {
   std::uint16_t max_version = TLS1_3_VERSION;
   bool rsa_only = false;  // offer only RSA signature algorithms and suites
   int timeout_ms = 10000; // guard against a hung test, never a sleep
+  SSL_SESSION* resume = nullptr;  // a session to offer for resumption (not owned)
 };
 
 class TlsClient {
@@ -48,15 +49,19 @@ class TlsClient {
   const std::string& error() const { return error_; }
   std::string server_leaf_subject() const;
   bool peer_closed() const { return peer_closed_; }
+  // The last session (ticket) the server gave us, for a later TlsClient to resume.
+  SSL_SESSION* session() const { return session_.get(); }
 
  private:
   static void on_info(const SSL* ssl, int where, int ret);
+  static int on_new_session(SSL* ssl, SSL_SESSION* session);
   void fail(const char* what);
 
   ClientOptions opt_;
   int fd_ = -1;
   bssl::UniquePtr<SSL_CTX> ctx_;
   bssl::UniquePtr<SSL> ssl_;
+  bssl::UniquePtr<SSL_SESSION> session_;
   int alert_ = -1;
   bool peer_closed_ = false;
   std::string error_;

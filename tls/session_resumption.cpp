@@ -1,0 +1,82 @@
+#include "tls/session_resumption.hpp"
+
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "tls/server_context.hpp"
+
+namespace gatehouse::tls {
+
+std::vector<uint8_t> session_context(const CertChain& anchors, const CertChain& intermediates,
+                                     const conf::TlsSettings& tls) {
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  for (const auto* list : {&anchors, &intermediates}) {
+    for (const auto& cert : *list) {
+      uint8_t* der = nullptr;
+      int len = i2d_X509(cert.get(), &der);
+      if (len > 0) SHA256_Update(&sha, der, static_cast<size_t>(len));
+      OPENSSL_free(der);
+    }
+    SHA256_Update(&sha, "|", 1);
+  }
+  std::string settings = std::to_string(tls.verify_depth) + "|" + std::to_string(static_cast<int>(tls.verify));
+  SHA256_Update(&sha, settings.data(), settings.size());
+  std::vector<uint8_t> out(SHA256_DIGEST_LENGTH);
+  SHA256_Final(out.data(), &sha);
+  return out;
+}
+
+std::vector<TicketKey> load_ticket_keys(const conf::FileRef& ref, const std::string& file, conf::Diagnostics& problems) {
+  std::ifstream in(ref.path, std::ios::binary);
+  if (!in) {
+    problems.add(file, ref.source, "cannot read " + ref.path.string());
+    return {};
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string data = buf.str();
+  if (data.empty() || data.size() % sizeof(TicketKey) != 0) {
+    problems.add(file, ref.source, ref.path.string() + " must hold one or more 80-byte keys (" +
+                                       std::to_string(data.size()) + " bytes found); make one with "
+                                       "`head -c 80 /dev/urandom > " + ref.path.filename().string() + "`");
+    return {};
+  }
+  struct stat st {};
+  if (::stat(ref.path.c_str(), &st) == 0 && (st.st_mode & 077))
+    problems.warn(file, ref.source, ref.path.string() + " can be read by others; make it mode 0600");
+  std::vector<TicketKey> keys(data.size() / sizeof(TicketKey));
+  std::memcpy(keys.data(), data.data(), data.size());
+  return keys;
+}
+
+int ServerContext::on_ticket_key(SSL* ssl, uint8_t* name, uint8_t* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac,
+                                 int encrypt) {
+  auto* self = static_cast<const ServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  const auto& keys = self->ticket_keys_;
+  if (encrypt) {
+    const TicketKey& key = keys.front();
+    std::memcpy(name, key.name, sizeof key.name);
+    RAND_bytes(iv, EVP_MAX_IV_LENGTH);
+    return EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes, iv) &&
+                   HMAC_Init_ex(hmac, key.hmac, sizeof key.hmac, EVP_sha256(), nullptr)
+               ? 1
+               : -1;
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (std::memcmp(name, keys[i].name, sizeof keys[i].name) != 0) continue;
+    if (!HMAC_Init_ex(hmac, keys[i].hmac, sizeof keys[i].hmac, EVP_sha256(), nullptr) ||
+        !EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, keys[i].aes, iv))
+      return -1;
+    return i == 0 ? 1 : 2;  // 2: decrypts, but issue a ticket under the current key
+  }
+  return 0;  // unknown key: a full handshake
+}
+
+}  // namespace gatehouse::tls
