@@ -38,6 +38,13 @@ struct WorkerCounters {
   std::array<Counter, tls::kReasonCount> refused;
 };
 
+// Authorization decisions of one route (or of "no route matched", kept after the last route),
+// by outcome: admitted, or refused per reason. Sized once per listener; indexed, never looked up.
+struct RouteCounters {
+  Counter allowed;
+  std::array<Counter, tls::kReasonCount> refused;
+};
+
 // A plain copy, summed over workers, for tests and the admin endpoint.
 struct CounterTotals {
 #define GATEHOUSE_DECLARE(name) std::uint64_t name = 0;

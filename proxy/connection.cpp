@@ -118,6 +118,11 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     report.verify_ran = true;
   }
   if (report.identity) rec.identity = &*report.identity;
+  if (report.identity) {  // the routes decided: count it for that route (no label look-up)
+    auto& rc = worker.route_counters(listener.index, report.authz.route, listener.router->routes().size());
+    if (report.authz.allowed && !ec) rc.allowed.add();
+    else if (!report.authz.allowed) rc.refused[static_cast<size_t>(report.authz.reason)].add();
+  }
   if (ec) {
     explain_handshake_failure(report, stream, ec, deadline.fired(), rec);
     counters.refused[static_cast<size_t>(rec.reason)].add();

@@ -105,6 +105,29 @@ void Server::run_until_signal() {
   spdlog::info("stopped");
 }
 
+namespace {
+const metrics::RouteCounters* route_slot(const Worker& w, size_t listener, int route) {
+  const auto& authz = w.context().authz;
+  if (listener >= authz.size() || authz[listener].empty()) return nullptr;
+  size_t i = route < 0 ? authz[listener].size() - 1 : static_cast<size_t>(route);
+  return i < authz[listener].size() ? authz[listener][i].get() : nullptr;
+}
+}  // namespace
+
+std::uint64_t Server::authz_allowed(size_t listener, int route) const {
+  std::uint64_t sum = 0;
+  for (const auto& w : workers_)
+    if (const auto* c = route_slot(*w, listener, route)) sum += c->allowed.get();
+  return sum;
+}
+
+std::uint64_t Server::authz_refused(size_t listener, int route, tls::Reason reason) const {
+  std::uint64_t sum = 0;
+  for (const auto& w : workers_)
+    if (const auto* c = route_slot(*w, listener, route)) sum += c->refused[static_cast<size_t>(reason)].get();
+  return sum;
+}
+
 metrics::CounterTotals Server::totals() const {
   metrics::CounterTotals t;
   for (const auto& w : workers_) t.add(w->counters());

@@ -31,6 +31,9 @@ class Server {
   std::uint16_t port(size_t listener_index) const { return ports_.at(listener_index); }
   size_t worker_count() const { return workers_.size(); }
   metrics::CounterTotals totals() const;
+  // Authorization decisions on a route (-1: no route matched), summed over workers.
+  std::uint64_t authz_allowed(size_t listener, int route) const;
+  std::uint64_t authz_refused(size_t listener, int route, tls::Reason reason) const;
   const Snapshot& snapshot() const { return *snapshot_; }
 
  private:

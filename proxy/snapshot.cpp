@@ -108,6 +108,7 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
 
   for (const auto& l : settings.listeners) {
     ListenerRuntime rt;
+    rt.index = snap->listeners.size();
     rt.settings = l;
     std::string error;
     auto addresses = resolve_host_port(l.listen, error);

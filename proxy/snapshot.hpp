@@ -41,6 +41,7 @@ struct UpstreamRuntime {
 };
 
 struct ListenerRuntime {
+  size_t index = 0;  // position in Snapshot::listeners
   conf::ListenerSettings settings;
   asio::ip::tcp::endpoint address;
   std::unique_ptr<policy::Router> router;            // before `tls`: the handshake uses it

@@ -39,6 +39,8 @@ void Worker::add_acceptor(size_t listener_index, asio::ip::tcp::acceptor accepto
 
 void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
+  // Sized before the thread starts, so a scrape from another thread reads only the counters.
+  for (const auto& l : snapshot_->listeners) context_.route_counters(l.index, -1, l.router->routes().size());
   for (size_t i = 0; i < acceptors_.size(); ++i) {
     asio::co_spawn(io_, accept_loop(i), [](std::exception_ptr e) {
       if (!e) return;

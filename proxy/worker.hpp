@@ -53,6 +53,7 @@ class Worker {
   void terminate_connections();   // thread-safe
   void join();
   const metrics::WorkerCounters& counters() const { return context_.counters; }
+  const WorkerContext& context() const { return context_; }
 
  private:
   asio::awaitable<void> accept_loop(size_t slot);

@@ -4,6 +4,8 @@
 
 #include <asio/ip/tcp.hpp>
 #include <list>
+#include <memory>
+#include <vector>
 
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
@@ -23,7 +25,17 @@ struct WorkerContext {
   AccessLog access_log;
   bool terminating = false;    // set when the drain deadline passed
   std::vector<PoolState> pools;  // this worker's view of each upstream, by UpstreamRuntime::index
+  // [listener][route], with one extra slot per listener for "no route matched".
+  std::vector<std::vector<std::unique_ptr<metrics::RouteCounters>>> authz;
   std::list<LiveSockets> live;
+
+  metrics::RouteCounters& route_counters(size_t listener, int route, size_t routes) {
+    if (authz.size() <= listener) authz.resize(listener + 1);
+    auto& slots = authz[listener];
+    if (slots.size() < routes + 1)
+      for (size_t i = slots.size(); i < routes + 1; ++i) slots.push_back(std::make_unique<metrics::RouteCounters>());
+    return *slots[route < 0 ? routes : static_cast<size_t>(route)];
+  }
 
   PoolState& pool(size_t upstream) {
     if (pools.size() <= upstream) pools.resize(upstream + 1);

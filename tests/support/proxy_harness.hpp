@@ -47,6 +47,7 @@ class ProxyHarness {
 
   std::uint16_t port() const { return server_->port(0); }
   const proxy::Snapshot& snapshot() const { return server_->snapshot(); }
+  const proxy::Server& server() const { return *server_; }
   metrics::CounterTotals totals() const { return server_->totals(); }
 
   // A client for the listener, presenting `chain` + `key` (files in dir()); empty = no cert.
