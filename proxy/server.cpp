@@ -72,6 +72,7 @@ void Server::start() {
   std::vector<asio::io_context*> ios;
   for (auto& w : workers_) ios.push_back(&w->io());
   monitor_ = std::make_unique<UpstreamMonitor>(snapshot_, ios);
+  if (lookup_for_test_) monitor_->use_lookup_for_test(lookup_for_test_);
   monitor_->start();
   for (auto& w : workers_) w->start(snapshot_);
 }

@@ -22,6 +22,8 @@ class Server {
   ~Server();
 
   void start();
+  // Before start(): replaces DNS lookups of upstream names (tests only).
+  void use_lookup_for_test(LookupForTest lookup) { lookup_for_test_ = std::move(lookup); }
   // SIGTERM/SIGINT: stop accepting, give open connections drain_timeout, then end them.
   void shutdown();
   // Blocks until SIGINT or SIGTERM, then shuts down. The caller blocks both signals first.
@@ -44,6 +46,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::uint16_t> ports_;
   std::unique_ptr<UpstreamMonitor> monitor_;
+  LookupForTest lookup_for_test_;
   bool started_ = false;
   bool stopped_ = false;
 };

@@ -76,14 +76,22 @@ asio::awaitable<void> UpstreamMonitor::keep_resolving(const UpstreamRuntime& ups
   for (;;) {
     timer.expires_after(upstream.settings.resolve_interval);
     if (auto [ec] = co_await timer.async_wait(use_tuple); ec) co_return;
-    auto [ec, results] = co_await resolver.async_resolve(endpoint.host, endpoint.port, use_tuple);
-    if (ec) {  // keep the last good addresses: a DNS hiccup must not empty the pool
+    Endpoint::Addresses fresh;
+    std::string error;
+    if (lookup_for_test_) {
+      auto found = lookup_for_test_(endpoint.host, endpoint.port);
+      if (found) fresh = *found;
+      else error = "no such name";
+    } else {
+      auto [ec, results] = co_await resolver.async_resolve(endpoint.host, endpoint.port, use_tuple);
+      if (ec) error = ec.message();
+      for (const auto& r : results) fresh.push_back(r.endpoint());
+    }
+    if (!error.empty() || fresh.empty()) {  // keep the last good addresses: a DNS hiccup must not empty the pool
       spdlog::warn("upstream '{}': cannot resolve {}: {} (keeping the previous addresses)", upstream.name,
-                   endpoint.label, ec.message());
+                   endpoint.label, error);
       continue;
     }
-    Endpoint::Addresses fresh;
-    for (const auto& r : results) fresh.push_back(r.endpoint());
     if (fresh == endpoint.addresses_for(own)) continue;
     spdlog::info("upstream '{}': {} now resolves to {} address(es)", upstream.name, endpoint.label, fresh.size());
     (*endpoint.addresses)[own] = fresh;

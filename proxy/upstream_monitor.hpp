@@ -7,13 +7,19 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "proxy/snapshot.hpp"
 
 namespace gatehouse::proxy {
+
+// Looks a name up; nullopt when it does not resolve. Only tests replace the real lookup, to
+// change a name's answer while running (the machine's DNS is not theirs to change).
+using LookupForTest = std::function<std::optional<Endpoint::Addresses>(const std::string& host, const std::string& port)>;
 
 class UpstreamMonitor {
  public:
@@ -24,6 +30,7 @@ class UpstreamMonitor {
   UpstreamMonitor& operator=(const UpstreamMonitor&) = delete;
 
   void start();  // no thread at all when nothing needs watching
+  void use_lookup_for_test(LookupForTest lookup) { lookup_for_test_ = std::move(lookup); }
   void stop();
 
  private:
@@ -32,6 +39,7 @@ class UpstreamMonitor {
 
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<asio::io_context*> workers_;
+  LookupForTest lookup_for_test_;
   asio::io_context io_{1};
   std::thread thread_;
 };

@@ -184,3 +184,30 @@ TEST(PoolNames, ANameThatDoesNotResolveIsAWarningAndARefusalThatSaysSo) {
 
 }  // namespace
 }  // namespace gatehouse::test
+
+namespace gatehouse::test {
+namespace {
+
+TEST(PoolNames, ANewAnswerForANameReachesEveryWorker) {
+  TestUpstream first(TestUpstream::echo()), second(TestUpstream::echo());
+  // The name answers (through the lookup a test may replace) with the first upstream, then, while
+  // running, with the second.
+  std::atomic<std::uint16_t> answer{first.port()};
+  ProxyHarness proxy;
+  ProxyConfig config{.endpoints = {"localhost:" + std::to_string(first.port())},
+                     .upstream_extra = "resolve_interval = \"20ms\""};
+  proxy.start_text(proxy.config_text(config), proxy.dir().path(), [&answer](const std::string&, const std::string&) {
+    return std::optional<proxy::Endpoint::Addresses>(
+        {asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), answer.load())});
+  });
+  ASSERT_TRUE(echo_once(proxy));
+  EXPECT_EQ(first.accepted(), 1);
+  answer = second.port();
+  EXPECT_TRUE(wait_until([&] { return echo_once(proxy) && second.accepted() > 0; }));
+  const int before = first.accepted();
+  ASSERT_TRUE(echo_once(proxy));
+  EXPECT_EQ(first.accepted(), before);  // the old address is gone from the pool
+}
+
+}  // namespace
+}  // namespace gatehouse::test

@@ -58,7 +58,8 @@ std::string ProxyHarness::config_text(const ProxyConfig& c) const {
 
 void ProxyHarness::start(const ProxyConfig& config) { start_text(config_text(config), dir_.path()); }
 
-void ProxyHarness::start_text(const std::string& toml, const std::filesystem::path& base_dir) {
+void ProxyHarness::start_text(const std::string& toml, const std::filesystem::path& base_dir,
+                              proxy::LookupForTest lookup) {
   auto parsed = conf::parse_text(toml, "test.toml", base_dir);
   if (!parsed.settings) throw std::runtime_error(parsed.diagnostics.to_string());
   conf::Diagnostics problems;
@@ -72,6 +73,7 @@ void ProxyHarness::start_text(const std::string& toml, const std::filesystem::pa
   auto server = proxy::Server::create(snapshot, log);
   if (!server) throw std::runtime_error(server.error());
   server_ = std::move(*server);
+  if (lookup) server_->use_lookup_for_test(std::move(lookup));
   server_->start();
 }
 

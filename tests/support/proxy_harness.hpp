@@ -42,7 +42,8 @@ class ProxyHarness {
   std::string config_text(const ProxyConfig& config) const;
   void start(const ProxyConfig& config);  // throws with the problems if it cannot start
   // Starts from any config text; relative paths resolve against `base_dir`.
-  void start_text(const std::string& toml, const std::filesystem::path& base_dir);
+  void start_text(const std::string& toml, const std::filesystem::path& base_dir,
+                  proxy::LookupForTest lookup = nullptr);
   void stop();
 
   std::uint16_t port() const { return server_->port(0); }
