@@ -43,7 +43,6 @@ class ChainVerifier {
   VerifyOutcome verify(X509* leaf, const CertChain& sent) const;
 
   const CertChain& anchors() const { return anchors_; }
-  const VerifyOptions& options() const { return options_; }
 
  private:
   VerifyOutcome explain(X509_STORE_CTX* ctx, X509* leaf) const;

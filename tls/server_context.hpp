@@ -51,8 +51,6 @@ class ServerContext {
   // against today's CRL and routes. False (and an alert sent) when the client must be refused.
   bool recheck_resumed(SSL* ssl, HandshakeReport* report) const;
 
-  const std::vector<ServerCredential>& credentials() const { return credentials_; }
-  const ChainVerifier& verifier() const { return *verifier_; }
 
  private:
   ServerContext() = default;
