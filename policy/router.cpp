@@ -8,11 +8,6 @@
 namespace gatehouse::policy {
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 bool valid_sni_pattern(const std::string& name) {
   std::string_view rest = name;
   if (rest.starts_with("*.")) rest.remove_prefix(2);
@@ -43,7 +38,7 @@ std::optional<Router> Router::compile(const std::vector<conf::RouteSettings>& ro
     CompiledRoute route{r.name, {}, RoutePolicy(compile_rules(r.allow, "allow", file, r.name, problems),
                                                 compile_rules(r.deny, "deny", file, r.name, problems))};
     for (const auto& raw : r.sni) {
-      std::string name = lower(raw);
+      std::string name = tls::ascii_lower(raw);
       if (!valid_sni_pattern(name))
         problems.add(file, r.source, "route '" + r.name + "': sni \"" + raw +
                                          "\" must be a host name or \"*.\" followed by one (\"*.staging.example.com\")");
@@ -65,7 +60,7 @@ std::optional<Router> Router::compile(const std::vector<conf::RouteSettings>& ro
 }
 
 int Router::select(std::string_view sni_raw) const {
-  std::string sni = lower(std::string(sni_raw));
+  std::string sni = tls::ascii_lower(std::string(sni_raw));
   int wildcard = -1;
   for (size_t i = 0; i < routes_.size(); ++i) {
     for (const auto& pattern : routes_[i].sni) {

@@ -8,11 +8,6 @@
 namespace gatehouse::policy {
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // IPv4 and IPv6 in one canonical spelling, so "::1" and "0:0:0:0:0:0:0:1" compare equal.
 std::optional<std::string> canonical_ip(const std::string& text) {
   unsigned char buf[16];
@@ -60,9 +55,9 @@ std::optional<Rule> Rule::compile(const conf::RuleSettings& settings, std::strin
     }
     Matcher m{field, value};
     switch (field) {
-      case Field::dns: m.expected = Glob(lower(value), Glob::Kind::dns); break;
+      case Field::dns: m.expected = Glob(tls::ascii_lower(value), Glob::Kind::dns); break;
       case Field::uri: m.expected = Glob(value, Glob::Kind::uri); break;
-      case Field::email: m.expected = lower(value); break;
+      case Field::email: m.expected = tls::ascii_lower(value); break;
       case Field::ip: {
         auto ip = canonical_ip(value);
         if (!ip) {
@@ -102,7 +97,7 @@ bool Rule::field_matches(const Matcher& m, const tls::PeerIdentity& id) {
     case Field::ou: return any_of(id.ou, [&](const std::string& v) { return v == text(); });
     case Field::dns: return any_of(id.dns, [&](const std::string& v) { return glob().matches(v); });
     case Field::uri: return any_of(id.uri, [&](const std::string& v) { return glob().matches(v); });
-    case Field::email: return any_of(id.email, [&](const std::string& v) { return lower(v) == text(); });
+    case Field::email: return any_of(id.email, [&](const std::string& v) { return tls::ascii_lower(v) == text(); });
     case Field::ip:
       return any_of(id.ip, [&](const std::string& v) { return canonical_ip(v).value_or("") == text(); });
     case Field::serial: return normalize_hex(id.serial, true) == text();

@@ -35,4 +35,11 @@ inline std::string drain_errors() {
 
 using CertChain = std::vector<bssl::UniquePtr<X509>>;
 
+// TLS 1.2 suites we speak, as server and as client: ECDHE only, AEAD only. (TLS 1.3 suites are all
+// AEAD and not configurable.)
+inline constexpr const char* kAeadTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 }  // namespace gatehouse::tls

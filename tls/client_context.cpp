@@ -6,10 +6,6 @@
 
 namespace gatehouse::tls {
 namespace {
-constexpr const char* kTls12Ciphers =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
 bool is_ip(const std::string& host) {
   unsigned char buf[16];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
@@ -23,7 +19,7 @@ std::unique_ptr<ClientContext> ClientContext::create(const conf::UpstreamTlsSett
   cc->ctx_.reset(SSL_CTX_new(TLS_method()));
   SSL_CTX* ctx = cc->ctx_.get();
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_strict_cipher_list(ctx, kTls12Ciphers);
+  SSL_CTX_set_strict_cipher_list(ctx, kAeadTls12Ciphers);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   size_t before = problems.problems().size();
   auto anchors = read_certificates(settings.ca.path);

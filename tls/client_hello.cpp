@@ -1,5 +1,7 @@
 #include "tls/client_hello.hpp"
 
+#include "tls/identity.hpp"
+
 #include <algorithm>
 
 namespace gatehouse::tls {
@@ -17,11 +19,6 @@ bool has_extension(const SSL_CLIENT_HELLO* hello, uint16_t type, CBS* out) {
   return true;
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 }  // namespace
 
 ClientHelloFacts read_client_hello(const SSL_CLIENT_HELLO* hello) {
@@ -32,7 +29,7 @@ ClientHelloFacts read_client_hello(const SSL_CLIENT_HELLO* hello) {
     CBS name;
     while (CBS_get_u8(&list, &type) && CBS_get_u16_length_prefixed(&list, &name)) {
       if (type == 0) {
-        facts.server_name = lower(std::string(reinterpret_cast<const char*>(CBS_data(&name)), CBS_len(&name)));
+        facts.server_name = ascii_lower(std::string(reinterpret_cast<const char*>(CBS_data(&name)), CBS_len(&name)));
         break;
       }
     }

@@ -66,6 +66,11 @@ void add_sans(X509* cert, PeerIdentity& id) {
 
 }  // namespace
 
+std::string ascii_lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 std::string hex(const uint8_t* data, size_t len, bool colons, bool upper) {
   static constexpr char kLower[] = "0123456789abcdef";
   static constexpr char kUpper[] = "0123456789ABCDEF";

@@ -20,20 +20,20 @@ Result<std::string> slurp(const std::filesystem::path& file) {
   return out.str();
 }
 
-std::string bio_string(BIO* bio) {
+}  // namespace
+
+std::string bio_text(BIO* bio) {
   const uint8_t* data = nullptr;
   size_t len = 0;
   BIO_mem_contents(bio, &data, &len);
   return std::string(reinterpret_cast<const char*>(data), len);
 }
 
-std::string name_line(const X509_NAME* name) {
+std::string name_text(const X509_NAME* name) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  return bio_string(bio.get());
+  return bio_text(bio.get());
 }
-
-}  // namespace
 
 Result<CertChain> read_certificates(const std::filesystem::path& file) {
   auto text = slurp(file);
@@ -86,13 +86,13 @@ Result<bssl::UniquePtr<EVP_PKEY>> read_private_key(const std::filesystem::path& 
 std::string to_pem(X509* cert) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), cert);
-  return bio_string(bio.get());
+  return bio_text(bio.get());
 }
 
 std::string to_pem(EVP_PKEY* key) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-  return bio_string(bio.get());
+  return bio_text(bio.get());
 }
 
 Result<bool> write_file_atomic(const std::filesystem::path& file, const std::string& data,
@@ -122,7 +122,7 @@ Result<bool> write_file_atomic(const std::filesystem::path& file, const std::str
   return true;
 }
 
-std::string subject_line(const X509* cert) { return name_line(X509_get_subject_name(cert)); }
-std::string issuer_line(const X509* cert) { return name_line(X509_get_issuer_name(cert)); }
+std::string subject_line(const X509* cert) { return name_text(X509_get_subject_name(cert)); }
+std::string issuer_line(const X509* cert) { return name_text(X509_get_issuer_name(cert)); }
 
 }  // namespace gatehouse::tls

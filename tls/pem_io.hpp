@@ -24,6 +24,8 @@ std::string to_pem(EVP_PKEY* key);
 Result<bool> write_file_atomic(const std::filesystem::path& file, const std::string& data,
                                unsigned mode);
 
+std::string name_text(const X509_NAME* name);  // RFC 2253, UTF-8 kept
+std::string bio_text(BIO* bio);                // everything written to a memory BIO
 std::string subject_line(const X509* cert);  // "CN=alice,OU=testers,O=Acme" (RFC 2253 order)
 std::string issuer_line(const X509* cert);
 

@@ -10,11 +10,6 @@
 namespace gatehouse::tls {
 namespace {
 
-// AEAD only, forward secret only. TLS 1.3 suites are AEAD by definition and not configurable.
-constexpr const char* kTls12Ciphers =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr const char* kGroups = "X25519:P-256";
 // Certificates closer than this to their end are reported at start-up and by `gatehouse check`.
 constexpr std::int64_t kExpiryWarning = 14 * 86400;
@@ -33,8 +28,7 @@ uint16_t to_wire(conf::TlsVersion v) { return v == conf::TlsVersion::v1_3 ? TLS1
 std::vector<std::string> dns_names(X509* cert) {
   PeerIdentity id = extract_identity(cert);
   if (id.dns.empty() && !id.cn.empty()) id.dns.push_back(id.cn);
-  for (auto& n : id.dns)
-    for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& n : id.dns) n = ascii_lower(n);
   return id.dns;
 }
 
@@ -156,7 +150,7 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   SSL_CTX* ctx = sc->ctx_.get();
   bool ok = SSL_CTX_set_min_proto_version(ctx, to_wire(tls.min_version)) &&
             SSL_CTX_set_max_proto_version(ctx, to_wire(tls.max_version)) &&
-            SSL_CTX_set_strict_cipher_list(ctx, kTls12Ciphers) && SSL_CTX_set1_curves_list(ctx, kGroups);
+            SSL_CTX_set_strict_cipher_list(ctx, kAeadTls12Ciphers) && SSL_CTX_set1_curves_list(ctx, kGroups);
   if (!ok) {
     problems.add(file, tls.client_ca.source, "cannot configure TLS: " + drain_errors());
     return nullptr;
@@ -182,7 +176,6 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   SSL_CTX_set_custom_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, &ServerContext::on_verify);
   SSL_CTX_set_select_certificate_cb(ctx, &ServerContext::on_select_certificate);
   SSL_CTX_set_ex_data(ctx, context_index(), sc.get());
-  SSL_CTX_set_app_data(ctx, sc.get());  // for the ticket-key callback
   return sc;
 }
 
@@ -193,6 +186,10 @@ bssl::UniquePtr<SSL> ServerContext::new_ssl(HandshakeReport* report) const {
     SSL_set_accept_state(ssl.get());
   }
   return ssl;
+}
+
+const ServerContext* ServerContext::of(const SSL* ssl) {
+  return static_cast<const ServerContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
 }
 
 HandshakeReport* ServerContext::report_of(const SSL* ssl) {
@@ -219,8 +216,7 @@ const ServerCredential* ServerContext::select(const SSL_CLIENT_HELLO* hello) con
 }
 
 enum ssl_select_cert_result_t ServerContext::on_select_certificate(const SSL_CLIENT_HELLO* hello) {
-  auto* self = static_cast<const ServerContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(hello->ssl), context_index()));
-  const ServerCredential* cred = self->select(hello);
+  const ServerCredential* cred = of(hello->ssl)->select(hello);
   if (!SSL_set_chain_and_key(hello->ssl, cred->chain_view.data(), cred->chain_view.size(), cred->key.get(),
                              nullptr))
     return ssl_select_cert_error;
@@ -228,8 +224,7 @@ enum ssl_select_cert_result_t ServerContext::on_select_certificate(const SSL_CLI
 }
 
 enum ssl_verify_result_t ServerContext::on_verify(SSL* ssl, uint8_t* out_alert) {
-  auto* self = static_cast<const ServerContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
-  return self->check_peer(ssl, report_of(ssl), out_alert) ? ssl_verify_ok : ssl_verify_invalid;
+  return of(ssl)->check_peer(ssl, report_of(ssl), out_alert) ? ssl_verify_ok : ssl_verify_invalid;
 }
 
 bool ServerContext::recheck_resumed(SSL* ssl, HandshakeReport* report) const {

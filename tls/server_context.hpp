@@ -46,6 +46,7 @@ class ServerContext {
   // A new server-side SSL for one connection, with `report` attached for the callbacks.
   bssl::UniquePtr<SSL> new_ssl(HandshakeReport* report) const;
   static HandshakeReport* report_of(const SSL* ssl);
+  static const ServerContext* of(const SSL* ssl);  // the context behind a connection
 
   // A resumed session skipped the verify callback: verify and authorize its stored certificates
   // against today's CRL and routes. False (and an alert sent) when the client must be refused.

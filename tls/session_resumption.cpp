@@ -58,8 +58,7 @@ std::vector<TicketKey> load_ticket_keys(const conf::FileRef& ref, const std::str
 
 int ServerContext::on_ticket_key(SSL* ssl, uint8_t* name, uint8_t* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac,
                                  int encrypt) {
-  auto* self = static_cast<const ServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  const auto& keys = self->ticket_keys_;
+  const auto& keys = of(ssl)->ticket_keys_;
   if (encrypt) {
     const TicketKey& key = keys.front();
     std::memcpy(name, key.name, sizeof key.name);

@@ -64,10 +64,7 @@ Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<In
   if (!ok || !X509_CRL_sign(crl.get(), key, EVP_sha256())) return RS::failure("cannot build the CRL: " + drain_errors());
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509_CRL(bio.get(), crl.get());
-  const uint8_t* data = nullptr;
-  size_t len = 0;
-  BIO_mem_contents(bio.get(), &data, &len);
-  return std::string(reinterpret_cast<const char*>(data), len);
+  return bio_text(bio.get());
 }
 
 Result<std::filesystem::path> CaFolder::write_crl(int days) {

@@ -1,5 +1,7 @@
 #include "tls/ca/csr.hpp"
 
+#include "tls/pem_io.hpp"
+
 #include <fstream>
 #include <sstream>
 
@@ -54,10 +56,7 @@ Result<bssl::UniquePtr<X509_REQ>> read_csr(const std::filesystem::path& file) {
 std::string csr_to_pem(X509_REQ* request) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509_REQ(bio.get(), request);
-  const uint8_t* data = nullptr;
-  size_t len = 0;
-  BIO_mem_contents(bio.get(), &data, &len);
-  return std::string(reinterpret_cast<const char*>(data), len);
+  return bio_text(bio.get());
 }
 
 }  // namespace gatehouse::tls::ca

@@ -95,14 +95,7 @@ std::vector<std::string> chain_order_problems(const CertChain& certs) {
   return problems;
 }
 
-std::string crl_issuer(X509_CRL* crl) {
-  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), X509_CRL_get_issuer(crl), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  const uint8_t* data = nullptr;
-  size_t len = 0;
-  BIO_mem_contents(bio.get(), &data, &len);
-  return std::string(reinterpret_cast<const char*>(data), len);
-}
+std::string crl_issuer(X509_CRL* crl) { return name_text(X509_CRL_get_issuer(crl)); }
 
 std::string key_description(EVP_PKEY* key) {
   switch (EVP_PKEY_id(key)) {
@@ -148,15 +141,10 @@ nlohmann::ordered_json describe(const std::vector<FileContents>& files, std::int
     Json csrs = Json::array();
     for (const auto& r : f.csrs) {
       bssl::UniquePtr<EVP_PKEY> key(X509_REQ_get_pubkey(r.get()));
-      bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-      X509_NAME_print_ex(bio.get(), X509_REQ_get_subject_name(r.get()), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-      const uint8_t* data = nullptr;
-      size_t len = 0;
-      BIO_mem_contents(bio.get(), &data, &len);
       bool ok = key && X509_REQ_verify(r.get(), key.get()) == 1;
       ERR_clear_error();
       csrs.push_back(Json{{"kind", "certificate signing request"},
-                          {"subject", std::string(reinterpret_cast<const char*>(data), len)},
+                          {"subject", name_text(X509_REQ_get_subject_name(r.get()))},
                           {"key", key ? key_description(key.get()) : "unknown"},
                           {"signature", ok ? "valid" : "does not verify: altered or not made with its key"}});
     }
