@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "conf/network.hpp"
 #include "conf/table_reader.hpp"
 
 namespace gatehouse::conf {
@@ -73,7 +74,8 @@ void read_tls(TableReader& r, TlsSettings& tls) {
   if (auto v = r.choice("crl_stale", {"reject", "warn"})) tls.crl_stale_reject = *v == "reject";
   if (auto v = r.boolean("session_tickets")) tls.session_tickets = *v;
   if (auto v = r.file("ticket_keys")) tls.ticket_keys = *v;
-  r.choice("verify", {"require"});
+  if (auto v = r.choice("verify", {"require", "optional"}))
+    tls.verify = *v == "optional" ? VerifyMode::optional : VerifyMode::require;
   if (auto v = r.integer("verify_depth", 0, 16)) tls.verify_depth = static_cast<int>(*v);
 }
 
@@ -95,6 +97,39 @@ std::vector<RuleSettings> read_rules(TableReader& r, std::string_view key) {
   return rules;
 }
 
+void read_identity_headers(TableReader& r, IdentityHeaderSettings& h) {
+  auto names = r.strings("identity_headers");
+  if (names) {
+    h.xfcc = h.x_client = h.client_cert = h.forwarded = false;
+    for (const auto& n : *names) {
+      if (n == "xfcc") h.xfcc = true;
+      else if (n == "x-client") h.x_client = true;
+      else if (n == "client-cert") h.client_cert = true;
+      else if (n == "forwarded") h.forwarded = true;
+      else r.error("identity_headers", "unknown header set '" + n + "'; use \"xfcc\", \"x-client\", "
+                   "\"client-cert\" or \"forwarded\"");
+    }
+  }
+  if (auto keys = r.strings("xfcc_keys")) {
+    for (const auto& k : *keys) {
+      if (k != "By" && k != "Hash" && k != "Subject" && k != "URI" && k != "DNS" && k != "Cert" && k != "Chain")
+        r.error("xfcc_keys", "unknown XFCC key '" + k + "'; use By, Hash, Subject, URI, DNS, Cert or Chain");
+    }
+    h.xfcc_keys = *keys;
+  }
+  if (auto v = r.boolean("forward_cert")) h.forward_cert = *v;
+}
+
+void read_http(TableReader& r, HttpSettings& http) {
+  read_identity_headers(r, http.headers);
+  if (auto v = r.integer("max_head_size", 1024, 65536)) http.max_head_size = *v;
+  if (auto v = r.integer("max_headers", 1, 10000)) http.max_headers = *v;
+  if (auto v = r.duration("head_timeout")) http.head_timeout = *v;
+  if (auto v = r.duration("keepalive_timeout")) http.keepalive_timeout = *v;
+  if (auto v = r.choice("refusal_codes", {"403", "nginx"}))
+    http.refusal_codes = *v == "nginx" ? RefusalCodes::nginx : RefusalCodes::always_403;
+}
+
 void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
   l.name = r.string("name").value_or("listener" + std::to_string(index));
   r.require("listen");
@@ -102,13 +137,29 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
     l.listen = *v;
     l.listen_source = r.source_of("listen");
   }
-  r.choice("mode", {"tcp"});
+  if (auto v = r.choice("mode", {"tcp", "http"})) l.mode = *v == "http" ? ListenerMode::http : ListenerMode::tcp;
+  if (auto v = r.choice("proxy_protocol", {"off", "v2"}))
+    l.proxy_protocol = *v == "v2" ? ProxyProtocol::v2 : ProxyProtocol::off;
+  if (auto nets = r.strings("accept_proxy_protocol")) {
+    for (const auto& n : *nets) {
+      if (auto net = parse_network(n)) l.accept_proxy_protocol.push_back(*net);
+      else r.error("accept_proxy_protocol", "'" + n + "' is not an address or network (e.g. \"10.0.0.0/8\")");
+    }
+  }
+  if (const auto* t = r.table("http")) {
+    TableReader hr(*t, r.path_of("http"), r.context());
+    if (l.mode != ListenerMode::http) r.error("http", "[listener.http] needs mode = \"http\"");
+    read_http(hr, l.http);
+  }
   if (auto v = r.duration("handshake_timeout")) l.handshake_timeout = *v;
   if (auto v = r.duration("idle_timeout")) l.idle_timeout = *v;
   r.require("tls");
   if (const auto* t = r.table("tls")) {
     TableReader tr(*t, r.path_of("tls"), r.context());
     read_tls(tr, l.tls);
+    if (l.tls.verify == VerifyMode::optional && l.mode != ListenerMode::http)
+      tr.error("verify", "verify = \"optional\" needs mode = \"http\" (only http mode can answer with a page "
+               "that explains the refusal; in tcp mode the TLS alert is the answer)");
   }
   r.require("route");
   for_each_table(r, "route", [&](TableReader& rr, size_t i) {

@@ -2,6 +2,7 @@
 // No runtime objects here; proxy/snapshot builds those from these structs.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -31,7 +32,9 @@ struct CertificateSettings {
 };
 
 enum class TlsVersion { v1_2, v1_3 };
-enum class VerifyMode { require };
+// require: no valid certificate, no handshake (a TLS alert). optional (http mode only): the
+// handshake completes and the request gets a page that explains the refusal.
+enum class VerifyMode { require, optional };
 
 struct TlsSettings {
   std::vector<CertificateSettings> certificates;
@@ -62,12 +65,48 @@ struct RouteSettings {
   Source source;
 };
 
+enum class ListenerMode { tcp, http };
+enum class ProxyProtocol { off, v2 };
+
+// Identity headers http mode adds to each request (after removing any the client sent).
+struct IdentityHeaderSettings {
+  bool xfcc = true;                // X-Forwarded-Client-Cert, Envoy's format
+  std::vector<std::string> xfcc_keys{"Hash", "Subject", "URI", "DNS"};  // plus Cert, Chain with forward_cert
+  bool x_client = true;            // X-Client-Subject, -CN, -Fingerprint, -Serial, -Not-After
+  bool client_cert = false;        // RFC 9440 Client-Cert and Client-Cert-Chain
+  bool forwarded = true;           // X-Forwarded-For, X-Forwarded-Proto, Forwarded
+  bool forward_cert = false;       // adds the certificate (and chain) to XFCC
+};
+
+// What a refused request is answered with in http mode with verify = "optional".
+enum class RefusalCodes { always_403, nginx };  // nginx: 496 no certificate, 495 failed, 403 not allowed
+
+struct HttpSettings {
+  IdentityHeaderSettings headers;
+  std::int64_t max_head_size = 16 * 1024;  // request head bytes; beyond: 431
+  std::int64_t max_headers = 100;          // header lines; beyond: 431
+  Duration head_timeout{std::chrono::seconds(10)};       // a request head must arrive within this
+  Duration keepalive_timeout{std::chrono::seconds(60)};  // idle time between requests
+  RefusalCodes refusal_codes = RefusalCodes::always_403;
+};
+
+// An IPv4 or IPv6 network, e.g. 10.0.0.0/8, as parsed from accept_proxy_protocol.
+struct Network {
+  std::string text;
+  std::array<std::uint8_t, 16> address{};  // IPv4 as ::ffff:a.b.c.d
+  int prefix = 0;                          // over the 128-bit form
+};
+
 struct ListenerSettings {
   std::string name;
   std::string listen;  // "127.0.0.1:8443", "[::1]:8443"
   Source listen_source;
   Duration handshake_timeout{std::chrono::seconds(10)};
   Duration idle_timeout{std::chrono::minutes(5)};
+  ListenerMode mode = ListenerMode::tcp;
+  ProxyProtocol proxy_protocol = ProxyProtocol::off;  // sent to the upstream
+  std::vector<Network> accept_proxy_protocol;          // sources whose PROXY v1/v2 header we read
+  HttpSettings http;
   TlsSettings tls;
   std::vector<RouteSettings> routes;
 };

@@ -54,6 +54,13 @@ std::string format_access_line(const ConnectionRecord& r) {
     j["serial"] = r.identity->serial;
     j["fingerprint_sha256"] = r.identity->fingerprint;
   }
+  if (!r.http_method.empty()) {
+    j["method"] = r.http_method;
+    j["target"] = r.http_target;
+    j["host"] = r.http_host;
+    j["status"] = r.http_status;
+    j["request"] = r.http_request;
+  }
   j["decision"] = r.decision;
   j["reason"] = tls::reason_keyword(r.reason);
   if (!r.detail.empty()) j["detail"] = r.detail;

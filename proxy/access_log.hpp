@@ -35,6 +35,12 @@ struct ConnectionRecord {
   std::uint64_t bytes_upstream_to_client = 0;
   double duration_ms = 0;
   std::string close;  // why the connection ended
+  // http mode: one line per request
+  std::string http_method;
+  std::string http_target;
+  std::string http_host;
+  int http_status = 0;
+  int http_request = 0;  // 1 for the first request on the connection
 };
 
 std::string format_access_line(const ConnectionRecord& record);

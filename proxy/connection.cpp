@@ -3,8 +3,11 @@
 #include <chrono>
 
 #include "proxy/deadline.hpp"
+#include "proxy/http/http_session.hpp"
+#include "proxy/proxy_header_reader.hpp"
+#include "proxy/proxy_protocol.hpp"
 #include "proxy/splice.hpp"
-#include "proxy/upstream_connect.hpp"
+#include "proxy/upstream_link.hpp"
 #include "proxy/whoami.hpp"
 #include "tls/stream.hpp"
 
@@ -17,10 +20,8 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-std::string peer_text(const asio::ip::tcp::socket& socket) {
-  asio::error_code ec;
-  auto ep = socket.remote_endpoint(ec);
-  if (ec) return "unknown";
+std::string peer_text(const asio::ip::tcp::endpoint& ep) {
+  if (ep.port() == 0) return "unknown";
   auto addr = ep.address();
   std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
   return host + ":" + std::to_string(ep.port());
@@ -69,6 +70,72 @@ void fill_tls_facts(SSL* ssl, ConnectionRecord& rec) {
   }
 }
 
+// The facts an http-mode upstream is given about this client.
+http::ForwardFacts forward_facts(SSL* ssl, const tls::PeerIdentity* identity, const asio::ip::tcp::endpoint& client) {
+  http::ForwardFacts facts;
+  facts.identity = identity;
+  facts.client_ip = client.address().to_string();
+  const STACK_OF(CRYPTO_BUFFER)* certs = SSL_get0_peer_certificates(ssl);
+  for (size_t i = 0; certs && i < sk_CRYPTO_BUFFER_num(certs); ++i) {
+    const CRYPTO_BUFFER* b = sk_CRYPTO_BUFFER_value(certs, i);
+    std::string der(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(b)), CRYPTO_BUFFER_len(b));
+    if (i == 0) facts.leaf_der = std::move(der);
+    else facts.chain_der.push_back(std::move(der));
+  }
+  if (const auto* cred = tls::ServerContext::credential_of(ssl); cred && !cred->uri.empty()) facts.by = cred->uri.front();
+  return facts;
+}
+
+// What the client is told with verify = "optional": the reason and the facts of the certificate it sent.
+http::Refusal refusal_of(SSL* ssl, const tls::HandshakeReport& report, const policy::Router& router) {
+  http::Refusal r;
+  r.reason = report.verify_ran ? report.verify.reason : tls::Reason::no_certificate;
+  if (r.reason == tls::Reason::ok) r.reason = tls::Reason::policy_denied;
+  if (report.authz.route >= 0) r.route = router.routes()[static_cast<size_t>(report.authz.route)].name;
+  const STACK_OF(CRYPTO_BUFFER)* certs = SSL_get0_peer_certificates(ssl);
+  if (certs && sk_CRYPTO_BUFFER_num(certs) > 0) {
+    bssl::UniquePtr<X509> leaf(X509_parse_from_buffer(sk_CRYPTO_BUFFER_value(certs, 0)));
+    if (leaf) {
+      auto id = tls::extract_identity(leaf.get());
+      r.issuer = id.issuer;
+      r.not_before = id.not_before;
+      r.not_after = id.not_after;
+    }
+  }
+  ERR_clear_error();
+  return r;
+}
+
+std::string proxy_v2_preface(SSL* ssl, const tls::PeerIdentity* identity, const asio::ip::tcp::endpoint& client,
+                             const asio::ip::tcp::socket& socket) {
+  ProxyV2Info info;
+  info.source = client;
+  asio::error_code ec;
+  info.destination = socket.local_endpoint(ec);
+  const STACK_OF(CRYPTO_BUFFER)* certs = SSL_get0_peer_certificates(ssl);
+  bool has_cert = certs && sk_CRYPTO_BUFFER_num(certs) > 0;
+  info.cert_in_session = has_cert;
+  info.cert_on_connection = has_cert && !SSL_session_reused(ssl);
+  info.verify = identity ? 0 : 1;
+  info.version = SSL_get_version(ssl);
+  if (identity) info.cn = identity->cn;
+  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) info.cipher = SSL_CIPHER_get_name(c);
+  if (const auto* cred = tls::ServerContext::credential_of(ssl)) {
+    info.sig_alg = cred->sig_alg;
+    info.key_alg = cred->key_alg;
+  }
+  if (has_cert) {
+    const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(certs, 0);
+    info.client_cert_der.assign(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)), CRYPTO_BUFFER_len(leaf));
+  }
+  if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info.authority = sni;
+  const uint8_t* alpn = nullptr;
+  unsigned alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  info.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  return encode_proxy_v2(info);
+}
+
 }  // namespace
 
 // `snapshot` is only held: it keeps `listener` alive for this connection, whatever a reload does.
@@ -91,9 +158,32 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
 
   ConnectionRecord rec;
   rec.listener = listener.settings.name;
-  rec.client = peer_text(socket);
   asio::error_code ignored;
+  asio::ip::tcp::endpoint client = socket.remote_endpoint(ignored);
+  rec.client = peer_text(client);
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  auto finish = [&](std::string close) {
+    rec.close = std::move(close);
+    rec.duration_ms = ms_since(started);
+    worker.access_log.write(rec);
+  };
+
+  if (!listener.settings.accept_proxy_protocol.empty()) {
+    auto header = co_await read_proxy_header(socket, listener.settings.accept_proxy_protocol,
+                                             listener.settings.handshake_timeout);
+    if (!header.ok) {
+      rec.reason = tls::Reason::protocol_error;
+      rec.detail = header.error;
+      rec.decision = "deny";
+      counters.refused[static_cast<size_t>(rec.reason)].add();
+      finish(worker.terminating ? "terminated" : "proxy_header_refused");
+      co_return;
+    }
+    if (header.client) {
+      rec.client = peer_text(*header.client) + " via " + rec.client;
+      client = *header.client;
+    }
+  }
 
   tls::HandshakeReport report;
   tls::Stream stream(socket, listener.tls->new_ssl(&report));
@@ -104,15 +194,12 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   rec.handshake_ms = ms_since(started);
   fill_tls_facts(stream.ssl(), rec);
 
-  auto finish = [&](std::string close) {
-    rec.close = std::move(close);
-    rec.duration_ms = ms_since(started);
-    worker.access_log.write(rec);
-  };
+  const bool optional = listener.tls->verify_optional();
   // A resumed session skipped the verify callback: its certificate meets today's CRL and routes here.
-  if (!ec && SSL_session_reused(stream.ssl()) && !listener.tls->recheck_resumed(stream.ssl(), &report))
+  if (!ec && SSL_session_reused(stream.ssl()) && !listener.tls->recheck_resumed(stream.ssl(), &report) && !optional)
     ec = std::make_error_code(std::errc::permission_denied);
-  if (!ec && !report.identity) {  // fail closed should any handshake ever skip verification
+  const bool accepted = !ec && report.identity && report.authz.allowed && report.verify.reason == tls::Reason::ok;
+  if (!ec && !accepted && !optional) {  // fail closed should any handshake ever skip verification
     ec = std::make_error_code(std::errc::protocol_error);
     report.verify = {tls::Reason::protocol_error, "the session was not verified in this handshake", -1, ""};
     report.verify_ran = true;
@@ -132,6 +219,21 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   }
   counters.handshakes_ok.add();
 
+  if (!accepted) {
+    // verify = "optional" (http mode): the handshake completed; each request gets a page saying why.
+    http::HttpConnection hc{worker, listener, stream, upstream, rec, report.authz.route,
+                            refusal_of(stream.ssl(), report, *listener.router), {}, ""};
+    rec.reason = hc.refusal->reason;
+    rec.detail = report.verify_ran ? report.verify.detail : "the client sent no certificate";
+    rec.failed_issuer = report.verify.issuer;
+    rec.failed_depth = report.verify.depth;
+    rec.decision = "deny";
+    counters.refused[static_cast<size_t>(rec.reason)].add();
+    std::string close = co_await http::serve_http(hc);
+    if (hc.requests_logged == 0) finish(close);  // no request came: still one line for the connection
+    co_return;
+  }
+
   // The handshake verified the chain and authorized the identity on the route it chose.
   const tls::PeerIdentity& identity = *report.identity;
   const int route = report.authz.route;
@@ -140,6 +242,17 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   rec.decision = "allow";
   const UpstreamRuntime& up = *listener.route_upstreams[route];
   rec.upstream = up.name;
+  std::string preface = listener.settings.proxy_protocol == conf::ProxyProtocol::v2
+                            ? proxy_v2_preface(stream.ssl(), &identity, client, socket)
+                            : "";
+
+  if (listener.settings.mode == conf::ListenerMode::http) {
+    http::HttpConnection hc{worker, listener, stream, upstream, rec, route, std::nullopt,
+                            forward_facts(stream.ssl(), &identity, client), std::move(preface)};
+    std::string close = co_await http::serve_http(hc);
+    if (hc.requests_logged == 0) finish(close);
+    co_return;
+  }
 
   if (up.endpoints.front().kind == Endpoint::Kind::builtin_whoami) {
     rec.endpoint = up.endpoints.front().label;
@@ -150,54 +263,18 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     co_return;
   }
 
-  PoolState& pool = worker.pool(up.index);
-  ConnectOutcome connected = co_await connect_upstream(up, pool, worker.index, upstream);
-  counters.upstream_connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
-  if (connected.endpoint < 0) {
-    // Refused promptly rather than left hanging: no endpoint is healthy, or none answered.
+  UpstreamLink link(worker, upstream);
+  auto opened = co_await link.open(up, preface);
+  if (!opened.ok) {
     rec.reason = tls::Reason::upstream_unavailable;
-    rec.detail = connected.none_eligible ? "every endpoint of '" + up.name + "' is failing its health check or ejected"
-                                         : "no upstream endpoint answered: " + connected.failures;
+    rec.detail = opened.detail;
     counters.refused[static_cast<size_t>(tls::Reason::upstream_unavailable)].add();
     co_await stream.close_send();
-    finish(worker.terminating ? "terminated" : "upstream_unreachable");
+    finish(worker.terminating ? "terminated" : opened.close);
     co_return;
   }
-  counters.upstream_connect_ok.add();
-  struct Active {  // by index: the pool's vectors may be rebuilt while this connection lives
-    WorkerContext& w;
-    size_t upstream, endpoint;
-    ~Active() {
-      auto& eps = w.pool(upstream).endpoints;
-      if (endpoint < eps.size()) --eps[endpoint].active;
-    }
-  } active{worker, up.index, static_cast<size_t>(connected.endpoint)};
-  rec.endpoint = up.endpoints[static_cast<size_t>(connected.endpoint)].label;
-  SpliceResult spliced;
-  if (up.tls) {
-    // Re-encryption: verify the upstream against its own CA and name, maybe with our client cert.
-    const Endpoint& ep = up.endpoints[static_cast<size_t>(connected.endpoint)];
-    tls::Stream upstream_tls(upstream, up.tls->new_ssl(ep.host));
-    deadline.arm(up.settings.connect_timeout, [&upstream] { upstream.cancel(); });
-    auto upstream_ec = co_await upstream_tls.handshake();
-    deadline.disarm();
-    if (upstream_ec) {
-      long verify = SSL_get_verify_result(upstream_tls.ssl());
-      rec.reason = tls::Reason::upstream_unavailable;
-      rec.detail = "TLS to upstream " + ep.label + " failed: " +
-                   (verify != X509_V_OK ? X509_verify_cert_error_string(verify)
-                    : deadline.fired()  ? std::string("no handshake within connect_timeout")
-                                        : upstream_tls.last_error());
-      counters.refused[static_cast<size_t>(tls::Reason::upstream_unavailable)].add();
-      co_await stream.close_send();
-      finish(worker.terminating ? "terminated" : "upstream_tls_failed");
-      co_return;
-    }
-    spliced = co_await splice(stream, upstream_tls, listener.settings.idle_timeout, counters, worker.terminating);
-  } else {
-    PlainStream plain(upstream);
-    spliced = co_await splice(stream, plain, listener.settings.idle_timeout, counters, worker.terminating);
-  }
+  rec.endpoint = opened.endpoint;
+  SpliceResult spliced = co_await splice(stream, link, listener.settings.idle_timeout, counters, worker.terminating);
   rec.bytes_client_to_upstream = spliced.client_to_upstream;
   rec.bytes_upstream_to_client = spliced.upstream_to_client;
   finish(spliced.close);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -42,6 +43,40 @@ class Deadline {
   };
   asio::steady_timer timer_;
   std::shared_ptr<State> state_;
+};
+
+// Ends an exchange that made no progress for `idle`: the owner calls touch() on every
+// progress, and on_idle (which cancels the sockets involved) runs once nothing moved for that long.
+class IdleWatch {
+ public:
+  explicit IdleWatch(const asio::any_io_executor& ex) : deadline_(ex) {}
+  template <typename Fn>
+  void start(conf::Duration idle, Fn on_idle) {
+    idle_ = idle;
+    touch();
+    arm(idle, std::move(on_idle));
+  }
+  void touch() { last_ = std::chrono::steady_clock::now(); }
+  void stop() { deadline_.disarm(); }
+  bool fired() const { return fired_; }
+
+ private:
+  template <typename Fn>
+  void arm(conf::Duration after, Fn on_idle) {
+    deadline_.arm(after, [this, on_idle] {
+      auto idle_for = std::chrono::steady_clock::now() - last_;
+      if (idle_for >= idle_) {
+        fired_ = true;
+        on_idle();
+        return;
+      }
+      arm(std::chrono::duration_cast<conf::Duration>(idle_ - idle_for) + conf::Duration(1), on_idle);
+    });
+  }
+  Deadline deadline_;
+  conf::Duration idle_{};
+  std::chrono::steady_clock::time_point last_{};
+  bool fired_ = false;
 };
 
 }  // namespace gatehouse::proxy

@@ -14,6 +14,7 @@ access = "stdout"
 [[listener]]
 name = "dev"
 listen = ")") + kDefaultListen + R"("
+mode = "http"                # requests, with the client's identity in headers
 handshake_timeout = "10s"
 idle_timeout = "5m"
 

@@ -119,7 +119,7 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
     for (const auto& route : l.routes)
       for (const auto& up : snap->upstreams)
         if (up.name == route.upstream) rt.route_upstreams.push_back(&up);
-    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), problems);
+    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http, problems);
     snap->listeners.push_back(std::move(rt));
   }
   if (problems.problems().size() != before) return nullptr;

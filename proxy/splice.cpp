@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "proxy/deadline.hpp"
+#include "proxy/upstream_link.hpp"
 
 namespace gatehouse::proxy {
 namespace {
@@ -121,9 +122,7 @@ asio::awaitable<SpliceResult> splice(tls::Stream& client, Upstream& upstream, co
   co_return std::move(s.result);
 }
 
-template asio::awaitable<SpliceResult> splice<PlainStream>(tls::Stream&, PlainStream&, conf::Duration,
-                                                           metrics::WorkerCounters&, const bool&);
-template asio::awaitable<SpliceResult> splice<tls::Stream>(tls::Stream&, tls::Stream&, conf::Duration,
-                                                           metrics::WorkerCounters&, const bool&);
+template asio::awaitable<SpliceResult> splice<UpstreamLink>(tls::Stream&, UpstreamLink&, conf::Duration,
+                                                            metrics::WorkerCounters&, const bool&);
 
 }  // namespace gatehouse::proxy

@@ -20,19 +20,21 @@ void add_list(std::string& out, const char* label, const std::vector<std::string
   for (const auto& v : values) out += std::string(label) + v + "\n";
 }
 
-}  // namespace
-
-std::string whoami_body(const tls::PeerIdentity& id, const std::string& tls_version, const std::string& cipher,
-                        bool json) {
-  if (json) {
-    nlohmann::ordered_json j{{"subject", id.subject}, {"issuer", id.issuer},     {"cn", id.cn},
+nlohmann::ordered_json identity_json(const tls::PeerIdentity& id, const std::string& tls_version,
+                                     const std::string& cipher) {
+  return nlohmann::ordered_json{{"subject", id.subject}, {"issuer", id.issuer},     {"cn", id.cn},
                              {"o", id.o},             {"ou", id.ou},             {"dns", id.dns},
                              {"email", id.email},     {"uri", id.uri},           {"ip", id.ip},
                              {"serial", id.serial},   {"fingerprint_sha256", id.fingerprint},
                              {"not_after", tls::iso8601(id.not_after)},           {"tls_version", tls_version},
                              {"cipher", cipher}};
-    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  }
+}
+
+}  // namespace
+
+std::string whoami_body(const tls::PeerIdentity& id, const std::string& tls_version, const std::string& cipher,
+                        bool json) {
+  if (json) return identity_json(id, tls_version, cipher).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::string out = "Hello, " + (id.cn.empty() ? id.subject : id.cn) +
                     "! Gatehouse verified your client certificate.\n\n";
   out += "subject:     " + id.subject + "\n";
@@ -45,6 +47,20 @@ std::string whoami_body(const tls::PeerIdentity& id, const std::string& tls_vers
   add_list(out, "uri:         ", id.uri);
   add_list(out, "ip:          ", id.ip);
   out += "tls:         " + tls_version + " " + cipher + "\n";
+  return out;
+}
+
+std::string whoami_http_body(const tls::PeerIdentity& id, const std::string& tls_version, const std::string& cipher,
+                             const HeaderList& received, bool json) {
+  if (json) {
+    auto j = identity_json(id, tls_version, cipher);
+    auto& headers = j["request_headers"] = nlohmann::ordered_json::array();
+    for (const auto& [name, value] : received) headers.push_back({name, value});
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+  std::string out = whoami_body(id, tls_version, cipher, false);
+  out += "\nThe request headers Gatehouse sent to this upstream:\n";
+  for (const auto& [name, value] : received) out += "  " + name + ": " + value + "\n";
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <asio/awaitable.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "conf/settings.hpp"
 #include "tls/identity.hpp"
@@ -20,7 +22,13 @@ struct WhoamiResult {
 std::string whoami_body(const tls::PeerIdentity& id, const std::string& tls_version, const std::string& cipher,
                         bool json);
 
-// Serves one request and closes (Connection: close), within `idle_timeout`.
+// In http mode whoami is an upstream like any other: it shows the request headers Gatehouse
+// sent it (identity headers included), so the demo shows what a real upstream receives.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+std::string whoami_http_body(const tls::PeerIdentity& id, const std::string& tls_version, const std::string& cipher,
+                             const HeaderList& received, bool json);
+
+// tcp mode: serves one request and closes and closes (Connection: close), within `idle_timeout`.
 asio::awaitable<WhoamiResult> serve_whoami(tls::Stream& client, const tls::PeerIdentity& identity,
                                            conf::Duration idle_timeout);
 

@@ -1,5 +1,6 @@
 #include "tls/server_context.hpp"
 
+#include <cstring>
 #include <ctime>
 
 #include "tls/client_hello.hpp"
@@ -55,6 +56,13 @@ std::optional<ServerCredential> load_credential(const conf::CertificateSettings&
   ServerCredential cred;
   cred.not_after = unix_time(X509_get0_notAfter(leaf));
   cred.subject = subject_line(leaf);
+  cred.uri = extract_identity(leaf).uri;
+  // As HAProxy names them in PROXY v2: "ecdsa-with-SHA256", "RSA-SHA256"; "EC256", "RSA2048".
+  if (const char* sn = OBJ_nid2sn(X509_get_signature_nid(leaf))) cred.sig_alg = sn;
+  int bits = EVP_PKEY_bits(key->get());
+  int type = EVP_PKEY_id(key->get());
+  cred.key_alg = (type == EVP_PKEY_RSA ? "RSA" : type == EVP_PKEY_EC ? "EC" : "unknown") +
+                 (type == EVP_PKEY_RSA || type == EVP_PKEY_EC ? std::to_string(bits) : std::string());
   const std::int64_t now = std::time(nullptr);
   if (cred.not_after < now) {
     problems.add(file, c.cert.source,
@@ -105,9 +113,11 @@ Result<CertChain> load_ca_file(const conf::FileRef& ref, const char* what, std::
 ServerContext::~ServerContext() = default;
 
 std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tls, const std::string& file,
-                                                     const Authorizer* authorizer, conf::Diagnostics& problems) {
+                                                     const Authorizer* authorizer, bool offer_http11,
+                                                     conf::Diagnostics& problems) {
   std::unique_ptr<ServerContext> sc(new ServerContext());
   sc->authorizer_ = authorizer;
+  sc->verify_optional_ = tls.verify == conf::VerifyMode::optional;
   size_t before = problems.problems().size();
   for (const auto& c : tls.certificates) {
     if (auto cred = load_credential(c, file, problems)) sc->credentials_.push_back(std::move(*cred));
@@ -173,7 +183,11 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   for (const auto& a : sc->verifier_->anchors())
     sk_X509_NAME_push(names.get(), X509_NAME_dup(X509_get_subject_name(a.get())));
   SSL_CTX_set_client_CA_list(ctx, names.release());
-  SSL_CTX_set_custom_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, &ServerContext::on_verify);
+  // With verify = "optional" the handshake goes on without a (valid) certificate; the report
+  // keeps the reason and http mode answers with a page instead of forwarding.
+  SSL_CTX_set_custom_verify(ctx, sc->verify_optional_ ? SSL_VERIFY_PEER : SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                            &ServerContext::on_verify);
+  if (offer_http11) SSL_CTX_set_alpn_select_cb(ctx, &ServerContext::on_alpn, nullptr);
   SSL_CTX_set_select_certificate_cb(ctx, &ServerContext::on_select_certificate);
   SSL_CTX_set_ex_data(ctx, context_index(), sc.get());
   return sc;
@@ -224,13 +238,38 @@ enum ssl_select_cert_result_t ServerContext::on_select_certificate(const SSL_CLI
 }
 
 enum ssl_verify_result_t ServerContext::on_verify(SSL* ssl, uint8_t* out_alert) {
-  return of(ssl)->check_peer(ssl, report_of(ssl), out_alert) ? ssl_verify_ok : ssl_verify_invalid;
+  const ServerContext* sc = of(ssl);
+  bool ok = sc->check_peer(ssl, report_of(ssl), out_alert);
+  return ok || sc->verify_optional_ ? ssl_verify_ok : ssl_verify_invalid;
+}
+
+int ServerContext::on_alpn(SSL*, const uint8_t** out, uint8_t* out_len, const uint8_t* in, unsigned in_len, void*) {
+  static constexpr uint8_t kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+  for (unsigned i = 0; i < in_len;) {
+    unsigned len = in[i];
+    if (i + 1 + len > in_len) break;
+    if (len == sizeof kHttp11 && std::memcmp(in + i + 1, kHttp11, len) == 0) {
+      *out = in + i + 1;
+      *out_len = static_cast<uint8_t>(len);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_NOACK;  // e.g. only "h2": go on without ALPN rather than fail
+}
+
+const ServerCredential* ServerContext::credential_of(const SSL* ssl) {
+  const ServerContext* sc = of(ssl);
+  const EVP_PKEY* key = SSL_get_privatekey(ssl);
+  for (const auto& cred : sc->credentials_)
+    if (cred.key.get() == key) return &cred;
+  return nullptr;
 }
 
 bool ServerContext::recheck_resumed(SSL* ssl, HandshakeReport* report) const {
   uint8_t alert = SSL_AD_BAD_CERTIFICATE;
   if (check_peer(ssl, report, &alert)) return true;
-  SSL_send_fatal_alert(ssl, alert);
+  if (!verify_optional_) SSL_send_fatal_alert(ssl, alert);
   return false;
 }
 

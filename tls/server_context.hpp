@@ -33,14 +33,19 @@ struct ServerCredential {
   bool ecdsa = false;
   std::string subject;
   std::int64_t not_after = 0;
+  std::vector<std::string> uri;  // URI SANs (XFCC's By)
+  std::string sig_alg;           // the certificate's signature algorithm, short name
+  std::string key_alg;           // "EC256", "RSA2048"
 };
 
 class ServerContext {
  public:
   // Loads every file `tls` names; each problem goes to `problems` with its config place.
   // `authorizer` (kept by the caller, alive as long as this) decides on verified identities.
+  // `offer_http11`: answer ALPN with "http/1.1" when the client offers it (http mode).
   static std::unique_ptr<ServerContext> create(const conf::TlsSettings& tls, const std::string& config_file,
-                                               const Authorizer* authorizer, conf::Diagnostics& problems);
+                                               const Authorizer* authorizer, bool offer_http11,
+                                               conf::Diagnostics& problems);
   ~ServerContext();
 
   // A new server-side SSL for one connection, with `report` attached for the callbacks.
@@ -49,8 +54,13 @@ class ServerContext {
   static const ServerContext* of(const SSL* ssl);  // the context behind a connection
 
   // A resumed session skipped the verify callback: verify and authorize its stored certificates
-  // against today's CRL and routes. False (and an alert sent) when the client must be refused.
+  // against today's CRL and routes. False when the client must be refused (with verify =
+  // "require" an alert is sent; with "optional" the caller answers with a page).
   bool recheck_resumed(SSL* ssl, HandshakeReport* report) const;
+  // verify = "optional": a failed or absent certificate still completes the handshake.
+  bool verify_optional() const { return verify_optional_; }
+  // The server certificate chosen for this connection (for PROXY v2's SIG_ALG and KEY_ALG).
+  static const ServerCredential* credential_of(const SSL* ssl);
 
 
  private:
@@ -58,6 +68,7 @@ class ServerContext {
   const ServerCredential* select(const SSL_CLIENT_HELLO* hello) const;
   static enum ssl_select_cert_result_t on_select_certificate(const SSL_CLIENT_HELLO* hello);
   static enum ssl_verify_result_t on_verify(SSL* ssl, uint8_t* out_alert);
+  static int on_alpn(SSL* ssl, const uint8_t** out, uint8_t* out_len, const uint8_t* in, unsigned in_len, void*);
   static int on_ticket_key(SSL* ssl, uint8_t* name, uint8_t* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac, int encrypt);
   bool check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const;
 
@@ -67,6 +78,7 @@ class ServerContext {
   const Authorizer* authorizer_ = nullptr;
   std::vector<TicketKey> ticket_keys_;  // from ticket_keys; empty: BoringSSL's own rotating keys
   bool tls13_ = true;
+  bool verify_optional_ = false;
 };
 
 }  // namespace gatehouse::tls

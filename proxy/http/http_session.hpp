@@ -1,0 +1,38 @@
+// http mode (`mode = "http"`): after the handshake, the client's requests are read one by one
+// (keep-alive and pipelining), checked (Host against the route the SNI chose, verify =
+// "optional" refusals), rewritten with identity headers and forwarded over one upstream
+// connection kept for the client's connection. Bodies (fixed-length or chunked), 100-continue
+// and Upgrade (WebSocket, then a byte tunnel) are passed through. One access-log line a request.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <optional>
+#include <string>
+
+#include "proxy/access_log.hpp"
+#include "proxy/http/identity_headers.hpp"
+#include "proxy/http/refusal_page.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/worker_context.hpp"
+#include "tls/stream.hpp"
+
+namespace gatehouse::proxy::http {
+
+struct HttpConnection {
+  WorkerContext& worker;
+  const ListenerRuntime& listener;
+  tls::Stream& client;
+  asio::ip::tcp::socket& upstream_socket;  // registered for drain by the caller
+  const ConnectionRecord& connection;      // the connection's facts, copied into each request's line
+  int route = -1;                          // the route the SNI chose
+  std::optional<Refusal> refusal;          // verify = "optional" and the client was not accepted
+  ForwardFacts facts;
+  std::string proxy_preface;               // PROXY v2 header for each upstream connection, or empty
+  int requests_logged = 0;                 // out: access-log lines written
+};
+
+// Serves requests until either side closes; returns why the connection ended.
+asio::awaitable<std::string> serve_http(HttpConnection& connection);
+
+}  // namespace gatehouse::proxy::http

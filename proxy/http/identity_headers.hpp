@@ -1,0 +1,38 @@
+// The identity Gatehouse hands to an http-mode upstream: Envoy's X-Forwarded-Client-Cert,
+// RFC 9440 Client-Cert / Client-Cert-Chain, simple X-Client-* headers, and X-Forwarded-For,
+// X-Forwarded-Proto, Forwarded. Whatever the client sent under these names is removed first,
+// so an upstream can trust them.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/settings.hpp"
+#include "proxy/http/http_message.hpp"
+#include "tls/identity.hpp"
+
+namespace gatehouse::proxy::http {
+
+struct ForwardFacts {
+  const tls::PeerIdentity* identity = nullptr;
+  std::string leaf_der;                // the client certificate, DER
+  std::vector<std::string> chain_der;  // the intermediates the client sent, DER, leaf excluded
+  std::string client_ip;               // "192.0.2.1" or "2001:db8::1"
+  std::string by;                      // our server certificate's URI SAN (XFCC By), may be empty
+};
+
+// Headers a client may not set: every name we add, and the usual spoofable ones.
+bool is_client_identity_header(std::string_view name);
+
+// XFCC element for one certificate, Envoy's format: Key=value pairs joined by ';', values with
+// ',', ';', '=' or '"' quoted; Subject is always quoted; Cert and Chain are URL-encoded PEM.
+std::string xfcc_value(const std::vector<std::string>& keys, bool forward_cert, const ForwardFacts& facts);
+// RFC 9440 / RFC 8941 byte sequence: ":" base64(DER) ":".
+std::string byte_sequence(std::string_view der);
+
+// Appends every enabled header. `host` is the request's Host header.
+void append_identity_headers(std::vector<Header>& out, const conf::IdentityHeaderSettings& settings,
+                             const ForwardFacts& facts, std::string_view host);
+
+}  // namespace gatehouse::proxy::http

@@ -1,0 +1,40 @@
+// What an http-mode client is told when Gatehouse answers instead of the upstream: with
+// verify = "optional", why its certificate was not accepted and what to do, in plain words
+// (HTML for browsers, JSON for API clients); and the protocol errors (400, 408, 421, 431, 502).
+// The reason keyword is the one in the access log and the metrics. Nothing about the policy
+// (rules, other users) is shown.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "conf/settings.hpp"
+#include "tls/reason.hpp"
+
+namespace gatehouse::proxy::http {
+
+struct Refusal {
+  tls::Reason reason = tls::Reason::no_certificate;
+  std::string route;           // the service the client asked for (policy_denied)
+  std::string issuer;          // who issued the certificate it sent, if any
+  std::int64_t not_before = 0;  // of the certificate it sent
+  std::int64_t not_after = 0;
+};
+
+struct Response {
+  int status = 0;
+  std::string reason_phrase;
+  std::string content_type;
+  std::string body;
+};
+
+int refusal_status(tls::Reason reason, conf::RefusalCodes codes);
+Response refusal_response(const Refusal& refusal, conf::RefusalCodes codes, bool json);
+// A short page for an error Gatehouse answers itself; `keyword` names it in the JSON form.
+Response error_response(int status, const std::string& keyword, const std::string& message, bool json);
+// The whole HTTP/1.1 response; `close` adds "Connection: close".
+std::string serialize(const Response& response, bool close);
+// True when the Accept header prefers JSON over HTML.
+bool wants_json(const std::string* accept);
+
+}  // namespace gatehouse::proxy::http

@@ -1,0 +1,82 @@
+#include "proxy/upstream_link.hpp"
+
+#include "proxy/deadline.hpp"
+
+namespace gatehouse::proxy {
+
+asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& up, const std::string& preface) {
+  close();
+  Opened result;
+  auto& counters = worker_.counters;
+  PoolState& pool = worker_.pool(up.index);
+  ConnectOutcome connected = co_await connect_upstream(up, pool, worker_.index, socket_);
+  counters.upstream_connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
+  if (connected.endpoint < 0) {
+    // Refused promptly rather than left hanging: no endpoint is healthy, or none answered.
+    result.close = "upstream_unreachable";
+    result.detail = connected.none_eligible ? "every endpoint of '" + up.name + "' is failing its health check or ejected"
+                                            : "no upstream endpoint answered: " + connected.failures;
+    co_return result;
+  }
+  counters.upstream_connect_ok.add();
+  upstream_index_ = up.index;
+  endpoint_ = connected.endpoint;
+  const Endpoint& ep = up.endpoints[static_cast<size_t>(endpoint_)];
+  result.endpoint = ep.label;
+  if (!preface.empty()) {
+    if (auto ec = co_await plain_.write_all(preface.data(), preface.size())) {
+      result.close = "upstream_unreachable";
+      result.detail = "could not send the PROXY header to " + ep.label + ": " + ec.message();
+      close();
+      co_return result;
+    }
+  }
+  if (up.tls) {
+    // Re-encryption: verify the upstream against its own CA and name, maybe with our client cert.
+    tls_ = std::make_unique<tls::Stream>(socket_, up.tls->new_ssl(ep.host));
+    Deadline deadline(socket_.get_executor());
+    deadline.arm(up.settings.connect_timeout, [this] { socket_.cancel(); });
+    auto ec = co_await tls_->handshake();
+    deadline.disarm();
+    if (ec) {
+      long verify = SSL_get_verify_result(tls_->ssl());
+      result.close = "upstream_tls_failed";
+      result.detail = "TLS to upstream " + ep.label + " failed: " +
+                      (verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                       : deadline.fired()  ? std::string("no handshake within connect_timeout")
+                                           : tls_->last_error());
+      close();
+      co_return result;
+    }
+  }
+  result.ok = true;
+  co_return result;
+}
+
+void UpstreamLink::close() {
+  if (endpoint_ >= 0) {  // by index: the pool's vectors may have been rebuilt meanwhile
+    auto& eps = worker_.pool(upstream_index_).endpoints;
+    if (static_cast<size_t>(endpoint_) < eps.size()) --eps[static_cast<size_t>(endpoint_)].active;
+    endpoint_ = -1;
+  }
+  tls_.reset();
+  asio::error_code ignored;
+  if (socket_.is_open()) socket_.close(ignored);
+}
+
+asio::awaitable<std::tuple<std::error_code, size_t>> UpstreamLink::read_some(void* data, size_t size) {
+  if (tls_) co_return co_await tls_->read_some(data, size);
+  co_return co_await plain_.read_some(data, size);
+}
+
+asio::awaitable<std::error_code> UpstreamLink::write_all(const void* data, size_t size) {
+  if (tls_) co_return co_await tls_->write_all(data, size);
+  co_return co_await plain_.write_all(data, size);
+}
+
+asio::awaitable<std::error_code> UpstreamLink::close_send() {
+  if (tls_) co_return co_await tls_->close_send();
+  co_return co_await plain_.close_send();
+}
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,54 @@
+// One connection to an upstream endpoint, plain or re-encrypted: picks an endpoint from the
+// worker's pool, connects, sends the PROXY v2 header when the listener asks for it, then runs
+// the upstream TLS handshake when the upstream has `tls`. Offers the same operations as
+// tls::Stream, so splice and http mode use it alike.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <tuple>
+
+#include "proxy/snapshot.hpp"
+#include "proxy/splice.hpp"
+#include "proxy/worker_context.hpp"
+#include "tls/stream.hpp"
+
+namespace gatehouse::proxy {
+
+class UpstreamLink {
+ public:
+  // `socket` stays the caller's (it is registered for drain); the link opens and closes it.
+  UpstreamLink(WorkerContext& worker, asio::ip::tcp::socket& socket) : worker_(worker), socket_(socket), plain_(socket) {}
+  UpstreamLink(const UpstreamLink&) = delete;
+  UpstreamLink& operator=(const UpstreamLink&) = delete;
+  ~UpstreamLink() { close(); }
+
+  struct Opened {
+    bool ok = false;
+    std::string endpoint;  // label of the endpoint used
+    std::string close;     // on failure: "upstream_unreachable" | "upstream_tls_failed"
+    std::string detail;    // on failure, plain words
+  };
+  // `preface` (a PROXY v2 header, or empty) is written before anything else.
+  asio::awaitable<Opened> open(const UpstreamRuntime& upstream, const std::string& preface);
+  bool is_open() const { return endpoint_ >= 0; }
+  void close();
+
+  asio::awaitable<std::tuple<std::error_code, size_t>> read_some(void* data, size_t size);
+  asio::awaitable<std::error_code> write_all(const void* data, size_t size);
+  asio::awaitable<std::error_code> close_send();
+  asio::ip::tcp::socket& socket() { return socket_; }
+
+ private:
+  WorkerContext& worker_;
+  asio::ip::tcp::socket& socket_;
+  PlainStream plain_;
+  std::unique_ptr<tls::Stream> tls_;
+  size_t upstream_index_ = 0;
+  int endpoint_ = -1;
+};
+
+}  // namespace gatehouse::proxy
