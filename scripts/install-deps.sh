@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libasio-dev android-libboringssl-dev libtomlplusplus-dev prometheus-cpp-dev libgtest-dev
-  nlohmann-json3-dev libcli11-dev libspdlog-dev
-  curl openssl ca-certificates libnss3-tools
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libhttp-parser-dev
+  curl openssl ca-certificates libnss3-tools nginx-light
 )
 
 missing=()

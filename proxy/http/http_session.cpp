@@ -251,11 +251,10 @@ class Session {
           co_return fail("the upstream's response is not valid HTTP: " + response_.error(), true);
         if (ev == MessageParser::Event::head) {
           if (!co_await send_response_head()) co_return;
-          if (upgraded_) co_return finish_response();
-          continue;
+          continue;  // even after 101: the parser still owes the head's last byte
         }
         if (!out.empty() && !co_await to_client(out)) co_return;
-        if (ev == MessageParser::Event::body_done && status_ >= 200) co_return finish_response();
+        if (ev == MessageParser::Event::body_done && (status_ >= 200 || upgraded_)) co_return finish_response();
       }
       auto ec = co_await read_into(link_, upstream_in_);
       if (ec == asio::error::eof) {

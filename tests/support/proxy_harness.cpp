@@ -45,13 +45,14 @@ std::string ProxyHarness::config_text(const ProxyConfig& c) const {
   return "[server]\nworkers = 1\nmax_connections = " + std::to_string(c.max_connections) +
          "\ndrain_timeout = \"" + c.drain_timeout + "\"\n\n[log]\nlevel = \"warn\"\n\n"
          "[[listener]]\nname = \"test\"\nlisten = \"" + c.listen + "\"\nhandshake_timeout = \"" +
-         c.handshake_timeout + "\"\nidle_timeout = \"" + c.idle_timeout + "\"\n"
+         c.handshake_timeout + "\"\nidle_timeout = \"" + c.idle_timeout + "\"\n" + c.listener_extra + "\n"
          "  [listener.tls]\n  certificates = [" + certs + "]\n"
          "  min_version = \"" + c.min_version + "\"\n  max_version = \"" + c.max_version + "\"\n"
          "  client_ca = \"root.pem\"\n" +
          (c.configure_intermediates ? "  client_intermediates = \"inter.pem\"\n" : "") +
-         "  verify = \"require\"\n  verify_depth = " + std::to_string(c.verify_depth) + "\n"
-         "  [[listener.route]]\n  upstream = \"app\"\n\n"
+         "  verify = \"" + c.verify + "\"\n  verify_depth = " + std::to_string(c.verify_depth) + "\n" +
+         (c.routes.empty() ? "  [[listener.route]]\n  upstream = \"app\"\n" : c.routes) +
+         (c.http_extra.empty() ? "" : "  [listener.http]\n" + c.http_extra + "\n") + "\n"
          "[[upstream]]\nname = \"app\"\nendpoints = [" + endpoints + "]\nconnect_timeout = \"" +
          c.connect_timeout + "\"\n" + c.upstream_extra + "\n";
 }

@@ -32,6 +32,10 @@ struct ProxyConfig {
   long max_connections = 100000;
   std::vector<std::string> endpoints = {"builtin:whoami"};
   std::string upstream_extra;  // more TOML lines for the [[upstream]] table
+  std::string listener_extra;  // more TOML lines for the [[listener]] table (mode, proxy_protocol, ...)
+  std::string http_extra;      // lines for [listener.http] (needs mode = "http" in listener_extra)
+  std::string verify = "require";
+  std::string routes;          // [[listener.route]] tables; empty: one default route to "app"
 };
 
 class ProxyHarness {

@@ -84,6 +84,11 @@ bool TlsClient::connect() {
     error_ = std::string("connect: ") + std::strerror(errno);
     return false;
   }
+  if (!opt_.preface.empty() && ::send(fd_, opt_.preface.data(), opt_.preface.size(), MSG_NOSIGNAL) !=
+                                   static_cast<ssize_t>(opt_.preface.size())) {
+    error_ = std::string("preface: ") + std::strerror(errno);
+    return false;
+  }
   ssl_.reset(SSL_new(ctx_.get()));
   SSL_set_app_data(ssl_.get(), this);
   if (!opt_.sni.empty()) SSL_set_tlsext_host_name(ssl_.get(), opt_.sni.c_str());

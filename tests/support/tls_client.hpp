@@ -23,6 +23,7 @@ struct ClientOptions {
   bool rsa_only = false;  // offer only RSA signature algorithms and suites
   int timeout_ms = 10000; // guard against a hung test, never a sleep
   SSL_SESSION* resume = nullptr;  // a session to offer for resumption (not owned)
+  std::string preface;            // bytes sent before the handshake (a PROXY protocol header)
 };
 
 class TlsClient {
