@@ -221,7 +221,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
 
   if (!accepted) {
     // verify = "optional" (http mode): the handshake completed; each request gets a page saying why.
-    http::HttpConnection hc{worker, listener, stream, upstream, rec, report.authz.route,
+    http::HttpConnection hc{worker, listener, stream, upstream, *live, rec, report.authz.route,
                             refusal_of(stream.ssl(), report, *listener.router), {}, ""};
     rec.reason = hc.refusal->reason;
     rec.detail = report.verify_ran ? report.verify.detail : "the client sent no certificate";
@@ -247,7 +247,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
                             : "";
 
   if (listener.settings.mode == conf::ListenerMode::http) {
-    http::HttpConnection hc{worker, listener, stream, upstream, rec, route, std::nullopt,
+    http::HttpConnection hc{worker, listener, stream, upstream, *live, rec, route, std::nullopt,
                             forward_facts(stream.ssl(), &identity, client), std::move(preface)};
     std::string close = co_await http::serve_http(hc);
     if (hc.requests_logged == 0) finish(close);

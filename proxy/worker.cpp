@@ -107,6 +107,7 @@ void Worker::spawn_connection(size_t listener_index, asio::ip::tcp::socket socke
 void Worker::stop_accepting() {
   asio::post(io_, [this] {
     accepting_ = false;
+    context_.start_draining();
     slot_freed_.cancel();
     asio::error_code ignored;
     for (auto& [index, acceptor] : acceptors_) acceptor.close(ignored);

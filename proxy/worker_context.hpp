@@ -17,12 +17,14 @@ namespace gatehouse::proxy {
 struct LiveSockets {
   asio::ip::tcp::socket* client = nullptr;
   asio::ip::tcp::socket* upstream = nullptr;
+  bool idle = false;  // http keep-alive: waiting for the client's next request
 };
 
 struct WorkerContext {
   size_t index = 0;  // also this worker's slot in each endpoint's address list
   metrics::WorkerCounters counters;
   AccessLog access_log;
+  bool draining = false;       // stopped accepting: finish what is in flight, keep nothing alive
   bool terminating = false;    // set when the drain deadline passed
   std::vector<PoolState> pools;  // this worker's view of each upstream, by UpstreamRuntime::index
   // [listener][route], with one extra slot per listener for "no route matched".
@@ -40,6 +42,14 @@ struct WorkerContext {
   PoolState& pool(size_t upstream) {
     if (pools.size() <= upstream) pools.resize(upstream + 1);
     return pools[upstream];
+  }
+
+  // Idle keep-alive connections have nothing in flight: they close now, not at the deadline.
+  void start_draining() {
+    draining = true;
+    asio::error_code ignored;
+    for (auto& l : live)
+      if (l.idle && l.client) l.client->cancel(ignored);
   }
 
   void cancel_all() {

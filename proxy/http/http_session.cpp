@@ -66,6 +66,7 @@ class Session {
       if (head == HeadResult::closed) co_return "client_closed";
       if (head == HeadResult::error) co_return c_.worker.terminating ? "terminated" : "client_error";
       if (head == HeadResult::idle) co_return n == 1 ? "head_timeout" : "keepalive_timeout";
+      if (head == HeadResult::drained) co_return "drained";
       if (head == HeadResult::timeout) {
         co_await answer_error(408, "head_timeout", "The request head did not arrive in time.");
         co_return "head_timeout";
@@ -84,17 +85,24 @@ class Session {
   }
 
  private:
-  enum class HeadResult { ok, closed, idle, timeout, too_large, bad, error };
+  enum class HeadResult { ok, closed, idle, drained, timeout, too_large, bad, error };
 
   asio::awaitable<HeadResult> read_request_head(bool first) {
     Deadline deadline(c_.client.socket().get_executor());
     auto cancel = [this] { c_.client.socket().cancel(); };
     bool started = false;
     deadline.arm(first ? http_.head_timeout : http_.keepalive_timeout, cancel);
+    struct IdleMark {  // between requests a drain may close us
+      LiveSockets& live;
+      ~IdleMark() { live.idle = false; }
+    } mark{c_.live};
+    c_.live.idle = !first && client_in_.available() == 0;
+    if (c_.live.idle && c_.worker.draining) co_return HeadResult::drained;
     for (;;) {
       if (client_in_.available() > 0) {
         if (!started && !first) deadline.arm(http_.head_timeout, cancel);  // from the first byte on
         started = true;
+        c_.live.idle = false;
         std::string none;
         std::size_t used = 0;
         auto ev = request_.feed(client_in_.next(), client_in_.available(), used, none);
@@ -105,6 +113,7 @@ class Session {
       }
       auto ec = co_await read_into(c_.client, client_in_);
       if (deadline.fired()) co_return started ? HeadResult::timeout : HeadResult::idle;
+      if (c_.live.idle && c_.worker.draining) co_return HeadResult::drained;
       if (ec == asio::error::eof) co_return HeadResult::closed;
       if (ec) co_return HeadResult::error;
     }
@@ -138,7 +147,7 @@ class Session {
       co_return "misdirected_request";
     }
     const bool upgrade = request_.upgrade();
-    const bool keep_alive = request_.keep_alive() && !c_.worker.terminating;
+    const bool keep_alive = request_.keep_alive() && !c_.worker.draining;
     Head out = upstream_request(in, keep_alive, upgrade, http_.headers, c_.facts);
     const UpstreamRuntime& up = *c_.listener.route_upstreams[static_cast<std::size_t>(c_.route)];
     if (up.endpoints.front().kind == Endpoint::Kind::builtin_whoami) {
@@ -292,7 +301,7 @@ class Session {
       response_started_ = true;
       bool no_body = head_request_ || h.status == 204 || h.status == 304;
       bool until_eof = !no_body && !response_.chunked() && !h.find("content-length");
-      close_client_ = until_eof || c_.worker.terminating;
+      close_client_ = until_eof || c_.worker.draining;
     }
     co_return co_await to_client(serialize_response(h, close_client_, false));
   }

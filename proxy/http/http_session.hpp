@@ -24,6 +24,7 @@ struct HttpConnection {
   const ListenerRuntime& listener;
   tls::Stream& client;
   asio::ip::tcp::socket& upstream_socket;  // registered for drain by the caller
+  LiveSockets& live;                       // marked idle between requests, so a drain closes it at once
   const ConnectionRecord& connection;      // the connection's facts, copied into each request's line
   int route = -1;                          // the route the SNI chose
   std::optional<Refusal> refusal;          // verify = "optional" and the client was not accepted
