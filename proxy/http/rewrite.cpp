@@ -18,11 +18,13 @@ std::string version(const Head& h) { return "HTTP/" + std::to_string(h.major) + 
 
 std::string request_host(const Head& request) {
   std::string host;
-  if (const std::string* h = request.find("host")) {
-    host = *h;
-  } else if (auto scheme = request.target.find("://"); scheme != std::string::npos) {
+  // An absolute-form target's authority wins over Host (RFC 9112 3.2.2): an upstream routes by it.
+  if (auto scheme = request.target.find("://"); scheme != std::string::npos && !request.target.starts_with("/")) {
     host = request.target.substr(scheme + 3);
-    host = host.substr(0, host.find('/'));
+    host = host.substr(0, host.find_first_of("/?#"));
+    host = host.substr(host.find('@') == std::string::npos ? 0 : host.find('@') + 1);
+  } else if (const std::string* h = request.find("host")) {
+    host = *h;
   }
   if (!host.empty() && host.front() == '[') {  // [::1]:8443
     host = host.substr(0, host.find(']') + 1);

@@ -11,7 +11,7 @@
 
 namespace gatehouse::proxy::http {
 
-// The Host of a request: the Host header, else the authority of an absolute-form target;
+// The host a request is for: the authority of an absolute-form target, else the Host header;
 // lower-case, without the port. Empty when there is none.
 std::string request_host(const Head& request);
 

@@ -6,6 +6,8 @@
 #include <openssl/base64.h>
 #include <openssl/sha.h>
 
+#include <unistd.h>
+
 #include <thread>
 
 #include "tests/support/command.hpp"
@@ -268,6 +270,45 @@ TEST(HttpMode, HostOfAnotherRouteGets421) {
   EXPECT_NE(other.output.find("\n421"), std::string::npos) << other.output;
   EXPECT_NE(other.output.find("misdirected_request"), std::string::npos) << other.output;
   EXPECT_EQ(up.requests().size(), 1u);
+}
+
+TEST(HttpMode, HeadRequestsAndUpstreamFailuresGetProperAnswers) {
+  HttpUpstream up;
+  ProxyHarness proxy;
+  ProxyConfig c = http_config(up);
+  c.endpoints = {up.endpoint()};
+  proxy.start(c);
+  // HEAD: the upstream's Content-Length comes back, no body follows, the connection stays usable.
+  auto head = run_command(curl(proxy, "-I -o /dev/null -o /dev/null -w '%{http_code} %{size_download} ' " +
+                                         url(proxy, "/h") + " " + url(proxy, "/again")));
+  EXPECT_EQ(head.output, "200 0 200 0 ") << head.output;
+  ASSERT_EQ(up.requests().size(), 2u);
+  EXPECT_EQ(up.requests()[1].method, "HEAD");
+  EXPECT_EQ(up.connections(), 1);
+
+  TestUpstream garbage([](int fd) {
+    std::string ignored(4096, '\0');
+    (void)::read(fd, ignored.data(), ignored.size());
+    write_all_fd(fd, "this is not HTTP\r\n\r\n");
+  });
+  ProxyHarness bad;
+  ProxyConfig bc = http_config(up);
+  bc.endpoints = {garbage.endpoint()};
+  bad.start(bc);
+  auto r = run_command(curl(bad, "-w '\n%{http_code}' -H 'Accept: application/json' " + url(bad)));
+  EXPECT_NE(r.output.find("\n502"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"reason\": \"upstream_error\""), std::string::npos) << r.output;
+
+  ProxyHarness down;
+  ProxyConfig dc = http_config(up);
+  dc.endpoints = {"127.0.0.1:1"};
+  down.start(dc);
+  r = run_command(curl(down, "-w '\n%{http_code}' " + url(down)));
+  EXPECT_NE(r.output.find("\n502"), std::string::npos) << r.output;
+  auto log = down.wait_for_log(1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["reason"], "upstream_unavailable");
+  EXPECT_EQ(log[0]["status"], 502);
 }
 
 // One response with a Content-Length, read without waiting for the connection to close.

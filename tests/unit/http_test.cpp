@@ -99,7 +99,8 @@ TEST(HttpRewrite, HopByHopAndSpoofedHeadersGoOursComeIn) {
             "X-Forwarded-Proto: https\r\nForwarded: for=\"[2001:db8::9]\";proto=https;host=\"App.Example:8443\"\r\n\r\n");
   EXPECT_EQ(request_host(in), "app.example");
   Head absolute;
-  absolute.target = "https://Other.Example/x";
+  absolute.target = "https://user@Other.Example:8443/x";
+  absolute.headers = {{"Host", "app.example"}};  // the target's authority wins, as upstreams route by it
   EXPECT_EQ(request_host(absolute), "other.example");
 }
 
