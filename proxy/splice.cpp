@@ -23,7 +23,7 @@ struct Shared {
   Upstream& upstream;
   metrics::WorkerCounters& counters;
   SpliceResult result;
-  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
+  IdleWatch& idle;
 
   // A hard error on either side ends both directions.
   void fail(std::string why) {
@@ -47,7 +47,7 @@ asio::awaitable<void> client_to_upstream(Shared<Upstream>& s) {
       s.fail(ec == asio::error::operation_aborted ? "" : "client_error: " + ec.message());
       co_return;
     }
-    s.last_activity = std::chrono::steady_clock::now();
+    s.idle.touch();
     if (auto wec = co_await s.upstream.write_all(buf.data(), n)) {
       s.fail(wec == asio::error::operation_aborted ? "" : "upstream_error: " + wec.message());
       co_return;
@@ -70,7 +70,7 @@ asio::awaitable<void> upstream_to_client(Shared<Upstream>& s) {
       s.fail(ec == asio::error::operation_aborted ? "" : "upstream_error: " + ec.message());
       co_return;
     }
-    s.last_activity = std::chrono::steady_clock::now();
+    s.idle.touch();
     if (auto wec = co_await s.client.write_all(buf.data(), n)) {
       s.fail(wec == asio::error::operation_aborted ? "" : "client_error: " + wec.message());
       co_return;
@@ -78,18 +78,6 @@ asio::awaitable<void> upstream_to_client(Shared<Upstream>& s) {
     s.result.upstream_to_client += n;
     s.counters.bytes_upstream_to_client.add(n);
   }
-}
-
-// Re-arms itself until nothing moved for idle_timeout, then ends both directions.
-template <typename Upstream>
-void watch_idle(Deadline& deadline, Shared<Upstream>& s, conf::Duration idle_timeout) {
-  auto idle_for = std::chrono::steady_clock::now() - s.last_activity;
-  if (idle_for >= idle_timeout) {
-    s.fail("idle_timeout");
-    return;
-  }
-  auto left = std::chrono::duration_cast<conf::Duration>(idle_timeout - idle_for) + conf::Duration(1);
-  deadline.arm(left, [&deadline, &s, idle_timeout] { watch_idle(deadline, s, idle_timeout); });
 }
 
 }  // namespace
@@ -113,11 +101,11 @@ asio::awaitable<std::error_code> PlainStream::close_send() {
 template <typename Upstream>
 asio::awaitable<SpliceResult> splice(tls::Stream& client, Upstream& upstream, conf::Duration idle_timeout,
                                      metrics::WorkerCounters& counters, const bool& terminating) {
-  Shared<Upstream> s{client, upstream, counters, {}};
-  Deadline idle(upstream.socket().get_executor());
-  watch_idle(idle, s, idle_timeout);
+  IdleWatch idle(upstream.socket().get_executor());
+  Shared<Upstream> s{client, upstream, counters, {}, idle};
+  idle.start(idle_timeout, [&s] { s.fail("idle_timeout"); });
   co_await (client_to_upstream(s) && upstream_to_client(s));
-  idle.disarm();
+  idle.stop();
   if (s.result.close.empty()) s.result.close = terminating ? "terminated" : "done";
   co_return std::move(s.result);
 }

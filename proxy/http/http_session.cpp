@@ -1,12 +1,11 @@
 #include "proxy/http/http_session.hpp"
 
-#include <sys/socket.h>
-
 #include <asio/experimental/awaitable_operators.hpp>
 #include <chrono>
 
 #include "proxy/deadline.hpp"
 #include "proxy/http/http_message.hpp"
+#include "proxy/http/inbox.hpp"
 #include "proxy/http/rewrite.hpp"
 #include "proxy/splice.hpp"
 #include "proxy/upstream_link.hpp"
@@ -17,37 +16,7 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t kReadSize = 16 * 1024;
 constexpr MessageParser::Limits kResponseLimits{64 * 1024, 1000};
-
-// Bytes read from one side and not parsed yet.
-struct Inbox {
-  std::string data;
-  std::size_t pos = 0;
-  std::size_t available() const { return data.size() - pos; }
-  const char* next() const { return data.data() + pos; }
-  void compact() {
-    data.erase(0, pos);
-    pos = 0;
-  }
-};
-
-template <typename Stream>
-asio::awaitable<std::error_code> read_into(Stream& stream, Inbox& in) {
-  in.compact();
-  std::size_t old = in.data.size();
-  in.data.resize(old + kReadSize);
-  auto [ec, n] = co_await stream.read_some(in.data.data() + old, kReadSize);
-  in.data.resize(old + (ec ? 0 : n));
-  co_return ec;
-}
-
-// An idle keep-alive upstream connection the upstream has closed (or written to) is not reused.
-bool stale(asio::ip::tcp::socket& socket) {
-  char byte;
-  ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-}
 
 class Session {
  public:

@@ -110,5 +110,75 @@ TEST(ConfParse, MissingFileIsAClearError) {
   EXPECT_NE(r.diagnostics.to_string().find("cannot read the config file"), std::string::npos);
 }
 
+const char* kHttp = R"([[listener]]
+listen = "127.0.0.1:8443"
+mode = "http"
+proxy_protocol = "v2"
+accept_proxy_protocol = ["10.0.0.0/8", "fd00::/8", "192.0.2.7"]
+  [listener.tls]
+  certificates = [ { cert = "s.pem", key = "s.key" } ]
+  client_ca = "root.pem"
+  verify = "optional"
+  [listener.http]
+  identity_headers = ["xfcc", "client-cert"]
+  xfcc_keys = ["By", "Hash", "Cert"]
+  forward_cert = true
+  max_head_size = 8192
+  max_headers = 50
+  head_timeout = "2s"
+  keepalive_timeout = "30s"
+  refusal_codes = "nginx"
+  [[listener.route]]
+  upstream = "app"
+
+[[upstream]]
+name = "app"
+endpoints = ["127.0.0.1:8080"]
+)";
+
+TEST(ConfParse, HttpModeKeys) {
+  auto r = parse_text(kHttp, "gh.toml", "/srv/gh");
+  ASSERT_TRUE(r.settings) << r.diagnostics.to_string();
+  const auto& l = r.settings->listeners[0];
+  EXPECT_EQ(l.mode, ListenerMode::http);
+  EXPECT_EQ(l.proxy_protocol, ProxyProtocol::v2);
+  ASSERT_EQ(l.accept_proxy_protocol.size(), 3u);
+  EXPECT_EQ(l.accept_proxy_protocol[0].prefix, 96 + 8);
+  EXPECT_EQ(l.tls.verify, VerifyMode::optional);
+  const auto& h = l.http;
+  EXPECT_TRUE(h.headers.xfcc && h.headers.client_cert && h.headers.forward_cert);
+  EXPECT_FALSE(h.headers.x_client || h.headers.forwarded);
+  EXPECT_EQ(h.headers.xfcc_keys, (std::vector<std::string>{"By", "Hash", "Cert"}));
+  EXPECT_EQ(h.max_head_size, 8192);
+  EXPECT_EQ(h.max_headers, 50);
+  EXPECT_EQ(h.head_timeout, Duration(2000));
+  EXPECT_EQ(h.keepalive_timeout, Duration(30'000));
+  EXPECT_EQ(h.refusal_codes, RefusalCodes::nginx);
+}
+
+TEST(ConfParse, HttpModeMistakesAreNamed) {
+  std::string text = kHttp;
+  auto swap = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
+  swap("\"10.0.0.0/8\"", "\"10.0.0.0/40\"");
+  swap("\"client-cert\"]", "\"client-certs\"]");
+  swap("\"Cert\"]", "\"Certificate\"]");
+  swap("max_head_size = 8192", "max_head_size = 100");
+  auto r = parse_text(text, "gh.toml", "/srv/gh");
+  ASSERT_FALSE(r.settings);
+  std::string all = r.diagnostics.to_string();
+  EXPECT_NE(all.find("gh.toml:5:"), std::string::npos) << all;
+  EXPECT_NE(all.find("'10.0.0.0/40' is not an address or network"), std::string::npos) << all;
+  EXPECT_NE(all.find("unknown header set 'client-certs'"), std::string::npos) << all;
+  EXPECT_NE(all.find("unknown XFCC key 'Certificate'"), std::string::npos) << all;
+  EXPECT_NE(all.find("listener[0].http.max_head_size"), std::string::npos) << all;
+
+  text = kHttp;
+  swap("mode = \"http\"", "mode = \"tcp\"");
+  r = parse_text(text, "gh.toml", "/srv/gh");
+  all = r.diagnostics.to_string();
+  EXPECT_NE(all.find("[listener.http] needs mode = \"http\""), std::string::npos) << all;
+  EXPECT_NE(all.find("verify = \"optional\" needs mode = \"http\""), std::string::npos) << all;
+}
+
 }  // namespace
 }  // namespace gatehouse::conf
