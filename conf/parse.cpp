@@ -261,6 +261,14 @@ ParseResult parse_with(std::string_view text, ParseContext ctx) {
       TableReader r(*t, "server", ctx);
       read_server(r, settings.server);
     }
+    if (const auto* t = top.table("admin")) {
+      TableReader r(*t, "admin", ctx);
+      if (auto v = r.string("listen")) {
+        settings.admin.listen = *v;
+        settings.admin.source = r.source_of("listen");
+        if (v->empty()) r.error("listen", "use an address such as \"127.0.0.1:9901\", or \"off\"");
+      }
+    }
     if (const auto* t = top.table("log")) {
       TableReader r(*t, "log", ctx);
       read_log(r, settings.log);

@@ -147,6 +147,11 @@ struct ServerSettings {
   Duration drain_timeout{std::chrono::seconds(30)};
 };
 
+struct AdminSettings {
+  std::string listen = "127.0.0.1:9901";  // /metrics, /healthz, /readyz, /certs; "off" disables
+  Source source;
+};
+
 struct LogSettings {
   std::string access = "stdout";  // "stdout" | "off" | a file path
   std::string level = "info";
@@ -155,6 +160,7 @@ struct LogSettings {
 struct Settings {
   std::filesystem::path config_file;  // empty for the embedded default
   ServerSettings server;
+  AdminSettings admin;
   LogSettings log;
   std::vector<ListenerSettings> listeners;
   std::vector<UpstreamSettings> upstreams;

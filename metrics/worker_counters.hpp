@@ -16,8 +16,6 @@ namespace gatehouse::metrics {
   X(handshakes_ok)                   \
   X(upstream_connect_ok)             \
   X(upstream_connect_failed)         \
-  X(bytes_client_to_upstream)        \
-  X(bytes_upstream_to_client)        \
   X(accept_errors)
 
 class Counter {
@@ -36,6 +34,57 @@ struct WorkerCounters {
 #undef GATEHOUSE_DECLARE
   // Refused connections by reason keyword (index = tls::Reason).
   std::array<Counter, tls::kReasonCount> refused;
+};
+
+// Bucket bounds in seconds, fixed so that every worker's histograms add up at scrape time.
+inline constexpr std::array<double, 14> kLatencyBounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                       0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+inline constexpr std::array<double, 10> kDurationBounds{0.01, 0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400};
+
+// A histogram written by one worker: a counter per bucket (not cumulative; the last is +Inf)
+// and the sum in nanoseconds.
+template <std::size_t N>
+class Histogram {
+ public:
+  explicit constexpr Histogram(const std::array<double, N>& bounds) : bounds_(bounds) {}
+  void observe(double seconds) {
+    std::size_t i = 0;
+    while (i < N && seconds > bounds_[i]) ++i;
+    buckets_[i].add();
+    sum_ns_.add(static_cast<std::uint64_t>(seconds * 1e9));
+  }
+  const std::array<double, N>& bounds() const { return bounds_; }
+  std::uint64_t bucket(std::size_t i) const { return buckets_[i].get(); }
+  double sum() const { return static_cast<double>(sum_ns_.get()) / 1e9; }
+
+ private:
+  const std::array<double, N>& bounds_;
+  std::array<Counter, N + 1> buckets_;
+  Counter sum_ns_;
+};
+using LatencyHistogram = Histogram<kLatencyBounds.size()>;
+using DurationHistogram = Histogram<kDurationBounds.size()>;
+
+// TLS versions as counted: 1.2, 1.3, and none (the handshake did not finish).
+enum class TlsVersionSlot : std::uint8_t { tls12, tls13, none };
+
+// One listener on one worker.
+struct ListenerCounters {
+  // [result: tls::Reason, ok included][TlsVersionSlot][resumed]
+  std::array<std::array<std::array<Counter, 2>, 3>, tls::kReasonCount> handshakes;
+  LatencyHistogram handshake_duration{kLatencyBounds};
+  Counter connections_total;
+  Counter connections_active;
+  DurationHistogram connection_duration{kDurationBounds};
+  Counter bytes_client_to_upstream;
+  Counter bytes_upstream_to_client;
+};
+
+// One upstream on one worker: connects by outcome (each failed attempt counts) and their time.
+struct UpstreamCounters {
+  Counter connect_ok;
+  Counter connect_failed;
+  LatencyHistogram connect_duration{kLatencyBounds};
 };
 
 // Authorization decisions of one route (or of "no route matched", kept after the last route),

@@ -1,8 +1,5 @@
 #include "proxy/access_log.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -23,18 +20,6 @@ std::string now_iso8601() {
 }
 
 double round3(double v) { return static_cast<double>(static_cast<long long>(v * 1000 + 0.5)) / 1000; }
-
-void write_line(int fd, std::string_view line) {
-  std::string out(line);
-  out += '\n';
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::write(fd, out.data() + done, out.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // a full disk must not take the proxy down
-    done += static_cast<size_t>(n);
-  }
-}
 
 }  // namespace
 
@@ -76,21 +61,6 @@ std::string format_access_line(const ConnectionRecord& r) {
   j["close"] = r.close;
   // Replace invalid UTF-8 from hostile certificates rather than failing the line.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-AccessLog AccessLog::open(const std::string& target, std::string& error) {
-  if (target == "off") return AccessLog();
-  if (target == "stdout") return AccessLog([](std::string_view line) { write_line(STDOUT_FILENO, line); });
-  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    error = "cannot open access log " + target + ": " + std::strerror(errno);
-    return AccessLog();
-  }
-  auto shared_fd = std::shared_ptr<int>(new int(fd), [](int* p) {
-    ::close(*p);
-    delete p;
-  });
-  return AccessLog([shared_fd](std::string_view line) { write_line(*shared_fd, line); });
 }
 
 }  // namespace gatehouse::proxy

@@ -45,22 +45,41 @@ struct ConnectionRecord {
 
 std::string format_access_line(const ConnectionRecord& record);
 
-// Where lines go. Writers on several workers call it concurrently; each line is written with
-// a single write(2) so lines never interleave.
+// Where lines go, without blocking workers on disk I/O: each worker has its own bounded queue
+// (single producer, no lock), and one background thread writes what they queued, in batches.
+// A full queue drops the line and counts it (gatehouse_access_log_dropped_total): never silent.
 class AccessLog {
  public:
-  using Sink = std::function<void(std::string_view line)>;
+  // Receives a batch of complete lines, each ending in '\n'.
+  using Sink = std::function<void(std::string_view lines)>;
+  static constexpr std::size_t kQueueLines = 16384;
+
   AccessLog() = default;  // off
-  explicit AccessLog(Sink sink) : sink_(std::make_shared<Sink>(std::move(sink))) {}
-  // "stdout", "off", or a file path (appended to). Empty result + `error` on failure.
+  explicit AccessLog(Sink sink, std::function<void()> on_reopen = nullptr);
+  // "stdout", "off", or a file path (appended to; reopened by reopen()). Empty + `error` on failure.
   static AccessLog open(const std::string& target, std::string& error);
 
-  void write(const ConnectionRecord& record) const {
-    if (sink_) (*sink_)(format_access_line(record));
-  }
+  // One worker's end: only its thread writes through it.
+  class Writer {
+   public:
+    struct Queue;  // opaque: defined with the writer thread
+    Writer() = default;
+    void write(const ConnectionRecord& record);
+    bool enabled() const { return queue_ != nullptr; }
+
+   private:
+    friend class AccessLog;
+    std::shared_ptr<void> keep_;  // the log's state outlives its writers
+    Queue* queue_ = nullptr;
+  };
+  Writer writer();
+
+  void reopen();  // SIGUSR1: open the file again (logrotate renamed it); no line lost or doubled
+  std::uint64_t dropped() const;
 
  private:
-  std::shared_ptr<Sink> sink_;
+  struct State;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace gatehouse::proxy

@@ -1,5 +1,7 @@
 #include "proxy/connection.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 
 #include "proxy/deadline.hpp"
@@ -68,6 +70,18 @@ void fill_tls_facts(SSL* ssl, ConnectionRecord& rec) {
     if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) rec.cipher = SSL_CIPHER_standard_name(c);
     rec.resumed = SSL_session_reused(ssl);
   }
+}
+
+// One handshake's outcome for gatehouse_tls_handshakes_total and its duration histogram.
+void count_handshake(metrics::ListenerCounters& c, SSL* ssl, tls::Reason result, double seconds) {
+  auto version = metrics::TlsVersionSlot::none;
+  bool resumed = false;
+  if (ssl && SSL_is_init_finished(ssl)) {
+    version = SSL_version(ssl) == TLS1_3_VERSION ? metrics::TlsVersionSlot::tls13 : metrics::TlsVersionSlot::tls12;
+    resumed = SSL_session_reused(ssl);
+  }
+  c.handshakes[static_cast<size_t>(result)][static_cast<size_t>(version)][resumed ? 1 : 0].add();
+  if (ssl) c.handshake_duration.observe(seconds);
 }
 
 // The facts an http-mode upstream is given about this client.
@@ -143,18 +157,25 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
                                        const ListenerRuntime& listener, asio::ip::tcp::socket socket) {
   const auto started = Clock::now();
   auto& counters = worker.counters;
+  auto& mine = worker.listener(listener.index);
   counters.connections_total.add();
   counters.connections_active.add();
+  mine.connections_total.add();
+  mine.connections_active.add();
   asio::ip::tcp::socket upstream(socket.get_executor());
   auto live = worker.live.insert(worker.live.end(), LiveSockets{&socket, &upstream});
   struct Cleanup {
     WorkerContext& w;
+    metrics::ListenerCounters& mine;
     std::list<LiveSockets>::iterator it;
+    Clock::time_point started;
     ~Cleanup() {
       w.live.erase(it);
       w.counters.connections_active.sub();
+      mine.connections_active.sub();
+      mine.connection_duration.observe(std::chrono::duration<double>(Clock::now() - started).count());
     }
-  } cleanup{worker, live};
+  } cleanup{worker, mine, live, started};
 
   ConnectionRecord rec;
   rec.listener = listener.settings.name;
@@ -166,6 +187,9 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     rec.close = std::move(close);
     rec.duration_ms = ms_since(started);
     worker.access_log.write(rec);
+    if (!worker.access_log.enabled() && rec.decision == "deny")  // refusals are never only at debug
+      spdlog::info("refused {} on {}: {} ({}) issuer '{}' depth {}", rec.client, rec.listener,
+                   tls::reason_keyword(rec.reason), rec.detail, rec.failed_issuer, rec.failed_depth);
   };
 
   if (!listener.settings.accept_proxy_protocol.empty()) {
@@ -176,6 +200,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
       rec.detail = header.error;
       rec.decision = "deny";
       counters.refused[static_cast<size_t>(rec.reason)].add();
+      count_handshake(mine, nullptr, rec.reason, 0);
       finish(worker.terminating ? "terminated" : "proxy_header_refused");
       co_return;
     }
@@ -213,6 +238,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   if (ec) {
     explain_handshake_failure(report, stream, ec, deadline.fired(), rec);
     counters.refused[static_cast<size_t>(rec.reason)].add();
+    count_handshake(mine, stream.ssl(), rec.reason, rec.handshake_ms / 1000);
     rec.decision = "deny";
     finish(worker.terminating ? "terminated" : "handshake_failed");
     co_return;
@@ -229,12 +255,14 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     rec.failed_depth = report.verify.depth;
     rec.decision = "deny";
     counters.refused[static_cast<size_t>(rec.reason)].add();
+    count_handshake(mine, stream.ssl(), rec.reason, rec.handshake_ms / 1000);
     std::string close = co_await http::serve_http(hc);
     if (hc.requests_logged == 0) finish(close);  // no request came: still one line for the connection
     co_return;
   }
 
   // The handshake verified the chain and authorized the identity on the route it chose.
+  count_handshake(mine, stream.ssl(), tls::Reason::ok, rec.handshake_ms / 1000);
   const tls::PeerIdentity& identity = *report.identity;
   const int route = report.authz.route;
   rec.route = listener.router->routes()[route].name;
@@ -274,7 +302,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     co_return;
   }
   rec.endpoint = opened.endpoint;
-  SpliceResult spliced = co_await splice(stream, link, listener.settings.idle_timeout, counters, worker.terminating);
+  SpliceResult spliced = co_await splice(stream, link, listener.settings.idle_timeout, mine, worker.terminating);
   rec.bytes_client_to_upstream = spliced.client_to_upstream;
   rec.bytes_upstream_to_client = spliced.upstream_to_client;
   finish(spliced.close);

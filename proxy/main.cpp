@@ -97,6 +97,9 @@ int run(const RunOptions& opt) {
     spdlog::info("listener '{}' on port {} ({} workers), verifying clients against {}", l.settings.name,
                  (*server)->port(i), (*server)->worker_count(), l.settings.tls.client_ca.path.string());
   }
+  if ((*server)->admin_port())
+    spdlog::info("admin on {} port {}: /metrics /healthz /readyz /certs", snapshot->settings.admin.listen,
+                 (*server)->admin_port());
   if (is_default) print_demo_banner(opt, (*server)->port(0));
   (*server)->run_until_signal();
   return 0;

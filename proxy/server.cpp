@@ -1,5 +1,7 @@
 #include "proxy/server.hpp"
 
+#include "proxy/admin/metrics_report.hpp"
+
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -28,11 +30,12 @@ void prepare_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 Server::Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, AccessLog access_log)
-    : snapshot_(std::move(snapshot)), slots_(snapshot_->settings.server.max_connections) {
+    : snapshot_(std::move(snapshot)), slots_(snapshot_->settings.server.max_connections), access_log_(access_log) {
   for (size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, slots_, access_log));
 }
 
@@ -64,7 +67,36 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Snapshot> s
     }
     server->ports_.push_back(address.port());
   }
+  const auto& admin = snapshot->settings.admin;
+  if (admin.listen != "off") {
+    std::string error;
+    auto addresses = resolve_host_port(admin.listen, error);
+    if (addresses.empty()) return R::failure("admin: " + error);
+    Server* self = server.get();
+    auto made = admin::AdminServer::create(addresses.front(), [self](const std::string& method, const std::string& path) {
+      return self->admin_reply(method, path);
+    });
+    if (!made) return R::failure(made.error());
+    server->admin_ = std::move(*made);
+  }
   return server;
+}
+
+admin::Reply Server::admin_reply(const std::string& method, const std::string& path) const {
+  if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "only GET and HEAD\n"};
+  if (path == "/metrics") {
+    std::vector<const WorkerContext*> contexts;
+    for (const auto& w : workers_) contexts.push_back(&w->context());
+    admin::ServerFacts facts;
+    facts.access_log_dropped = access_log_.dropped();
+    return {200, "text/plain; version=0.0.4; charset=utf-8", admin::metrics_text(*snapshot_, contexts, facts)};
+  }
+  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/readyz")
+    return ready_ ? admin::Reply{200, "text/plain; charset=utf-8", "ready\n"}
+                  : admin::Reply{503, "text/plain; charset=utf-8", "not ready: starting or draining\n"};
+  if (path == "/certs") return {200, "application/json", admin::certs_json(*snapshot_)};
+  return {404, "text/plain; charset=utf-8", "not found; try /metrics, /healthz, /readyz or /certs\n"};
 }
 
 void Server::start() {
@@ -75,11 +107,14 @@ void Server::start() {
   if (lookup_for_test_) monitor_->use_lookup_for_test(lookup_for_test_);
   monitor_->start();
   for (auto& w : workers_) w->start(snapshot_);
+  if (admin_) admin_->start();
+  ready_ = true;
 }
 
 void Server::shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  ready_ = false;  // /readyz answers 503 from now on: balancers stop sending us clients
   for (auto& w : workers_) w->stop_accepting();
   auto drain = snapshot_->settings.server.drain_timeout;
   if (!slots_.wait_until_idle(std::chrono::steady_clock::now() + drain)) {
@@ -91,6 +126,7 @@ void Server::shutdown() {
   }
   for (auto& w : workers_) w->join();
   if (monitor_) monitor_->stop();
+  if (admin_) admin_->stop();
 }
 
 void Server::run_until_signal() {
@@ -98,8 +134,14 @@ void Server::run_until_signal() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
   int sig = 0;
-  sigwait(&set, &sig);
+  for (;;) {
+    sigwait(&set, &sig);
+    if (sig != SIGUSR1) break;
+    spdlog::info("SIGUSR1: reopening the access log");
+    access_log_.reopen();
+  }
   spdlog::info("{}: no new connections; draining open ones (up to {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                snapshot_->settings.server.drain_timeout.count());
   shutdown();

@@ -1,11 +1,13 @@
 // Owns the workers and their listening sockets; starts, drains and stops them.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "metrics/worker_counters.hpp"
+#include "proxy/admin/admin_server.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/upstream_monitor.hpp"
 #include "proxy/snapshot.hpp"
@@ -26,7 +28,8 @@ class Server {
   void use_lookup_for_test(LookupForTest lookup) { lookup_for_test_ = std::move(lookup); }
   // SIGTERM/SIGINT: stop accepting, give open connections drain_timeout, then end them.
   void shutdown();
-  // Blocks until SIGINT or SIGTERM, then shuts down. The caller blocks both signals first.
+  // Blocks until SIGINT or SIGTERM, then shuts down; SIGUSR1 reopens the access log file on the
+  // way. The caller blocks these signals first (prepare_signals).
   void run_until_signal();
 
   // The bound port of a listener (useful when it was configured as port 0).
@@ -37,6 +40,9 @@ class Server {
   std::uint64_t authz_allowed(size_t listener, int route) const;
   std::uint64_t authz_refused(size_t listener, int route, tls::Reason reason) const;
   const Snapshot& snapshot() const { return *snapshot_; }
+  // The admin listener's port; 0 when [admin] listen = "off".
+  std::uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
+  admin::Reply admin_reply(const std::string& method, const std::string& path) const;
 
  private:
   Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, AccessLog access_log);
@@ -47,11 +53,14 @@ class Server {
   std::vector<std::uint16_t> ports_;
   std::unique_ptr<UpstreamMonitor> monitor_;
   LookupForTest lookup_for_test_;
+  AccessLog access_log_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::atomic<bool> ready_{false};  // listeners bound, serving, not draining
   bool started_ = false;
   bool stopped_ = false;
 };
 
-// Blocks SIGINT/SIGTERM in the calling thread (and the threads it starts), ignores SIGPIPE.
+// Blocks SIGINT, SIGTERM and SIGUSR1 in the calling thread (and the threads it starts), ignores SIGPIPE.
 void prepare_signals();
 
 }  // namespace gatehouse::proxy

@@ -21,7 +21,7 @@ template <typename Upstream>
 struct Shared {
   tls::Stream& client;
   Upstream& upstream;
-  metrics::WorkerCounters& counters;
+  metrics::ListenerCounters& counters;
   SpliceResult result;
   IdleWatch& idle;
 
@@ -100,7 +100,7 @@ asio::awaitable<std::error_code> PlainStream::close_send() {
 
 template <typename Upstream>
 asio::awaitable<SpliceResult> splice(tls::Stream& client, Upstream& upstream, conf::Duration idle_timeout,
-                                     metrics::WorkerCounters& counters, const bool& terminating) {
+                                     metrics::ListenerCounters& counters, const bool& terminating) {
   IdleWatch idle(upstream.socket().get_executor());
   Shared<Upstream> s{client, upstream, counters, {}, idle};
   idle.start(idle_timeout, [&s] { s.fail("idle_timeout"); });
@@ -111,6 +111,6 @@ asio::awaitable<SpliceResult> splice(tls::Stream& client, Upstream& upstream, co
 }
 
 template asio::awaitable<SpliceResult> splice<UpstreamLink>(tls::Stream&, UpstreamLink&, conf::Duration,
-                                                            metrics::WorkerCounters&, const bool&);
+                                                            metrics::ListenerCounters&, const bool&);
 
 }  // namespace gatehouse::proxy

@@ -37,6 +37,6 @@ struct SpliceResult {
 // Instantiated for PlainStream and tls::Stream.
 template <typename Upstream>
 asio::awaitable<SpliceResult> splice(tls::Stream& client, Upstream& upstream, conf::Duration idle_timeout,
-                                     metrics::WorkerCounters& counters, const bool& terminating);
+                                     metrics::ListenerCounters& counters, const bool& terminating);
 
 }  // namespace gatehouse::proxy

@@ -1,5 +1,7 @@
 #include "proxy/upstream_link.hpp"
 
+#include <chrono>
+
 #include "proxy/deadline.hpp"
 
 namespace gatehouse::proxy {
@@ -8,9 +10,12 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
   close();
   Opened result;
   auto& counters = worker_.counters;
+  auto& mine = worker_.upstream(up.index);
   PoolState& pool = worker_.pool(up.index);
+  const auto started = std::chrono::steady_clock::now();
   ConnectOutcome connected = co_await connect_upstream(up, pool, worker_.index, socket_);
   counters.upstream_connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
+  mine.connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
   if (connected.endpoint < 0) {
     // Refused promptly rather than left hanging: no endpoint is healthy, or none answered.
     result.close = "upstream_unreachable";
@@ -19,6 +24,8 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
     co_return result;
   }
   counters.upstream_connect_ok.add();
+  mine.connect_ok.add();
+  mine.connect_duration.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   upstream_index_ = up.index;
   endpoint_ = connected.endpoint;
   const Endpoint& ep = up.endpoints[static_cast<size_t>(endpoint_)];

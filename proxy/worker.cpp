@@ -29,7 +29,7 @@ bool ConnectionSlots::wait_until_idle(std::chrono::steady_clock::time_point dead
 }
 
 Worker::Worker(size_t index, ConnectionSlots& slots, AccessLog access_log) : index_(index), slots_(slots) {
-  context_.access_log = std::move(access_log);
+  context_.access_log = access_log.writer();
   context_.index = index;
 }
 
@@ -41,6 +41,7 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   // Sized before the thread starts, so a scrape from another thread reads only the counters.
   for (const auto& l : snapshot_->listeners) context_.route_counters(l.index, -1, l.router->routes().size());
+  context_.size_counters(snapshot_->listeners.size(), snapshot_->upstreams.size());
   for (size_t i = 0; i < acceptors_.size(); ++i) {
     asio::co_spawn(io_, accept_loop(i), [](std::exception_ptr e) {
       if (!e) return;

@@ -23,13 +23,23 @@ struct LiveSockets {
 struct WorkerContext {
   size_t index = 0;  // also this worker's slot in each endpoint's address list
   metrics::WorkerCounters counters;
-  AccessLog access_log;
+  AccessLog::Writer access_log;  // this worker's queue
   bool draining = false;       // stopped accepting: finish what is in flight, keep nothing alive
   bool terminating = false;    // set when the drain deadline passed
   std::vector<PoolState> pools;  // this worker's view of each upstream, by UpstreamRuntime::index
   // [listener][route], with one extra slot per listener for "no route matched".
   std::vector<std::vector<std::unique_ptr<metrics::RouteCounters>>> authz;
   std::list<LiveSockets> live;
+  // By ListenerRuntime::index and UpstreamRuntime::index; sized before the worker runs.
+  std::vector<std::unique_ptr<metrics::ListenerCounters>> listener_counters;
+  std::vector<std::unique_ptr<metrics::UpstreamCounters>> upstream_counters;
+
+  metrics::ListenerCounters& listener(size_t i) { return *listener_counters[i]; }
+  metrics::UpstreamCounters& upstream(size_t i) { return *upstream_counters[i]; }
+  void size_counters(size_t listeners, size_t upstreams) {
+    while (listener_counters.size() < listeners) listener_counters.push_back(std::make_unique<metrics::ListenerCounters>());
+    while (upstream_counters.size() < upstreams) upstream_counters.push_back(std::make_unique<metrics::UpstreamCounters>());
+  }
 
   metrics::RouteCounters& route_counters(size_t listener, int route, size_t routes) {
     if (authz.size() <= listener) authz.resize(listener + 1);

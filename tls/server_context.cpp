@@ -108,6 +108,27 @@ Result<CertChain> load_ca_file(const conf::FileRef& ref, const char* what, std::
   return certs;
 }
 
+LoadedCertificate describe(const char* kind, X509* cert) {
+  return {kind, subject_line(cert), serial_text(cert), unix_time(X509_get0_notBefore(cert)),
+          unix_time(X509_get0_notAfter(cert))};
+}
+
+std::vector<LoadedCertificate> describe_loaded(const conf::TlsSettings& tls, const CertChain& anchors,
+                                               const CertChain& intermediates, const CrlList& crls) {
+  std::vector<LoadedCertificate> out;
+  for (const auto& c : tls.certificates) {
+    auto chain = read_certificates(c.cert.path);  // already read once; this is start-up only
+    if (chain && !chain->empty()) out.push_back(describe("server", chain->front().get()));
+    ERR_clear_error();
+  }
+  for (const auto& a : anchors) out.push_back(describe("client_ca", a.get()));
+  for (const auto& i : intermediates) out.push_back(describe("client_intermediate", i.get()));
+  for (const auto& crl : crls)
+    out.push_back({"crl", diagnose::crl_issuer(crl.get()), "", unix_time(X509_CRL_get0_lastUpdate(crl.get())),
+                   unix_time(X509_CRL_get0_nextUpdate(crl.get()))});
+  return out;
+}
+
 }  // namespace
 
 ServerContext::~ServerContext() = default;
@@ -154,6 +175,7 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
 
   VerifyOptions options{.purpose = VerifyOptions::Purpose::client, .max_depth = tls.verify_depth,
                         .accept_stale_crl = !tls.crl_stale_reject};
+  sc->loaded_ = describe_loaded(tls, *anchors, intermediates, crls);
   sc->verifier_ = std::make_unique<ChainVerifier>(*anchors, intermediates, crls, options);
   sc->tls13_ = tls.max_version == conf::TlsVersion::v1_3;
   sc->ctx_.reset(SSL_CTX_new(TLS_method()));

@@ -38,6 +38,15 @@ struct ServerCredential {
   std::string key_alg;           // "EC256", "RSA2048"
 };
 
+// A certificate, CA or CRL a listener loaded, for /certs and certificate_not_after_seconds.
+struct LoadedCertificate {
+  std::string kind;     // "server", "client_ca", "client_intermediate", "crl"
+  std::string subject;  // a CRL: its issuer
+  std::string serial;   // empty for a CRL
+  std::int64_t not_before = 0;  // a CRL: this update
+  std::int64_t not_after = 0;   // a CRL: next update
+};
+
 class ServerContext {
  public:
   // Loads every file `tls` names; each problem goes to `problems` with its config place.
@@ -57,6 +66,7 @@ class ServerContext {
   // against today's CRL and routes. False when the client must be refused (with verify =
   // "require" an alert is sent; with "optional" the caller answers with a page).
   bool recheck_resumed(SSL* ssl, HandshakeReport* report) const;
+  const std::vector<LoadedCertificate>& loaded() const { return loaded_; }
   // verify = "optional": a failed or absent certificate still completes the handshake.
   bool verify_optional() const { return verify_optional_; }
   // The server certificate chosen for this connection (for PROXY v2's SIG_ALG and KEY_ALG).
@@ -79,6 +89,7 @@ class ServerContext {
   std::vector<TicketKey> ticket_keys_;  // from ticket_keys; empty: BoringSSL's own rotating keys
   bool tls13_ = true;
   bool verify_optional_ = false;
+  std::vector<LoadedCertificate> loaded_;
 };
 
 }  // namespace gatehouse::tls

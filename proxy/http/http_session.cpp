@@ -203,7 +203,7 @@ class Session {
               co_return fail("upstream_error: " + ec.message(), true);
           }
           bytes_in_ += out.size();
-          c_.worker.counters.bytes_client_to_upstream.add(out.size());
+          c_.worker.listener(c_.listener.index).bytes_client_to_upstream.add(out.size());
         }
         if (idle_) idle_->touch();
         if (ev == MessageParser::Event::body_done) request_done_ = true;
@@ -281,7 +281,7 @@ class Session {
       co_return false;
     }
     bytes_out_ += data.size();
-    c_.worker.counters.bytes_upstream_to_client.add(data.size());
+    c_.worker.listener(c_.listener.index).bytes_upstream_to_client.add(data.size());
     co_return true;
   }
 
@@ -293,7 +293,8 @@ class Session {
     upstream_in_ = {};
     if (!from_client.empty() && co_await link_.write_all(from_client.data(), from_client.size())) co_return "upstream_error";
     if (!from_upstream.empty() && !co_await to_client(from_upstream)) co_return "client_error";
-    auto spliced = co_await splice(c_.client, link_, c_.listener.settings.idle_timeout, c_.worker.counters,
+    auto spliced = co_await splice(c_.client, link_, c_.listener.settings.idle_timeout,
+                                   c_.worker.listener(c_.listener.index),
                                    c_.worker.terminating);
     bytes_in_ += spliced.client_to_upstream + from_client.size();
     bytes_out_ += spliced.upstream_to_client;

@@ -42,7 +42,7 @@ std::string ProxyHarness::config_text(const ProxyConfig& c) const {
     certs += "{ cert = \"" + cert + "\", key = \"" + key + "\" }, ";
   certs += "{ cert = \"server-ecdsa.pem\", key = \"server-ecdsa.key\" }";
   if (c.with_rsa_cert) certs += ", { cert = \"server-rsa.pem\", key = \"server-rsa.key\" }";
-  return "[server]\nworkers = 1\nmax_connections = " + std::to_string(c.max_connections) +
+  return "[admin]\nlisten = \"127.0.0.1:0\"\n\n[server]\nworkers = 1\nmax_connections = " + std::to_string(c.max_connections) +
          "\ndrain_timeout = \"" + c.drain_timeout + "\"\n\n[log]\nlevel = \"warn\"\n\n"
          "[[listener]]\nname = \"test\"\nlisten = \"" + c.listen + "\"\nhandshake_timeout = \"" +
          c.handshake_timeout + "\"\nidle_timeout = \"" + c.idle_timeout + "\"\n" + c.listener_extra + "\n"
@@ -61,14 +61,17 @@ void ProxyHarness::start(const ProxyConfig& config) { start_text(config_text(con
 
 void ProxyHarness::start_text(const std::string& toml, const std::filesystem::path& base_dir,
                               proxy::LookupForTest lookup) {
-  auto parsed = conf::parse_text(toml, "test.toml", base_dir);
+  // Tests never take the fixed admin port: they run side by side.
+  std::string text = toml.find("[admin]") == std::string::npos ? "[admin]\nlisten = \"127.0.0.1:0\"\n" + toml : toml;
+  auto parsed = conf::parse_text(text, "test.toml", base_dir);
   if (!parsed.settings) throw std::runtime_error(parsed.diagnostics.to_string());
   conf::Diagnostics problems;
   auto snapshot = proxy::build_snapshot(*parsed.settings, problems);
   if (!snapshot) throw std::runtime_error(problems.to_string());
-  proxy::AccessLog log([this](std::string_view line) {
+  proxy::AccessLog log([this](std::string_view lines) {
     std::lock_guard lock(mutex_);
-    lines_.emplace_back(line);
+    for (size_t pos = 0, end; (end = lines.find('\n', pos)) != std::string_view::npos; pos = end + 1)
+      lines_.emplace_back(lines.substr(pos, end - pos));
     cv_.notify_all();
   });
   auto server = proxy::Server::create(snapshot, log);

@@ -1,0 +1,168 @@
+// The access log's queues and its writer thread (see AccessLog in access_log.hpp).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "proxy/access_log.hpp"
+
+namespace gatehouse::proxy {
+namespace {
+
+constexpr auto kWriterPeriod = std::chrono::milliseconds(20);  // the most a line waits
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a full disk must not take the proxy down
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+int open_append(const std::string& path) { return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640); }
+
+struct FileTarget {
+  explicit FileTarget(std::string p) : path(std::move(p)), fd(open_append(path)) {}
+  ~FileTarget() {
+    if (fd >= 0) ::close(fd);
+  }
+  void reopen() {
+    int fresh = open_append(path);
+    if (fresh < 0) return;  // keep writing to the old file rather than losing lines
+    ::close(fd);
+    fd = fresh;
+  }
+  std::string path;
+  int fd;
+};
+
+}  // namespace
+
+// Single producer (a worker), single consumer (the writer thread): a ring of lines.
+struct AccessLog::Writer::Queue {
+  std::vector<std::string> slots = std::vector<std::string>(AccessLog::kQueueLines);
+  std::atomic<std::uint64_t> head{0};  // next to write, advanced by the producer
+  std::atomic<std::uint64_t> tail{0};  // next to read, advanced by the consumer
+  std::atomic<std::uint64_t> dropped{0};
+};
+
+struct AccessLog::State {
+  Sink sink;
+  std::function<void()> on_reopen;
+  std::mutex mutex;  // queues list and wake-ups only; never taken by a worker writing a line
+  std::condition_variable wake;
+  std::vector<std::unique_ptr<Writer::Queue>> queues;
+  std::atomic<bool> reopen_requested{false};
+  bool stop = false;
+  std::thread thread;
+
+  // Moves every queued line into one batch for the sink.
+  bool drain(std::string& batch) {
+    std::vector<Writer::Queue*> snapshot;
+    {
+      std::lock_guard lock(mutex);
+      for (auto& q : queues) snapshot.push_back(q.get());
+    }
+    for (auto* q : snapshot) {
+      std::uint64_t tail = q->tail.load(std::memory_order_relaxed);
+      std::uint64_t head = q->head.load(std::memory_order_acquire);
+      for (; tail != head; ++tail) {
+        batch += q->slots[tail % q->slots.size()];
+        batch += '\n';
+      }
+      q->tail.store(tail, std::memory_order_release);
+    }
+    return !batch.empty();
+  }
+
+  void run() {
+    std::string batch;
+    for (;;) {
+      bool stopping;
+      {
+        std::unique_lock lock(mutex);
+        wake.wait_for(lock, kWriterPeriod, [&] { return stop || reopen_requested.load(); });
+        stopping = stop;
+      }
+      batch.clear();
+      if (drain(batch)) sink(batch);
+      // Lines queued before the signal went to the old file; the next ones go to the new.
+      if (reopen_requested.exchange(false) && on_reopen) on_reopen();
+      if (stopping) {
+        batch.clear();
+        if (drain(batch)) sink(batch);
+        return;
+      }
+    }
+  }
+
+  ~State() {
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+    }
+    wake.notify_all();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+AccessLog::AccessLog(Sink sink, std::function<void()> on_reopen) : state_(std::make_shared<State>()) {
+  state_->sink = std::move(sink);
+  state_->on_reopen = std::move(on_reopen);
+  state_->thread = std::thread([state = state_.get()] { state->run(); });
+}
+
+AccessLog AccessLog::open(const std::string& target, std::string& error) {
+  if (target == "off") return AccessLog();
+  if (target == "stdout") return AccessLog([](std::string_view lines) { write_all(STDOUT_FILENO, lines); });
+  auto file = std::make_shared<FileTarget>(target);
+  if (file->fd < 0) {
+    error = "cannot open access log " + target + ": " + std::strerror(errno);
+    return AccessLog();
+  }
+  // Only the writer thread touches the descriptor, so it needs no lock.
+  return AccessLog([file](std::string_view lines) { write_all(file->fd, lines); }, [file] { file->reopen(); });
+}
+
+AccessLog::Writer AccessLog::writer() {
+  Writer w;
+  if (!state_) return w;
+  auto queue = std::make_unique<Writer::Queue>();
+  w.queue_ = queue.get();
+  w.keep_ = state_;
+  std::lock_guard lock(state_->mutex);
+  state_->queues.push_back(std::move(queue));
+  return w;
+}
+
+void AccessLog::Writer::write(const ConnectionRecord& record) {
+  if (!queue_) return;
+  std::uint64_t head = queue_->head.load(std::memory_order_relaxed);
+  if (head - queue_->tail.load(std::memory_order_acquire) >= queue_->slots.size()) {
+    queue_->dropped.store(queue_->dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return;
+  }
+  queue_->slots[head % queue_->slots.size()] = format_access_line(record);
+  queue_->head.store(head + 1, std::memory_order_release);
+}
+
+void AccessLog::reopen() {
+  if (!state_) return;
+  state_->reopen_requested = true;
+  state_->wake.notify_all();
+}
+
+std::uint64_t AccessLog::dropped() const {
+  if (!state_) return 0;
+  std::lock_guard lock(state_->mutex);
+  std::uint64_t n = 0;
+  for (const auto& q : state_->queues) n += q->dropped.load(std::memory_order_relaxed);
+  return n;
+}
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,43 @@
+// The admin listener ([admin] listen, loopback by default): plain HTTP/1.1 on its own thread
+// and io_context, away from the workers, one request per connection. It serves what `handler`
+// answers for a GET path (/metrics, /healthz, /readyz, /certs); served from our own Asio runtime
+// because prometheus-cpp's pull Exposer (civetweb) would load the system OpenSSL next to BoringSSL.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "tls/result.hpp"
+
+namespace gatehouse::proxy::admin {
+
+struct Reply {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+class AdminServer {
+ public:
+  using Handler = std::function<Reply(const std::string& method, const std::string& path)>;
+  // Binds now, so a taken port fails start-up with a clear message.
+  static Result<std::unique_ptr<AdminServer>> create(const asio::ip::tcp::endpoint& address, Handler handler);
+  ~AdminServer();
+  void start();
+  void stop();
+  std::uint16_t port() const { return port_; }
+
+ private:
+  AdminServer() = default;
+  asio::io_context io_{1};
+  std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  Handler handler_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace gatehouse::proxy::admin

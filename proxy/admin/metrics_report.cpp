@@ -1,0 +1,163 @@
+#include "proxy/admin/metrics_report.hpp"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "metrics/exposition.hpp"
+#include "tls/identity.hpp"
+
+namespace gatehouse::proxy::admin {
+namespace {
+
+using metrics::Exposition;
+using metrics::Labels;
+
+constexpr const char* kVersions[] = {"TLSv1.2", "TLSv1.3", "none"};
+
+template <std::size_t N>
+struct HistogramSum {
+  std::vector<std::uint64_t> buckets = std::vector<std::uint64_t>(N + 1);
+  double sum = 0;
+  void add(const metrics::Histogram<N>& h) {
+    for (std::size_t i = 0; i <= N; ++i) buckets[i] += h.bucket(i);
+    sum += h.sum();
+  }
+  void expose(Exposition& e, const std::string& name, const std::string& help, const Labels& labels,
+              const std::array<double, N>& bounds) const {
+    e.histogram(name, help, labels, std::vector<double>(bounds.begin(), bounds.end()), buckets, sum);
+  }
+};
+
+void listener_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {
+  const Labels who{{"listener", l.settings.name}};
+  std::uint64_t active = 0, total = 0, up = 0, down = 0;
+  HistogramSum<metrics::kLatencyBounds.size()> handshake;
+  HistogramSum<metrics::kDurationBounds.size()> duration;
+  std::array<std::array<std::array<std::uint64_t, 2>, 3>, tls::kReasonCount> handshakes{};
+  for (const auto* w : workers) {
+    const auto& c = *w->listener_counters[l.index];
+    active += c.connections_active.get();
+    total += c.connections_total.get();
+    up += c.bytes_client_to_upstream.get();
+    down += c.bytes_upstream_to_client.get();
+    handshake.add(c.handshake_duration);
+    duration.add(c.connection_duration);
+    for (std::size_t r = 0; r < tls::kReasonCount; ++r)
+      for (std::size_t v = 0; v < 3; ++v)
+        for (std::size_t s = 0; s < 2; ++s) handshakes[r][v][s] += c.handshakes[r][v][s].get();
+  }
+  for (std::size_t r = 0; r < tls::kReasonCount; ++r)
+    for (std::size_t v = 0; v < 3; ++v)
+      for (std::size_t s = 0; s < 2; ++s) {
+        bool baseline = r == 0 && v == 1 && s == 0;  // ok, TLSv1.3, full: always present
+        if (!handshakes[r][v][s] && !baseline) continue;
+        e.counter("gatehouse_tls_handshakes_total", "TLS handshakes by outcome (ok or the refusal reason).",
+                  {{"listener", l.settings.name},
+                   {"result", r == 0 ? "ok" : std::string(tls::reason_keyword(static_cast<tls::Reason>(r)))},
+                   {"version", kVersions[v]},
+                   {"resumed", s ? "true" : "false"}},
+                  static_cast<double>(handshakes[r][v][s]));
+      }
+  handshake.expose(e, "gatehouse_tls_handshake_duration_seconds", "Time from accept to the end of the handshake.",
+                   who, metrics::kLatencyBounds);
+  e.gauge("gatehouse_connections_active", "Client connections open now.", who, static_cast<double>(active));
+  e.counter("gatehouse_connections_total", "Client connections accepted.", who, static_cast<double>(total));
+  duration.expose(e, "gatehouse_connection_duration_seconds", "How long client connections lasted.", who,
+                  metrics::kDurationBounds);
+  e.counter("gatehouse_bytes_total", "Bytes forwarded.", {{"listener", l.settings.name}, {"direction", "client_to_upstream"}},
+            static_cast<double>(up));
+  e.counter("gatehouse_bytes_total", "Bytes forwarded.", {{"listener", l.settings.name}, {"direction", "upstream_to_client"}},
+            static_cast<double>(down));
+}
+
+void authz_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {
+  const auto& routes = l.router->routes();
+  for (std::size_t r = 0; r <= routes.size(); ++r) {
+    std::string route = r < routes.size() ? routes[r].name : "(none)";
+    std::uint64_t allowed = 0;
+    std::array<std::uint64_t, tls::kReasonCount> refused{};
+    for (const auto* w : workers) {
+      const auto& slot = *w->authz[l.index][r];
+      allowed += slot.allowed.get();
+      for (std::size_t i = 0; i < refused.size(); ++i) refused[i] += slot.refused[i].get();
+    }
+    const std::string help = "Authorization decisions on verified clients, by route.";
+    if (r < routes.size())  // "(none)": no route matched, which only ever refuses
+      e.counter("gatehouse_authz_decisions_total", help,
+                {{"listener", l.settings.name}, {"route", route}, {"decision", "allow"}, {"reason", "ok"}},
+                static_cast<double>(allowed));
+    for (std::size_t i = 1; i < refused.size(); ++i)
+      if (refused[i])
+        e.counter("gatehouse_authz_decisions_total", help,
+                  {{"listener", l.settings.name},
+                   {"route", route},
+                   {"decision", "deny"},
+                   {"reason", std::string(tls::reason_keyword(static_cast<tls::Reason>(i)))}},
+                  static_cast<double>(refused[i]));
+  }
+}
+
+void upstream_metrics(Exposition& e, const UpstreamRuntime& u, const std::vector<const WorkerContext*>& workers) {
+  std::uint64_t ok = 0, failed = 0;
+  HistogramSum<metrics::kLatencyBounds.size()> connect;
+  for (const auto* w : workers) {
+    const auto& c = *w->upstream_counters[u.index];
+    ok += c.connect_ok.get();
+    failed += c.connect_failed.get();
+    connect.add(c.connect_duration);
+  }
+  const std::string help = "Connection attempts to the upstream's endpoints.";
+  e.counter("gatehouse_upstream_connect_total", help, {{"upstream", u.name}, {"result", "ok"}}, static_cast<double>(ok));
+  e.counter("gatehouse_upstream_connect_total", help, {{"upstream", u.name}, {"result", "error"}},
+            static_cast<double>(failed));
+  connect.expose(e, "gatehouse_upstream_connect_duration_seconds", "Time to connect to an endpoint.",
+                 {{"upstream", u.name}}, metrics::kLatencyBounds);
+  double healthy = 0;
+  for (const auto& ep : u.endpoints) healthy += ep.healthy->load(std::memory_order_relaxed) ? 1 : 0;
+  e.gauge("gatehouse_upstream_endpoints_healthy", "Endpoints passing their health check.", {{"upstream", u.name}},
+          healthy);
+}
+
+}  // namespace
+
+std::string metrics_text(const Snapshot& snapshot, const std::vector<const WorkerContext*>& workers,
+                         const ServerFacts& facts) {
+  Exposition e;
+  for (const auto& l : snapshot.listeners) listener_metrics(e, l, workers);
+  for (const auto& l : snapshot.listeners) authz_metrics(e, l, workers);
+  for (const auto& u : snapshot.upstreams) upstream_metrics(e, u, workers);
+  for (const auto& l : snapshot.listeners)
+    for (const auto& c : l.tls->loaded())
+      e.gauge("gatehouse_certificate_not_after_seconds",
+              "When a loaded certificate expires (a CRL: its next update), Unix seconds.",
+              {{"listener", l.settings.name}, {"kind", c.kind}, {"subject", c.subject}},
+              static_cast<double>(c.not_after));
+  e.counter("gatehouse_config_reloads_total", "Configuration reloads.", {{"result", "ok"}},
+            static_cast<double>(facts.reloads_ok));
+  e.counter("gatehouse_config_reloads_total", "Configuration reloads.", {{"result", "error"}},
+            static_cast<double>(facts.reloads_error));
+  e.gauge("gatehouse_config_generation", "Which configuration is serving (1 at start, +1 per reload).", {},
+          static_cast<double>(facts.config_generation));
+  e.counter("gatehouse_access_log_dropped_total", "Access-log lines dropped because the writer fell behind.", {},
+            static_cast<double>(facts.access_log_dropped));
+  e.gauge("gatehouse_build_info", "Gatehouse's version and BoringSSL build.",
+          {{"version", GATEHOUSE_VERSION}, {"boringssl", GATEHOUSE_BORINGSSL_DESCRIPTION}}, 1);
+  return e.text();
+}
+
+std::string certs_json(const Snapshot& snapshot) {
+  const std::int64_t now = std::time(nullptr);
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& l : snapshot.listeners)
+    for (const auto& c : l.tls->loaded()) {
+      nlohmann::ordered_json j{{"listener", l.settings.name}, {"kind", c.kind}, {"subject", c.subject}};
+      if (!c.serial.empty()) j["serial"] = c.serial;
+      j[c.kind == "crl" ? "this_update" : "not_before"] = tls::iso8601(c.not_before);
+      j[c.kind == "crl" ? "next_update" : "not_after"] = tls::iso8601(c.not_after);
+      j["days_left"] = (c.not_after - now) / 86400;
+      out.push_back(std::move(j));
+    }
+  return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace gatehouse::proxy::admin
