@@ -74,6 +74,7 @@ class AccessLog {
   };
   Writer writer();
 
+  void flush();   // returns once every line queued so far reached the sink
   void reopen();  // SIGUSR1: open the file again (logrotate renamed it); no line lost or doubled
   std::uint64_t dropped() const;
 

@@ -59,6 +59,9 @@ struct AccessLog::State {
   std::vector<std::unique_ptr<Writer::Queue>> queues;
   std::atomic<bool> reopen_requested{false};
   bool stop = false;
+  std::uint64_t flush_requested = 0;  // flush() waits until `flushed` reaches its number
+  std::uint64_t flushed = 0;
+  std::condition_variable flushed_cv;
   std::thread thread;
 
   // Moves every queued line into one batch for the sink.
@@ -84,13 +87,21 @@ struct AccessLog::State {
     std::string batch;
     for (;;) {
       bool stopping;
+      std::uint64_t flushing;
       {
         std::unique_lock lock(mutex);
-        wake.wait_for(lock, kWriterPeriod, [&] { return stop || reopen_requested.load(); });
+        wake.wait_for(lock, kWriterPeriod,
+                      [&] { return stop || reopen_requested.load() || flush_requested != flushed; });
         stopping = stop;
+        flushing = flush_requested;
       }
       batch.clear();
       if (drain(batch)) sink(batch);
+      {
+        std::lock_guard lock(mutex);
+        flushed = flushing;
+      }
+      flushed_cv.notify_all();
       // Lines queued before the signal went to the old file; the next ones go to the new.
       if (reopen_requested.exchange(false) && on_reopen) on_reopen();
       if (stopping) {
@@ -149,6 +160,14 @@ void AccessLog::Writer::write(const ConnectionRecord& record) {
   }
   queue_->slots[head % queue_->slots.size()] = format_access_line(record);
   queue_->head.store(head + 1, std::memory_order_release);
+}
+
+void AccessLog::flush() {
+  if (!state_) return;
+  std::unique_lock lock(state_->mutex);
+  std::uint64_t mine = ++state_->flush_requested;
+  state_->wake.notify_all();
+  state_->flushed_cv.wait(lock, [&] { return state_->flushed >= mine || state_->stop; });
 }
 
 void AccessLog::reopen() {

@@ -127,6 +127,7 @@ void Server::shutdown() {
   for (auto& w : workers_) w->join();
   if (monitor_) monitor_->stop();
   if (admin_) admin_->stop();
+  access_log_.flush();  // every connection's line is out before we say we stopped
 }
 
 void Server::run_until_signal() {

@@ -32,7 +32,10 @@ ProxyHarness::ProxyHarness()
   write_key(dir_, "alice.key", alice);
 }
 
-ProxyHarness::~ProxyHarness() { stop(); }
+ProxyHarness::~ProxyHarness() {
+  stop();
+  server_.reset();  // its log writer calls back into this object: gone before our members are
+}
 
 std::string ProxyHarness::config_text(const ProxyConfig& c) const {
   std::string endpoints;
