@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
+#include <set>
+#include <thread>
 
 #include "tests/support/command.hpp"
 #include "tests/support/proxy_harness.hpp"
@@ -174,6 +177,60 @@ TEST(Cli, RunServesThenDrainsAndExitsOnSigterm) {
   ::close(running.stderr_fd);
   EXPECT_NE(rest.find("SIGTERM"), std::string::npos) << rest;
   EXPECT_NE(rest.find("stopped"), std::string::npos) << rest;
+}
+
+}  // namespace
+}  // namespace gatehouse::test
+
+namespace gatehouse::test {
+namespace {
+
+std::vector<std::string> lines_of(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST(Cli, AccessLogFileSurvivesRenameAndSigusr1) {
+  ProxyHarness h;
+  std::string text = h.config_text(ProxyConfig{});
+  text.replace(text.find("level = \"warn\""), 14, "level = \"info\"\naccess = \"access.log\"");
+  auto file = h.dir().write("rotate.toml", text);
+  Running running;
+  start_binary(file.string(), running);
+  ASSERT_NE(running.port, 0) << running.seen;
+  ClientOptions opt = h.client();
+  opt.port = running.port;
+  auto requests = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      TlsClient client(opt);
+      ASSERT_TRUE(client.connect()) << client.error();
+      client.send("GET / HTTP/1.0\r\n\r\n");
+      client.read_all();
+    }
+  };
+  requests(10);
+  const auto log = h.dir() / "access.log";
+  std::filesystem::rename(log, h.dir() / "access.log.1");  // what logrotate does
+  ::kill(running.pid, SIGUSR1);
+  for (int i = 0; i < 500 && !std::filesystem::exists(log); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(std::filesystem::exists(log));
+  requests(10);
+  ::kill(running.pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(running.pid, &status, 0), running.pid);
+  running.pid = -1;
+  auto old_lines = lines_of(h.dir() / "access.log.1");
+  auto new_lines = lines_of(log);
+  EXPECT_GE(old_lines.size(), 1u);
+  EXPECT_GE(new_lines.size(), 10u);  // everything after the reopen, maybe a late line of the first ten
+  std::set<std::string> clients;
+  for (const auto* lines : {&old_lines, &new_lines})
+    for (const auto& l : *lines) clients.insert(nlohmann::json::parse(l)["client"].get<std::string>());
+  EXPECT_EQ(old_lines.size() + new_lines.size(), 20u);  // none lost
+  EXPECT_EQ(clients.size(), 20u);                       // none written twice
 }
 
 }  // namespace

@@ -1,0 +1,203 @@
+// The admin listener: exact counter deltas after known traffic, output promtool accepts,
+// /readyz during a drain, /certs with the loaded dates.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "tests/support/command.hpp"
+#include "tests/support/http_upstream.hpp"
+#include "tests/support/proxy_harness.hpp"
+#include "tls/identity.hpp"
+#include "tls/pem_io.hpp"
+
+namespace gatehouse::test {
+namespace {
+
+using tls::pki::CertSpec;
+
+// GET on the admin port: status code and body.
+std::pair<int, std::string> admin_get(std::uint16_t port, const std::string& path) {
+  int fd = connect_tcp(port);
+  if (fd < 0) return {0, ""};
+  write_all_fd(fd, "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  std::string all = read_until_eof(fd);
+  ::close(fd);
+  auto end = all.find("\r\n\r\n");
+  if (all.size() < 12 || end == std::string::npos) return {0, all};
+  return {std::stoi(all.substr(9, 3)), all.substr(end + 4)};
+}
+
+// The value of one series ("name{labels}"), or -1 when it is absent.
+double value_of(const std::string& text, const std::string& series) {
+  auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+class Metrics : public testing::Test {
+ protected:
+  void start() {
+    ProxyConfig c;
+    c.endpoints = {up.endpoint()};
+    c.upstream_extra = "\n[[upstream]]\nname = \"broken\"\nendpoints = [\"127.0.0.1:1\"]\n";
+    c.routes = "  [[listener.route]]\n  name = \"main\"\n  upstream = \"app\"\n"
+               "  [[listener.route]]\n  name = \"dead\"\n  sni = [\"dead.test\"]\n  upstream = \"broken\"\n";
+    proxy.start(c);
+  }
+  std::string scrape() { return admin_get(proxy.server().admin_port(), "/metrics").second; }
+  // A request over a fresh connection; true when the upstream answered.
+  bool request(const std::string& chain, const std::string& key, const std::string& sni = "localhost") {
+    auto opts = proxy.client(chain, key);
+    opts.sni = sni;
+    TlsClient client(opts);
+    if (!client.connect()) return false;
+    client.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    auto all = client.read_all();
+    return all && all->find("200 OK") != std::string::npos;
+  }
+  HttpUpstream up;
+  ProxyHarness proxy;
+};
+
+TEST_F(Metrics, CountersMoveExactlyWithTheTraffic) {
+  Cert other_root = make_root("Other Root", "Elsewhere Inc");
+  Cert stranger = make_leaf(CertSpec{.cn = "stranger", .o = {"Elsewhere Inc"}}, &other_root);
+  write_chain(proxy.dir(), "stranger.pem", {&stranger});
+  write_key(proxy.dir(), "stranger.key", stranger);
+  Cert old = make_leaf(CertSpec{.cn = "old", .o = {"Acme Test"}, .not_before = -10 * 86400, .not_after = -86400},
+                       &proxy.intermediate());
+  write_chain(proxy.dir(), "old.pem", {&old, &proxy.intermediate()});
+  write_key(proxy.dir(), "old.key", old);
+  start();
+  std::string before = scrape();
+  const std::string hs = "gatehouse_tls_handshakes_total{listener=\"test\",result=";
+  EXPECT_EQ(value_of(before, hs + "\"ok\",version=\"TLSv1.3\",resumed=\"false\"}"), 0);
+
+  ASSERT_TRUE(request("alice-chain.pem", "alice.key"));
+  ASSERT_TRUE(request("alice-chain.pem", "alice.key"));
+  EXPECT_FALSE(request("", ""));                           // no_certificate
+  EXPECT_FALSE(request("stranger.pem", "stranger.key"));  // untrusted_issuer
+  EXPECT_FALSE(request("old.pem", "old.key"));            // expired
+  EXPECT_FALSE(request("alice-chain.pem", "alice.key", "dead.test"));  // verified, upstream down
+  proxy.wait_for_log(6);
+
+  std::string after = scrape();
+  EXPECT_EQ(value_of(after, hs + "\"ok\",version=\"TLSv1.3\",resumed=\"false\"}"), 3);
+  EXPECT_EQ(value_of(after, hs + "\"no_certificate\",version=\"none\",resumed=\"false\"}"), 1);
+  EXPECT_EQ(value_of(after, hs + "\"untrusted_issuer\",version=\"none\",resumed=\"false\"}"), 1);
+  EXPECT_EQ(value_of(after, hs + "\"expired\",version=\"none\",resumed=\"false\"}"), 1);
+  EXPECT_EQ(value_of(after, "gatehouse_tls_handshake_duration_seconds_count{listener=\"test\"}"), 6);
+  EXPECT_EQ(value_of(after, "gatehouse_connections_total{listener=\"test\"}"), 6);
+  EXPECT_EQ(value_of(after, "gatehouse_connections_active{listener=\"test\"}"), 0);
+  EXPECT_EQ(value_of(after, "gatehouse_connection_duration_seconds_count{listener=\"test\"}"), 6);
+  const std::string authz = "gatehouse_authz_decisions_total{listener=\"test\",route=";
+  EXPECT_EQ(value_of(after, authz + "\"main\",decision=\"allow\",reason=\"ok\"}"), 2);
+  EXPECT_EQ(value_of(after, authz + "\"dead\",decision=\"allow\",reason=\"ok\"}"), 1);
+  EXPECT_EQ(value_of(after, "gatehouse_upstream_connect_total{upstream=\"app\",result=\"ok\"}"), 2);
+  EXPECT_EQ(value_of(after, "gatehouse_upstream_connect_total{upstream=\"broken\",result=\"error\"}"), 1);
+  EXPECT_EQ(value_of(after, "gatehouse_upstream_connect_duration_seconds_count{upstream=\"app\"}"), 2);
+  EXPECT_EQ(value_of(after, "gatehouse_upstream_endpoints_healthy{upstream=\"app\"}"), 1);
+  EXPECT_GT(value_of(after, "gatehouse_bytes_total{listener=\"test\",direction=\"client_to_upstream\"}"), 0);
+  EXPECT_GT(value_of(after, "gatehouse_bytes_total{listener=\"test\",direction=\"upstream_to_client\"}"), 0);
+  EXPECT_EQ(value_of(after, "gatehouse_config_generation"), 1);
+  EXPECT_EQ(value_of(after, "gatehouse_access_log_dropped_total"), 0);
+  EXPECT_NE(after.find("gatehouse_build_info{version=\"" GATEHOUSE_VERSION "\""), std::string::npos);
+  // Never a client identity as a label.
+  EXPECT_EQ(after.find("alice"), std::string::npos);
+  EXPECT_EQ(after.find("stranger"), std::string::npos);
+
+  if (run_command("command -v promtool").exit_code != 0) GTEST_SKIP() << "promtool not installed";
+  auto file = proxy.dir().write("scrape.txt", after);
+  auto check = run_command("promtool check metrics < " + file.string());
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+}
+
+TEST_F(Metrics, CertificatesAreListedWithTheirDates) {
+  start();
+  auto [status, body] = admin_get(proxy.server().admin_port(), "/certs");
+  ASSERT_EQ(status, 200);
+  auto certs = nlohmann::json::parse(body, nullptr, false);
+  ASSERT_TRUE(certs.is_array()) << body;
+  auto server = tls::read_certificates(proxy.dir() / "server-ecdsa.pem");
+  auto not_after = tls::unix_time(X509_get0_notAfter(server->front().get()));
+  bool found_server = false, found_root = false;
+  for (const auto& c : certs) {
+    if (c["kind"] == "server" && c["serial"] == tls::serial_text(server->front().get())) {
+      found_server = true;
+      EXPECT_EQ(c["not_after"], tls::iso8601(not_after));
+      EXPECT_EQ(c["days_left"], (not_after - std::time(nullptr)) / 86400);
+    }
+    if (c["kind"] == "client_ca") found_root = c["subject"] == "CN=Test Root CA,O=Acme Test";
+  }
+  EXPECT_TRUE(found_server) << body;
+  EXPECT_TRUE(found_root) << body;
+  std::string metrics = scrape();
+  EXPECT_EQ(value_of(metrics, "gatehouse_certificate_not_after_seconds{listener=\"test\",kind=\"server\",subject=\"" +
+                                  tls::subject_line(server->front().get()) + "\"}"),
+            static_cast<double>(not_after));
+  EXPECT_EQ(admin_get(proxy.server().admin_port(), "/healthz").first, 200);
+  EXPECT_EQ(admin_get(proxy.server().admin_port(), "/nothing").first, 404);
+}
+
+TEST_F(Metrics, ReadyzIsUnavailableDuringADrain) {
+  start();
+  const auto port = proxy.server().admin_port();
+  EXPECT_EQ(admin_get(port, "/readyz").first, 200);
+  // A client in the middle of a request keeps the drain going.
+  TlsClient busy(proxy.client());
+  ASSERT_TRUE(busy.connect()) << busy.error();
+  ASSERT_TRUE(busy.send("POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 10\r\n\r\nabc"));
+  std::thread stopper([&] { proxy.stop(); });
+  int status = 0;
+  for (int i = 0; i < 1000 && status != 503; ++i) {
+    status = admin_get(port, "/readyz").first;
+    if (status != 503) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(status, 503);
+  EXPECT_EQ(admin_get(port, "/healthz").first, 200);  // alive, just not taking new clients
+  ASSERT_TRUE(busy.send("defghij"));
+  auto rest = busy.read_all();
+  busy.close_send();  // our half done too: the drain can end
+  stopper.join();
+  ASSERT_TRUE(rest);
+  EXPECT_NE(rest->find("200 OK"), std::string::npos);
+}
+
+// Every metric the dashboard and the alerts use is one we export; promtool accepts the rules and
+// their own unit test (metrics/alerts_test.yml).
+TEST_F(Metrics, DashboardAndAlertsUseOnlyMetricsWeExport) {
+  start();
+  std::string text = scrape();
+  const std::filesystem::path dir = std::filesystem::path(GATEHOUSE_SOURCE_DIR) / "metrics";
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto dashboard = nlohmann::json::parse(read(dir / "grafana-dashboard.json"), nullptr, false);
+  ASSERT_FALSE(dashboard.is_discarded());
+  std::string exprs;
+  for (const auto& panel : dashboard["panels"])
+    for (const auto& target : panel["targets"]) exprs += target["expr"].get<std::string>() + "\n";
+  EXPECT_GE(dashboard["panels"].size(), 6u);
+  exprs += read(dir / "alerts.yml");
+  std::regex name("gatehouse_[a-z_]+");
+  int used = 0;
+  for (auto it = std::sregex_iterator(exprs.begin(), exprs.end(), name); it != std::sregex_iterator(); ++it) {
+    std::string family = it->str();
+    for (const char* suffix : {"_bucket", "_count", "_sum"})
+      if (family.ends_with(suffix) && text.find("# TYPE " + family + " ") == std::string::npos)
+        family.resize(family.size() - std::strlen(suffix));
+    EXPECT_NE(text.find("# TYPE " + family + " "), std::string::npos) << family;
+    ++used;
+  }
+  EXPECT_GT(used, 10);
+  if (run_command("command -v promtool").exit_code != 0) GTEST_SKIP() << "promtool not installed";
+  auto rules = run_command("cd " + dir.string() + " && promtool check rules alerts.yml && promtool test rules alerts_test.yml");
+  EXPECT_EQ(rules.exit_code, 0) << rules.output;
+}
+
+}  // namespace
+}  // namespace gatehouse::test
