@@ -8,6 +8,9 @@ std::string default_config_text() {
 [server]
 drain_timeout = "5s"
 
+[admin]
+listen = "127.0.0.1:9901"    # /metrics /healthz /readyz /certs
+
 [log]
 access = "stdout"
 
