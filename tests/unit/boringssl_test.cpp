@@ -23,3 +23,16 @@ TEST(BoringSsl, LinkedLibraryIsBoringSsl) {
   std::string where = info.dli_fname ? info.dli_fname : "";
   EXPECT_EQ(where.find("libssl.so.3"), std::string::npos) << "linked the system OpenSSL: " << where;
 }
+
+#ifdef GATEHOUSE_BORINGSSL_STATIC
+// The static build hides its symbols: nothing loaded later (a library that brings the system
+// OpenSSL) can bind to ours, and ours never resolve to theirs.
+TEST(BoringSsl, StaticBuildKeepsItsSymbolsToItself) {
+  EXPECT_EQ(dlsym(RTLD_DEFAULT, "SSL_CTX_new"), nullptr);
+  void* openssl = dlopen("libssl.so.3", RTLD_NOW | RTLD_GLOBAL);  // as libcurl would bring it
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
+  EXPECT_NE(ctx, nullptr);
+  EXPECT_EQ(std::string(OpenSSL_version(OPENSSL_VERSION)), "BoringSSL");
+  if (openssl) dlclose(openssl);
+}
+#endif

@@ -1,0 +1,211 @@
+// gatehouse-bench: an mTLS load generator. Drives host:port with a client certificate from
+// several threads (one io_context each) × concurrent connections, and reports operations per
+// second, errors by kind, latency percentiles, and the target's CPU time per operation.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "bench/load.hpp"
+#include "tls/pem_io.hpp"
+
+namespace gb = gatehouse::bench;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// utime + stime of a process, in seconds, from /proc/PID/stat; -1 if unreadable.
+double cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) stime = std::stoull(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// A context that fails early, in words, on a wrong certificate, key or CA.
+bssl::UniquePtr<SSL_CTX> make_context(const std::string& cert, const std::string& key, const std::string& ca,
+                                      const std::string& version, const std::string& groups,
+                                      const std::string& sigalgs, std::string& error) {
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
+  uint16_t v = version == "1.2" ? TLS1_2_VERSION : TLS1_3_VERSION;
+  SSL_CTX_set_min_proto_version(ctx.get(), version.empty() ? TLS1_2_VERSION : v);
+  SSL_CTX_set_max_proto_version(ctx.get(), version.empty() ? TLS1_3_VERSION : v);
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT);
+  if (!cert.empty()) {
+    auto parsed_key = gatehouse::tls::read_private_key(key);
+    if (!SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str())) error = cert + ": not a PEM certificate chain";
+    else if (!parsed_key) error = parsed_key.error();
+    else if (!SSL_CTX_use_PrivateKey(ctx.get(), parsed_key->get()) || !SSL_CTX_check_private_key(ctx.get()))
+      error = key + " is not the private key of " + cert;
+  }
+  if (error.empty() && !ca.empty()) {
+    if (!SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr)) error = ca + ": no CA certificate in it";
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  }
+  if (error.empty() && !groups.empty() && !SSL_CTX_set1_curves_list(ctx.get(), groups.c_str()))
+    error = "unknown group in '" + groups + "' (try X25519, P-256, P-384)";
+  if (error.empty() && !sigalgs.empty() && !SSL_CTX_set1_sigalgs_list(ctx.get(), sigalgs.c_str()))
+    error = "unknown signature algorithm in '" + sigalgs + "' (try ECDSA+SHA256, RSA-PSS+SHA256)";
+  ERR_clear_error();
+  return ctx;
+}
+
+bool reachable(const std::string& host, const std::string& port, std::string& error) {
+  asio::io_context io;
+  asio::error_code ec;
+  auto results = asio::ip::tcp::resolver(io).resolve(host, port, ec);
+  if (ec) {
+    error = "cannot resolve " + host + ": " + ec.message();
+    return false;
+  }
+  asio::ip::tcp::socket s(io);
+  asio::connect(s, results, ec);
+  if (ec) error = "cannot connect to " + host + ":" + port + ": " + ec.message();
+  return !ec;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a server closing on us is an error to count, not a reason to die
+  CLI::App app{"gatehouse-bench: mTLS handshake and throughput load generator"};
+  std::string target, cert, key, ca, sni, version, groups, sigalgs, mode_name = "handshake", path = "/";
+  int threads = 1, connections = 16, pid = 0;
+  double duration = 10, warmup = 1;
+  std::uint64_t count = 0;
+  std::size_t bulk_mib = 64;
+  bool json = false;
+  app.add_option("target", target, "host:port to load (Gatehouse, nginx, HAProxy, ...)")->required();
+  app.add_option("--cert", cert, "client certificate chain (PEM)");
+  app.add_option("--key", key, "the client certificate's private key (PEM)");
+  app.add_option("--ca", ca, "CA to verify the server with (default: the server is not checked)");
+  app.add_option("--sni", sni, "server name to send (default: none)");
+  app.add_option("--mode", mode_name, "handshake | resume | requests | bulk | hold")
+      ->check(CLI::IsMember({"handshake", "resume", "requests", "bulk", "hold"}));
+  app.add_option("-t,--threads", threads, "load threads, one io_context each")->check(CLI::Range(1, 256));
+  app.add_option("-c,--connections", connections, "concurrent connections per thread")->check(CLI::Range(1, 100000));
+  app.add_option("-d,--duration", duration, "seconds to measure (after the warm-up)");
+  app.add_option("-n,--count", count, "stop after this many operations instead");
+  app.add_option("--warmup", warmup, "seconds of load before measuring");
+  app.add_option("--tls", version, "pin the TLS version: 1.2 or 1.3")->check(CLI::IsMember({"1.2", "1.3"}));
+  app.add_option("--groups", groups, "key exchange groups, e.g. X25519:P-256");
+  app.add_option("--sigalgs", sigalgs, "signature algorithms to accept, e.g. ECDSA+SHA256");
+  app.add_option("--path", path, "the request path after each handshake");
+  app.add_option("--bulk-mib", bulk_mib, "MiB each way per connection in bulk mode (needs an echoing upstream)");
+  app.add_option("--pid", pid, "the target's process id: report its CPU time per operation");
+  app.add_flag("--json", json, "print the result as JSON");
+  CLI11_PARSE(app, argc, argv);
+
+  gb::LoadOptions o;
+  auto colon = target.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "gatehouse-bench: target must be host:port, got '" << target << "'\n";
+    return 2;
+  }
+  o.host = target.substr(0, colon);
+  if (o.host.size() > 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
+  o.port = target.substr(colon + 1);
+  o.sni = sni;
+  o.path = path;
+  o.connections = connections;
+  o.bulk_bytes = bulk_mib << 20;
+  o.mode = mode_name == "resume" ? gb::Mode::resume : mode_name == "requests" ? gb::Mode::requests
+           : mode_name == "bulk"  ? gb::Mode::bulk   : mode_name == "hold"     ? gb::Mode::hold
+                                                                                : gb::Mode::handshake;
+  std::string error;
+  if (cert.empty() != key.empty()) error = "give both --cert and --key, or neither";
+  auto ctx = error.empty() ? make_context(cert, key, ca, version, groups, sigalgs, error) : nullptr;
+  if (error.empty()) reachable(o.host, o.port, error);
+  if (error.empty() && pid && cpu_seconds(pid) < 0) error = "no process " + std::to_string(pid) + " to measure";
+  if (!error.empty()) {
+    std::cerr << "gatehouse-bench: " << error << "\n";
+    return 2;
+  }
+
+  gb::LoadControl control;
+  control.max_operations = 0;
+  std::vector<gb::LoadStats> stats(static_cast<std::size_t>(threads));
+  std::vector<std::thread> workers;
+  for (int i = 0; i < threads; ++i)
+    workers.emplace_back([&, i] { gb::run_load_thread(o, ctx.get(), control, stats[static_cast<std::size_t>(i)]); });
+
+  // The measured phase ends after `count` operations when given, else after the duration.
+  auto wait = [&](double seconds, bool live, bool by_count) {
+    auto until = Clock::now() + std::chrono::duration<double>(seconds);
+    std::uint64_t last = control.progress.load();
+    auto next_line = Clock::now() + std::chrono::seconds(1);
+    while (!control.stop && (by_count || Clock::now() < until)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // how often we look, not a wait for work
+      if (live && Clock::now() >= next_line) {
+        std::uint64_t now = control.progress.load();
+        std::cerr << "\r  " << (now - last) << " ops/s " << std::flush;
+        last = now;
+        next_line += std::chrono::seconds(1);
+      }
+    }
+  };
+  wait(warmup, false, false);
+  std::uint64_t base = control.progress.load();
+  if (count) control.max_operations = base + count;
+  double cpu_before = pid ? cpu_seconds(pid) : 0;
+  auto started = Clock::now();
+  control.measuring = true;
+  wait(duration, !json, count > 0);
+  control.measuring = false;
+  double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  double cpu_after = pid ? cpu_seconds(pid) : 0;
+  control.stop = true;
+  for (auto& w : workers) w.join();
+  if (!json) std::cerr << "\r";
+
+  gb::LoadStats total;
+  for (const auto& s : stats) total.merge(s);
+  double rate = static_cast<double>(total.operations) / elapsed;
+  nlohmann::ordered_json j{{"target", target}, {"mode", mode_name}, {"threads", threads},
+                           {"connections", connections}, {"seconds", elapsed}, {"operations", total.operations},
+                           {"per_second", rate}, {"resumed", total.resumed},
+                           {"latency_us", {{"p50", total.latency.quantile(0.5)}, {"p90", total.latency.quantile(0.9)},
+                                           {"p99", total.latency.quantile(0.99)}, {"p99.9", total.latency.quantile(0.999)}}},
+                           {"bytes_sent", total.bytes_sent}, {"bytes_received", total.bytes_received},
+                           {"held", total.held}, {"errors", total.errors}};
+  if (pid && total.operations)
+    j["target_cpu_us_per_operation"] = (cpu_after - cpu_before) * 1e6 / static_cast<double>(total.operations);
+  if (json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::printf("%s %s: %llu operations in %.2f s = %.0f/s (%llu resumed)\n", target.c_str(), mode_name.c_str(),
+                static_cast<unsigned long long>(total.operations), elapsed, rate,
+                static_cast<unsigned long long>(total.resumed));
+    std::printf("latency µs: p50 %llu  p90 %llu  p99 %llu  p99.9 %llu\n",
+                static_cast<unsigned long long>(total.latency.quantile(0.5)),
+                static_cast<unsigned long long>(total.latency.quantile(0.9)),
+                static_cast<unsigned long long>(total.latency.quantile(0.99)),
+                static_cast<unsigned long long>(total.latency.quantile(0.999)));
+    if (o.mode == gb::Mode::bulk)
+      std::printf("throughput: %.1f MB/s each way\n", static_cast<double>(total.bytes_sent) / elapsed / 1e6);
+    if (o.mode == gb::Mode::hold) std::printf("held: %llu connections\n", static_cast<unsigned long long>(total.held));
+    if (j.contains("target_cpu_us_per_operation"))
+      std::printf("target CPU: %.0f µs per operation\n", j["target_cpu_us_per_operation"].get<double>());
+    for (const auto& [kind, n] : total.errors) std::printf("errors: %llu × %s\n", static_cast<unsigned long long>(n), kind.c_str());
+  }
+  return total.operations > 0 || o.mode == gb::Mode::hold ? 0 : 1;
+}

@@ -1,0 +1,52 @@
+// The load gatehouse-bench generates: per thread one io_context running `connections`
+// concurrent clients, each repeating its mode's operation (a full handshake, a resumed one,
+// keep-alive requests, bulk transfer, or holding a connection open) until told to stop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "bench/latency_histogram.hpp"
+#include "tls/bssl.hpp"
+
+namespace gatehouse::bench {
+
+enum class Mode { handshake, resume, requests, bulk, hold };
+
+struct LoadOptions {
+  std::string host = "127.0.0.1";
+  std::string port = "8443";
+  std::string sni;
+  Mode mode = Mode::handshake;
+  int connections = 16;          // per thread
+  std::string path = "/";        // the tiny request after each handshake
+  std::size_t bulk_bytes = 64 << 20;  // each way, per connection, in bulk mode
+};
+
+// What one thread measured; merged across threads at the end.
+struct LoadStats {
+  std::uint64_t operations = 0;  // handshakes (or requests in requests mode)
+  std::uint64_t resumed = 0;
+  std::uint64_t bytes_sent = 0, bytes_received = 0;
+  std::uint64_t held = 0;
+  LatencyHistogram latency;
+  std::map<std::string, std::uint64_t> errors;  // by kind: TLS alert name, connect error, timeout
+
+  void merge(const LoadStats& o);
+};
+
+// Shared by the threads: when to stop and whether the warm-up is over.
+struct LoadControl {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> measuring{false};
+  std::atomic<std::uint64_t> progress{0};   // operations so far, for the live line
+  std::uint64_t max_operations = 0;         // 0: run for the duration
+};
+
+// Runs until control.stop; fills `stats` (only what happened while measuring).
+void run_load_thread(const LoadOptions& options, SSL_CTX* ctx, LoadControl& control, LoadStats& stats);
+
+}  // namespace gatehouse::bench

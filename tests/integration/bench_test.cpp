@@ -1,0 +1,60 @@
+// gatehouse-bench against a real Gatehouse: counts what it was asked to, resumes sessions,
+// and refuses bad input in words.
+#include <gtest/gtest.h>
+
+#include "tests/support/command.hpp"
+#include "tests/support/proxy_harness.hpp"
+
+namespace gatehouse::test {
+namespace {
+
+const std::string kBench = GATEHOUSE_BENCH;
+
+std::string bench(const ProxyHarness& p, const std::string& args, const std::string& key = "alice.key") {
+  std::string d = p.dir().path().string();
+  return kBench + " 127.0.0.1:" + std::to_string(p.port()) + " --cert " + d + "/alice-chain.pem --key " + d + "/" +
+         key + " --ca " + d + "/root.pem --sni localhost --warmup 0 " + args;
+}
+
+TEST(Bench, HandshakesAndResumptionsAreCounted) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  auto full = run_command(bench(proxy, "-c 4 -n 200 -d 60 --json --pid " + std::to_string(::getpid())));
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  auto j = nlohmann::json::parse(full.output.substr(full.output.find('{')), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << full.output;
+  EXPECT_GE(j["operations"].get<int>(), 200);
+  EXPECT_TRUE(j["errors"].empty()) << full.output;
+  EXPECT_GT(j["latency_us"]["p99"].get<int>(), 0);
+  EXPECT_TRUE(j.contains("target_cpu_us_per_operation"));
+  EXPECT_GE(proxy.totals().handshakes_ok, 200u);
+
+  auto resumed = run_command(bench(proxy, "--mode resume -c 2 -n 50 -d 60 --json"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  auto r = nlohmann::json::parse(resumed.output.substr(resumed.output.find('{')));
+  EXPECT_GE(r["resumed"].get<int>(), r["operations"].get<int>() - 2);  // all but each connection's first
+}
+
+TEST(Bench, RefusalsAreReportedByAlertName) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  std::string d = proxy.dir().path().string();
+  auto r = run_command(kBench + " 127.0.0.1:" + std::to_string(proxy.port()) + " --warmup 0 -d 1 -c 1");
+  EXPECT_EQ(r.exit_code, 1) << r.output;  // nothing succeeded
+  EXPECT_NE(r.output.find("alert: "), std::string::npos) << r.output;
+}
+
+TEST(Bench, BadInputIsExplained) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  auto wrong_key = run_command(bench(proxy, "-d 1", "server-ecdsa.key"));
+  EXPECT_EQ(wrong_key.exit_code, 2);
+  EXPECT_NE(wrong_key.output.find("is not the private key of"), std::string::npos) << wrong_key.output;
+  auto nobody = run_command(kBench + " 127.0.0.1:1 -d 1");
+  EXPECT_EQ(nobody.exit_code, 2);
+  EXPECT_NE(nobody.output.find("cannot connect to 127.0.0.1:1"), std::string::npos) << nobody.output;
+  EXPECT_EQ(run_command(kBench + " --help").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace gatehouse::test
