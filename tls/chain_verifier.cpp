@@ -85,7 +85,7 @@ int tolerate_stale_crl(int ok, X509_STORE_CTX* ctx) {
 }
 }  // namespace
 
-VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent) const {
+VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedChain* facts) const {
   // A CA certificate is never a peer's identity, even one that chains to our root.
   if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
     return {Reason::wrong_usage,
@@ -129,11 +129,43 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent) const {
   }
   if (verified) {
     ERR_clear_error();
-    return strict_checks(X509_STORE_CTX_get0_chain(ctx.get()), crls_);
+    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+    VerifyOutcome out = strict_checks(chain, crls_);
+    if (facts && out.reason == Reason::ok) describe_chain(chain, *facts);
+    return out;
   }
   VerifyOutcome out = explain(ctx.get(), leaf);
   ERR_clear_error();
   return out;
+}
+
+void ChainVerifier::describe_chain(const STACK_OF(X509)* chain, VerifiedChain& facts) {
+  facts.certificates.clear();
+  facts.valid_from = 0;
+  facts.valid_until = INT64_MAX;
+  for (size_t i = 0; i < sk_X509_num(chain); ++i) {
+    X509* cert = sk_X509_value(chain, i);
+    facts.valid_from = std::max(facts.valid_from, unix_time(X509_get0_notBefore(cert)));
+    facts.valid_until = std::min(facts.valid_until, unix_time(X509_get0_notAfter(cert)));
+    if (i + 1 < sk_X509_num(chain))  // the anchor itself is never on a CRL we check
+      facts.certificates.emplace_back(X509_NAME_dup(X509_get_issuer_name(cert)),
+                                      ASN1_INTEGER_dup(X509_get0_serialNumber(cert)));
+  }
+}
+
+bool ChainVerifier::still_valid(const VerifiedChain& chain, std::int64_t now) const {
+  if (now < chain.valid_from || now > chain.valid_until) return false;
+  for (const auto& [issuer, serial] : chain.certificates) {
+    for (const auto& crl : crls_) {
+      if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), issuer.get()) != 0) continue;
+      std::int64_t next = unix_time(X509_CRL_get0_nextUpdate(crl.get()));
+      if (unix_time(X509_CRL_get0_lastUpdate(crl.get())) > now) return false;
+      if (next && next < now && !options_.accept_stale_crl) return false;
+      X509_REVOKED* revoked = nullptr;
+      if (X509_CRL_get0_by_serial(crl.get(), &revoked, serial.get()) == 1) return false;
+    }
+  }
+  return true;
 }
 
 VerifyOutcome ChainVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {

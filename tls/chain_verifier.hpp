@@ -33,19 +33,33 @@ struct VerifyOptions {
 
 using CrlList = std::vector<bssl::UniquePtr<X509_CRL>>;
 
+// What a verified chain needs to be checked again later (a resumed session) without parsing
+// certificates or verifying signatures: each certificate's issuer and serial, for the CRLs,
+// and the dates within which all of them are valid.
+struct VerifiedChain {
+  std::vector<std::pair<bssl::UniquePtr<X509_NAME>, bssl::UniquePtr<ASN1_INTEGER>>> certificates;
+  std::int64_t valid_from = 0;
+  std::int64_t valid_until = 0;
+};
+
 class ChainVerifier {
  public:
   // `anchors`: the only trust anchors. `intermediates`: certificates the peer may leave out.
   // `crls`: checked for every certificate whose issuer published one.
   ChainVerifier(const CertChain& anchors, const CertChain& intermediates, const CrlList& crls, VerifyOptions options);
 
-  // `sent` is what the peer sent after its own certificate (its intermediates).
-  VerifyOutcome verify(X509* leaf, const CertChain& sent) const;
+  // `sent` is what the peer sent after its own certificate (its intermediates). With `facts`,
+  // a chain that verified is described there for still_valid().
+  VerifyOutcome verify(X509* leaf, const CertChain& sent, VerifiedChain* facts = nullptr) const;
+  // True when a chain that verified earlier is good now: within its dates, listed by no CRL,
+  // and every CRL of its issuers current. False means "verify it in full", not "refuse".
+  bool still_valid(const VerifiedChain& chain, std::int64_t now) const;
 
   const CertChain& anchors() const { return anchors_; }
 
  private:
   VerifyOutcome explain(X509_STORE_CTX* ctx, X509* leaf) const;
+  static void describe_chain(const STACK_OF(X509)* chain, VerifiedChain& facts);
   bool shares_anchor_organization(X509* cert) const;
   std::string revocation_words(X509* cert) const;  // " on DATE (reason)"
   std::string anchor_names() const;                 // "'CN=Root A', 'CN=Root B'"

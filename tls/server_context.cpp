@@ -1,5 +1,6 @@
 #include "tls/server_context.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <ctime>
 
@@ -7,6 +8,7 @@
 #include "tls/diagnose/inspect.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
+#include "tls/resume_cache.hpp"
 
 namespace gatehouse::tls {
 namespace {
@@ -139,6 +141,9 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   std::unique_ptr<ServerContext> sc(new ServerContext());
   sc->authorizer_ = authorizer;
   sc->verify_optional_ = tls.verify == conf::VerifyMode::optional;
+  sc->tickets_ = tls.session_tickets;
+  static std::atomic<std::uint64_t> next_id{1};
+  sc->id_ = next_id.fetch_add(1);
   size_t before = problems.problems().size();
   for (const auto& c : tls.certificates) {
     if (auto cred = load_credential(c, file, problems)) sc->credentials_.push_back(std::move(*cred));
@@ -290,9 +295,19 @@ const ServerCredential* ServerContext::credential_of(const SSL* ssl) {
 
 bool ServerContext::recheck_resumed(SSL* ssl, HandshakeReport* report) const {
   uint8_t alert = SSL_AD_BAD_CERTIFICATE;
-  if (check_peer(ssl, report, &alert)) return true;
-  if (!verify_optional_) SSL_send_fatal_alert(ssl, alert);
-  return false;
+  bool ok;
+  // Verified in full on this thread before: today's dates and CRLs, then the routes, no parsing.
+  const ResumeEntry* known = ResumeCache::find(id_, peer_certificate_digest(ssl));
+  if (known && verifier_->still_valid(known->chain, std::time(nullptr))) {
+    report->verify_ran = true;
+    report->verify = {};
+    report->identity = known->identity;
+    ok = authorize(ssl, report, &alert);
+  } else {
+    ok = check_peer(ssl, report, &alert);
+  }
+  if (!ok && !verify_optional_) SSL_send_fatal_alert(ssl, alert);
+  return ok;
 }
 
 bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const {
@@ -320,13 +335,19 @@ bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_a
   }
   bssl::UniquePtr<X509> leaf = std::move(chain.front());
   chain.erase(chain.begin());
-  report->verify = verifier_->verify(leaf.get(), chain);
+  VerifiedChain facts;
+  report->verify = verifier_->verify(leaf.get(), chain, tickets_ ? &facts : nullptr);
   if (report->verify.reason != Reason::ok) {
     *out_alert = reason_alert(report->verify.reason);
     return false;
   }
-  // Authorize in the handshake too, so a refused client gets access_denied at once.
   report->identity = extract_identity(leaf.get());
+  if (tickets_) ResumeCache::store(id_, peer_certificate_digest(ssl), {std::move(facts), *report->identity});
+  return authorize(ssl, report, out_alert);
+}
+
+// Authorize in the handshake too, so a refused client gets access_denied at once.
+bool ServerContext::authorize(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const {
   if (authorizer_) {
     const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     report->authz = authorizer_->authorize(*report->identity, sni ? sni : "");

@@ -81,6 +81,7 @@ class ServerContext {
   static int on_alpn(SSL* ssl, const uint8_t** out, uint8_t* out_len, const uint8_t* in, unsigned in_len, void*);
   static int on_ticket_key(SSL* ssl, uint8_t* name, uint8_t* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac, int encrypt);
   bool check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const;
+  bool authorize(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const;
 
   bssl::UniquePtr<SSL_CTX> ctx_;
   std::vector<ServerCredential> credentials_;
@@ -89,6 +90,8 @@ class ServerContext {
   std::vector<TicketKey> ticket_keys_;  // from ticket_keys; empty: BoringSSL's own rotating keys
   bool tls13_ = true;
   bool verify_optional_ = false;
+  bool tickets_ = true;
+  std::uint64_t id_ = 0;  // unique per context: keys the resumption cache
   std::vector<LoadedCertificate> loaded_;
 };
 
