@@ -52,11 +52,7 @@ class Metrics : public testing::Test {
   bool request(const std::string& chain, const std::string& key, const std::string& sni = "localhost") {
     auto opts = proxy.client(chain, key);
     opts.sni = sni;
-    TlsClient client(opts);
-    if (!client.connect()) return false;
-    client.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    auto all = client.read_all();
-    return all && all->find("200 OK") != std::string::npos;
+    return get_ok(opts);
   }
   HttpUpstream up;
   ProxyHarness proxy;

@@ -86,11 +86,7 @@ class AcceptProxy : public testing::Test {
   bool request(const std::string& preface) {
     auto opts = proxy.client();
     opts.preface = preface;
-    TlsClient client(opts);
-    if (!client.connect()) return false;
-    client.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    auto all = client.read_all();
-    return all && all->find("200 OK") != std::string::npos;
+    return get_ok(opts);
   }
   HttpUpstream up;
   ProxyHarness proxy;

@@ -203,4 +203,12 @@ bool TlsClient::transfer(std::size_t bytes, std::string& sent_sha256, std::strin
   return true;
 }
 
+bool get_ok(const ClientOptions& options) {
+  TlsClient client(options);
+  if (!client.connect()) return false;
+  client.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  auto all = client.read_all();
+  return all && all->find("200 OK") != std::string::npos;
+}
+
 }  // namespace gatehouse::test

@@ -69,5 +69,7 @@ class TlsClient {
 };
 
 std::string sha256_hex(const std::string& data);
+// A GET over a fresh connection with `options` (Connection: close); true when it was answered 200.
+bool get_ok(const ClientOptions& options);
 
 }  // namespace gatehouse::test
