@@ -75,7 +75,9 @@ struct AccessLog::State {
       std::uint64_t tail = q->tail.load(std::memory_order_relaxed);
       std::uint64_t head = q->head.load(std::memory_order_acquire);
       for (; tail != head; ++tail) {
-        batch += q->slots[tail % q->slots.size()];
+        std::string line;
+        line.swap(q->slots[tail % q->slots.size()]);  // an idle log holds no old lines
+        batch += line;
         batch += '\n';
       }
       q->tail.store(tail, std::memory_order_release);
