@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "tls/client_hello.hpp"
 
@@ -56,19 +57,23 @@ std::optional<Router> Router::compile(const std::vector<conf::RouteSettings>& ro
     router.routes_.push_back(std::move(route));
   }
   if (problems.problems().size() != before) return std::nullopt;
+  // Hash look-ups for select(): exact names, and wildcards by what follows their "*.".
+  for (size_t i = 0; i < router.routes_.size(); ++i)
+    for (const auto& pattern : router.routes_[i].sni) {
+      if (pattern.starts_with("*.")) router.wildcards_.emplace(pattern.substr(2), static_cast<int>(i));
+      else router.exact_.emplace(pattern, static_cast<int>(i));
+    }
   return router;
 }
 
 int Router::select(std::string_view sni_raw) const {
   std::string sni = tls::ascii_lower(std::string(sni_raw));
-  int wildcard = -1;
-  for (size_t i = 0; i < routes_.size(); ++i) {
-    for (const auto& pattern : routes_[i].sni) {
-      if (pattern == sni) return static_cast<int>(i);  // an exact name beats any wildcard
-      if (wildcard < 0 && pattern.starts_with("*.") && tls::name_matches(pattern, sni)) wildcard = static_cast<int>(i);
-    }
+  if (auto it = exact_.find(sni); it != exact_.end()) return it->second;  // an exact name beats any wildcard
+  // "*.example.com" covers exactly one label in front of example.com.
+  if (auto dot = sni.find('.'); dot != std::string::npos && dot > 0) {
+    if (auto it = wildcards_.find(sni.substr(dot + 1)); it != wildcards_.end()) return it->second;
   }
-  return wildcard >= 0 ? wildcard : default_route_;
+  return default_route_;
 }
 
 tls::Authorization Router::authorize(const tls::PeerIdentity& identity, std::string_view sni) const {

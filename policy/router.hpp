@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ class Router : public tls::Authorizer {
  private:
   std::vector<CompiledRoute> routes_;
   int default_route_ = -1;
+  std::unordered_map<std::string, int> exact_;      // lower-case name → route
+  std::unordered_map<std::string, int> wildcards_;  // what follows "*." → first route with it
 };
 
 }  // namespace gatehouse::policy

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libasio-dev android-libboringssl-dev libtomlplusplus-dev prometheus-cpp-dev libgtest-dev
-  nlohmann-json3-dev libcli11-dev libspdlog-dev libhttp-parser-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libhttp-parser-dev libbenchmark-dev
   curl openssl ca-certificates libnss3-tools nginx prometheus
 )
 
