@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bench/compare.sh [SECONDS]: Gatehouse and nginx side by side in one run: the same PKI, one
+# bench/compare.sh [SECONDS]: Gatehouse, nginx and HAProxy side by side in one run: the same PKI, one
 # worker each, the server pinned to CPU 0 and gatehouse-bench to CPU 1, the same load. Prints
 # the servers' CPU time per full and per resumed TLS 1.3 mTLS handshake (ECDSA P-256 on both
-# sides) and the ratio to the cheapest. Needs build/gatehouse, build/gatehouse-bench and nginx.
-# (HAProxy, Caddy, bulk and idle-memory columns are still to come: see the performance issue.)
+# sides) and the ratio to the cheapest. Needs build/gatehouse and build/gatehouse-bench; nginx and
+# haproxy (Debian packages) are measured when installed. (Caddy, TLS 1.2/RSA, bulk and
+# idle-memory columns are still to come: see the performance issue.)
 set -euo pipefail
 build=${BUILD:-build}
 secs=${1:-10}
@@ -85,11 +86,33 @@ http {
 }
 EOF
 
+cat "$pki/server.pem" "$pki/server.key" > "$pki/server-with-key.pem"
+cat > "$tmp/haproxy.cfg" <<EOF
+global
+  nbthread 1
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend mtls
+  bind 127.0.0.1:20443 ssl crt $pki/server-with-key.pem ca-file $pki/ca-bundle.pem verify required
+  http-request return status 200 content-type text/plain string "ok"
+EOF
+
 run() {  # name port mode -> CPU µs per operation on the server
   local pid=$1 port=$2 mode=$3
   taskset -c 1 "$bench" "127.0.0.1:$port" --cert "$pki/tester.pem" --key "$pki/tester.key" --sni localhost \
-    --tls 1.3 --mode "$mode" -c 16 -d "$secs" --warmup 1 --pid "$pid" --json 2>/dev/null |
-    python3 -c 'import json,sys; j=json.load(sys.stdin); print("%.0f %.0f %d" % (j.get("target_cpu_us_per_operation", 0), j["per_second"], sum(j["errors"].values())))'
+    --tls 1.3 --mode "$mode" -c 16 -d "$secs" --warmup 1 --pid "$pid" --json 2>"$tmp/bench-$port-$mode.err" |
+    python3 -c '
+import json, sys
+try:
+    j = json.load(sys.stdin)
+    print("%.0f %.0f %d" % (j.get("target_cpu_us_per_operation", 0), j["per_second"], sum(j["errors"].values())))
+except ValueError:
+    print("0 0 -1")  # the run failed: its message is below
+'
+  if [ -s "$tmp/bench-$port-$mode.err" ]; then sed "s/^/  port $port $mode: /" "$tmp/bench-$port-$mode.err" >&2; fi
 }
 
 declare -A full resumed
@@ -107,6 +130,14 @@ if command -v nginx >/dev/null; then
   resumed[nginx]=$(run "${pids[-1]}" 19443 resume)
 fi
 
+if command -v haproxy >/dev/null; then
+  taskset -c 0 haproxy -db -f "$tmp/haproxy.cfg" 2>/dev/null &
+  pids+=($!)
+  wait_port 20443
+  full[haproxy]=$(run "${pids[-1]}" 20443 handshake)
+  resumed[haproxy]=$(run "${pids[-1]}" 20443 resume)
+fi
+
 best_full=999999 best_resumed=999999
 for s in "${!full[@]}"; do
   f=${full[$s]%% *}; r=${resumed[$s]%% *}
@@ -114,7 +145,7 @@ for s in "${!full[@]}"; do
   (( r < best_resumed )) && best_resumed=$r
 done
 printf '%-10s | %22s | %24s\n' "server" "full handshake µs CPU" "resumed handshake µs CPU"
-for s in gatehouse nginx; do
+for s in gatehouse nginx haproxy; do
   [ -n "${full[$s]:-}" ] || continue
   read -r f frate ferr <<<"${full[$s]}"
   read -r r rrate rerr <<<"${resumed[$s]}"
