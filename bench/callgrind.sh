@@ -4,20 +4,8 @@
 # machine's noise. Each server runs under callgrind twice, serving 100 then 300 operations; the
 # difference divided by 200 leaves out start-up and shutdown. Same PKI and configs as compare.sh.
 set -euo pipefail
-build=${BUILD:-build}
 mode=${1:-handshake}
-here=$(cd "$(dirname "$0")/.." && pwd)
-gh="$here/$build/gatehouse"
-bench="$here/$build/gatehouse-bench"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-source "$here/bench/setup-peers.sh"
+source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
 
 count() {  # port operations command... -> instructions for the whole run
   local port=$1 n=$2

@@ -6,21 +6,8 @@
 # haproxy (Debian packages) are measured when installed. (Caddy, TLS 1.2/RSA, bulk and
 # idle-memory columns are still to come: see the performance issue.)
 set -euo pipefail
-build=${BUILD:-build}
 secs=${1:-10}
-here=$(cd "$(dirname "$0")/.." && pwd)
-gh="$here/$build/gatehouse"
-bench="$here/$build/gatehouse-bench"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-source "$here/bench/setup-peers.sh"
+source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
 
 run() {  # name port mode -> CPU µs per operation on the server
   local pid=$1 port=$2 mode=$3

@@ -1,6 +1,19 @@
 # Sourced by bench/compare.sh and bench/callgrind.sh: one PKI (Gatehouse's development PKI) and
 # the configs of Gatehouse (18443), nginx (19443) and HAProxy (20443) in $tmp, one worker each, in
-# front of a built-in "ok" answer. Expects $tmp and $gh; defines wait_port and $pki.
+# front of a built-in "ok" answer. Defines $gh, $bench, $tmp (removed at exit, with every server
+# whose pid is in $pids), wait_port and $pki.
+build=${BUILD:-build}
+here=$(cd "$(dirname "$0")/.." && pwd)
+gh="$here/$build/gatehouse"
+bench="$here/$build/gatehouse-bench"
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 wait_port() {  # bounded: 5 s
   for _ in $(seq 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
