@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# bench/callgrind.sh [handshake|resume]: instructions per TLS 1.3 mTLS handshake (ECDSA P-256 both
+# bench/callgrind.sh [handshake|resume] [SERVER...]: instructions per TLS 1.3 mTLS handshake (ECDSA P-256 both
 # sides) for Gatehouse, nginx and HAProxy, counted by valgrind's callgrind, which is immune to the
 # machine's noise. Each server runs under callgrind twice, serving 100 then 300 operations; the
 # difference divided by 200 leaves out start-up and shutdown. Same PKI and configs as compare.sh.
+# SERVER names which of gatehouse, nginx and haproxy to count (default: all three).
 set -euo pipefail
 mode=${1:-handshake}
+servers=" ${*:2} "
+[ "$servers" = "  " ] && servers=" gatehouse nginx haproxy "
+wanted() { [[ $servers == *" $1 "* ]] && { [ "$1" = gatehouse ] || command -v "$1" >/dev/null; }; }
 source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
 
 count() {  # port operations command... -> instructions for the whole run
@@ -32,9 +36,9 @@ per_operation() {  # port command...
 }
 
 declare -A ins
-ins[gatehouse]=$(per_operation 18443 "$gh" run -c "$tmp/gatehouse.toml")
-if command -v nginx >/dev/null; then ins[nginx]=$(per_operation 19443 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"); fi
-if command -v haproxy >/dev/null; then ins[haproxy]=$(per_operation 20443 haproxy -db -f "$tmp/haproxy.cfg"); fi
+if wanted gatehouse; then ins[gatehouse]=$(per_operation 18443 "$gh" run -c "$tmp/gatehouse.toml"); fi
+if wanted nginx; then ins[nginx]=$(per_operation 19443 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"); fi
+if wanted haproxy; then ins[haproxy]=$(per_operation 20443 haproxy -db -f "$tmp/haproxy.cfg"); fi
 best=0
 for s in "${!ins[@]}"; do
   [ "$s" = gatehouse ] && continue

@@ -3,7 +3,7 @@
 # front of a built-in "ok" answer. Defines $gh, $bench, $tmp (removed at exit, with every server
 # whose pid is in $pids), wait_port and $pki.
 build=${BUILD:-build}
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 gh="$here/$build/gatehouse"
 bench="$here/$build/gatehouse-bench"
 tmp=$(mktemp -d)
