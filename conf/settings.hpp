@@ -145,6 +145,7 @@ struct ServerSettings {
   int workers = 0;  // 0 = one per core
   std::int64_t max_connections = 100000;
   Duration drain_timeout{std::chrono::seconds(30)};
+  std::int64_t verified_cache = 16384;  // client certificates each worker remembers as verified; 0 = none
 };
 
 struct AdminSettings {

@@ -8,7 +8,7 @@
 #include "tls/diagnose/inspect.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
-#include "tls/resume_cache.hpp"
+#include "tls/verified_cache.hpp"
 
 namespace gatehouse::tls {
 namespace {
@@ -141,7 +141,6 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   std::unique_ptr<ServerContext> sc(new ServerContext());
   sc->authorizer_ = authorizer;
   sc->verify_optional_ = tls.verify == conf::VerifyMode::optional;
-  sc->tickets_ = tls.session_tickets;
   static std::atomic<std::uint64_t> next_id{1};
   sc->id_ = next_id.fetch_add(1);
   size_t before = problems.problems().size();
@@ -305,22 +304,21 @@ const ServerCredential* ServerContext::credential_of(const SSL* ssl) {
 
 bool ServerContext::recheck_resumed(SSL* ssl, HandshakeReport* report) const {
   uint8_t alert = SSL_AD_BAD_CERTIFICATE;
-  bool ok;
-  // Verified in full on this thread before: today's dates and CRLs, then the routes, no parsing.
-  const ResumeEntry* known = ResumeCache::find(id_, peer_certificate_digest(ssl));
-  if (known && verifier_->still_valid(known->chain, std::time(nullptr))) {
-    report->verify_ran = true;
-    report->verify = {};
-    report->identity = known->identity;
-    ok = authorize(ssl, report, &alert);
-  } else {
-    ok = check_peer(ssl, report, &alert);
-  }
+  bool ok = check_peer(ssl, report, &alert);
   if (!ok && !verify_optional_) SSL_send_fatal_alert(ssl, alert);
   return ok;
 }
 
 bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const {
+  // A certificate this thread verified in full before: today's dates and CRLs, then the routes.
+  const std::string digest = peer_certificate_digest(ssl);
+  const VerifiedEntry* known = VerifiedCache::find(id_, digest);
+  if (known && verifier_->still_valid(known->chain, std::time(nullptr))) {
+    report->verify_ran = true;
+    report->verify = {};
+    report->identity = known->identity;
+    return authorize(ssl, report, out_alert);
+  }
   // On a resumed session these are the certificates stored in the session: checked again
   // against today's CRL and policy, since BoringSSL does not re-verify resumptions itself.
   const STACK_OF(CRYPTO_BUFFER)* buffers = SSL_get0_peer_certificates(ssl);
@@ -346,13 +344,13 @@ bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_a
   bssl::UniquePtr<X509> leaf = std::move(chain.front());
   chain.erase(chain.begin());
   VerifiedChain facts;
-  report->verify = verifier_->verify(leaf.get(), chain, tickets_ ? &facts : nullptr);
+  report->verify = verifier_->verify(leaf.get(), chain, &facts);
   if (report->verify.reason != Reason::ok) {
     *out_alert = reason_alert(report->verify.reason);
     return false;
   }
   report->identity = extract_identity(leaf.get());
-  if (tickets_) ResumeCache::store(id_, peer_certificate_digest(ssl), {std::move(facts), *report->identity});
+  VerifiedCache::store(id_, digest, {std::move(facts), *report->identity});
   return authorize(ssl, report, out_alert);
 }
 

@@ -90,7 +90,6 @@ class ServerContext {
   std::vector<TicketKey> ticket_keys_;  // from ticket_keys; empty: BoringSSL's own rotating keys
   bool tls13_ = true;
   bool verify_optional_ = false;
-  bool tickets_ = true;
   std::uint64_t id_ = 0;  // unique per context: keys the resumption cache
   std::vector<LoadedCertificate> loaded_;
 };

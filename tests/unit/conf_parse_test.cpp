@@ -11,6 +11,7 @@ const char* kGood = R"(
 workers = 4
 max_connections = 500
 drain_timeout = "10s"
+verified_cache = 0
 
 [[listener]]
 name = "staging"
@@ -35,6 +36,7 @@ TEST(ConfParse, ReadsValuesAndDefaults) {
   EXPECT_EQ(s.server.workers, 4);
   EXPECT_EQ(s.server.max_connections, 500);
   EXPECT_EQ(s.server.drain_timeout, Duration(10'000));
+  EXPECT_EQ(s.server.verified_cache, 0);
   ASSERT_EQ(s.listeners.size(), 1u);
   const auto& l = s.listeners[0];
   EXPECT_EQ(l.name, "staging");
@@ -47,7 +49,7 @@ TEST(ConfParse, ReadsValuesAndDefaults) {
   EXPECT_EQ(l.tls.certificates[0].cert.path, "/srv/gh/certs/server.pem");
   EXPECT_EQ(l.tls.certificates[0].key.path, "/etc/gh/server.key");
   EXPECT_EQ(l.tls.client_ca.path, "/srv/gh/pki/root.pem");
-  EXPECT_EQ(l.tls.certificates[0].cert.source.line, 12);
+  EXPECT_EQ(l.tls.certificates[0].cert.source.line, 13);
   EXPECT_EQ(s.upstreams[0].connect_timeout, Duration(2000));
 }
 

@@ -1,5 +1,6 @@
-// The resumed-session fast path: a chain that verified once is re-checked against dates and CRLs
-// from its recorded facts alone; anything doubtful sends it back to a full verification.
+// The verified-certificate fast path (repeat clients and resumed sessions): a chain that verified
+// once is re-checked against dates and CRLs from its recorded facts alone; anything doubtful
+// sends it back to a full verification. The per-thread cache is bounded and can be turned off.
 #include <gtest/gtest.h>
 
 #include <ctime>
@@ -9,6 +10,7 @@
 #include "tls/chain_verifier.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
+#include "tls/verified_cache.hpp"
 
 namespace gatehouse::tls {
 namespace {
@@ -69,6 +71,24 @@ TEST(ResumeCheck, NothingIsRecordedForAChainThatFailed) {
   VerifiedChain facts;
   EXPECT_NE(verifier.verify(f.leaf.x509.get(), Fixture::certs({&f.inter}), &facts).reason, Reason::ok);
   EXPECT_TRUE(facts.certificates.empty());
+}
+
+TEST(VerifiedCache, RemembersPerConfigUpToItsCapacityAndNothingWhenZero) {
+  const std::string a(32, 'a'), b(32, 'b'), c(32, 'c');
+  VerifiedCache::set_capacity(2);
+  VerifiedCache::store(7, a, {});
+  VerifiedCache::store(7, b, {});
+  EXPECT_NE(VerifiedCache::find(7, a), nullptr);
+  EXPECT_EQ(VerifiedCache::find(8, a), nullptr);  // another config (context) never sees it
+  VerifiedCache::store(7, c, {});                 // full: emptied, then c
+  EXPECT_EQ(VerifiedCache::find(7, a), nullptr);
+  EXPECT_NE(VerifiedCache::find(7, c), nullptr);
+  EXPECT_EQ(VerifiedCache::find(7, ""), nullptr);  // no certificate, no entry
+
+  VerifiedCache::set_capacity(0);
+  VerifiedCache::store(9, a, {});
+  EXPECT_EQ(VerifiedCache::find(9, a), nullptr);
+  VerifiedCache::set_capacity(16384);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-#include "tls/resume_cache.hpp"
+#include "tls/verified_cache.hpp"
 
 #include <openssl/sha.h>
 
+#include <atomic>
 #include <cstring>
 #include <unordered_map>
 
@@ -14,24 +15,29 @@ std::string key_of(std::uint64_t context, const std::string& digest) {
   return key + digest;
 }
 
-std::unordered_map<std::string, ResumeEntry>& entries() {
-  thread_local std::unordered_map<std::string, ResumeEntry> map;
+std::atomic<std::size_t> capacity{16384};
+
+std::unordered_map<std::string, VerifiedEntry>& entries() {
+  thread_local std::unordered_map<std::string, VerifiedEntry> map;
   return map;
 }
 
 }  // namespace
 
-const ResumeEntry* ResumeCache::find(std::uint64_t context, const std::string& certificate_digest) {
+const VerifiedEntry* VerifiedCache::find(std::uint64_t context, const std::string& certificate_digest) {
   if (certificate_digest.empty()) return nullptr;
   auto& map = entries();
   auto it = map.find(key_of(context, certificate_digest));
   return it == map.end() ? nullptr : &it->second;
 }
 
-void ResumeCache::store(std::uint64_t context, const std::string& certificate_digest, ResumeEntry entry) {
-  if (certificate_digest.empty()) return;
+void VerifiedCache::set_capacity(std::size_t entries) { capacity.store(entries, std::memory_order_relaxed); }
+
+void VerifiedCache::store(std::uint64_t context, const std::string& certificate_digest, VerifiedEntry entry) {
+  const std::size_t limit = capacity.load(std::memory_order_relaxed);
+  if (certificate_digest.empty() || limit == 0) return;
   auto& map = entries();
-  if (map.size() >= kMaxEntries) map.clear();  // crude but bounded; the next handshakes refill it
+  if (map.size() >= limit) map.clear();  // crude but bounded; the next handshakes refill it
   map.insert_or_assign(key_of(context, certificate_digest), std::move(entry));
 }
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/per-operation.sh [handshake|resume] [SERVER...]: what one TLS 1.3 mTLS handshake (ECDSA
+# P-256 both sides) costs Gatehouse, nginx and HAProxy in counts that do not depend on the
+# machine's noise: instructions (valgrind's callgrind), heap allocations (valgrind's memcheck,
+# "total heap usage") and system calls (strace -c). Each server runs under each tool twice,
+# serving 100 then 300 operations; the difference divided by 200 leaves out start-up and
+# shutdown. Same PKI and configs as compare.sh. SERVER names which of gatehouse, nginx and
+# haproxy to count (default: all three).
+set -euo pipefail
+mode=${1:-handshake}
+servers=" ${*:2} "
+[ "$servers" = "  " ] && servers=" gatehouse nginx haproxy "
+wanted() { [[ $servers == *" $1 "* ]] && { [ "$1" = gatehouse ] || command -v "$1" >/dev/null; }; }
+source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
+
+load() {  # port operations
+  "$bench" "127.0.0.1:$1" --cert "$pki/tester.pem" --key "$pki/tester.key" --sni localhost --tls 1.3 \
+    --mode "$mode" -c 4 -n "$2" -d 600 --warmup 0 >/dev/null 2>&1
+}
+
+wait_slow_port() {  # valgrind starts slowly: up to 20 s
+  for _ in $(seq 400); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+}
+
+count() {  # tool port operations command... -> the tool's total for the whole run
+  local tool=$1 port=$2 n=$3
+  shift 3
+  rm -f "$tmp"/out.*
+  case $tool in
+    instructions) valgrind --tool=callgrind --callgrind-out-file="$tmp/out.%p" "$@" >/dev/null 2>&1 & ;;
+    allocations) valgrind --tool=memcheck --leak-check=no --log-file="$tmp/out.%p" "$@" >/dev/null 2>&1 & ;;
+    syscalls) strace -f -c -o "$tmp/out.strace" "$@" >/dev/null 2>&1 & ;;
+  esac
+  local pid=$!
+  wait_slow_port "$port"
+  load "$port" "$n"
+  # Under strace the server is strace's child: stop the server, and strace reports and exits.
+  local server=$pid
+  if [ "$tool" = syscalls ]; then server=$(pgrep -P "$pid"); fi
+  kill -TERM "$server"
+  wait "$pid" 2>/dev/null || true
+  case $tool in
+    instructions) sed -n 's/^summary: //p' "$tmp"/out.* | sort -n | tail -1 ;;
+    allocations) sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' "$tmp"/out.* | tr -d , | sort -n | tail -1 ;;
+    syscalls) awk '$NF == "total" {print $(NF-2)}' "$tmp/out.strace" ;;
+  esac
+}
+
+per_operation() {  # tool port command...
+  local a b
+  a=$(count "$1" "$2" 100 "${@:3}")
+  b=$(count "$1" "$2" 300 "${@:3}")
+  echo $(((b - a) / 200))
+}
+
+declare -A cmd port
+cmd[gatehouse]="$gh run -c $tmp/gatehouse.toml"; port[gatehouse]=18443
+cmd[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx.conf"; port[nginx]=19443
+cmd[haproxy]="haproxy -db -f $tmp/haproxy.cfg"; port[haproxy]=20443
+
+printf 'per %s (TLS 1.3 mTLS, ECDSA P-256)\n%-10s %14s %12s %10s\n' "$mode" server instructions allocations syscalls
+for s in gatehouse nginx haproxy; do
+  wanted "$s" || continue
+  # shellcheck disable=SC2086  # the commands are split on purpose
+  printf '%-10s %14s %12s %10s\n' "$s" "$(per_operation instructions "${port[$s]}" ${cmd[$s]})" \
+    "$(per_operation allocations "${port[$s]}" ${cmd[$s]})" "$(per_operation syscalls "${port[$s]}" ${cmd[$s]})"
+done
