@@ -1,63 +1,135 @@
 #!/usr/bin/env bash
-# bench/compare.sh [SECONDS]: Gatehouse, nginx and HAProxy side by side in one run: the same PKI, one
-# worker each, the server pinned to CPU 0 and gatehouse-bench to CPU 1, the same load. Prints
-# the servers' CPU time per full and per resumed TLS 1.3 mTLS handshake (ECDSA P-256 on both
-# sides) and the ratio to the cheapest. Needs build/gatehouse and build/gatehouse-bench; nginx and
-# haproxy (Debian packages) are measured when installed. (Caddy, TLS 1.2/RSA, bulk and
-# idle-memory columns are still to come: see the performance issue.)
+# bench/compare.sh [SECONDS] [RUNS]: Gatehouse, nginx and HAProxy side by side in one run: the same
+# PKI (bench/setup-peers.sh), one worker each pinned to CPU 0, gatehouse-bench pinned to CPU 1,
+# the same load at each. Columns (server CPU per operation, read from /proc):
+#   full TLS 1.3 and TLS 1.2 mTLS handshakes with the ECDSA P-256 server certificate, a full TLS
+#   1.3 handshake with the RSA-2048 one, a resumed TLS 1.3 handshake (tickets), CPU seconds per
+#   GiB forwarded each way (bulk through the TCP/stream listeners to gatehouse-echo), and memory
+#   per idle mTLS connection (RSS growth of a fresh server holding 2,000 connections).
+# Each figure is the median of RUNS runs (default 3) of SECONDS each (default 5); ratios are to
+# the best peer in the column. The last row is the crypto floor: the same operations' public-key
+# and record cryptography alone, with Gatehouse's BoringSSL (gatehouse-microbench). nginx and
+# HAProxy (Debian packages; nginx's stream module from libnginx-mod-stream) are measured when
+# installed. Caddy, which the performance issue also names, is not packaged for Debian 12.
 set -euo pipefail
-secs=${1:-10}
+secs=${1:-5}
+runs=${2:-3}
 source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
+ulimit -n "$(ulimit -Hn)"  # 2,000 held connections; HAProxy wants twice its maxconn
+results="$tmp/results.jsonl"
+: >"$results"
 
-run() {  # name port mode -> CPU µs per operation on the server
-  local pid=$1 port=$2 mode=$3
-  taskset -c 1 "$bench" "127.0.0.1:$port" --cert "$pki/tester.pem" --key "$pki/tester.key" --sni localhost \
-    --tls 1.3 --mode "$mode" -c 16 -d "$secs" --warmup 1 --pid "$pid" --json 2>"$tmp/bench-$port-$mode.err" |
-    python3 -c '
+measure() {  # server run column pid port bench-options... -> one JSON line in $results
+  local server=$1 run=$2 column=$3 pid=$4 port=$5
+  shift 5
+  local out
+  out=$(taskset -c 1 "$bench" "127.0.0.1:$port" --cert "$cert" --key "$key" --sni localhost --pid "$pid" --json \
+    "$@" 2>"$tmp/bench.err") || true
+  if [ -s "$tmp/bench.err" ]; then sed "s/^/  $server $column: /" "$tmp/bench.err" >&2; fi
+  python3 -c '
 import json, sys
+server, run, column, text = sys.argv[1:5]
 try:
-    j = json.load(sys.stdin)
-    print("%.0f %.0f %d" % (j.get("target_cpu_us_per_operation", 0), j["per_second"], sum(j["errors"].values())))
+    j = json.loads(text)
 except ValueError:
-    print("0 0 -1")  # the run failed: its message is below
-'
-  if [ -s "$tmp/bench-$port-$mode.err" ]; then sed "s/^/  port $port $mode: /" "$tmp/bench-$port-$mode.err" >&2; fi
+    j = {}
+print(json.dumps({"server": server, "run": int(run), "column": column, "result": j}))' \
+    "$server" "$run" "$column" "$out" >>"$results"
 }
 
-declare -A full resumed
-taskset -c 0 "$gh" run -c "$tmp/gatehouse.toml" 2>/dev/null &
-pids+=($!)
-wait_port 18443
-full[gatehouse]=$(run "${pids[-1]}" 18443 handshake)
-resumed[gatehouse]=$(run "${pids[-1]}" 18443 resume)
-
-if command -v nginx >/dev/null; then
-  taskset -c 0 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>/dev/null &
+start() {  # command... -> pid of a server started on CPU 0 (waits for its HTTP port)
+  taskset -c 0 "$@" >/dev/null 2>&1 &
   pids+=($!)
-  wait_port 19443
-  full[nginx]=$(run "${pids[-1]}" 19443 handshake)
-  resumed[nginx]=$(run "${pids[-1]}" 19443 resume)
-fi
+}
 
-if command -v haproxy >/dev/null; then
-  taskset -c 0 haproxy -db -f "$tmp/haproxy.cfg" 2>/dev/null &
-  pids+=($!)
-  wait_port 20443
-  full[haproxy]=$(run "${pids[-1]}" 20443 handshake)
-  resumed[haproxy]=$(run "${pids[-1]}" 20443 resume)
-fi
+stop_last() {
+  kill "${pids[-1]}" 2>/dev/null || true
+  wait "${pids[-1]}" 2>/dev/null || true
+  unset 'pids[-1]'
+}
 
-best_full=999999 best_resumed=999999
-for s in "${!full[@]}"; do
-  f=${full[$s]%% *}; r=${resumed[$s]%% *}
-  (( f > 0 && f < best_full )) && best_full=$f
-  (( r > 0 && r < best_resumed )) && best_resumed=$r
+declare -A command port
+command[gatehouse]="$gh run -c $tmp/gatehouse.toml"; port[gatehouse]=18443
+command[gatehouse-cold]="$gh run -c $tmp/gatehouse-cold.toml"; port[gatehouse-cold]=18443
+command[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx.conf"; port[nginx]=19443
+command[haproxy]="haproxy -db -f $tmp/haproxy.cfg"; port[haproxy]=20443
+servers=(gatehouse gatehouse-cold)
+command -v nginx >/dev/null && servers+=(nginx)
+command -v haproxy >/dev/null && servers+=(haproxy)
+
+for run in $(seq "$runs"); do
+  for s in "${servers[@]}"; do
+    p=${port[$s]}
+    # shellcheck disable=SC2086  # the command is split on purpose
+    start ${command[$s]}
+    wait_port "$p"
+    pid=${pids[-1]}
+    common=(-c 16 -d "$secs" --warmup 1)
+    measure "$s" "$run" full13 "$pid" "$p" --mode handshake --tls 1.3 --sigalgs ECDSA+SHA256 "${common[@]}"
+    measure "$s" "$run" full12 "$pid" "$p" --mode handshake --tls 1.2 --sigalgs ECDSA+SHA256 "${common[@]}"
+    measure "$s" "$run" rsa13 "$pid" "$p" --mode handshake --tls 1.3 --sigalgs RSA-PSS+SHA256 "${common[@]}"
+    measure "$s" "$run" resumed13 "$pid" "$p" --mode resume --tls 1.3 "${common[@]}"
+    if [ "$s" != gatehouse-cold ] && { [ "$s" != nginx ] || grep -q stream "$tmp/nginx/nginx.conf"; }; then
+      measure "$s" "$run" bulk "$pid" $((p + 1)) --mode bulk --tls 1.3 -c 4 --bulk-mib 256 -d "$secs" --warmup 1
+    fi
+    stop_last
+    if [ "$s" != gatehouse-cold ]; then  # a fresh process: its RSS before the connections is the baseline
+      # shellcheck disable=SC2086
+      start ${command[$s]}
+      wait_port "$p"
+      measure "$s" "$run" idle "${pids[-1]}" "$p" --mode hold --tls 1.3 -t 2 -c 1000 -d 1 --warmup 6
+      stop_last
+    fi
+  done
 done
-printf '%-10s | %22s | %24s\n' "server" "full handshake µs CPU" "resumed handshake µs CPU"
-for s in gatehouse nginx haproxy; do
-  [ -n "${full[$s]:-}" ] || continue
-  read -r f frate ferr <<<"${full[$s]}"
-  read -r r rrate rerr <<<"${resumed[$s]}"
-  printf '%-10s | %8s (%4.2fx) %6s/s | %8s (%4.2fx) %6s/s   errors %s/%s\n' "$s" "$f" \
-    "$(echo "$f / $best_full" | bc -l)" "$frate" "$r" "$(echo "$r / $best_resumed" | bc -l)" "$rrate" "$ferr" "$rerr"
-done
+
+taskset -c 0 "$here/$build/gatehouse-microbench" --benchmark_filter=CryptoFloor --benchmark_repetitions="$runs" \
+  --benchmark_report_aggregates_only=true --benchmark_format=json >"$tmp/floor.json" 2>/dev/null || true
+
+python3 - "$results" "$tmp/floor.json" "$secs" "$runs" <<'EOF'
+import json, statistics, sys
+results, floor_file, secs, runs = sys.argv[1:5]
+columns = [("full13", "full TLS 1.3", "µs"), ("full12", "full TLS 1.2", "µs"), ("rsa13", "full TLS 1.3 RSA", "µs"),
+           ("resumed13", "resumed TLS 1.3", "µs"), ("bulk", "bulk CPU s/GiB", "s"), ("idle", "idle KiB/conn", "KiB")]
+value_of = {"full13": "target_cpu_us_per_operation", "full12": "target_cpu_us_per_operation",
+            "rsa13": "target_cpu_us_per_operation", "resumed13": "target_cpu_us_per_operation",
+            "bulk": "target_cpu_seconds_per_gib", "idle": "target_kib_per_connection"}
+samples, errors = {}, {}
+for line in open(results):
+    r = json.loads(line)
+    key = (r["server"], r["column"])
+    v = r["result"].get(value_of[r["column"]])
+    if v is not None:
+        samples.setdefault(key, []).append(v)
+    errors[key] = errors.get(key, 0) + sum(r["result"].get("errors", {}).values()) + (0 if r["result"] else 1)
+median = {k: statistics.median(v) for k, v in samples.items()}
+servers = []
+for (s, _) in samples:
+    if s not in servers: servers.append(s)
+floor = {}
+try:
+    for b in json.load(open(floor_file))["benchmarks"]:
+        if b.get("aggregate_name") != "median": continue
+        name = b["run_name"].replace("CryptoFloor_", "")
+        us = b["cpu_time"] / 1000 if b["time_unit"] == "ns" else b["cpu_time"]
+        if name == "FullHandshakeEcdsa": floor["full13"] = floor["full12"] = us
+        if name == "FullHandshakeRsa": floor["rsa13"] = us
+        if name == "ResumedHandshake": floor["resumed13"] = us
+        if name == "AesGcmRecord": floor["bulk"] = (1 << 30) / b["bytes_per_second"]
+except (OSError, ValueError, KeyError):
+    pass
+peers = [s for s in servers if not s.startswith("gatehouse")]
+best = {c: min((median[(s, c)] for s in peers if (s, c) in median), default=None) for c, _, _ in columns}
+print(f"median of {runs} runs, {secs} s each; (ratio to the best peer); server CPU per operation\n")
+print("| server | " + " | ".join(t for _, t, _ in columns) + " |")
+print("|---|" + "---|" * len(columns))
+def cell(v, c):
+    text = f"{v:.2f}" if c == "bulk" else f"{v:,.1f}" if c == "idle" else f"{v:,.0f}"
+    return text + (f" ({v / best[c]:.2f}x)" if best[c] else "")
+for s in servers:
+    cells = [cell(median[(s, c)], c) if (s, c) in median else "–" for c, _, _ in columns]
+    bad = sum(errors.get((s, c), 0) for c, _, _ in columns)
+    print(f"| {s} | " + " | ".join(cells) + " |" + (f" errors: {bad}" if bad else ""))
+if floor:
+    print("| crypto floor | " + " | ".join(cell(floor[c], c) if c in floor else "–" for c, _, _ in columns) + " |")
+EOF

@@ -7,6 +7,7 @@
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -41,6 +42,33 @@ double cpu_seconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// Resident memory of a process in KiB, from /proc/PID/status; -1 if unreadable.
+long rss_kib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// "ECDSA+SHA256:RSA-PSS+SHA256" -> TLS signature scheme codes; empty if any name is unknown.
+// They restrict what the server may sign with (so it picks its ECDSA or RSA certificate), not
+// what our own client certificate signs with.
+std::vector<uint16_t> parse_sigalgs(const std::string& list) {
+  static const std::pair<const char*, uint16_t> kNames[] = {
+      {"ECDSA+SHA256", SSL_SIGN_ECDSA_SECP256R1_SHA256}, {"ECDSA+SHA384", SSL_SIGN_ECDSA_SECP384R1_SHA384},
+      {"RSA-PSS+SHA256", SSL_SIGN_RSA_PSS_RSAE_SHA256},  {"RSA-PSS+SHA384", SSL_SIGN_RSA_PSS_RSAE_SHA384},
+      {"RSA+SHA256", SSL_SIGN_RSA_PKCS1_SHA256},         {"RSA+SHA384", SSL_SIGN_RSA_PKCS1_SHA384},
+      {"Ed25519", SSL_SIGN_ED25519}};
+  std::vector<uint16_t> out;
+  std::istringstream in(list);
+  for (std::string name; std::getline(in, name, ':');) {
+    auto it = std::find_if(std::begin(kNames), std::end(kNames), [&](const auto& n) { return name == n.first; });
+    if (it == std::end(kNames)) return {};
+    out.push_back(it->second);
+  }
+  return out;
+}
+
 // A context that fails early, in words, on a wrong certificate, key or CA.
 bssl::UniquePtr<SSL_CTX> make_context(const std::string& cert, const std::string& key, const std::string& ca,
                                       const std::string& version, const std::string& groups,
@@ -63,8 +91,11 @@ bssl::UniquePtr<SSL_CTX> make_context(const std::string& cert, const std::string
   }
   if (error.empty() && !groups.empty() && !SSL_CTX_set1_curves_list(ctx.get(), groups.c_str()))
     error = "unknown group in '" + groups + "' (try X25519, P-256, P-384)";
-  if (error.empty() && !sigalgs.empty() && !SSL_CTX_set1_sigalgs_list(ctx.get(), sigalgs.c_str()))
-    error = "unknown signature algorithm in '" + sigalgs + "' (try ECDSA+SHA256, RSA-PSS+SHA256)";
+  if (error.empty() && !sigalgs.empty()) {
+    auto prefs = parse_sigalgs(sigalgs);
+    if (prefs.empty() || !SSL_CTX_set_verify_algorithm_prefs(ctx.get(), prefs.data(), prefs.size()))
+      error = "unknown signature algorithm in '" + sigalgs + "' (try ECDSA+SHA256, RSA-PSS+SHA256, RSA+SHA256)";
+  }
   ERR_clear_error();
   return ctx;
 }
@@ -108,7 +139,7 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "seconds of load before measuring");
   app.add_option("--tls", version, "pin the TLS version: 1.2 or 1.3")->check(CLI::IsMember({"1.2", "1.3"}));
   app.add_option("--groups", groups, "key exchange groups, e.g. X25519:P-256");
-  app.add_option("--sigalgs", sigalgs, "signature algorithms to accept, e.g. ECDSA+SHA256");
+  app.add_option("--sigalgs", sigalgs, "signature algorithms the server may use, e.g. ECDSA+SHA256 or RSA-PSS+SHA256");
   app.add_option("--path", path, "the request path after each handshake");
   app.add_option("--bulk-mib", bulk_mib, "MiB each way per connection in bulk mode (needs an echoing upstream)");
   app.add_option("--pid", pid, "the target's process id: report its CPU time per operation");
@@ -143,6 +174,7 @@ int main(int argc, char** argv) {
 
   gb::LoadControl control;
   control.max_operations = 0;
+  const long rss_before_load = pid ? rss_kib(pid) : 0;
   std::vector<gb::LoadStats> stats(static_cast<std::size_t>(threads));
   std::vector<std::thread> workers;
   for (int i = 0; i < threads; ++i)
@@ -167,12 +199,14 @@ int main(int argc, char** argv) {
   std::uint64_t base = control.progress.load();
   if (count) control.max_operations = base + count;
   double cpu_before = pid ? cpu_seconds(pid) : 0;
+  long rss_before = pid ? rss_before_load : 0;
   auto started = Clock::now();
   control.measuring = true;
   wait(duration, !json, count > 0);
   control.measuring = false;
   double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
   double cpu_after = pid ? cpu_seconds(pid) : 0;
+  long rss_held = pid ? rss_kib(pid) : 0;
   control.stop = true;
   for (auto& w : workers) w.join();
   if (!json) std::cerr << "\r";
@@ -189,6 +223,13 @@ int main(int argc, char** argv) {
                            {"held", total.held}, {"errors", total.errors}};
   if (pid && total.operations)
     j["target_cpu_us_per_operation"] = (cpu_after - cpu_before) * 1e6 / static_cast<double>(total.operations);
+  if (pid && o.mode == gb::Mode::bulk && total.bytes_sent)  // CPU seconds per GiB forwarded each way
+    j["target_cpu_seconds_per_gib"] = (cpu_after - cpu_before) / (static_cast<double>(total.bytes_sent) / (1 << 30));
+  if (pid && o.mode == gb::Mode::hold && total.held) {  // memory of the held connections, measured before any
+    j["target_rss_kib_before"] = rss_before;
+    j["target_rss_kib_held"] = rss_held;
+    j["target_kib_per_connection"] = static_cast<double>(rss_held - rss_before) / static_cast<double>(total.held);
+  }
   if (json) {
     std::cout << j.dump(2) << "\n";
   } else {
@@ -203,6 +244,11 @@ int main(int argc, char** argv) {
     if (o.mode == gb::Mode::bulk)
       std::printf("throughput: %.1f MB/s each way\n", static_cast<double>(total.bytes_sent) / elapsed / 1e6);
     if (o.mode == gb::Mode::hold) std::printf("held: %llu connections\n", static_cast<unsigned long long>(total.held));
+    if (j.contains("target_cpu_seconds_per_gib"))
+      std::printf("target CPU: %.2f s per GiB each way\n", j["target_cpu_seconds_per_gib"].get<double>());
+    if (j.contains("target_kib_per_connection"))
+      std::printf("target memory: %.1f KiB per held connection (RSS %ld -> %ld KiB)\n",
+                  j["target_kib_per_connection"].get<double>(), rss_before, rss_held);
     if (j.contains("target_cpu_us_per_operation"))
       std::printf("target CPU: %.0f µs per operation\n", j["target_cpu_us_per_operation"].get<double>());
     for (const auto& [kind, n] : total.errors) std::printf("errors: %llu × %s\n", static_cast<unsigned long long>(n), kind.c_str());

@@ -126,12 +126,13 @@ class Client {
         if (ok) done(started, resumed);
         break;
       case Mode::hold:
-        if (control_.measuring) ++stats_.held;
+        ++stats_.held;  // a gauge, warm-up included: the target holds all of them
         deadline.disarm();
         while (!control_.stop) {  // idle until the end; a close from the server is an error
           char byte;
           auto [rec, n] = co_await stream.read_some(&byte, 1);
           if (rec) {
+            --stats_.held;
             error("closed while held");
             co_return false;
           }
@@ -188,6 +189,7 @@ class Client {
         std::size_t n = std::min(out.size(), o_.bulk_bytes - sent);
         if (co_await stream.write_all(out.data(), n)) failed = true;
         sent += n;
+        if (control_.measuring) stats_.bytes_sent += n;  // as it goes: CPU per byte needs the window's bytes
         deadline.arm(kStallTimeout, [&stream] { stream.socket().cancel(); });
       }
     };
@@ -197,14 +199,11 @@ class Client {
         auto [ec, n] = co_await stream.read_some(in.data(), in.size());
         if (ec) failed = true;
         received += ec ? 0 : n;
+        if (control_.measuring && !ec) stats_.bytes_received += n;
       }
     };
     co_await (writer() && reader());
     if (failed) error(deadline.fired() ? "timeout: bulk" : "bulk transfer failed");
-    if (control_.measuring) {
-      stats_.bytes_sent += sent;
-      stats_.bytes_received += received;
-    }
     co_return !failed;
   }
 
@@ -233,10 +232,12 @@ void LoadStats::merge(const LoadStats& o) {
 void run_load_thread(const LoadOptions& options, SSL_CTX* ctx, LoadControl& control, LoadStats& stats) {
   SSL_CTX_set_info_callback(ctx, &on_info);
   SSL_CTX_sess_set_new_cb(ctx, &on_new_session);
+  // Declared before the io_context: its destructor destroys the suspended coroutines, which still
+  // touch their Client.
+  std::vector<std::unique_ptr<Client>> clients;
   asio::io_context io(1);
   tcp::resolver resolver(io);
   auto target = *resolver.resolve(options.host, options.port).begin();
-  std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < options.connections; ++i) {
     clients.push_back(std::make_unique<Client>(io, options, ctx, target.endpoint(), control, stats));
     asio::co_spawn(io, clients.back()->run(), asio::detached);

@@ -14,7 +14,7 @@ wanted() { [[ $servers == *" $1 "* ]] && { [ "$1" = gatehouse ] || command -v "$
 source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
 
 load() {  # port operations
-  "$bench" "127.0.0.1:$1" --cert "$pki/tester.pem" --key "$pki/tester.key" --sni localhost --tls 1.3 \
+  "$bench" "127.0.0.1:$1" --cert "$cert" --key "$key" --sni localhost --tls 1.3 \
     --mode "$mode" -c 4 -n "$2" -d 600 --warmup 0 >/dev/null 2>&1
 }
 

@@ -14,8 +14,10 @@ command -v perf >/dev/null || { echo "perf is not installed (apt-get install lin
 taskset -c 0 "$gh" run -c "$tmp/gatehouse.toml" 2>/dev/null &
 pids+=($!)
 wait_port 18443
-taskset -c 1 "$bench" 127.0.0.1:18443 --cert "$pki/tester.pem" --key "$pki/tester.key" --sni localhost --tls 1.3 \
-  --mode "$mode" -c 16 -d $((secs + 2)) --warmup 1 --pid "${pids[-1]}" >"$tmp/bench.out" 2>&1 &
+port=18443
+[ "$mode" = bulk ] && port=18444  # the TCP listener in front of gatehouse-echo
+taskset -c 1 "$bench" 127.0.0.1:$port --cert "$cert" --key "$key" --sni localhost --tls 1.3 \
+  --mode "$mode" -c "$([ "$mode" = bulk ] && echo 4 || echo 16)" -d $((secs + 2)) --warmup 1 --pid "${pids[-1]}" >"$tmp/bench.out" 2>&1 &
 load=$!
 perf record -F 4000 -g -o "$out" -p "${pids[-1]}" -- sleep "$secs" >/dev/null 2>&1
 wait "$load" || { cat "$tmp/bench.out" >&2; exit 1; }

@@ -1,11 +1,17 @@
-# Sourced by bench/compare.sh and bench/callgrind.sh: one PKI (Gatehouse's development PKI) and
-# the configs of Gatehouse (18443), nginx (19443) and HAProxy (20443) in $tmp, one worker each, in
-# front of a built-in "ok" answer. Defines $gh, $bench, $tmp (removed at exit, with every server
-# whose pid is in $pids), wait_port and $pki.
+# Sourced by bench/compare.sh, bench/per-operation.sh and bench/profile.sh: one PKI made with
+# `gatehouse ca` (root, intermediate, an ECDSA P-256 and an RSA-2048 server certificate, an ECDSA
+# tester whose chain includes the intermediate) and the configs of Gatehouse, nginx and HAProxy
+# in $tmp, one worker each. Each has an HTTP listener answering "ok" (Gatehouse: its built-in
+# whoami) and a TCP/stream listener in front of gatehouse-echo (for bulk transfers):
+#   Gatehouse 18443 / 18444, nginx 19443 / 19444, HAProxy 20443 / 20444, echo upstream 17000.
+# Defines $gh, $bench, $echo, $tmp (removed at exit, with every process whose pid is in $pids),
+# wait_port, $pki, $cert and $key (the tester's), and $tmp/gatehouse-cold.toml (Gatehouse with
+# verified_cache = 0: every client certificate verified in full).
 build=${BUILD:-build}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 gh="$here/$build/gatehouse"
 bench="$here/$build/gatehouse-bench"
+echo="$here/$build/gatehouse-echo"
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -22,19 +28,33 @@ wait_port() {  # bounded: 5 s
   echo "nothing listens on port $1" >&2
   return 1
 }
+for tool in "$gh" "$bench" "$echo"; do
+  [ -x "$tool" ] || { echo "$tool is missing: build first (make build)" >&2; exit 1; }
+done
 
-# One PKI for everyone: Gatehouse's development PKI (root, intermediate, server, tester).
-"$gh" run --dev-pki "$tmp/pki" >/dev/null 2>&1 &
-pids+=($!)
-wait_port 8443
-kill "${pids[-1]}"
-wait "${pids[-1]}" 2>/dev/null || true
 pki="$tmp/pki"
-cat "$pki/root.pem" "$pki/intermediate.pem" > "$pki/ca-bundle.pem"
+{
+  "$gh" ca init "$pki" --name "Bench Root" --o Bench
+  "$gh" ca intermediate "$pki" --name "Bench Intermediate"
+  "$gh" ca issue "$pki" --profile server --cn localhost --san dns:localhost --name server-ecdsa
+  "$gh" ca issue "$pki" --profile server --cn localhost --san dns:localhost --key rsa2048 --name server-rsa
+  "$gh" ca issue "$pki" --profile client --cn tester --ou testers --name tester
+} >"$tmp/pki.log" 2>&1 || { cat "$tmp/pki.log" >&2; exit 1; }
+cat "$pki/root.pem" "$pki/intermediate.pem" >"$pki/ca-bundle.pem"
+cert="$pki/issued/tester-chain.pem"
+key="$pki/issued/tester.key"
+ecdsa="$pki/issued/server-ecdsa"
+rsa="$pki/issued/server-rsa"
 
-cat > "$tmp/gatehouse.toml" <<EOF
+"$echo" 17000 &
+pids+=($!)
+wait_port 17000
+
+gatehouse_config() {  # verified_cache
+  cat <<EOF
 [server]
 workers = 1
+verified_cache = $1
 [admin]
 listen = "off"
 [log]
@@ -44,24 +64,43 @@ level = "warn"
 listen = "127.0.0.1:18443"
 mode = "http"
   [listener.tls]
-  certificates = [ { cert = "$pki/server.pem", key = "$pki/server.key" } ]
+  certificates = [ { cert = "$ecdsa-chain.pem", key = "$ecdsa.key" }, { cert = "$rsa-chain.pem", key = "$rsa.key" } ]
   client_ca = "$pki/root.pem"
   client_intermediates = "$pki/intermediate.pem"
   [[listener.route]]
   upstream = "whoami"
+[[listener]]
+listen = "127.0.0.1:18444"
+mode = "tcp"
+  [listener.tls]
+  certificates = [ { cert = "$ecdsa-chain.pem", key = "$ecdsa.key" } ]
+  client_ca = "$pki/root.pem"
+  client_intermediates = "$pki/intermediate.pem"
+  [[listener.route]]
+  upstream = "echo"
 [[upstream]]
 name = "whoami"
 endpoints = ["builtin:whoami"]
+[[upstream]]
+name = "echo"
+endpoints = ["127.0.0.1:17000"]
 EOF
+}
+gatehouse_config 16384 >"$tmp/gatehouse.toml"
+gatehouse_config 0 >"$tmp/gatehouse-cold.toml"
 
 mkdir -p "$tmp/nginx"
-cat > "$tmp/nginx/nginx.conf" <<EOF
+nginx_stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
+{
+  [ -f "$nginx_stream_module" ] && echo "load_module $nginx_stream_module;"
+  cat <<EOF
 daemon off;
 master_process off;
 worker_processes 1;
+worker_rlimit_nofile 16384;
 pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/error.log;
-events {}
+events { worker_connections 8192; }
 http {
   access_log off;
   client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx;
@@ -70,8 +109,10 @@ http {
   server {
     listen 127.0.0.1:19443 ssl;
     ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_certificate $pki/server.pem;
-    ssl_certificate_key $pki/server.key;
+    ssl_certificate $ecdsa-chain.pem;
+    ssl_certificate_key $ecdsa.key;
+    ssl_certificate $rsa-chain.pem;
+    ssl_certificate_key $rsa.key;
     ssl_client_certificate $pki/ca-bundle.pem;
     ssl_verify_client on;
     ssl_verify_depth 2;
@@ -79,18 +120,42 @@ http {
   }
 }
 EOF
+  [ -f "$nginx_stream_module" ] && cat <<EOF
+stream {
+  server {
+    listen 127.0.0.1:19444 ssl;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate $ecdsa-chain.pem;
+    ssl_certificate_key $ecdsa.key;
+    ssl_client_certificate $pki/ca-bundle.pem;
+    ssl_verify_client on;
+    ssl_verify_depth 2;
+    proxy_pass 127.0.0.1:17000;
+  }
+}
+EOF
+} >"$tmp/nginx/nginx.conf"
 
-cat "$pki/server.pem" "$pki/server.key" > "$pki/server-with-key.pem"
-cat > "$tmp/haproxy.cfg" <<EOF
+# HAProxy picks the ECDSA or the RSA certificate by the client's signature algorithms.
+cat "$ecdsa-chain.pem" "$ecdsa.key" >"$tmp/server-ecdsa.pem"
+cat "$rsa-chain.pem" "$rsa.key" >"$tmp/server-rsa.pem"
+cat >"$tmp/haproxy.cfg" <<EOF
 global
   nbthread 1
+  maxconn 8000
 defaults
-  mode http
   timeout connect 5s
-  timeout client 30s
-  timeout server 30s
+  timeout client 60s
+  timeout server 60s
 frontend mtls
-  bind 127.0.0.1:20443 ssl crt $pki/server-with-key.pem ca-file $pki/ca-bundle.pem verify required
+  mode http
+  bind 127.0.0.1:20443 ssl crt $tmp/server-ecdsa.pem crt $tmp/server-rsa.pem ca-file $pki/ca-bundle.pem verify required
   http-request return status 200 content-type text/plain string "ok"
+frontend mtls-tcp
+  mode tcp
+  bind 127.0.0.1:20444 ssl crt $tmp/server-ecdsa.pem ca-file $pki/ca-bundle.pem verify required
+  default_backend echo
+backend echo
+  mode tcp
+  server echo 127.0.0.1:17000
 EOF
-

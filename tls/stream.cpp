@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tls/socket_bio.hpp"
+
 namespace gatehouse::tls {
 namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
@@ -13,7 +15,11 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 Stream::Stream(asio::ip::tcp::socket& socket, bssl::UniquePtr<SSL> ssl)
     : socket_(socket), ssl_(std::move(ssl)) {
   socket_.non_blocking(true);
-  SSL_set_fd(ssl_.get(), static_cast<int>(socket_.native_handle()));
+  // SSL_set_bio takes the one reference; a failed allocation leaves no BIO and the handshake fails.
+  if (bssl::UniquePtr<BIO> bio = make_socket_bio(static_cast<int>(socket_.native_handle()))) {
+    BIO* raw = bio.release();
+    SSL_set_bio(ssl_.get(), raw, raw);
+  }
 }
 
 asio::awaitable<std::optional<std::error_code>> Stream::settle(int ret) {

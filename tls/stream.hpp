@@ -1,6 +1,6 @@
-// TLS on a non-blocking socket: BoringSSL does the reads and writes on the fd itself
-// (SSL_set_fd), and when it wants I/O we wait for readiness with Asio. No BIO pairs, no
-// staging copies. Only one coroutine reads and one writes at a time.
+// TLS on a non-blocking socket: BoringSSL reads and writes the fd through a read-ahead socket
+// BIO (tls/socket_bio.hpp), and when it wants I/O we wait for readiness with Asio. No BIO
+// pairs, no staging copies of written data. Only one coroutine reads and one writes at a time.
 #pragma once
 
 #include <asio/awaitable.hpp>

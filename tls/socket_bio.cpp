@@ -1,0 +1,106 @@
+#include "tls/socket_bio.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+namespace gatehouse::tls {
+namespace {
+
+constexpr size_t kReadAhead = 32 * 1024;  // two full TLS records
+
+struct ReadAhead {
+  int fd;
+  std::unique_ptr<uint8_t[]> buffer;  // null while empty
+  size_t begin = 0, end = 0;
+};
+
+ReadAhead* state(BIO* bio) { return static_cast<ReadAhead*>(BIO_get_data(bio)); }
+
+bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+int bio_read(BIO* bio, char* out, int len) {
+  BIO_clear_retry_flags(bio);
+  ReadAhead* s = state(bio);
+  if (len <= 0) return 0;
+  if (s->begin == s->end) {
+    if (!s->buffer) s->buffer = std::make_unique_for_overwrite<uint8_t[]>(kReadAhead);
+    ssize_t n = ::recv(s->fd, s->buffer.get(), kReadAhead, 0);
+    if (n <= 0) {
+      const int saved = errno;
+      s->buffer.reset();  // dry (or closed): hold nothing while waiting
+      if (n < 0 && would_block(saved)) BIO_set_retry_read(bio);
+      errno = saved;  // SSL_ERROR_SYSCALL reports it
+      return static_cast<int>(n);
+    }
+    s->begin = 0;
+    s->end = static_cast<size_t>(n);
+  }
+  const size_t take = std::min(static_cast<size_t>(len), s->end - s->begin);
+  std::memcpy(out, s->buffer.get() + s->begin, take);
+  s->begin += take;
+  return static_cast<int>(take);
+}
+
+int bio_write(BIO* bio, const char* in, int len) {
+  BIO_clear_retry_flags(bio);
+  ssize_t n = ::send(state(bio)->fd, in, static_cast<size_t>(len), MSG_NOSIGNAL);
+  if (n < 0 && would_block(errno)) BIO_set_retry_write(bio);
+  return static_cast<int>(n);
+}
+
+long bio_ctrl(BIO* bio, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;  // nothing is held back on the write side
+    case BIO_CTRL_PENDING: {
+      ReadAhead* s = state(bio);
+      return static_cast<long>(s->end - s->begin);
+    }
+    default:
+      return 0;
+  }
+}
+
+int bio_create(BIO* bio) {
+  BIO_set_data(bio, nullptr);
+  return 1;
+}
+
+int bio_destroy(BIO* bio) {
+  delete state(bio);
+  BIO_set_data(bio, nullptr);
+  return 1;
+}
+
+const BIO_METHOD* read_ahead_method() {
+  static const BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "gatehouse read-ahead socket");
+    if (m) {
+      BIO_meth_set_read(m, bio_read);
+      BIO_meth_set_write(m, bio_write);
+      BIO_meth_set_ctrl(m, bio_ctrl);
+      BIO_meth_set_create(m, bio_create);
+      BIO_meth_set_destroy(m, bio_destroy);
+    }
+    return m;
+  }();
+  return method;
+}
+
+}  // namespace
+
+bssl::UniquePtr<BIO> make_socket_bio(int fd) {
+  const BIO_METHOD* method = read_ahead_method();
+  if (!method) return nullptr;
+  bssl::UniquePtr<BIO> bio(BIO_new(method));
+  if (!bio) return nullptr;
+  BIO_set_data(bio.get(), new ReadAhead{fd, nullptr, 0, 0});
+  BIO_set_init(bio.get(), 1);
+  return bio;
+}
+
+}  // namespace gatehouse::tls
