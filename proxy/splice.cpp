@@ -1,12 +1,17 @@
 #include "proxy/splice.hpp"
 
-#include <array>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <optional>
+#include <tuple>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <chrono>
 
+#include "proxy/buffer_pool.hpp"
 #include "proxy/deadline.hpp"
 #include "proxy/upstream_link.hpp"
 
@@ -15,7 +20,6 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr size_t kBufferSize = 16 * 1024;  // one TLS record
 
 template <typename Upstream>
 struct Shared {
@@ -34,53 +38,51 @@ struct Shared {
   }
 };
 
-template <typename Upstream>
-asio::awaitable<void> client_to_upstream(Shared<Upstream>& s) {
-  std::array<uint8_t, kBufferSize> buf;
+// One direction: borrow a buffer, read what is there (up to 64 KiB), write it on, give the
+// buffer back; wait for more holding none.
+template <typename From, typename To, typename Shared>
+asio::awaitable<void> forward(From& from, To& to, Shared& s, const char* from_side, const char* to_side,
+                              std::uint64_t& total, metrics::Counter& counter) {
   for (;;) {
-    auto [ec, n] = co_await s.client.read_some(buf.data(), buf.size());
+    std::optional<PooledBuffer> buf(std::in_place);
+    auto [ec, n] = co_await from.read_ready(buf->data(), buf->size());
+    if (ec == asio::error::would_block) {
+      buf.reset();  // nothing to read: hold no buffer while waiting
+      if (!(ec = co_await from.wait_readable())) continue;
+    }
     if (ec == asio::error::eof) {
-      co_await s.upstream.close_send();  // forward the half-close
+      co_await to.close_send();  // forward the half-close (close_notify towards a TLS side)
       co_return;
     }
     if (ec) {
-      s.fail(ec == asio::error::operation_aborted ? "" : "client_error: " + ec.message());
+      s.fail(ec == asio::error::operation_aborted ? "" : std::string(from_side) + "_error: " + ec.message());
       co_return;
     }
     s.idle.touch();
-    if (auto wec = co_await s.upstream.write_all(buf.data(), n)) {
-      s.fail(wec == asio::error::operation_aborted ? "" : "upstream_error: " + wec.message());
+    if (auto wec = co_await to.write_all(buf->data(), n)) {
+      s.fail(wec == asio::error::operation_aborted ? "" : std::string(to_side) + "_error: " + wec.message());
       co_return;
     }
-    s.result.client_to_upstream += n;
-    s.counters.bytes_client_to_upstream.add(n);
-  }
-}
-
-template <typename Upstream>
-asio::awaitable<void> upstream_to_client(Shared<Upstream>& s) {
-  std::array<uint8_t, kBufferSize> buf;
-  for (;;) {
-    auto [ec, n] = co_await s.upstream.read_some(buf.data(), buf.size());
-    if (ec == asio::error::eof) {
-      co_await s.client.close_send();  // close_notify: the TLS way to half-close
-      co_return;
-    }
-    if (ec) {
-      s.fail(ec == asio::error::operation_aborted ? "" : "upstream_error: " + ec.message());
-      co_return;
-    }
-    s.idle.touch();
-    if (auto wec = co_await s.client.write_all(buf.data(), n)) {
-      s.fail(wec == asio::error::operation_aborted ? "" : "client_error: " + wec.message());
-      co_return;
-    }
-    s.result.upstream_to_client += n;
-    s.counters.bytes_upstream_to_client.add(n);
+    total += n;
+    counter.add(n);
   }
 }
 
 }  // namespace
+
+asio::awaitable<std::tuple<std::error_code, size_t>> PlainStream::read_ready(void* data, size_t size) {
+  ssize_t n = ::recv(socket_.native_handle(), data, size, MSG_DONTWAIT);
+  if (n > 0) co_return std::tuple{std::error_code{}, static_cast<size_t>(n)};
+  if (n == 0) co_return std::tuple{std::error_code(asio::error::eof), size_t{0}};
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+    co_return std::tuple{std::error_code(asio::error::would_block), size_t{0}};
+  co_return std::tuple{std::error_code(errno, asio::error::get_system_category()), size_t{0}};
+}
+
+asio::awaitable<std::error_code> PlainStream::wait_readable() {
+  auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
+  co_return ec;
+}
 
 asio::awaitable<std::tuple<std::error_code, size_t>> PlainStream::read_some(void* data, size_t size) {
   auto [ec, n] = co_await socket_.async_read_some(asio::buffer(data, size), use_tuple);
@@ -104,7 +106,10 @@ asio::awaitable<SpliceResult> splice(tls::Stream& client, Upstream& upstream, co
   IdleWatch idle(upstream.socket().get_executor());
   Shared<Upstream> s{client, upstream, counters, {}, idle};
   idle.start(idle_timeout, [&s] { s.fail("idle_timeout"); });
-  co_await (client_to_upstream(s) && upstream_to_client(s));
+  co_await (forward(client, upstream, s, "client", "upstream", s.result.client_to_upstream,
+                    counters.bytes_client_to_upstream) &&
+            forward(upstream, client, s, "upstream", "client", s.result.upstream_to_client,
+                    counters.bytes_upstream_to_client));
   idle.stop();
   if (s.result.close.empty()) s.result.close = terminating ? "terminated" : "done";
   co_return std::move(s.result);

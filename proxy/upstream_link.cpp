@@ -71,6 +71,16 @@ void UpstreamLink::close() {
   if (socket_.is_open()) socket_.close(ignored);
 }
 
+asio::awaitable<std::tuple<std::error_code, size_t>> UpstreamLink::read_ready(void* data, size_t size) {
+  if (tls_) co_return co_await tls_->read_ready(data, size);
+  co_return co_await plain_.read_ready(data, size);
+}
+
+asio::awaitable<std::error_code> UpstreamLink::wait_readable() {
+  if (tls_) co_return co_await tls_->wait_readable();
+  co_return co_await plain_.wait_readable();
+}
+
 asio::awaitable<std::tuple<std::error_code, size_t>> UpstreamLink::read_some(void* data, size_t size) {
   if (tls_) co_return co_await tls_->read_some(data, size);
   co_return co_await plain_.read_some(data, size);

@@ -62,12 +62,40 @@ asio::awaitable<std::error_code> Stream::handshake() {
   }
 }
 
-asio::awaitable<std::tuple<std::error_code, size_t>> Stream::read_some(void* data, size_t size) {
-  int len = static_cast<int>(std::min<size_t>(size, 1 << 30));
+asio::awaitable<std::tuple<std::error_code, size_t>> Stream::read_ready(void* data, size_t size) {
+  auto* p = static_cast<uint8_t*>(data);
+  size = std::min<size_t>(size, 1 << 30);
   for (;;) {
-    int ret = SSL_read(ssl_.get(), data, len);
-    if (ret > 0) co_return std::tuple{std::error_code{}, static_cast<size_t>(ret)};
+    int ret = SSL_read(ssl_.get(), p, static_cast<int>(size));
+    if (ret > 0) {
+      // SSL_read returns one record; take the ones already here too. Whatever stopped the
+      // loop (no more data, close_notify, an error) is seen again by the next call.
+      size_t got = static_cast<size_t>(ret);
+      while (got < size) {
+        int more = SSL_read(ssl_.get(), p + got, static_cast<int>(size - got));
+        if (more <= 0) break;
+        got += static_cast<size_t>(more);
+      }
+      ERR_clear_error();
+      co_return std::tuple{std::error_code{}, got};
+    }
+    // Only after the socket said EAGAIN: an edge-triggered wait must not start before that.
+    if (SSL_get_error(ssl_.get(), ret) == SSL_ERROR_WANT_READ)
+      co_return std::tuple{std::error_code(asio::error::would_block), size_t{0}};
     if (auto ec = co_await settle(ret)) co_return std::tuple{*ec, size_t{0}};
+  }
+}
+
+asio::awaitable<std::error_code> Stream::wait_readable() {
+  auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
+  co_return ec;
+}
+
+asio::awaitable<std::tuple<std::error_code, size_t>> Stream::read_some(void* data, size_t size) {
+  for (;;) {
+    auto [ec, n] = co_await read_ready(data, size);
+    if (ec != asio::error::would_block) co_return std::tuple{ec, n};
+    if (auto wec = co_await wait_readable()) co_return std::tuple{wec, size_t{0}};
   }
 }
 

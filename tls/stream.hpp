@@ -21,6 +21,12 @@ class Stream {
   // Errors: asio::error::eof for a closed peer, std::errc::protocol_error for a TLS failure
   // (see last_error()), the socket's error otherwise (operation_aborted when cancelled).
   asio::awaitable<std::error_code> handshake();
+  // Reads what is already there, up to `size` (records already received are gathered into one
+  // call), without waiting for more: asio::error::would_block when there is nothing yet. Then
+  // wait_readable() returns when there may be; a caller holds no buffer while it waits.
+  asio::awaitable<std::tuple<std::error_code, size_t>> read_ready(void* data, size_t size);
+  asio::awaitable<std::error_code> wait_readable();
+  // read_ready, waiting while there is nothing to read.
   asio::awaitable<std::tuple<std::error_code, size_t>> read_some(void* data, size_t size);
   asio::awaitable<std::error_code> write_all(const void* data, size_t size);
   // Sends close_notify: our half of the connection is done; reading may continue.

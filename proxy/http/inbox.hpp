@@ -25,14 +25,20 @@ struct Inbox {
   }
 };
 
+// Reads what is there; while there is nothing, waits holding no buffer (an idle keep-alive
+// connection keeps none).
 template <typename Stream>
 inline asio::awaitable<std::error_code> read_into(Stream& stream, Inbox& in) {
   in.compact();
-  std::size_t old = in.data.size();
-  in.data.resize(old + kReadSize);
-  auto [ec, n] = co_await stream.read_some(in.data.data() + old, kReadSize);
-  in.data.resize(old + (ec ? 0 : n));
-  co_return ec;
+  for (;;) {
+    std::size_t old = in.data.size();
+    in.data.resize(old + kReadSize);
+    auto [ec, n] = co_await stream.read_ready(in.data.data() + old, kReadSize);
+    in.data.resize(old + (ec ? 0 : n));
+    if (ec != asio::error::would_block) co_return ec;
+    if (in.data.empty()) std::string().swap(in.data);  // give the capacity back while waiting
+    if (auto wec = co_await stream.wait_readable()) co_return wec;
+  }
 }
 
 // An idle keep-alive upstream connection the upstream has closed (or written to) is not reused.
