@@ -10,12 +10,16 @@
 namespace gatehouse::tls {
 namespace {
 
-constexpr size_t kReadAhead = 32 * 1024;  // two full TLS records
+constexpr size_t kReadAhead = 64 * 1024 + 512;  // four full TLS records
+constexpr size_t kCorked = 64 * 1024 + 512;  // four full records and their headers and tags
 
 struct ReadAhead {
   int fd;
   std::unique_ptr<uint8_t[]> buffer;  // null while empty
   size_t begin = 0, end = 0;
+  bool corked = false;
+  std::unique_ptr<uint8_t[]> out;  // corked records not sent yet; null while none
+  size_t out_size = 0;
 };
 
 ReadAhead* state(BIO* bio) { return static_cast<ReadAhead*>(BIO_get_data(bio)); }
@@ -45,17 +49,53 @@ int bio_read(BIO* bio, char* out, int len) {
   return static_cast<int>(take);
 }
 
+// 1: everything corked is sent (the buffer is released); 0: the socket is full; -1: error.
+int flush_corked(ReadAhead* s) {
+  size_t sent = 0;
+  while (sent < s->out_size) {
+    ssize_t n = ::send(s->fd, s->out.get() + sent, s->out_size - sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (!would_block(errno)) return -1;
+      std::memmove(s->out.get(), s->out.get() + sent, s->out_size - sent);
+      s->out_size -= sent;
+      return 0;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  s->out.reset();
+  s->out_size = 0;
+  return 1;
+}
+
 int bio_write(BIO* bio, const char* in, int len) {
   BIO_clear_retry_flags(bio);
-  ssize_t n = ::send(state(bio)->fd, in, static_cast<size_t>(len), MSG_NOSIGNAL);
+  ReadAhead* s = state(bio);
+  const size_t size = static_cast<size_t>(len);
+  if (s->corked && s->out_size + size <= kCorked) {
+    if (!s->out) s->out = std::make_unique_for_overwrite<uint8_t[]>(kCorked);
+    std::memcpy(s->out.get() + s->out_size, in, size);
+    s->out_size += size;
+    return len;
+  }
+  if (s->out_size > 0) {  // records queue behind the corked ones
+    int flushed = flush_corked(s);
+    if (flushed <= 0) {
+      if (flushed == 0) BIO_set_retry_write(bio);
+      return -1;
+    }
+  }
+  ssize_t n = ::send(s->fd, in, size, MSG_NOSIGNAL);
   if (n < 0 && would_block(errno)) BIO_set_retry_write(bio);
   return static_cast<int>(n);
 }
 
 long bio_ctrl(BIO* bio, int cmd, long, void*) {
   switch (cmd) {
-    case BIO_CTRL_FLUSH:
-      return 1;  // nothing is held back on the write side
+    case BIO_CTRL_FLUSH: {
+      int flushed = flush_corked(state(bio));
+      if (flushed == 0) BIO_set_retry_write(bio);
+      return flushed > 0 ? 1 : -1;
+    }
     case BIO_CTRL_PENDING: {
       ReadAhead* s = state(bio);
       return static_cast<long>(s->end - s->begin);
@@ -92,6 +132,14 @@ const BIO_METHOD* read_ahead_method() {
 }
 
 }  // namespace
+
+void cork_socket_bio(BIO* bio, bool corked) {
+  if (BIO_get_data(bio)) state(bio)->corked = corked;
+}
+
+int flush_socket_bio(BIO* bio) {
+  return BIO_get_data(bio) ? flush_corked(state(bio)) : 1;
+}
 
 bssl::UniquePtr<BIO> make_socket_bio(int fd) {
   const BIO_METHOD* method = read_ahead_method();

@@ -101,7 +101,12 @@ asio::awaitable<std::tuple<std::error_code, size_t>> Stream::read_some(void* dat
 
 asio::awaitable<std::error_code> Stream::write_all(const void* data, size_t size) {
   const auto* p = static_cast<const uint8_t*>(data);
-  while (size > 0) {
+  BIO* bio = SSL_get_wbio(ssl_.get());
+  // More than one record: collect the records and send them with one send() (see socket_bio).
+  const bool cork = size > SSL3_RT_MAX_PLAIN_LENGTH;
+  if (cork) cork_socket_bio(bio, true);
+  std::error_code failed;
+  while (size > 0 && !failed) {
     // After WANT_WRITE, BoringSSL expects the very same arguments again; the loop does that.
     int len = static_cast<int>(std::min<size_t>(size, 1 << 30));
     int ret = SSL_write(ssl_.get(), p, len);
@@ -110,9 +115,21 @@ asio::awaitable<std::error_code> Stream::write_all(const void* data, size_t size
       size -= static_cast<size_t>(ret);
       continue;
     }
-    if (auto ec = co_await settle(ret)) co_return *ec;
+    if (auto ec = co_await settle(ret)) failed = *ec;
   }
-  co_return std::error_code{};
+  if (!cork) co_return failed;
+  cork_socket_bio(bio, false);
+  while (!failed) {
+    int flushed = flush_socket_bio(bio);
+    if (flushed > 0) break;
+    if (flushed < 0) {
+      failed = std::error_code(errno, std::system_category());
+      break;
+    }
+    auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_write, use_tuple);
+    if (ec) failed = ec;
+  }
+  co_return failed;
 }
 
 asio::awaitable<std::error_code> Stream::close_send() {
