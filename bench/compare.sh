@@ -67,7 +67,9 @@ for run in $(seq "$runs"); do
     common=(-c 16 -d "$secs" --warmup 1)
     measure "$s" "$run" full13 "$pid" "$p" --mode handshake --tls 1.3 --sigalgs ECDSA+SHA256 "${common[@]}"
     measure "$s" "$run" full12 "$pid" "$p" --mode handshake --tls 1.2 --sigalgs ECDSA+SHA256 "${common[@]}"
-    measure "$s" "$run" rsa13 "$pid" "$p" --mode handshake --tls 1.3 --sigalgs RSA-PSS+SHA256 "${common[@]}"
+    rsa_port=$p
+    [ "$s" = haproxy ] && rsa_port=20445
+    measure "$s" "$run" rsa13 "$pid" "$rsa_port" --mode handshake --tls 1.3 --sigalgs RSA-PSS+SHA256 "${common[@]}"
     measure "$s" "$run" resumed13 "$pid" "$p" --mode resume --tls 1.3 "${common[@]}"
     if [ "$s" != gatehouse-cold ] && { [ "$s" != nginx ] || grep -q stream "$tmp/nginx/nginx.conf"; }; then
       measure "$s" "$run" bulk "$pid" $((p + 1)) --mode bulk --tls 1.3 -c 4 --bulk-mib 256 -d "$secs" --warmup 1

@@ -3,7 +3,8 @@
 # tester whose chain includes the intermediate) and the configs of Gatehouse, nginx and HAProxy
 # in $tmp, one worker each. Each has an HTTP listener answering "ok" (Gatehouse: its built-in
 # whoami) and a TCP/stream listener in front of gatehouse-echo (for bulk transfers):
-#   Gatehouse 18443 / 18444, nginx 19443 / 19444, HAProxy 20443 / 20444, echo upstream 17000.
+#   Gatehouse 18443 / 18444, nginx 19443 / 19444, HAProxy 20443 / 20444 (and 20445 with the
+#   RSA certificate alone), echo upstream 17000.
 # Defines $gh, $bench, $echo, $tmp (removed at exit, with every process whose pid is in $pids),
 # wait_port, $pki, $cert and $key (the tester's), and $tmp/gatehouse-cold.toml (Gatehouse with
 # verified_cache = 0: every client certificate verified in full).
@@ -150,6 +151,12 @@ defaults
 frontend mtls
   mode http
   bind 127.0.0.1:20443 ssl crt $tmp/server-ecdsa.pem crt $tmp/server-rsa.pem ca-file $pki/ca-bundle.pem verify required
+  http-request return status 200 content-type text/plain string "ok"
+# HAProxy 2.6 fails TLS 1.3 handshakes that allow only RSA-PSS when it also holds an ECDSA
+# certificate ("handshake failure"), so the RSA column has a listener of its own.
+frontend mtls-rsa
+  mode http
+  bind 127.0.0.1:20445 ssl crt $tmp/server-rsa.pem ca-file $pki/ca-bundle.pem verify required
   http-request return status 200 content-type text/plain string "ok"
 frontend mtls-tcp
   mode tcp
