@@ -4,6 +4,7 @@
 
 #include "tests/support/command.hpp"
 #include "tests/support/proxy_harness.hpp"
+#include "tests/support/test_upstream.hpp"
 
 namespace gatehouse::test {
 namespace {
@@ -33,6 +34,52 @@ TEST(Bench, HandshakesAndResumptionsAreCounted) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   auto r = nlohmann::json::parse(resumed.output.substr(resumed.output.find('{')));
   EXPECT_GE(r["resumed"].get<int>(), r["operations"].get<int>() - 2);  // all but each connection's first
+}
+
+nlohmann::json json_of(const CommandResult& r) {
+  auto brace = r.output.find('{');
+  return nlohmann::json::parse(brace == std::string::npos ? "" : r.output.substr(brace), nullptr, false);
+}
+
+TEST(Bench, BulkReportsCpuPerGibAndHoldReportsMemoryPerConnection) {
+  TestUpstream echo{TestUpstream::echo()};
+  ProxyHarness proxy;
+  ProxyConfig config;
+  config.endpoints = {echo.endpoint()};
+  proxy.start(config);
+  const std::string pid = std::to_string(::getpid());  // the proxy runs in this process
+  auto bulk = run_command(bench(proxy, "--mode bulk -c 2 --bulk-mib 4 -n 4 -d 60 --json --pid " + pid));
+  ASSERT_EQ(bulk.exit_code, 0) << bulk.output;
+  auto b = json_of(bulk);
+  ASSERT_FALSE(b.is_discarded()) << bulk.output;
+  EXPECT_TRUE(b["errors"].empty()) << bulk.output;
+  // Counted as they flow: transfers still under way when the count is reached have sent more
+  // than they got back.
+  EXPECT_GE(b["bytes_received"].get<std::uint64_t>(), 4u * (4u << 20));
+  EXPECT_LE(b["bytes_received"].get<std::uint64_t>(), b["bytes_sent"].get<std::uint64_t>());
+  EXPECT_GT(b["target_cpu_seconds_per_gib"].get<double>(), 0);
+
+  auto hold = run_command(bench(proxy, "--mode hold -c 20 -d 1 --json --pid " + pid));
+  ASSERT_EQ(hold.exit_code, 0) << hold.output;
+  auto h = json_of(hold);
+  ASSERT_FALSE(h.is_discarded()) << hold.output;
+  EXPECT_EQ(h["held"], 20);
+  EXPECT_TRUE(h.contains("target_kib_per_connection")) << hold.output;
+  EXPECT_GT(h["target_rss_kib_held"].get<long>(), 0);
+}
+
+TEST(Bench, SigalgsChooseTheServerCertificate) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});  // ECDSA and RSA server certificates
+  // Only RSA-PSS allowed: the handshake succeeds only if the proxy picked its RSA certificate.
+  for (const char* algs : {"RSA-PSS+SHA256", "ECDSA+SHA256"}) {
+    auto r = run_command(bench(proxy, std::string("-n 5 -d 60 --json --sigalgs ") + algs));
+    ASSERT_EQ(r.exit_code, 0) << algs << ": " << r.output;
+    EXPECT_TRUE(json_of(r)["errors"].empty()) << algs << ": " << r.output;
+  }
+  auto bad = run_command(bench(proxy, "-d 1 --sigalgs SHA1-please"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("unknown signature algorithm"), std::string::npos) << bad.output;
 }
 
 TEST(Bench, RefusalsAreReportedByAlertName) {
