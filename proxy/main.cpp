@@ -4,11 +4,14 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <iostream>
 
 #include "conf/parse.hpp"
 #include "proxy/ca_cli.hpp"
 #include "proxy/diagnose_cli.hpp"
+#include "proxy/privileges.hpp"
 #include "proxy/default_config.hpp"
 #include "proxy/server.hpp"
 #include "tls/pki/dev_pki.hpp"
@@ -21,6 +24,7 @@ struct RunOptions {
   std::string config;
   std::string dev_pki = "dev-pki";
   bool show_default = false;
+  std::string user;  // drop to this user once bound and loaded
 };
 
 void setup_logging(const std::string& level) {
@@ -91,6 +95,14 @@ int run(const RunOptions& opt) {
     std::cerr << "gatehouse: " << server.error() << "\n";
     return 1;
   }
+  if (!opt.user.empty()) {
+    // Bound and loaded: nothing from here on needs root. (A later reload reads files as this user.)
+    if (auto refused = gh::proxy::drop_privileges(opt.user); !refused.empty()) {
+      std::cerr << "gatehouse: " << refused << "\n";
+      return 1;
+    }
+    spdlog::info("running as user '{}' (uid {})", opt.user, ::getuid());
+  }
   (*server)->start();
   for (size_t i = 0; i < snapshot->listeners.size(); ++i) {
     const auto& l = snapshot->listeners[i];
@@ -139,6 +151,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("-c,--config", run_opt.config, "TOML config file (see conf/README.md)")->check(CLI::ExistingFile);
   run_cmd->add_option("--dev-pki", run_opt.dev_pki, "Folder for the development PKI used without -c")
       ->capture_default_str();
+  run_cmd->add_option("--user", run_opt.user,
+                      "Once the listeners are bound and the keys loaded, run as this user (start as root)");
   run_cmd->add_flag("--show-default", run_opt.show_default, "Print the embedded default config and exit");
 
   std::string check_config;

@@ -4,13 +4,17 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <poll.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "tests/support/command.hpp"
 #include "tests/support/proxy_harness.hpp"
@@ -125,14 +129,19 @@ struct Running {
   std::string seen;
 };
 
-void start_binary(const std::string& config, Running& r) {
+void start_binary(const std::string& config, Running& r, std::vector<std::string> extra = {}) {
   int fds[2];
   if (::pipe(fds) != 0) return;
+  std::vector<std::string> args = {kBinary, "run", "-c", config};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   r.pid = ::fork();
   if (r.pid == 0) {
     ::dup2(fds[1], STDERR_FILENO);
     ::close(fds[0]);
-    ::execl(kBinary.c_str(), kBinary.c_str(), "run", "-c", config.c_str(), static_cast<char*>(nullptr));
+    ::execv(kBinary.c_str(), argv.data());
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -147,6 +156,42 @@ void start_binary(const std::string& config, Running& r) {
   }
   auto at = r.seen.find("on port ");
   if (at != std::string::npos) r.port = static_cast<std::uint16_t>(std::stoi(r.seen.substr(at + 8)));
+}
+
+std::string status_line(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + ":", 0) == 0) return line;
+  return "";
+}
+
+TEST(Cli, RunDropsToTheGivenUserAfterLoadingRootOnlyKeys) {
+  if (::geteuid() != 0) GTEST_SKIP() << "--user needs the test to run as root (CI does)";
+  ProxyHarness h;
+  std::string text = h.config_text(ProxyConfig{});
+  text.replace(text.find("level = \"warn\""), 14, "level = \"info\"");
+  auto file = h.dir().write("drop.toml", text);
+  for (const auto& entry : std::filesystem::directory_iterator(h.dir().path()))
+    if (entry.path().extension() == ".key") ::chmod(entry.path().c_str(), 0600);  // root's alone
+
+  auto unknown = run_command(kBinary + " run -c " + file.string() + " --user no-such-user-here");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("no user named 'no-such-user-here'"), std::string::npos) << unknown.output;
+
+  Running running;
+  start_binary(file.string(), running, {"--user", "nobody"});
+  ASSERT_GT(running.pid, 0);
+  ASSERT_NE(running.port, 0) << running.seen;
+  const std::string nobody = std::to_string(::getpwnam("nobody")->pw_uid);
+  EXPECT_EQ(status_line(running.pid, "Uid"), "Uid:\t" + nobody + "\t" + nobody + "\t" + nobody + "\t" + nobody);
+  EXPECT_NE(running.seen.find("running as user 'nobody'"), std::string::npos) << running.seen;
+
+  ClientOptions opt = h.client();
+  opt.port = running.port;
+  TlsClient client(opt);
+  ASSERT_TRUE(client.connect()) << client.error();  // the keys were loaded before the drop
+  ASSERT_TRUE(client.send("GET / HTTP/1.0\r\n\r\n"));
+  EXPECT_NE(client.read_all().value_or("").find("Hello, alice"), std::string::npos);
 }
 
 TEST(Cli, RunServesThenDrainsAndExitsOnSigterm) {
