@@ -231,7 +231,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   }
   if (report.identity) rec.identity = &*report.identity;
   if (report.identity) {  // the routes decided: count it for that route (no label look-up)
-    auto& rc = worker.route_counters(listener.index, report.authz.route, listener.router->routes().size());
+    auto& rc = listener.routes_of(worker.index, report.authz.route);
     if (report.authz.allowed && !ec) rc.allowed.add();
     else if (!report.authz.allowed) rc.refused[static_cast<size_t>(report.authz.reason)].add();
   }

@@ -95,6 +95,15 @@ int run(const RunOptions& opt) {
     std::cerr << "gatehouse: " << server.error() << "\n";
     return 1;
   }
+  // SIGHUP and POST /reload read the same source again.
+  if (is_default) {
+    const auto pki_dir = std::filesystem::absolute(opt.dev_pki);
+    (*server)->set_config_source([pki_dir] {
+      return gh::conf::parse_text(gh::proxy::default_config_text(), "<embedded default>", pki_dir);
+    });
+  } else {
+    (*server)->set_config_source([file = opt.config] { return gh::conf::parse_file(file); });
+  }
   if (!opt.user.empty()) {
     // Bound and loaded: nothing from here on needs root. (A later reload reads files as this user.)
     if (auto refused = gh::proxy::drop_privileges(opt.user); !refused.empty()) {

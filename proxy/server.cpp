@@ -32,6 +32,7 @@ void prepare_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
@@ -84,21 +85,29 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Snapshot> s
   return server;
 }
 
-admin::Reply Server::admin_reply(const std::string& method, const std::string& path) const {
+admin::Reply Server::admin_reply(const std::string& method, const std::string& path) {
+  if (path == "/reload") {
+    if (method != "POST") return {405, "text/plain; charset=utf-8", "POST /reload reloads the config\n"};
+    auto outcome = reload();
+    return {outcome.ok ? 200 : 422, "text/plain; charset=utf-8", outcome.message + "\n"};
+  }
   if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "only GET and HEAD\n"};
   if (path == "/metrics") {
     std::vector<const WorkerContext*> contexts;
     for (const auto& w : workers_) contexts.push_back(&w->context());
     admin::ServerFacts facts;
     facts.access_log_dropped = access_log_.dropped();
-    return {200, "text/plain; version=0.0.4; charset=utf-8", admin::metrics_text(*snapshot_, contexts, facts)};
+    facts.config_generation = generation_.load();
+    facts.reloads_ok = reloads_ok_.load();
+    facts.reloads_error = reloads_error_.load();
+    return {200, "text/plain; version=0.0.4; charset=utf-8", admin::metrics_text(*snapshot(), contexts, facts)};
   }
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/readyz")
     return ready_ ? admin::Reply{200, "text/plain; charset=utf-8", "ready\n"}
                   : admin::Reply{503, "text/plain; charset=utf-8", "not ready: starting or draining\n"};
-  if (path == "/certs") return {200, "application/json", admin::certs_json(*snapshot_)};
-  return {404, "text/plain; charset=utf-8", "not found; try /metrics, /healthz, /readyz or /certs\n"};
+  if (path == "/certs") return {200, "application/json", admin::certs_json(*snapshot())};
+  return {404, "text/plain; charset=utf-8", "not found; try /metrics, /healthz, /readyz, /certs or POST /reload\n"};
 }
 
 void Server::start() {
@@ -118,7 +127,7 @@ void Server::shutdown() {
   stopped_ = true;
   ready_ = false;  // /readyz answers 503 from now on: balancers stop sending us clients
   for (auto& w : workers_) w->stop_accepting();
-  auto drain = snapshot_->settings.server.drain_timeout;
+  auto drain = snapshot()->settings.server.drain_timeout;
   if (!slots_.wait_until_idle(std::chrono::steady_clock::now() + drain)) {
     spdlog::warn("drain_timeout ({} ms) passed with {} connection(s) open: closing them", drain.count(),
                  slots_.in_use());
@@ -138,39 +147,37 @@ void Server::run_until_signal() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGHUP);
   int sig = 0;
   for (;;) {
     sigwait(&set, &sig);
-    if (sig != SIGUSR1) break;
-    spdlog::info("SIGUSR1: reopening the access log");
-    access_log_.reopen();
+    if (sig == SIGHUP) {
+      reload();  // logs its outcome
+    } else if (sig == SIGUSR1) {
+      spdlog::info("SIGUSR1: reopening the access log");
+      access_log_.reopen();
+    } else {
+      break;
+    }
   }
   spdlog::info("{}: no new connections; draining open ones (up to {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-               snapshot_->settings.server.drain_timeout.count());
+               snapshot()->settings.server.drain_timeout.count());
   shutdown();
   spdlog::info("stopped");
 }
 
-namespace {
-const metrics::RouteCounters* route_slot(const Worker& w, size_t listener, int route) {
-  const auto& authz = w.context().authz;
-  if (listener >= authz.size() || authz[listener].empty()) return nullptr;
-  size_t i = route < 0 ? authz[listener].size() - 1 : static_cast<size_t>(route);
-  return i < authz[listener].size() ? authz[listener][i].get() : nullptr;
-}
-}  // namespace
-
 std::uint64_t Server::authz_allowed(size_t listener, int route) const {
+  auto snap = snapshot();
   std::uint64_t sum = 0;
-  for (const auto& w : workers_)
-    if (const auto* c = route_slot(*w, listener, route)) sum += c->allowed.get();
+  for (size_t w = 0; w < workers_.size(); ++w) sum += snap->listeners.at(listener).routes_of(w, route).allowed.get();
   return sum;
 }
 
 std::uint64_t Server::authz_refused(size_t listener, int route, tls::Reason reason) const {
+  auto snap = snapshot();
   std::uint64_t sum = 0;
-  for (const auto& w : workers_)
-    if (const auto* c = route_slot(*w, listener, route)) sum += c->refused[static_cast<size_t>(reason)].get();
+  for (size_t w = 0; w < workers_.size(); ++w)
+    sum += snap->listeners.at(listener).routes_of(w, route).refused[static_cast<size_t>(reason)].get();
   return sum;
 }
 

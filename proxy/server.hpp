@@ -2,9 +2,13 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
+
+#include "conf/parse.hpp"
 
 #include "metrics/worker_counters.hpp"
 #include "proxy/admin/admin_server.hpp"
@@ -28,9 +32,23 @@ class Server {
   void use_lookup_for_test(LookupForTest lookup) { lookup_for_test_ = std::move(lookup); }
   // SIGTERM/SIGINT: stop accepting, give open connections drain_timeout, then end them.
   void shutdown();
-  // Blocks until SIGINT or SIGTERM, then shuts down; SIGUSR1 reopens the access log file on the
-  // way. The caller blocks these signals first (prepare_signals).
+  // Blocks until SIGINT or SIGTERM, then shuts down; on the way SIGHUP reloads the config and
+  // SIGUSR1 reopens the access log file. The caller blocks these signals first (prepare_signals).
   void run_until_signal();
+
+  // Where a reload reads the config from (the file given with -c, or the embedded default).
+  using ConfigSource = std::function<conf::ParseResult()>;
+  void set_config_source(ConfigSource source) { config_source_ = std::move(source); }
+  struct ReloadOutcome {
+    bool ok = false;
+    std::uint64_t generation = 0;  // serving after the attempt
+    std::string message;           // every problem with its place, or what changed
+  };
+  // SIGHUP and POST /reload: read, validate and build a whole new snapshot off the workers, then
+  // hand it to every worker; new connections use it, live ones finish on theirs. A failure, or a
+  // change that needs a restart (a listener's address, workers, ...), changes nothing.
+  ReloadOutcome reload();
+  std::uint64_t generation() const { return generation_.load(); }
 
   // The bound port of a listener (useful when it was configured as port 0).
   std::uint16_t port(size_t listener_index) const { return ports_.at(listener_index); }
@@ -39,15 +57,26 @@ class Server {
   // Authorization decisions on a route (-1: no route matched), summed over workers.
   std::uint64_t authz_allowed(size_t listener, int route) const;
   std::uint64_t authz_refused(size_t listener, int route, tls::Reason reason) const;
-  const Snapshot& snapshot() const { return *snapshot_; }
+  std::shared_ptr<const Snapshot> snapshot() const {
+    std::lock_guard lock(snapshot_mutex_);
+    return snapshot_;
+  }
   // The admin listener's port; 0 when [admin] listen = "off".
   std::uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
-  admin::Reply admin_reply(const std::string& method, const std::string& path) const;
+  admin::Reply admin_reply(const std::string& method, const std::string& path);
 
  private:
   Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, AccessLog access_log);
 
+  void publish(std::shared_ptr<const Snapshot> next);
+
+  mutable std::mutex snapshot_mutex_;  // the admin and reload threads; workers keep their own
   std::shared_ptr<const Snapshot> snapshot_;
+  std::mutex reload_mutex_;  // one reload at a time
+  ConfigSource config_source_;
+  std::atomic<std::uint64_t> generation_{1};
+  std::atomic<std::uint64_t> reloads_ok_{0};
+  std::atomic<std::uint64_t> reloads_error_{0};
   ConnectionSlots slots_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::uint16_t> ports_;
@@ -60,7 +89,8 @@ class Server {
   bool stopped_ = false;
 };
 
-// Blocks SIGINT, SIGTERM and SIGUSR1 in the calling thread (and the threads it starts), ignores SIGPIPE.
+// Blocks SIGINT, SIGTERM, SIGHUP and SIGUSR1 in the calling thread (and the threads it starts),
+// ignores SIGPIPE.
 void prepare_signals();
 
 }  // namespace gatehouse::proxy

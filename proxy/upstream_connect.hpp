@@ -10,20 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "proxy/pool_state.hpp"
 #include "proxy/snapshot.hpp"
 
 namespace gatehouse::proxy {
 
-struct EndpointState {
-  int consecutive_failures = 0;
-  std::chrono::steady_clock::time_point ejected_until{};
-  int active = 0;  // open connections through this worker
-};
-
-struct PoolState {
-  std::vector<EndpointState> endpoints;
-  size_t next = 0;  // round-robin position
-};
 
 struct ConnectOutcome {
   int endpoint = -1;     // index into the upstream's endpoints; -1 when none connected

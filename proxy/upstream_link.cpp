@@ -10,8 +10,8 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
   close();
   Opened result;
   auto& counters = worker_.counters;
-  auto& mine = worker_.upstream(up.index);
-  PoolState& pool = worker_.pool(up.index);
+  auto& mine = *up.counters[worker_.index];
+  PoolState& pool = up.pools[worker_.index];
   const auto started = std::chrono::steady_clock::now();
   ConnectOutcome connected = co_await connect_upstream(up, pool, worker_.index, socket_);
   counters.upstream_connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
@@ -26,7 +26,7 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
   counters.upstream_connect_ok.add();
   mine.connect_ok.add();
   mine.connect_duration.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  upstream_index_ = up.index;
+  pool_ = &pool;
   endpoint_ = connected.endpoint;
   const Endpoint& ep = up.endpoints[static_cast<size_t>(endpoint_)];
   result.endpoint = ep.label;
@@ -62,7 +62,7 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
 
 void UpstreamLink::close() {
   if (endpoint_ >= 0) {  // by index: the pool's vectors may have been rebuilt meanwhile
-    auto& eps = worker_.pool(upstream_index_).endpoints;
+    auto& eps = pool_->endpoints;
     if (static_cast<size_t>(endpoint_) < eps.size()) --eps[static_cast<size_t>(endpoint_)].active;
     endpoint_ = -1;
   }

@@ -49,7 +49,7 @@ class UpstreamLink {
   asio::ip::tcp::socket& socket_;
   PlainStream plain_;
   std::unique_ptr<tls::Stream> tls_;
-  size_t upstream_index_ = 0;
+  PoolState* pool_ = nullptr;  // in the snapshot the connection holds: alive as long as we are
   int endpoint_ = -1;
 };
 

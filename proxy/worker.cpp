@@ -40,8 +40,7 @@ void Worker::add_acceptor(size_t listener_index, asio::ip::tcp::acceptor accepto
 void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   // Sized before the thread starts, so a scrape from another thread reads only the counters.
-  for (const auto& l : snapshot_->listeners) context_.route_counters(l.index, -1, l.router->routes().size());
-  context_.size_counters(snapshot_->listeners.size(), snapshot_->upstreams.size());
+  context_.size_counters(snapshot_->listeners.size());
   for (size_t i = 0; i < acceptors_.size(); ++i) {
     asio::co_spawn(io_, accept_loop(i), [](std::exception_ptr e) {
       if (!e) return;
@@ -53,6 +52,11 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
     });
   }
   thread_ = std::thread([this] { io_.run(); });
+}
+
+void Worker::adopt(std::shared_ptr<const Snapshot> snapshot) {
+  // On the worker's own thread: the accept loop reads snapshot_ without a lock.
+  asio::post(io_, [this, next = std::move(snapshot)]() mutable { snapshot_ = std::move(next); });
 }
 
 asio::awaitable<bool> Worker::wait_for_slot(bool take) {

@@ -49,6 +49,7 @@ class Worker {
   asio::io_context& io() { return io_; }
   void add_acceptor(size_t listener_index, asio::ip::tcp::acceptor acceptor);
   void start(std::shared_ptr<const Snapshot> snapshot);
+  void adopt(std::shared_ptr<const Snapshot> snapshot);  // thread-safe: new connections use it
   void stop_accepting();          // thread-safe
   void terminate_connections();   // thread-safe
   void join();

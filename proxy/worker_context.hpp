@@ -26,32 +26,14 @@ struct WorkerContext {
   AccessLog::Writer access_log;  // this worker's queue
   bool draining = false;       // stopped accepting: finish what is in flight, keep nothing alive
   bool terminating = false;    // set when the drain deadline passed
-  std::vector<PoolState> pools;  // this worker's view of each upstream, by UpstreamRuntime::index
-  // [listener][route], with one extra slot per listener for "no route matched".
-  std::vector<std::vector<std::unique_ptr<metrics::RouteCounters>>> authz;
   std::list<LiveSockets> live;
-  // By ListenerRuntime::index and UpstreamRuntime::index; sized before the worker runs.
+  // By ListenerRuntime::index (a reload never changes the listeners); sized before the worker
+  // runs. Per-upstream and per-route state lives in the snapshot (UpstreamRuntime::pools, ...).
   std::vector<std::unique_ptr<metrics::ListenerCounters>> listener_counters;
-  std::vector<std::unique_ptr<metrics::UpstreamCounters>> upstream_counters;
 
   metrics::ListenerCounters& listener(size_t i) { return *listener_counters[i]; }
-  metrics::UpstreamCounters& upstream(size_t i) { return *upstream_counters[i]; }
-  void size_counters(size_t listeners, size_t upstreams) {
+  void size_counters(size_t listeners) {
     while (listener_counters.size() < listeners) listener_counters.push_back(std::make_unique<metrics::ListenerCounters>());
-    while (upstream_counters.size() < upstreams) upstream_counters.push_back(std::make_unique<metrics::UpstreamCounters>());
-  }
-
-  metrics::RouteCounters& route_counters(size_t listener, int route, size_t routes) {
-    if (authz.size() <= listener) authz.resize(listener + 1);
-    auto& slots = authz[listener];
-    if (slots.size() < routes + 1)
-      for (size_t i = slots.size(); i < routes + 1; ++i) slots.push_back(std::make_unique<metrics::RouteCounters>());
-    return *slots[route < 0 ? routes : static_cast<size_t>(route)];
-  }
-
-  PoolState& pool(size_t upstream) {
-    if (pools.size() <= upstream) pools.resize(upstream + 1);
-    return pools[upstream];
   }
 
   // Idle keep-alive connections have nothing in flight: they close now, not at the deadline.

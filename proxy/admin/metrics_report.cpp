@@ -70,14 +70,14 @@ void listener_metrics(Exposition& e, const ListenerRuntime& l, const std::vector
             static_cast<double>(down));
 }
 
-void authz_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {
+void authz_metrics(Exposition& e, const ListenerRuntime& l) {
   const auto& routes = l.router->routes();
   for (std::size_t r = 0; r <= routes.size(); ++r) {
     std::string route = r < routes.size() ? routes[r].name : "(none)";
     std::uint64_t allowed = 0;
     std::array<std::uint64_t, tls::kReasonCount> refused{};
-    for (const auto* w : workers) {
-      const auto& slot = *w->authz[l.index][r];
+    for (const auto& per_worker : l.route_counters) {
+      const auto& slot = *per_worker[r];
       allowed += slot.allowed.get();
       for (std::size_t i = 0; i < refused.size(); ++i) refused[i] += slot.refused[i].get();
     }
@@ -97,11 +97,11 @@ void authz_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<co
   }
 }
 
-void upstream_metrics(Exposition& e, const UpstreamRuntime& u, const std::vector<const WorkerContext*>& workers) {
+void upstream_metrics(Exposition& e, const UpstreamRuntime& u) {
   std::uint64_t ok = 0, failed = 0;
   HistogramSum<metrics::kLatencyBounds.size()> connect;
-  for (const auto* w : workers) {
-    const auto& c = *w->upstream_counters[u.index];
+  for (const auto& per_worker : u.counters) {
+    const auto& c = *per_worker;
     ok += c.connect_ok.get();
     failed += c.connect_failed.get();
     connect.add(c.connect_duration);
@@ -124,8 +124,8 @@ std::string metrics_text(const Snapshot& snapshot, const std::vector<const Worke
                          const ServerFacts& facts) {
   Exposition e;
   for (const auto& l : snapshot.listeners) listener_metrics(e, l, workers);
-  for (const auto& l : snapshot.listeners) authz_metrics(e, l, workers);
-  for (const auto& u : snapshot.upstreams) upstream_metrics(e, u, workers);
+  for (const auto& l : snapshot.listeners) authz_metrics(e, l);
+  for (const auto& u : snapshot.upstreams) upstream_metrics(e, u);
   for (const auto& l : snapshot.listeners)
     for (const auto& c : l.tls->loaded())
       e.gauge("gatehouse_certificate_not_after_seconds",

@@ -55,7 +55,7 @@ TestUpstream::Handler http_or_echo(std::atomic<int>& status, std::atomic<int>& c
 }
 
 bool healthy(const ProxyHarness& proxy, size_t endpoint) {
-  return proxy.snapshot().upstreams[0].endpoints[endpoint].healthy->load();
+  return proxy.snapshot()->upstreams[0].endpoints[endpoint].healthy->load();
 }
 
 TEST(Pool, RoundRobinSpreadsConnections) {
@@ -158,7 +158,7 @@ TEST(PoolNames, ANameIsResolvedAndEachOfItsAddressesTried) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(echo_once(proxy));
   EXPECT_EQ(v4.accepted(), 3);
   EXPECT_EQ(proxy.totals().upstream_connect_failed, 0u);  // one endpoint; its addresses tried in turn
-  EXPECT_TRUE(proxy.snapshot().upstreams[0].endpoints[0].by_name);
+  EXPECT_TRUE(proxy.snapshot()->upstreams[0].endpoints[0].by_name);
 }
 
 TEST(PoolNames, ANameThatDoesNotResolveIsAWarningAndARefusalThatSaysSo) {

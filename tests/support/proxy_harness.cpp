@@ -62,10 +62,22 @@ std::string ProxyHarness::config_text(const ProxyConfig& c) const {
 
 void ProxyHarness::start(const ProxyConfig& config) { start_text(config_text(config), dir_.path()); }
 
+namespace {
+// Tests never take the fixed admin port: they run side by side.
+std::string with_test_admin(const std::string& toml) {
+  return toml.find("[admin]") == std::string::npos ? "[admin]\nlisten = \"127.0.0.1:0\"\n" + toml : toml;
+}
+}  // namespace
+
+proxy::Server::ReloadOutcome ProxyHarness::reload_text(const std::string& toml, const std::filesystem::path& base_dir) {
+  std::string text = with_test_admin(toml);
+  server_->set_config_source([text, base_dir] { return conf::parse_text(text, "test.toml", base_dir); });
+  return server_->reload();
+}
+
 void ProxyHarness::start_text(const std::string& toml, const std::filesystem::path& base_dir,
                               proxy::LookupForTest lookup) {
-  // Tests never take the fixed admin port: they run side by side.
-  std::string text = toml.find("[admin]") == std::string::npos ? "[admin]\nlisten = \"127.0.0.1:0\"\n" + toml : toml;
+  std::string text = with_test_admin(toml);
   auto parsed = conf::parse_text(text, "test.toml", base_dir);
   if (!parsed.settings) throw std::runtime_error(parsed.diagnostics.to_string());
   conf::Diagnostics problems;

@@ -49,10 +49,13 @@ class ProxyHarness {
   void start_text(const std::string& toml, const std::filesystem::path& base_dir,
                   proxy::LookupForTest lookup = nullptr);
   void stop();
+  // Reloads the running server from this text (as SIGHUP would from its file).
+  proxy::Server::ReloadOutcome reload_text(const std::string& toml, const std::filesystem::path& base_dir);
 
   std::uint16_t port() const { return server_->port(0); }
-  const proxy::Snapshot& snapshot() const { return server_->snapshot(); }
+  std::shared_ptr<const proxy::Snapshot> snapshot() const { return server_->snapshot(); }
   const proxy::Server& server() const { return *server_; }
+  proxy::Server& server() { return *server_; }
   metrics::CounterTotals totals() const { return server_->totals(); }
 
   // A client for the listener, presenting `chain` + `key` (files in dir()); empty = no cert.

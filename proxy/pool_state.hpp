@@ -1,0 +1,23 @@
+// A worker's view of one upstream's endpoints: who failed lately, who is ejected, how many
+// connections each has, where round robin stands. Kept per snapshot and per worker (see
+// UpstreamRuntime::pools): one thread writes it, nothing is locked, and a reload starts afresh.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+namespace gatehouse::proxy {
+
+struct EndpointState {
+  int consecutive_failures = 0;
+  std::chrono::steady_clock::time_point ejected_until{};
+  int active = 0;  // open connections through this worker
+};
+
+struct PoolState {
+  std::vector<EndpointState> endpoints;
+  size_t next = 0;  // round-robin position
+};
+
+}  // namespace gatehouse::proxy
