@@ -21,6 +21,7 @@ std::string status_text(int status) {
     case 400: return "400 Bad Request";
     case 404: return "404 Not Found";
     case 405: return "405 Method Not Allowed";
+    case 422: return "422 Unprocessable Content";
     default: return "503 Service Unavailable";
   }
 }

@@ -194,6 +194,61 @@ TEST(Cli, RunDropsToTheGivenUserAfterLoadingRootOnlyKeys) {
   EXPECT_NE(client.read_all().value_or("").find("Hello, alice"), std::string::npos);
 }
 
+// Reads the binary's stderr until `needle` shows up (bounded: 10 s without output).
+bool wait_for_output(Running& r, const std::string& needle) {
+  char buf[512];
+  while (r.seen.find(needle) == std::string::npos) {
+    pollfd p{r.stderr_fd, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) return false;
+    ssize_t n = ::read(r.stderr_fd, buf, sizeof buf);
+    if (n <= 0) return false;
+    r.seen.append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+TEST(Cli, RunReloadsOnSighupAndOnPostReload) {
+  ProxyHarness h;
+  auto info = [](std::string text) { return text.replace(text.find("level = \"warn\""), 14, "level = \"info\""); };
+  ProxyConfig deny;
+  deny.routes = "  [[listener.route]]\n  upstream = \"app\"\n  deny = [ { cn = \"alice\" } ]\n";
+  auto file = h.dir().write("reload.toml", info(h.config_text(ProxyConfig{})));
+  Running running;
+  start_binary(file.string(), running);
+  ASSERT_NE(running.port, 0) << running.seen;
+  auto at = running.seen.find("admin on ");
+  ASSERT_NE(at, std::string::npos) << running.seen;
+  const std::string admin_port = std::to_string(std::stoi(running.seen.substr(running.seen.find(" port ", at) + 6)));
+  auto alice_gets_in = [&] {
+    ClientOptions opt = h.client();
+    opt.port = running.port;
+    TlsClient client(opt);
+    return client.connect() && client.send("GET / HTTP/1.0\r\n\r\n") &&
+           client.read_all().value_or("").find("Hello, alice") != std::string::npos;
+  };
+  ASSERT_TRUE(alice_gets_in());
+
+  h.dir().write("reload.toml", info(h.config_text(deny)));
+  ::kill(running.pid, SIGHUP);
+  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 2")) << running.seen;
+  EXPECT_FALSE(alice_gets_in());
+
+  h.dir().write("reload.toml", "[[listener]\n");  // broken: POST /reload says so, nothing changes
+  auto post = [&] {
+    return run_command("curl -s -w ' HTTP %{http_code}' -X POST http://127.0.0.1:" + admin_port + "/reload").output;
+  };
+  std::string refused = post();
+  EXPECT_NE(refused.find("HTTP 422"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("reload failed, still serving generation 2"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("reload.toml:1"), std::string::npos) << refused;
+  EXPECT_FALSE(alice_gets_in());
+
+  h.dir().write("reload.toml", info(h.config_text(ProxyConfig{})));
+  std::string ok = post();
+  EXPECT_NE(ok.find("reloaded: serving generation 3\n HTTP 200"), std::string::npos) << ok;
+  EXPECT_TRUE(alice_gets_in());
+}
+
 TEST(Cli, RunServesThenDrainsAndExitsOnSigterm) {
   ProxyHarness h;
   std::string text = h.config_text(ProxyConfig{});

@@ -1,0 +1,104 @@
+// Reload: a new config reaches new connections while open ones finish on theirs; a reload that
+// fails for any reason, or asks for what needs a restart, changes nothing and says why.
+#include <gtest/gtest.h>
+
+#include "tests/support/proxy_harness.hpp"
+
+namespace gatehouse::test {
+namespace {
+
+const std::string kDenyAlice = "  [[listener.route]]\n  upstream = \"app\"\n  deny = [ { cn = \"alice\" } ]\n";
+
+class Reload : public testing::Test {
+ protected:
+  void SetUp() override { proxy.start(ProxyConfig{}); }
+
+  // A full request on a new connection: the response, or "" when refused (alert in *alert).
+  std::string request(int* alert = nullptr) {
+    TlsClient client(proxy.client());
+    std::string body;
+    if (client.connect() && client.send("GET / HTTP/1.0\r\n\r\n")) body = client.read_all().value_or("");
+    if (alert) *alert = client.alert();
+    return body;
+  }
+  std::string metrics() { return proxy.server().admin_reply("GET", "/metrics").body; }
+  std::string config(ProxyConfig c = {}) { return proxy.config_text(c); }
+
+  ProxyHarness proxy;
+};
+
+TEST_F(Reload, NewRulesReachNewConnectionsWhileOpenOnesFinish) {
+  ASSERT_NE(request().find("Hello, alice"), std::string::npos);
+  TlsClient open(proxy.client());
+  ASSERT_TRUE(open.connect()) << open.error();  // verified and admitted under generation 1
+
+  ProxyConfig deny;
+  deny.routes = kDenyAlice;
+  auto outcome = proxy.reload_text(config(deny), proxy.dir().path());
+  ASSERT_TRUE(outcome.ok) << outcome.message;
+  EXPECT_EQ(outcome.generation, 2u);
+  EXPECT_EQ(proxy.server().generation(), 2u);
+
+  int alert = -1;
+  EXPECT_EQ(request(&alert), "");  // a new connection meets the new rule
+  EXPECT_EQ(alert, SSL_AD_ACCESS_DENIED);
+  ASSERT_TRUE(open.send("GET / HTTP/1.0\r\n\r\n"));  // the open one finishes on its snapshot
+  EXPECT_NE(open.read_all().value_or("").find("Hello, alice"), std::string::npos);
+
+  auto m = metrics();
+  EXPECT_NE(m.find("gatehouse_config_reloads_total{result=\"ok\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("gatehouse_config_generation 2"), std::string::npos) << m;
+
+  // And back: a second reload lets alice in again.
+  ASSERT_TRUE(proxy.reload_text(config(), proxy.dir().path()).ok);
+  EXPECT_NE(request().find("Hello, alice"), std::string::npos);
+}
+
+TEST_F(Reload, ABrokenReloadKeepsTheOldConfigServing) {
+  proxy.dir().write("garbage-crl.pem", "-----BEGIN X509 CRL-----\nbm90IGEgQ1JM\n-----END X509 CRL-----\n");
+  std::string good = config();
+  auto with_tls_line = [&](const std::string& line) {
+    std::string text = good;
+    return text.replace(text.find("  client_ca = "), 0, line + "\n");
+  };
+  std::string missing_cert = good;
+  missing_cert.replace(missing_cert.find("\"server-ecdsa.pem\""), 18, "\"no-such-cert.pem\"");
+  std::string wrong_key = good;
+  wrong_key.replace(wrong_key.find("\"server-ecdsa.key\""), 18, "\"server-rsa.key\"");
+  const std::vector<std::pair<std::string, std::string>> faults = {
+      {good.substr(0, good.find("[[upstream]]")) + "[[upstream]\nname = \"app\"\n", "test.toml"},
+      {missing_cert, "no-such-cert.pem"},
+      {wrong_key, "server-rsa.key"},
+      {with_tls_line("  crl = \"garbage-crl.pem\""), "garbage-crl.pem"},
+      {with_tls_line("  crl = \"missing-crl.pem\""), "missing-crl.pem"},
+  };
+  for (const auto& [text, named] : faults) {
+    auto outcome = proxy.reload_text(text, proxy.dir().path());
+    EXPECT_FALSE(outcome.ok) << named;
+    EXPECT_NE(outcome.message.find(named), std::string::npos) << outcome.message;
+    EXPECT_NE(outcome.message.find("still serving generation 1"), std::string::npos) << outcome.message;
+    EXPECT_NE(request().find("Hello, alice"), std::string::npos) << "after the fault naming " << named;
+  }
+  EXPECT_EQ(proxy.server().generation(), 1u);
+  EXPECT_EQ(proxy.server().admin_reply("GET", "/readyz").status, 200);
+  auto m = metrics();
+  EXPECT_NE(m.find("gatehouse_config_reloads_total{result=\"error\"} " + std::to_string(faults.size())),
+            std::string::npos) << m;
+}
+
+TEST_F(Reload, WhatNeedsARestartIsRefusedNotHalfApplied) {
+  ProxyConfig moved;
+  moved.listen = "127.0.0.1:1";
+  moved.routes = kDenyAlice;  // would apply, but the move makes the whole reload fail
+  auto outcome = proxy.reload_text(config(moved), proxy.dir().path());
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_NE(outcome.message.find("need a restart"), std::string::npos) << outcome.message;
+  EXPECT_NE(outcome.message.find("moved from 127.0.0.1:0 to 127.0.0.1:1"), std::string::npos) << outcome.message;
+  EXPECT_NE(request().find("Hello, alice"), std::string::npos);  // the deny did not slip in
+
+  auto reply = proxy.server().admin_reply("GET", "/reload");
+  EXPECT_EQ(reply.status, 405);  // a reload is a POST
+}
+
+}  // namespace
+}  // namespace gatehouse::test
