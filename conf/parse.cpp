@@ -75,6 +75,15 @@ void read_tls(TableReader& r, TlsSettings& tls) {
   if (auto v = r.choice("crl_stale", {"reject", "warn"})) tls.crl_stale_reject = *v == "reject";
   if (auto v = r.boolean("session_tickets")) tls.session_tickets = *v;
   if (auto v = r.file("ticket_keys")) tls.ticket_keys = *v;
+  if (auto v = r.duration("ticket_rotation")) {
+    if (*v < std::chrono::minutes(1) || *v > std::chrono::hours(24 * 7))
+      r.error("ticket_rotation", "use a period from \"1m\" to \"7d\"");
+    else if (tls.ticket_keys)
+      r.error("ticket_rotation", "ticket_keys are rotated by replacing the file (and reloading); "
+                                 "ticket_rotation is for the keys Gatehouse makes without it");
+    else
+      tls.ticket_rotation = *v;
+  }
   if (auto v = r.choice("verify", {"require", "optional"}))
     tls.verify = *v == "optional" ? VerifyMode::optional : VerifyMode::require;
   if (auto v = r.integer("verify_depth", 0, 16)) tls.verify_depth = static_cast<int>(*v);

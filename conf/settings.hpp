@@ -46,6 +46,7 @@ struct TlsSettings {
   bool crl_stale_reject = true;  // crl_stale = "reject" (default) | "warn"
   bool session_tickets = true;
   std::optional<FileRef> ticket_keys;  // 80-byte keys, the first encrypts; shared by instances
+  Duration ticket_rotation{std::chrono::hours(12)};  // keys Gatehouse makes itself (no ticket_keys)
   VerifyMode verify = VerifyMode::require;
   int verify_depth = 2;  // intermediates allowed between the client cert and the root
 };

@@ -123,7 +123,8 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
     for (const auto& route : l.routes)
       for (const auto& up : snap->upstreams)
         if (up.name == route.upstream) rt.route_upstreams.push_back(&up);
-    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http, problems);
+    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http, l.name,
+                                        problems);
     rt.route_counters.resize(workers);
     for (auto& per_worker : rt.route_counters)
       for (size_t r = 0; r < l.routes.size() + 1; ++r) per_worker.push_back(std::make_unique<metrics::RouteCounters>());

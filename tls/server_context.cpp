@@ -137,7 +137,7 @@ ServerContext::~ServerContext() = default;
 
 std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tls, const std::string& file,
                                                      const Authorizer* authorizer, bool offer_http11,
-                                                     conf::Diagnostics& problems) {
+                                                     const std::string& listener, conf::Diagnostics& problems) {
   std::unique_ptr<ServerContext> sc(new ServerContext());
   sc->authorizer_ = authorizer;
   sc->verify_optional_ = tls.verify == conf::VerifyMode::optional;
@@ -207,8 +207,10 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
     auto keys = load_ticket_keys(*tls.ticket_keys, file, problems);
     if (keys.empty()) return nullptr;
     sc->ticket_keys_ = std::move(keys);
-    SSL_CTX_set_tlsext_ticket_key_cb(ctx, &ServerContext::on_ticket_key);
+  } else {
+    sc->ring_ = TicketKeyRing::of_listener(listener, tls.ticket_rotation.count() / 1000);
   }
+  if (tls.session_tickets) SSL_CTX_set_tlsext_ticket_key_cb(ctx, &ServerContext::on_ticket_key);
   // Tell clients which CAs we accept, so browsers offer the right certificate.
   bssl::UniquePtr<STACK_OF(CRYPTO_BUFFER)> names(sk_CRYPTO_BUFFER_new_null());
   for (const auto& a : sc->verifier_->anchors()) {

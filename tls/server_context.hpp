@@ -14,6 +14,7 @@
 #include "tls/chain_verifier.hpp"
 #include "tls/identity.hpp"
 #include "tls/session_resumption.hpp"
+#include "tls/ticket_ring.hpp"
 
 namespace gatehouse::tls {
 
@@ -52,9 +53,10 @@ class ServerContext {
   // Loads every file `tls` names; each problem goes to `problems` with its config place.
   // `authorizer` (kept by the caller, alive as long as this) decides on verified identities.
   // `offer_http11`: answer ALPN with "http/1.1" when the client offers it (http mode).
+  // `listener` names the ticket-key ring that outlives reloads (see TicketKeyRing).
   static std::unique_ptr<ServerContext> create(const conf::TlsSettings& tls, const std::string& config_file,
                                                const Authorizer* authorizer, bool offer_http11,
-                                               conf::Diagnostics& problems);
+                                               const std::string& listener, conf::Diagnostics& problems);
   ~ServerContext();
 
   // A new server-side SSL for one connection, with `report` attached for the callbacks.
@@ -87,7 +89,8 @@ class ServerContext {
   std::vector<ServerCredential> credentials_;
   std::unique_ptr<ChainVerifier> verifier_;
   const Authorizer* authorizer_ = nullptr;
-  std::vector<TicketKey> ticket_keys_;  // from ticket_keys; empty: BoringSSL's own rotating keys
+  std::vector<TicketKey> ticket_keys_;  // from ticket_keys; empty: ring_ makes and rotates them
+  std::shared_ptr<TicketKeyRing> ring_;
   bool tls13_ = true;
   bool verify_optional_ = false;
   std::uint64_t id_ = 0;  // unique per context: keys the resumption cache

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 #include <sys/stat.h>
 
+#include <ctime>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -58,9 +59,11 @@ std::vector<TicketKey> load_ticket_keys(const conf::FileRef& ref, const std::str
 
 int ServerContext::on_ticket_key(SSL* ssl, uint8_t* name, uint8_t* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac,
                                  int encrypt) {
-  const auto& keys = of(ssl)->ticket_keys_;
+  const ServerContext* sc = of(ssl);
+  const auto& keys = sc->ticket_keys_;
+  const std::int64_t now = std::time(nullptr);
   if (encrypt) {
-    const TicketKey& key = keys.front();
+    const TicketKey& key = keys.empty() ? sc->ring_->current(now) : keys.front();
     std::memcpy(name, key.name, sizeof key.name);
     RAND_bytes(iv, EVP_MAX_IV_LENGTH);
     return EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes, iv) &&
@@ -68,14 +71,23 @@ int ServerContext::on_ticket_key(SSL* ssl, uint8_t* name, uint8_t* iv, EVP_CIPHE
                ? 1
                : -1;
   }
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (std::memcmp(name, keys[i].name, sizeof keys[i].name) != 0) continue;
-    if (!HMAC_Init_ex(hmac, keys[i].hmac, sizeof keys[i].hmac, EVP_sha256(), nullptr) ||
-        !EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, keys[i].aes, iv))
-      return -1;
-    return i == 0 ? 1 : 2;  // 2: decrypts, but issue a ticket under the current key
+  const TicketKey* found = nullptr;
+  bool is_current = false;
+  if (keys.empty()) {
+    found = sc->ring_->find(name, now);
+    is_current = found == &sc->ring_->current(now);
+  } else {
+    for (size_t i = 0; i < keys.size() && !found; ++i)
+      if (std::memcmp(name, keys[i].name, sizeof keys[i].name) == 0) {
+        found = &keys[i];
+        is_current = i == 0;
+      }
   }
-  return 0;  // unknown key: a full handshake
+  if (!found) return 0;  // unknown or retired key: a full handshake
+  if (!HMAC_Init_ex(hmac, found->hmac, sizeof found->hmac, EVP_sha256(), nullptr) ||
+      !EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, found->aes, iv))
+    return -1;
+  return is_current ? 1 : 2;  // 2: decrypts, but issue a ticket under the current key
 }
 
 }  // namespace gatehouse::tls

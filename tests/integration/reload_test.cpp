@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/proxy_harness.hpp"
+#include "tls/pem_io.hpp"
 
 namespace gatehouse::test {
 namespace {
@@ -84,6 +85,37 @@ TEST_F(Reload, ABrokenReloadKeepsTheOldConfigServing) {
   auto m = metrics();
   EXPECT_NE(m.find("gatehouse_config_reloads_total{result=\"error\"} " + std::to_string(faults.size())),
             std::string::npos) << m;
+}
+
+TEST_F(Reload, SessionsSurviveAReloadUnlessTheClientCasChange) {
+  auto ask = [&](SSL_SESSION* offer, bssl::UniquePtr<SSL_SESSION>* keep, bool* resumed) {
+    ClientOptions opt = proxy.client();
+    opt.resume = offer;
+    opt.max_version = TLS1_3_VERSION;
+    TlsClient client(opt);
+    std::string body;
+    if (client.connect() && client.send("GET / HTTP/1.0\r\n\r\n")) body = client.read_all().value_or("");
+    *resumed = client.ssl() && SSL_session_reused(client.ssl());
+    if (keep && client.session()) keep->reset(bssl::UpRef(client.session()).release());
+    return body;
+  };
+  bssl::UniquePtr<SSL_SESSION> session;
+  bool resumed = false;
+  ASSERT_NE(ask(nullptr, &session, &resumed).find("Hello, alice"), std::string::npos);
+  ASSERT_TRUE(session);
+  ProxyConfig longer;
+  longer.idle_timeout = "6m";  // any change that keeps the trust configuration
+  ASSERT_TRUE(proxy.reload_text(config(longer), proxy.dir().path()).ok);
+  EXPECT_NE(ask(session.get(), &session, &resumed).find("Hello, alice"), std::string::npos);
+  EXPECT_TRUE(resumed);  // the ticket keys outlived the reload
+
+  Cert other = make_root("Other Root", "Other Org");
+  proxy.dir().write("roots.pem", tls::to_pem(proxy.root().x509.get()) + tls::to_pem(other.x509.get()));
+  std::string more_cas = config(longer);
+  more_cas.replace(more_cas.find("client_ca = \"root.pem\""), 22, "client_ca = \"roots.pem\"");
+  ASSERT_TRUE(proxy.reload_text(more_cas, proxy.dir().path()).ok);
+  EXPECT_NE(ask(session.get(), nullptr, &resumed).find("Hello, alice"), std::string::npos);
+  EXPECT_FALSE(resumed);  // other client CAs: verified from scratch
 }
 
 TEST_F(Reload, WhatNeedsARestartIsRefusedNotHalfApplied) {

@@ -92,6 +92,25 @@ endpoints = []
   EXPECT_EQ(r.diagnostics.problems().size(), 9u) << all;
 }
 
+TEST(ConfParse, TicketRotationIsBoundedAndNotForAKeyFile) {
+  std::string base = kGood;
+  auto with = [&](const std::string& lines) {
+    std::string text = base;
+    return parse_text(text.replace(text.find("  verify_depth = 1"), 0, lines + "\n"), "gh.toml", "/srv/gh");
+  };
+  auto ok = with("  ticket_rotation = \"6h\"");
+  ASSERT_TRUE(ok.settings) << ok.diagnostics.to_string();
+  EXPECT_EQ(ok.settings->listeners[0].tls.ticket_rotation, Duration(6 * 3600 * 1000));
+  EXPECT_EQ(parse_text(kGood, "gh.toml", "/srv/gh").settings->listeners[0].tls.ticket_rotation,
+            Duration(12 * 3600 * 1000));
+  auto short_one = with("  ticket_rotation = \"30s\"");
+  EXPECT_NE(short_one.diagnostics.to_string().find("ticket_rotation: use a period from \"1m\" to \"7d\""),
+            std::string::npos) << short_one.diagnostics.to_string();
+  auto both = with("  ticket_keys = \"t.key\"\n  ticket_rotation = \"6h\"");
+  EXPECT_NE(both.diagnostics.to_string().find("ticket_keys are rotated by replacing the file"), std::string::npos)
+      << both.diagnostics.to_string();
+}
+
 TEST(ConfParse, SyntaxErrorsNameTheirLine) {
   auto r = parse_text("[server]\nworkers = = 3\n", "syntax.toml", "/tmp");
   ASSERT_FALSE(r.settings);

@@ -1,0 +1,42 @@
+// Ticket keys Gatehouse makes itself: a new key every period, the previous one decrypting for
+// one more period, nothing older; one ring per listener name, kept while its period stays.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "tls/ticket_ring.hpp"
+
+namespace gatehouse::tls {
+namespace {
+
+TEST(TicketKeyRing, RotatesEveryPeriodAndKeepsThePreviousKeyForOneMore) {
+  const std::int64_t t0 = 1'000'000;
+  TicketKeyRing ring(3600, t0);
+  TicketKey first = ring.current(t0);
+  EXPECT_EQ(ring.find(first.name, t0 + 3599), &ring.current(t0 + 3599));  // still current
+
+  TicketKey second = ring.current(t0 + 3600);  // rotated
+  EXPECT_NE(std::memcmp(first.name, second.name, sizeof first.name), 0);
+  const TicketKey* old = ring.find(first.name, t0 + 3601);
+  ASSERT_NE(old, nullptr);  // tickets sealed an hour ago still open
+  EXPECT_EQ(std::memcmp(old->aes, first.aes, sizeof first.aes), 0);
+
+  ring.current(t0 + 7200);  // the next rotation retires the first key
+  EXPECT_EQ(ring.find(first.name, t0 + 7201), nullptr);
+  EXPECT_NE(ring.find(second.name, t0 + 7201), nullptr);
+
+  // Idle for more than two periods: nothing from before decrypts any more.
+  TicketKey third = ring.current(t0 + 7201);
+  ring.current(t0 + 7200 + 3 * 3600);
+  EXPECT_EQ(ring.find(third.name, t0 + 7200 + 3 * 3600), nullptr);
+}
+
+TEST(TicketKeyRing, OneRingPerListenerWhileItsPeriodStays) {
+  auto a = TicketKeyRing::of_listener("ring-test-a", 600);
+  EXPECT_EQ(TicketKeyRing::of_listener("ring-test-a", 600), a);  // a reload keeps the keys
+  EXPECT_NE(TicketKeyRing::of_listener("ring-test-b", 600), a);
+  EXPECT_NE(TicketKeyRing::of_listener("ring-test-a", 1200), a);  // a new period, new keys
+}
+
+}  // namespace
+}  // namespace gatehouse::tls
