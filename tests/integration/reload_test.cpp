@@ -2,7 +2,12 @@
 // fails for any reason, or asks for what needs a restart, changes nothing and says why.
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <thread>
+
+#include "tests/support/command.hpp"
 #include "tests/support/proxy_harness.hpp"
+#include "tls/ca/ca_folder.hpp"
 #include "tls/pem_io.hpp"
 
 namespace gatehouse::test {
@@ -116,6 +121,67 @@ TEST_F(Reload, SessionsSurviveAReloadUnlessTheClientCasChange) {
   ASSERT_TRUE(proxy.reload_text(more_cas, proxy.dir().path()).ok);
   EXPECT_NE(ask(session.get(), nullptr, &resumed).find("Hello, alice"), std::string::npos);
   EXPECT_FALSE(resumed);  // other client CAs: verified from scratch
+}
+
+TEST_F(Reload, RotatingCertificateCaAndCrlUnderLoadFailsNoHandshake) {
+  tls::pki::CertSpec spec{.cn = "localhost", .o = {"Rotated"}, .sans = {"dns:localhost", "ip:127.0.0.1"},
+                          .purpose = tls::pki::Purpose::server};
+  Cert next = make_leaf(spec, &proxy.intermediate());
+  write_chain(proxy.dir(), "server-next.pem", {&next, &proxy.intermediate()});
+  write_key(proxy.dir(), "server-next.key", next);
+  Cert other = make_root("Other Root", "Other Org");
+  proxy.dir().write("roots.pem", tls::to_pem(proxy.root().x509.get()) + tls::to_pem(other.x509.get()));
+  const std::int64_t now = std::time(nullptr);
+  std::vector<tls::ca::IndexEntry> revoked = {{"0A1B2C", "", "", tls::subject_line(proxy.intermediate().x509.get()),
+                                               "client", 0, 0, true, now - 60, "keyCompromise"}};
+  auto crl = tls::ca::signed_crl_pem(proxy.intermediate().x509.get(), proxy.intermediate().key.get(), revoked, 1,
+                                     now - 60, now + 86400);
+  ASSERT_TRUE(crl);
+  proxy.dir().write("crl.pem", *crl);
+
+  const std::string d = proxy.dir().path().string();
+  CommandResult load;
+  std::thread bench([&] {
+    load = run_command(std::string(GATEHOUSE_BENCH) + " 127.0.0.1:" + std::to_string(proxy.port()) + " --cert " + d +
+                       "/alice-chain.pem --key " + d + "/alice.key --ca " + d + "/root.pem --sni localhost -c 4 -d 2 "
+                       "--warmup 0 --json");
+  });
+  // Each step waits for more handshakes under load, reloads, and checks the next connection.
+  auto under_load = [&] {
+    const auto seen = proxy.totals().handshakes_ok;
+    for (int i = 0; i < 1000 && proxy.totals().handshakes_ok < seen + 50; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling the counter, bounded
+  };
+  struct Join {
+    std::thread& t;
+    ~Join() { t.join(); }  // also when an assertion below ends the test early
+  } join{bench};
+  std::string text = config();
+  const std::string old_cert = "\"server-ecdsa.pem\", key = \"server-ecdsa.key\"";
+  text.replace(text.find(old_cert), old_cert.size(), "\"server-next.pem\", key = \"server-next.key\"");
+  under_load();
+  ASSERT_TRUE(proxy.reload_text(text, proxy.dir().path()).ok);
+  TlsClient client(proxy.client());
+  ASSERT_TRUE(client.connect()) << client.error();
+  EXPECT_NE(client.server_leaf_subject().find("O=Rotated"), std::string::npos) << client.server_leaf_subject();
+
+  text.replace(text.find("client_ca = \"root.pem\""), 22, "client_ca = \"roots.pem\"");
+  under_load();
+  ASSERT_TRUE(proxy.reload_text(text, proxy.dir().path()).ok);
+  text.replace(text.find("  client_ca = "), 0, "  crl = \"crl.pem\"\n");
+  under_load();
+  ASSERT_TRUE(proxy.reload_text(text, proxy.dir().path()).ok);
+  under_load();
+  bench.join();
+  bench = std::thread([] {});  // for the guard
+
+  ASSERT_EQ(load.exit_code, 0) << load.output;
+  auto brace = load.output.find('{');
+  auto j = nlohmann::json::parse(brace == std::string::npos ? "" : load.output.substr(brace), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << load.output;
+  EXPECT_GT(j["operations"].get<int>(), 150);
+  EXPECT_TRUE(j["errors"].empty()) << load.output;  // no handshake that should succeed failed
+  EXPECT_EQ(proxy.server().generation(), 4u);
 }
 
 TEST_F(Reload, WhatNeedsARestartIsRefusedNotHalfApplied) {
