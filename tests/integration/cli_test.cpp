@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -247,6 +249,83 @@ TEST(Cli, RunReloadsOnSighupAndOnPostReload) {
   std::string ok = post();
   EXPECT_NE(ok.find("reloaded: serving generation 3\n HTTP 200"), std::string::npos) << ok;
   EXPECT_TRUE(alice_gets_in());
+}
+
+// Zero-downtime upgrades rely on the kernel handing a closing listener's queued connections to
+// the other listeners on the port (net.ipv4.tcp_migrate_req, Linux 5.14+): set for the test and
+// put back after it.
+struct MigrateRequests {
+  static constexpr const char* kPath = "/proc/sys/net/ipv4/tcp_migrate_req";
+  std::string before;
+  bool on = false;
+  MigrateRequests() {
+    std::ifstream(kPath) >> before;
+    std::ofstream(kPath) << "1";
+    std::string now;
+    std::ifstream(kPath) >> now;
+    on = now == "1";
+  }
+  ~MigrateRequests() {
+    if (!before.empty()) std::ofstream(kPath) << before;
+  }
+};
+
+TEST(Cli, ANewInstanceTakesOverThePortWithoutAFailedConnection) {
+  MigrateRequests migrate;
+  if (!migrate.on) GTEST_SKIP() << "cannot set net.ipv4.tcp_migrate_req (needs root and Linux 5.14+)";
+  ProxyHarness h;
+  auto info = [](std::string text) { return text.replace(text.find("level = \"warn\""), 14, "level = \"info\""); };
+  Running old_one;
+  start_binary(h.dir().write("old.toml", info(h.config_text(ProxyConfig{}))).string(), old_one);
+  ASSERT_NE(old_one.port, 0) << old_one.seen;
+
+  // Continuous handshakes and requests from two threads while the new instance comes and the
+  // old one goes.
+  std::atomic<int> ok{0}, failed{0};
+  std::atomic<bool> stop{false};
+  std::string first_failure;
+  std::mutex failure_mutex;
+  auto client_loop = [&] {
+    while (!stop) {
+      ClientOptions opt = h.client();
+      opt.port = old_one.port;
+      TlsClient client(opt);
+      bool good = client.connect() && client.send("GET / HTTP/1.0\r\n\r\n") &&
+                  client.read_all().value_or("").find("Hello, alice") != std::string::npos;
+      if (good) {
+        ++ok;
+      } else {
+        std::lock_guard lock(failure_mutex);
+        if (failed++ == 0) first_failure = client.error();
+      }
+    }
+  };
+  auto wait_for_more = [&](int more) {
+    const int target = ok + more;
+    for (int i = 0; i < 5000 && ok < target && failed == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling a counter, bounded
+  };
+  std::thread a(client_loop), b(client_loop);
+  wait_for_more(50);
+
+  ProxyConfig same_port;
+  same_port.listen = "127.0.0.1:" + std::to_string(old_one.port);
+  Running new_one;
+  start_binary(h.dir().write("new.toml", info(h.config_text(same_port))).string(), new_one);
+  EXPECT_EQ(new_one.port, old_one.port) << new_one.seen;  // serving at once, next to the old one
+  wait_for_more(50);
+
+  ::kill(old_one.pid, SIGTERM);  // stops accepting, drains, exits
+  int status = 0;
+  EXPECT_EQ(::waitpid(old_one.pid, &status, 0), old_one.pid);
+  old_one.pid = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  wait_for_more(100);  // all of these on the new instance
+  stop = true;
+  a.join();
+  b.join();
+  EXPECT_EQ(failed.load(), 0) << first_failure;
+  EXPECT_GE(ok.load(), 200);
 }
 
 TEST(Cli, RunServesThenDrainsAndExitsOnSigterm) {
