@@ -37,6 +37,7 @@ void read_server(TableReader& r, ServerSettings& s) {
   if (auto v = r.integer("max_connections", 1, 10'000'000)) s.max_connections = *v;
   if (auto v = r.duration("drain_timeout")) s.drain_timeout = *v;
   if (auto v = r.integer("verified_cache", 0, 10'000'000)) s.verified_cache = *v;
+  if (auto v = r.boolean("watch")) s.watch = *v;
 }
 
 void read_log(TableReader& r, LogSettings& s) {

@@ -147,6 +147,7 @@ struct ServerSettings {
   std::int64_t max_connections = 100000;
   Duration drain_timeout{std::chrono::seconds(30)};
   std::int64_t verified_cache = 16384;  // client certificates each worker remembers as verified; 0 = none
+  bool watch = false;  // reload when the config or a file it names changes (inotify)
 };
 
 struct AdminSettings {

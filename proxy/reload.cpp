@@ -27,6 +27,7 @@ std::string needs_restart(const conf::Settings& now, const conf::Settings& next)
   if (now.server.workers != next.server.workers) add("[server] workers changed");
   if (now.server.max_connections != next.server.max_connections) add("[server] max_connections changed");
   if (now.server.verified_cache != next.server.verified_cache) add("[server] verified_cache changed");
+  if (now.server.watch != next.server.watch) add("[server] watch changed");
   if (now.admin.listen != next.admin.listen) add("[admin] listen changed");
   if (now.log.access != next.log.access) add("[log] access changed (a new destination needs a restart; SIGUSR1 reopens the same file)");
   return why;

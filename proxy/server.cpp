@@ -119,12 +119,21 @@ void Server::start() {
   monitor_->start();
   for (auto& w : workers_) w->start(snapshot_);
   if (admin_) admin_->start();
+  if (snapshot_->settings.server.watch && config_source_) {
+    watch_ = std::make_unique<FileWatch>([this] { return named_files(snapshot()->settings); }, [this] { reload(); });
+    std::string error;
+    if (!watch_->start(error)) {
+      spdlog::warn("[server] watch: {}; reload with SIGHUP or POST /reload instead", error);
+      watch_.reset();
+    }
+  }
   ready_ = true;
 }
 
 void Server::shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  if (watch_) watch_->stop();  // no reload once the drain has begun
   ready_ = false;  // /readyz answers 503 from now on: balancers stop sending us clients
   for (auto& w : workers_) w->stop_accepting();
   auto drain = snapshot()->settings.server.drain_timeout;

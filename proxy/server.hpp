@@ -13,6 +13,7 @@
 #include "metrics/worker_counters.hpp"
 #include "proxy/admin/admin_server.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/file_watch.hpp"
 #include "proxy/upstream_monitor.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
@@ -84,6 +85,7 @@ class Server {
   LookupForTest lookup_for_test_;
   AccessLog access_log_;
   std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<FileWatch> watch_;
   std::atomic<bool> ready_{false};  // listeners bound, serving, not draining
   bool started_ = false;
   bool stopped_ = false;
