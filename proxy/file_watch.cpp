@@ -81,13 +81,22 @@ void FileWatch::watch_folders() {
 }
 
 void FileWatch::read_events() {
-  inotify_.async_read_some(asio::buffer(buffer_), [this](const asio::error_code& ec, std::size_t) {
+  inotify_.async_read_some(asio::buffer(buffer_), [this](const asio::error_code& ec, std::size_t n) {
     if (ec) return;  // closed by stop()
-    // Whatever changed, wait until the folders are quiet, then look at the files themselves.
-    quiet_.expires_after(debounce_);
-    quiet_.async_wait([this](const asio::error_code& wait_ec) {
-      if (!wait_ec) settle();
-    });
+    // IN_IGNORED only says a watch we replaced is gone; anything else: wait until the folders
+    // are quiet, then look at the files themselves.
+    bool changed = false;
+    for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buffer_ + at);
+      changed |= (e->mask & IN_IGNORED) == 0;
+      at += sizeof(inotify_event) + e->len;
+    }
+    if (changed) {
+      quiet_.expires_after(debounce_);
+      quiet_.async_wait([this](const asio::error_code& wait_ec) {
+        if (!wait_ec) settle();
+      });
+    }
     read_events();
   });
 }
@@ -99,9 +108,11 @@ void FileWatch::settle() {
     return;
   }
   spdlog::info("watch: a file the config names changed: reloading");
+  last_ = now;  // what this reload reads; anything changed after it is seen next time
+  const auto before = watched_;
   reload_();
   watch_folders();  // the new config may name other files
-  last_ = fingerprint();
+  if (watched_ != before) last_ = fingerprint();
 }
 
 std::string FileWatch::fingerprint() const {

@@ -7,6 +7,8 @@
 // itself is Server::reload, the same as SIGHUP.
 #pragma once
 
+#include <sys/inotify.h>
+
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
@@ -51,7 +53,7 @@ class FileWatch {
   std::map<int, std::filesystem::path> folders_;  // watch descriptor -> folder
   std::vector<std::filesystem::path> watched_;
   std::string last_;
-  char buffer_[8192];
+  alignas(inotify_event) char buffer_[8192];
   std::thread thread_;
 };
 

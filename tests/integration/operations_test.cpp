@@ -66,8 +66,8 @@ TEST(Operations, RunReloadsOnSighupAndOnPostReload) {
   Running running;
   start_binary(file.string(), running);
   ASSERT_NE(running.port, 0) << running.seen;
+  ASSERT_TRUE(wait_for_output(running, "/metrics /healthz")) << running.seen;  // logged after the listeners
   auto at = running.seen.find("admin on ");
-  ASSERT_NE(at, std::string::npos) << running.seen;
   const std::string admin_port = std::to_string(std::stoi(running.seen.substr(running.seen.find(" port ", at) + 6)));
   auto alice_gets_in = [&] {
     ClientOptions opt = h.client();
