@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libasio-dev android-libboringssl-dev libtomlplusplus-dev prometheus-cpp-dev libgtest-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libhttp-parser-dev libbenchmark-dev
-  curl openssl ca-certificates libnss3-tools nginx prometheus
+  curl openssl ca-certificates libnss3-tools nginx prometheus python3-yaml systemd
 )
 
 missing=()

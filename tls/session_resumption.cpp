@@ -50,8 +50,10 @@ std::vector<TicketKey> load_ticket_keys(const conf::FileRef& ref, const std::str
     return {};
   }
   struct stat st {};
-  if (::stat(ref.path.c_str(), &st) == 0 && (st.st_mode & 077))
-    problems.warn(file, ref.source, ref.path.string() + " can be read by others; make it mode 0600");
+  // Group-readable is a way to give a service its keys (a Kubernetes fsGroup, a dedicated group);
+  // readable by everyone is not.
+  if (::stat(ref.path.c_str(), &st) == 0 && (st.st_mode & 007))
+    problems.warn(file, ref.source, ref.path.string() + " can be read by every user; make it mode 0600 (or 0640)");
   std::vector<TicketKey> keys(data.size() / sizeof(TicketKey));
   std::memcpy(keys.data(), data.data(), data.size());
   return keys;

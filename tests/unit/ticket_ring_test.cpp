@@ -2,7 +2,12 @@
 // one more period, nothing older; one ring per listener name, kept while its period stays.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "tls/ticket_ring.hpp"
 
@@ -36,6 +41,22 @@ TEST(TicketKeyRing, OneRingPerListenerWhileItsPeriodStays) {
   EXPECT_EQ(TicketKeyRing::of_listener("ring-test-a", 600), a);  // a reload keeps the keys
   EXPECT_NE(TicketKeyRing::of_listener("ring-test-b", 600), a);
   EXPECT_NE(TicketKeyRing::of_listener("ring-test-a", 1200), a);  // a new period, new keys
+}
+
+TEST(TicketKeyFile, WarnsWhenEveryUserCanReadIt) {
+  auto path = std::filesystem::temp_directory_path() / ("gatehouse-tickets-" + std::to_string(::getpid()));
+  std::ofstream(path) << std::string(160, 'k');  // two keys
+  auto load = [&](mode_t mode) {
+    ::chmod(path.c_str(), mode);
+    conf::Diagnostics problems;
+    auto keys = load_ticket_keys(conf::FileRef{path, {}}, "gh.toml", problems);
+    EXPECT_EQ(keys.size(), 2u);
+    return problems.warnings_to_string();
+  };
+  EXPECT_EQ(load(0600), "");
+  EXPECT_EQ(load(0640), "");  // a dedicated group (Kubernetes fsGroup)
+  EXPECT_NE(load(0644).find("can be read by every user"), std::string::npos);
+  std::filesystem::remove(path);
 }
 
 }  // namespace
