@@ -45,6 +45,7 @@ Server::ReloadOutcome Server::reload() {
     spdlog::error("{}", out.message);
     return out;
   };
+  if (stopped_) return fail("the server is shutting down");
   if (!config_source_) return fail("this server has no config source to reload from");
   conf::ParseResult parsed = config_source_();
   if (!parsed.settings) return fail(parsed.diagnostics.to_string());

@@ -131,8 +131,11 @@ void Server::start() {
 }
 
 void Server::shutdown() {
-  if (stopped_) return;
-  stopped_ = true;
+  {
+    std::lock_guard no_reload_from_now_on(reload_mutex_);  // a reload may run on the admin thread
+    if (stopped_) return;
+    stopped_ = true;
+  }
   if (watch_) watch_->stop();  // no reload once the drain has begun
   ready_ = false;  // /readyz answers 503 from now on: balancers stop sending us clients
   for (auto& w : workers_) w->stop_accepting();

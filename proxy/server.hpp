@@ -88,7 +88,7 @@ class Server {
   std::unique_ptr<FileWatch> watch_;
   std::atomic<bool> ready_{false};  // listeners bound, serving, not draining
   bool started_ = false;
-  bool stopped_ = false;
+  bool stopped_ = false;  // written under reload_mutex_: a reload never races the shutdown
 };
 
 // Blocks SIGINT, SIGTERM, SIGHUP and SIGUSR1 in the calling thread (and the threads it starts),

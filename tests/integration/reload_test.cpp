@@ -69,12 +69,19 @@ TEST_F(Reload, ABrokenReloadKeepsTheOldConfigServing) {
   };
   std::string missing_cert = good;
   missing_cert.replace(missing_cert.find("\"server-ecdsa.pem\""), 18, "\"no-such-cert.pem\"");
+  Cert old_root = make_leaf(tls::pki::CertSpec{.cn = "Old Root", .o = {"Acme Test"}, .not_before = -3 * 86400,
+                                               .not_after = -86400, .is_ca = true},
+                            nullptr);
+  write_chain(proxy.dir(), "old-root.pem", {&old_root});
+  std::string expired_ca = good;
+  expired_ca.replace(expired_ca.find("client_ca = \"root.pem\""), 22, "client_ca = \"old-root.pem\"");
   std::string wrong_key = good;
   wrong_key.replace(wrong_key.find("\"server-ecdsa.key\""), 18, "\"server-rsa.key\"");
   const std::vector<std::pair<std::string, std::string>> faults = {
       {good.substr(0, good.find("[[upstream]]")) + "[[upstream]\nname = \"app\"\n", "test.toml"},
       {missing_cert, "no-such-cert.pem"},
       {wrong_key, "server-rsa.key"},
+      {expired_ca, "expired on"},
       {with_tls_line("  crl = \"garbage-crl.pem\""), "garbage-crl.pem"},
       {with_tls_line("  crl = \"missing-crl.pem\""), "missing-crl.pem"},
   };
