@@ -76,6 +76,9 @@ class AccessLog {
 
   void flush();   // returns once every line queued so far reached the sink
   void reopen();  // SIGUSR1: open the file again (logrotate renamed it); no line lost or doubled
+  // A reload naming another file: opened now (false and why if it cannot be), written from the
+  // next batch on. Only when the log already goes to a file.
+  bool retarget(const std::string& path, std::string& error);
   std::uint64_t dropped() const;
 
  private:

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "proxy/access_log.hpp"
@@ -31,14 +32,39 @@ struct FileTarget {
   ~FileTarget() {
     if (fd >= 0) ::close(fd);
   }
+  // On the writer thread: a file handed over by retarget() first, else the same path again.
   void reopen() {
+    std::unique_lock lock(handover);
+    if (next_fd >= 0) {
+      ::close(fd);
+      fd = std::exchange(next_fd, -1);
+      path = std::move(next_path);
+      return;
+    }
+    lock.unlock();
     int fresh = open_append(path);
     if (fresh < 0) return;  // keep writing to the old file rather than losing lines
     ::close(fd);
     fd = fresh;
   }
+  // On a reload's thread: opens the new file now (an error changes nothing), the writer switches.
+  bool retarget(const std::string& to, std::string& error) {
+    int fresh = open_append(to);
+    if (fresh < 0) {
+      error = "cannot open access log " + to + ": " + std::strerror(errno);
+      return false;
+    }
+    std::lock_guard lock(handover);
+    if (next_fd >= 0) ::close(next_fd);
+    next_fd = fresh;
+    next_path = to;
+    return true;
+  }
   std::string path;
   int fd;
+  std::mutex handover;  // retarget() and the writer thread only
+  int next_fd = -1;
+  std::string next_path;
 };
 
 }  // namespace
@@ -54,6 +80,7 @@ struct AccessLog::Writer::Queue {
 struct AccessLog::State {
   Sink sink;
   std::function<void()> on_reopen;
+  std::function<bool(const std::string&, std::string&)> retarget;  // files only
   std::mutex mutex;  // queues list and wake-ups only; never taken by a worker writing a line
   std::condition_variable wake;
   std::vector<std::unique_ptr<Writer::Queue>> queues;
@@ -139,7 +166,9 @@ AccessLog AccessLog::open(const std::string& target, std::string& error) {
     return AccessLog();
   }
   // Only the writer thread touches the descriptor, so it needs no lock.
-  return AccessLog([file](std::string_view lines) { write_all(file->fd, lines); }, [file] { file->reopen(); });
+  AccessLog log([file](std::string_view lines) { write_all(file->fd, lines); }, [file] { file->reopen(); });
+  log.state_->retarget = [file](const std::string& to, std::string& e) { return file->retarget(to, e); };
+  return log;
 }
 
 AccessLog::Writer AccessLog::writer() {
@@ -170,6 +199,16 @@ void AccessLog::flush() {
   std::uint64_t mine = ++state_->flush_requested;
   state_->wake.notify_all();
   state_->flushed_cv.wait(lock, [&] { return state_->flushed >= mine || state_->stop; });
+}
+
+bool AccessLog::retarget(const std::string& path, std::string& error) {
+  if (!state_ || !state_->retarget) {
+    error = "the access log is not a file";
+    return false;
+  }
+  if (!state_->retarget(path, error)) return false;
+  reopen();
+  return true;
 }
 
 void AccessLog::reopen() {

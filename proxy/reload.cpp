@@ -29,7 +29,9 @@ std::string needs_restart(const conf::Settings& now, const conf::Settings& next)
   if (now.server.verified_cache != next.server.verified_cache) add("[server] verified_cache changed");
   if (now.server.watch != next.server.watch) add("[server] watch changed");
   if (now.admin.listen != next.admin.listen) add("[admin] listen changed");
-  if (now.log.access != next.log.access) add("[log] access changed (a new destination needs a restart; SIGUSR1 reopens the same file)");
+  const auto is_file = [](const std::string& a) { return a != "off" && a != "stdout"; };
+  if (now.log.access != next.log.access && !(is_file(now.log.access) && is_file(next.log.access)))
+    add("[log] access changed between off, stdout and a file (another file is fine)");
   return why;
 }
 
@@ -54,6 +56,11 @@ Server::ReloadOutcome Server::reload() {
   if (!next) return fail(problems.to_string());
   if (auto why = needs_restart(snapshot()->settings, next->settings); !why.empty())
     return fail("these changes need a restart: " + why);
+  const std::string& access = next->settings.log.access;
+  if (access != snapshot()->settings.log.access) {
+    std::string error;
+    if (!access_log_.retarget(access, error)) return fail("[log] access: " + error);
+  }
   if (auto warnings = problems.warnings_to_string(); !warnings.empty()) spdlog::warn("{}", warnings);
   publish(next);
   reloads_ok_.fetch_add(1);

@@ -118,6 +118,49 @@ struct MigrateRequests {
   }
 };
 
+TEST(Operations, AReloadMovesTheAccessLogToAnotherFile) {
+  ProxyHarness h;
+  auto with_log = [&](const std::string& file) {
+    std::string text = info_level(h.config_text(ProxyConfig{}));
+    return text.replace(text.find("level = \"info\""), 14, "level = \"info\"\naccess = \"" + file + "\"");
+  };
+  auto config = h.dir().write("log.toml", with_log("first.log"));
+  Running running;
+  start_binary(config.string(), running);
+  ASSERT_NE(running.port, 0) << running.seen;
+  auto request = [&] {
+    ClientOptions opt = h.client();
+    opt.port = running.port;
+    TlsClient client(opt);
+    return client.connect() && client.send("GET / HTTP/1.0\r\n\r\n") && client.read_all().has_value();
+  };
+  auto lines_in = [&](const std::string& name, size_t want) {  // bounded wait for the writer thread
+    size_t n = 0;
+    for (int i = 0; i < 500 && n < want; ++i) {
+      std::ifstream in(h.dir().path() / name);
+      n = 0;
+      for (std::string line; std::getline(in, line);) ++n;
+      if (n < want) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return n;
+  };
+  ASSERT_TRUE(request());
+  EXPECT_EQ(lines_in("first.log", 1), 1u);
+
+  h.dir().write("log.toml", with_log("second.log"));
+  ::kill(running.pid, SIGHUP);
+  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 2")) << running.seen;
+  ASSERT_TRUE(request());
+  EXPECT_EQ(lines_in("second.log", 1), 1u);
+  EXPECT_EQ(lines_in("first.log", 1), 1u);  // nothing more went to the old file
+
+  h.dir().write("log.toml", with_log("no-such-folder/third.log"));  // cannot be opened: refused
+  ::kill(running.pid, SIGHUP);
+  ASSERT_TRUE(wait_for_output(running, "cannot open access log")) << running.seen;
+  ASSERT_TRUE(request());
+  EXPECT_EQ(lines_in("second.log", 2), 2u);
+}
+
 TEST(Operations, ANewInstanceTakesOverThePortWithoutAFailedConnection) {
   MigrateRequests migrate;
   if (!migrate.on) GTEST_SKIP() << "cannot set net.ipv4.tcp_migrate_req (needs root and Linux 5.14+)";
