@@ -20,6 +20,17 @@ namespace {
 
 const std::string kBinary = kGatehouseBinary;
 
+// One request as alice through the instance on `port`: the subject of the server certificate
+// when whoami answered her, "refused" otherwise.
+std::string alice_visits(const ProxyHarness& h, std::uint16_t port) {
+  ClientOptions opt = h.client();
+  opt.port = port;
+  TlsClient client(opt);
+  bool in = client.connect() && client.send("GET / HTTP/1.0\r\n\r\n") &&
+            client.read_all().value_or("").find("Hello, alice") != std::string::npos;
+  return in ? client.server_leaf_subject() : std::string("refused");
+}
+
 std::string info_level(std::string text) { return text.replace(text.find("level = \"warn\""), 14, "level = \"info\""); }
 
 std::string status_line(pid_t pid, const std::string& key) {
@@ -69,13 +80,7 @@ TEST(Operations, RunReloadsOnSighupAndOnPostReload) {
   ASSERT_TRUE(wait_for_output(running, "/metrics /healthz")) << running.seen;  // logged after the listeners
   auto at = running.seen.find("admin on ");
   const std::string admin_port = std::to_string(std::stoi(running.seen.substr(running.seen.find(" port ", at) + 6)));
-  auto alice_gets_in = [&] {
-    ClientOptions opt = h.client();
-    opt.port = running.port;
-    TlsClient client(opt);
-    return client.connect() && client.send("GET / HTTP/1.0\r\n\r\n") &&
-           client.read_all().value_or("").find("Hello, alice") != std::string::npos;
-  };
+  auto alice_gets_in = [&] { return alice_visits(h, running.port) != "refused"; };
   ASSERT_TRUE(alice_gets_in());
 
   h.dir().write("reload.toml", info_level(h.config_text(deny)));
@@ -128,12 +133,7 @@ TEST(Operations, AReloadMovesTheAccessLogToAnotherFile) {
   Running running;
   start_binary(config.string(), running);
   ASSERT_NE(running.port, 0) << running.seen;
-  auto request = [&] {
-    ClientOptions opt = h.client();
-    opt.port = running.port;
-    TlsClient client(opt);
-    return client.connect() && client.send("GET / HTTP/1.0\r\n\r\n") && client.read_all().has_value();
-  };
+  auto request = [&] { return alice_visits(h, running.port) != "refused"; };
   auto lines_in = [&](const std::string& name, size_t want) {  // bounded wait for the writer thread
     size_t n = 0;
     for (int i = 0; i < 500 && n < want; ++i) {
@@ -239,14 +239,7 @@ TEST(Operations, WatchReloadsWhenFilesAreRenamedIntoPlaceOrTheirSymlinksSwapped)
   Running running;
   start_binary(config.string(), running);
   ASSERT_NE(running.port, 0) << running.seen;
-  auto server_subject = [&] {
-    ClientOptions opt = h.client();
-    opt.port = running.port;
-    TlsClient client(opt);
-    bool in = client.connect() && client.send("GET / HTTP/1.0\r\n\r\n") &&
-              client.read_all().value_or("").find("Hello, alice") != std::string::npos;
-    return in ? client.server_leaf_subject() : std::string("refused");
-  };
+  auto server_subject = [&] { return alice_visits(h, running.port); };
   ASSERT_NE(server_subject(), "refused");
 
   // 1. The config itself, written elsewhere and renamed over the old one.
