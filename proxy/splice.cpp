@@ -84,11 +84,6 @@ asio::awaitable<std::error_code> PlainStream::wait_readable() {
   co_return ec;
 }
 
-asio::awaitable<std::tuple<std::error_code, size_t>> PlainStream::read_some(void* data, size_t size) {
-  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(data, size), use_tuple);
-  co_return std::tuple{std::error_code(ec), n};
-}
-
 asio::awaitable<std::error_code> PlainStream::write_all(const void* data, size_t size) {
   auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data, size), use_tuple);
   co_return ec;

@@ -22,7 +22,6 @@ class PlainStream {
   // As tls::Stream: read_ready never waits (would_block), wait_readable follows a would_block.
   asio::awaitable<std::tuple<std::error_code, size_t>> read_ready(void* data, size_t size);
   asio::awaitable<std::error_code> wait_readable();
-  asio::awaitable<std::tuple<std::error_code, size_t>> read_some(void* data, size_t size);
   asio::awaitable<std::error_code> write_all(const void* data, size_t size);
   asio::awaitable<std::error_code> close_send();  // shutdown(SHUT_WR)
   asio::ip::tcp::socket& socket() { return socket_; }

@@ -81,10 +81,6 @@ asio::awaitable<std::error_code> UpstreamLink::wait_readable() {
   co_return co_await plain_.wait_readable();
 }
 
-asio::awaitable<std::tuple<std::error_code, size_t>> UpstreamLink::read_some(void* data, size_t size) {
-  if (tls_) co_return co_await tls_->read_some(data, size);
-  co_return co_await plain_.read_some(data, size);
-}
 
 asio::awaitable<std::error_code> UpstreamLink::write_all(const void* data, size_t size) {
   if (tls_) co_return co_await tls_->write_all(data, size);

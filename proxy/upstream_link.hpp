@@ -39,7 +39,6 @@ class UpstreamLink {
 
   asio::awaitable<std::tuple<std::error_code, size_t>> read_ready(void* data, size_t size);
   asio::awaitable<std::error_code> wait_readable();
-  asio::awaitable<std::tuple<std::error_code, size_t>> read_some(void* data, size_t size);
   asio::awaitable<std::error_code> write_all(const void* data, size_t size);
   asio::awaitable<std::error_code> close_send();
   asio::ip::tcp::socket& socket() { return socket_; }
