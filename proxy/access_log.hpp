@@ -2,6 +2,7 @@
 // escaping of hostile subject strings is its job, not ours). Never contains key material.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -54,9 +55,10 @@ class AccessLog {
   using Sink = std::function<void(std::string_view lines)>;
   static constexpr std::size_t kQueueLines = 16384;
 
-  AccessLog() = default;  // off
+  AccessLog() = default;  // off for good (retarget refuses)
   explicit AccessLog(Sink sink, std::function<void()> on_reopen = nullptr);
   // "stdout", "off", or a file path (appended to; reopened by reopen()). Empty + `error` on failure.
+  // Even "off" can later be retargeted.
   static AccessLog open(const std::string& target, std::string& error);
 
   // One worker's end: only its thread writes through it.
@@ -65,24 +67,27 @@ class AccessLog {
     struct Queue;  // opaque: defined with the writer thread
     Writer() = default;
     void write(const ConnectionRecord& record);
-    bool enabled() const { return queue_ != nullptr; }
+    bool enabled() const;  // false while the log is off
 
    private:
     friend class AccessLog;
     std::shared_ptr<void> keep_;  // the log's state outlives its writers
     Queue* queue_ = nullptr;
+    const std::atomic<bool>* enabled_ = nullptr;
   };
   Writer writer();
 
   void flush();   // returns once every line queued so far reached the sink
   void reopen();  // SIGUSR1: open the file again (logrotate renamed it); no line lost or doubled
-  // A reload naming another file: opened now (false and why if it cannot be), written from the
-  // next batch on. Only when the log already goes to a file.
-  bool retarget(const std::string& path, std::string& error);
+  // A reload naming another target ("off", "stdout" or a file): opened now (false and why if it
+  // cannot be; nothing changes then); the lines queued so far still go to the old one.
+  bool retarget(const std::string& target, std::string& error);
   std::uint64_t dropped() const;
 
  private:
+  struct Output;
   struct State;
+  explicit AccessLog(Output output);
   std::shared_ptr<State> state_;
 };
 

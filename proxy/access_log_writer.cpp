@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -27,47 +28,39 @@ void write_all(int fd, std::string_view data) {
 
 int open_append(const std::string& path) { return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640); }
 
-struct FileTarget {
-  explicit FileTarget(std::string p) : path(std::move(p)), fd(open_append(path)) {}
-  ~FileTarget() {
-    if (fd >= 0) ::close(fd);
-  }
-  // On the writer thread: a file handed over by retarget() first, else the same path again.
-  void reopen() {
-    std::unique_lock lock(handover);
-    if (next_fd >= 0) {
-      ::close(fd);
-      fd = std::exchange(next_fd, -1);
-      path = std::move(next_path);
-      return;
-    }
-    lock.unlock();
+// A file the log appends to; only the writer thread touches the descriptor.
+struct AppendFile {
+  AppendFile(std::string p, int opened) : path(std::move(p)), fd(opened) {}
+  ~AppendFile() { ::close(fd); }
+  void reopen() {  // logrotate renamed it: the same path again
     int fresh = open_append(path);
     if (fresh < 0) return;  // keep writing to the old file rather than losing lines
     ::close(fd);
     fd = fresh;
   }
-  // On a reload's thread: opens the new file now (an error changes nothing), the writer switches.
-  bool retarget(const std::string& to, std::string& error) {
-    int fresh = open_append(to);
-    if (fresh < 0) {
-      error = "cannot open access log " + to + ": " + std::strerror(errno);
-      return false;
-    }
-    std::lock_guard lock(handover);
-    if (next_fd >= 0) ::close(next_fd);
-    next_fd = fresh;
-    next_path = to;
-    return true;
-  }
   std::string path;
   int fd;
-  std::mutex handover;  // retarget() and the writer thread only
-  int next_fd = -1;
-  std::string next_path;
 };
 
 }  // namespace
+
+// Where batches go: nowhere (off), standard output, a file, or a test's sink.
+struct AccessLog::Output {
+  Sink sink;  // empty when off
+  std::function<void()> reopen;
+
+  static std::optional<Output> open(const std::string& target, std::string& error) {
+    if (target == "off") return Output{};
+    if (target == "stdout") return Output{[](std::string_view lines) { write_all(STDOUT_FILENO, lines); }, nullptr};
+    int fd = open_append(target);
+    if (fd < 0) {
+      error = "cannot open access log " + target + ": " + std::strerror(errno);
+      return std::nullopt;
+    }
+    auto file = std::make_shared<AppendFile>(target, fd);
+    return Output{[file](std::string_view lines) { write_all(file->fd, lines); }, [file] { file->reopen(); }};
+  }
+};
 
 // Single producer (a worker), single consumer (the writer thread): a ring of lines.
 struct AccessLog::Writer::Queue {
@@ -78,20 +71,20 @@ struct AccessLog::Writer::Queue {
 };
 
 struct AccessLog::State {
-  Sink sink;
-  std::function<void()> on_reopen;
-  std::function<bool(const std::string&, std::string&)> retarget;  // files only
-  std::mutex mutex;  // queues list and wake-ups only; never taken by a worker writing a line
+  Output output;  // the writer thread's, once it runs
+  std::atomic<bool> enabled{false};  // workers queue lines only while the output is not off
+  std::mutex mutex;  // queues list, hand-overs and wake-ups; never taken by a worker writing a line
   std::condition_variable wake;
   std::vector<std::unique_ptr<Writer::Queue>> queues;
-  std::atomic<bool> reopen_requested{false};
+  std::optional<Output> next_output;  // handed over by retarget(), taken by the writer thread
+  bool reopen_requested = false;
   bool stop = false;
   std::uint64_t flush_requested = 0;  // flush() waits until `flushed` reaches its number
   std::uint64_t flushed = 0;
   std::condition_variable flushed_cv;
   std::thread thread;
 
-  // Moves every queued line into one batch for the sink.
+  // Moves every queued line into one batch for the output.
   bool drain(std::string& batch) {
     std::vector<Writer::Queue*> snapshot;
     {
@@ -112,30 +105,41 @@ struct AccessLog::State {
     return !batch.empty();
   }
 
+  void write_out(std::string& batch) {
+    batch.clear();
+    if (drain(batch) && output.sink) output.sink(batch);
+  }
+
   void run() {
     std::string batch;
     for (;;) {
-      bool stopping;
+      bool stopping, reopening;
       std::uint64_t flushing;
+      std::optional<Output> switching;
       {
         std::unique_lock lock(mutex);
-        wake.wait_for(lock, kWriterPeriod,
-                      [&] { return stop || reopen_requested.load() || flush_requested != flushed; });
+        auto due = [&] { return stop || reopen_requested || next_output || flush_requested != flushed; };
+        if (output.sink) wake.wait_for(lock, kWriterPeriod, due);
+        else wake.wait(lock, due);  // off: nothing to write until someone asks
         stopping = stop;
         flushing = flush_requested;
+        reopening = std::exchange(reopen_requested, false);
+        switching = std::exchange(next_output, std::nullopt);
       }
-      batch.clear();
-      if (drain(batch)) sink(batch);
+      // Lines queued before a reopen or a switch go to the old output; the next ones to the new.
+      write_out(batch);
+      if (reopening && output.reopen) output.reopen();
+      if (switching) {
+        output = std::move(*switching);
+        enabled.store(output.sink != nullptr, std::memory_order_relaxed);
+      }
       {
         std::lock_guard lock(mutex);
         flushed = flushing;
       }
       flushed_cv.notify_all();
-      // Lines queued before the signal went to the old file; the next ones go to the new.
-      if (reopen_requested.exchange(false) && on_reopen) on_reopen();
       if (stopping) {
-        batch.clear();
-        if (drain(batch)) sink(batch);
+        write_out(batch);
         return;
       }
     }
@@ -151,24 +155,18 @@ struct AccessLog::State {
   }
 };
 
-AccessLog::AccessLog(Sink sink, std::function<void()> on_reopen) : state_(std::make_shared<State>()) {
-  state_->sink = std::move(sink);
-  state_->on_reopen = std::move(on_reopen);
+AccessLog::AccessLog(Sink sink, std::function<void()> on_reopen) : AccessLog(Output{std::move(sink), std::move(on_reopen)}) {}
+
+AccessLog::AccessLog(Output output) : state_(std::make_shared<State>()) {
+  state_->enabled = output.sink != nullptr;
+  state_->output = std::move(output);
   state_->thread = std::thread([state = state_.get()] { state->run(); });
 }
 
 AccessLog AccessLog::open(const std::string& target, std::string& error) {
-  if (target == "off") return AccessLog();
-  if (target == "stdout") return AccessLog([](std::string_view lines) { write_all(STDOUT_FILENO, lines); });
-  auto file = std::make_shared<FileTarget>(target);
-  if (file->fd < 0) {
-    error = "cannot open access log " + target + ": " + std::strerror(errno);
-    return AccessLog();
-  }
-  // Only the writer thread touches the descriptor, so it needs no lock.
-  AccessLog log([file](std::string_view lines) { write_all(file->fd, lines); }, [file] { file->reopen(); });
-  log.state_->retarget = [file](const std::string& to, std::string& e) { return file->retarget(to, e); };
-  return log;
+  auto output = Output::open(target, error);
+  if (!output) return AccessLog();
+  return AccessLog(std::move(*output));
 }
 
 AccessLog::Writer AccessLog::writer() {
@@ -176,14 +174,17 @@ AccessLog::Writer AccessLog::writer() {
   if (!state_) return w;
   auto queue = std::make_unique<Writer::Queue>();
   w.queue_ = queue.get();
+  w.enabled_ = &state_->enabled;
   w.keep_ = state_;
   std::lock_guard lock(state_->mutex);
   state_->queues.push_back(std::move(queue));
   return w;
 }
 
+bool AccessLog::Writer::enabled() const { return enabled_ && enabled_->load(std::memory_order_relaxed); }
+
 void AccessLog::Writer::write(const ConnectionRecord& record) {
-  if (!queue_) return;
+  if (!enabled()) return;
   std::uint64_t head = queue_->head.load(std::memory_order_relaxed);
   if (head - queue_->tail.load(std::memory_order_acquire) >= queue_->slots.size()) {
     queue_->dropped.store(queue_->dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -201,19 +202,29 @@ void AccessLog::flush() {
   state_->flushed_cv.wait(lock, [&] { return state_->flushed >= mine || state_->stop; });
 }
 
-bool AccessLog::retarget(const std::string& path, std::string& error) {
-  if (!state_ || !state_->retarget) {
-    error = "the access log is not a file";
+bool AccessLog::retarget(const std::string& target, std::string& error) {
+  if (!state_) {
+    error = "this access log cannot be switched";
     return false;
   }
-  if (!state_->retarget(path, error)) return false;
-  reopen();
+  auto output = Output::open(target, error);
+  if (!output) return false;
+  // Turning it off stops the queuing now; turning it on waits for the writer to hold the output.
+  if (!output->sink) state_->enabled.store(false, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->next_output = std::move(output);
+  }
+  state_->wake.notify_all();
   return true;
 }
 
 void AccessLog::reopen() {
   if (!state_) return;
-  state_->reopen_requested = true;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->reopen_requested = true;
+  }
   state_->wake.notify_all();
 }
 

@@ -29,9 +29,6 @@ std::string needs_restart(const conf::Settings& now, const conf::Settings& next)
   if (now.server.verified_cache != next.server.verified_cache) add("[server] verified_cache changed");
   if (now.server.watch != next.server.watch) add("[server] watch changed");
   if (now.admin.listen != next.admin.listen) add("[admin] listen changed");
-  const auto is_file = [](const std::string& a) { return a != "off" && a != "stdout"; };
-  if (now.log.access != next.log.access && !(is_file(now.log.access) && is_file(next.log.access)))
-    add("[log] access changed between off, stdout and a file (another file is fine)");
   return why;
 }
 

@@ -123,7 +123,7 @@ struct MigrateRequests {
   }
 };
 
-TEST(Operations, AReloadMovesTheAccessLogToAnotherFile) {
+TEST(Operations, AReloadMovesTheAccessLogToAnotherFileOrTurnsItOffAndOn) {
   ProxyHarness h;
   auto with_log = [&](const std::string& file) {
     std::string text = info_level(h.config_text(ProxyConfig{}));
@@ -159,6 +159,19 @@ TEST(Operations, AReloadMovesTheAccessLogToAnotherFile) {
   ASSERT_TRUE(wait_for_output(running, "cannot open access log")) << running.seen;
   ASSERT_TRUE(request());
   EXPECT_EQ(lines_in("second.log", 2), 2u);
+
+  // Off, then on again, without a restart.
+  std::string off = info_level(h.config_text(ProxyConfig{}));
+  h.dir().write("log.toml", off.replace(off.find("level = \"info\""), 14, "level = \"info\"\naccess = \"off\""));
+  ::kill(running.pid, SIGHUP);
+  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 3")) << running.seen;
+  ASSERT_TRUE(request());
+  h.dir().write("log.toml", with_log("third.log"));
+  ::kill(running.pid, SIGHUP);
+  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 4")) << running.seen;
+  ASSERT_TRUE(request());
+  EXPECT_EQ(lines_in("third.log", 1), 1u);  // only the request made after it was turned on
+  EXPECT_EQ(lines_in("second.log", 2), 2u);  // and nothing while it was off
 }
 
 TEST(Operations, ANewInstanceTakesOverThePortWithoutAFailedConnection) {

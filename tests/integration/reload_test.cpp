@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <functional>
 #include <thread>
 
 #include "tests/support/command.hpp"
@@ -20,8 +21,8 @@ class Reload : public testing::Test {
   void SetUp() override { proxy.start(ProxyConfig{}); }
 
   // A full request on a new connection: the response, or "" when refused (alert in *alert).
-  std::string request(int* alert = nullptr) {
-    TlsClient client(proxy.client());
+  std::string request(int* alert = nullptr, ClientOptions options = {}) {
+    TlsClient client(options.port ? options : proxy.client());
     std::string body;
     if (client.connect() && client.send("GET / HTTP/1.0\r\n\r\n")) body = client.read_all().value_or("");
     if (alert) *alert = client.alert();
@@ -136,15 +137,37 @@ TEST_F(Reload, RotatingCertificateCaAndCrlUnderLoadFailsNoHandshake) {
   Cert next = make_leaf(spec, &proxy.intermediate());
   write_chain(proxy.dir(), "server-next.pem", {&next, &proxy.intermediate()});
   write_key(proxy.dir(), "server-next.key", next);
+  // carol's certificate comes from another root, trusted from the second step on; bob's is
+  // revoked by the CRL of the third step.
   Cert other = make_root("Other Root", "Other Org");
   proxy.dir().write("roots.pem", tls::to_pem(proxy.root().x509.get()) + tls::to_pem(other.x509.get()));
+  auto client_of = [&](const std::string& name, const Cert* issuer) {
+    Cert leaf = make_leaf(tls::pki::CertSpec{.cn = name, .o = {"Acme Test"}}, issuer);
+    write_chain(proxy.dir(), name + ".pem", {&leaf, issuer});
+    write_key(proxy.dir(), name + ".key", leaf);
+    ClientOptions opt = proxy.client();
+    opt.cert_chain = proxy.dir() / (name + ".pem");
+    opt.key = proxy.dir() / (name + ".key");
+    return std::make_pair(opt, tls::serial_text(leaf.x509.get()));
+  };
+  auto [carol, carol_serial] = client_of("carol", &other);
+  auto [bob, bob_serial] = client_of("bob", &proxy.intermediate());
+  ASSERT_EQ(request(nullptr, carol), "");
+  ASSERT_NE(request(nullptr, bob).find("Hello, bob"), std::string::npos);
   const std::int64_t now = std::time(nullptr);
-  std::vector<tls::ca::IndexEntry> revoked = {{"0A1B2C", "", "", tls::subject_line(proxy.intermediate().x509.get()),
+  std::vector<tls::ca::IndexEntry> revoked = {{bob_serial, "", "", tls::subject_line(proxy.intermediate().x509.get()),
                                                "client", 0, 0, true, now - 60, "keyCompromise"}};
   auto crl = tls::ca::signed_crl_pem(proxy.intermediate().x509.get(), proxy.intermediate().key.get(), revoked, 1,
                                      now - 60, now + 86400);
   ASSERT_TRUE(crl);
   proxy.dir().write("crl.pem", *crl);
+  // The new material must reach new connections within a second of the reload.
+  auto within_a_second = [](const std::function<bool()>& check) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!check())
+      if (std::chrono::steady_clock::now() > until) return false;
+    return true;
+  };
 
   const std::string d = proxy.dir().path().string();
   CommandResult load;
@@ -168,16 +191,19 @@ TEST_F(Reload, RotatingCertificateCaAndCrlUnderLoadFailsNoHandshake) {
   text.replace(text.find(old_cert), old_cert.size(), "\"server-next.pem\", key = \"server-next.key\"");
   under_load();
   ASSERT_TRUE(proxy.reload_text(text, proxy.dir().path()).ok);
-  TlsClient client(proxy.client());
-  ASSERT_TRUE(client.connect()) << client.error();
-  EXPECT_NE(client.server_leaf_subject().find("O=Rotated"), std::string::npos) << client.server_leaf_subject();
+  EXPECT_TRUE(within_a_second([&] {
+    TlsClient client(proxy.client());
+    return client.connect() && client.server_leaf_subject().find("O=Rotated") != std::string::npos;
+  }));
 
   text.replace(text.find("client_ca = \"root.pem\""), 22, "client_ca = \"roots.pem\"");
   under_load();
   ASSERT_TRUE(proxy.reload_text(text, proxy.dir().path()).ok);
+  EXPECT_TRUE(within_a_second([&, &carol = carol] { return request(nullptr, carol).find("Hello, carol") != std::string::npos; }));
   text.replace(text.find("  client_ca = "), 0, "  crl = \"crl.pem\"\n");
   under_load();
   ASSERT_TRUE(proxy.reload_text(text, proxy.dir().path()).ok);
+  EXPECT_TRUE(within_a_second([&, &bob = bob] { return request(nullptr, bob).empty(); }));
   under_load();
   bench.join();
   bench = std::thread([] {});  // for the guard

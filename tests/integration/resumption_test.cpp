@@ -17,16 +17,24 @@ namespace {
 class Resumption : public testing::Test {
  protected:
   void SetUp() override {
-    std::string key(80, '\0');
-    std::mt19937_64 rng(std::random_device{}());
-    for (auto& c : key) c = static_cast<char>(rng());
-    auto path = a.dir().write("tickets.key", key);
-    ::chmod(path.c_str(), 0600);
+    write_keys("tickets.key", {old_key});
   }
 
-  std::string config(const std::string& extra_tls) {
-    std::string text = a.config_text(ProxyConfig{});
-    text.replace(text.find("  verify = "), 0, "  ticket_keys = \"tickets.key\"\n" + extra_tls);
+  static std::string random_key() {
+    std::string key(80, '\0');
+    static std::mt19937_64 rng(std::random_device{}());
+    for (auto& c : key) c = static_cast<char>(rng());
+    return key;
+  }
+  void write_keys(const std::string& name, const std::vector<std::string>& keys) {
+    std::string all;
+    for (const auto& k : keys) all += k;
+    ::chmod(a.dir().write(name, all).c_str(), 0600);
+  }
+
+  std::string config(const std::string& extra_tls, const ProxyConfig& base = {}, const char* keys = "tickets.key") {
+    std::string text = a.config_text(base);
+    text.replace(text.find("  verify = "), 0, std::string("  ticket_keys = \"") + keys + "\"\n" + extra_tls);
     return text;
   }
 
@@ -45,7 +53,50 @@ class Resumption : public testing::Test {
   }
 
   ProxyHarness a, b;
+  const std::string old_key = random_key();
 };
+
+TEST_F(Resumption, InstancesSharingTicketKeysResumeEachOthersSessions) {
+  a.start_text(config(""), a.dir().path());
+  b.start_text(config(""), a.dir().path());
+  bssl::UniquePtr<SSL_SESSION> from_a;
+  ASSERT_NE(request(a.port(), nullptr, &from_a).find("Hello, alice"), std::string::npos);
+  ASSERT_TRUE(from_a);
+  EXPECT_NE(request(b.port(), from_a.get()).find("Hello, alice"), std::string::npos);
+  auto on_b = b.wait_for_log(1);
+  ASSERT_EQ(on_b.size(), 1u);
+  EXPECT_EQ(on_b[0]["resumed"], true);
+
+  // Rolling a new key out: the first key seals, the second still opens the sessions of instances
+  // that have not got the new file yet; theirs cannot open the new tickets.
+  write_keys("tickets-next.key", {random_key(), old_key});
+  ProxyHarness c;
+  c.start_text(config("", {}, "tickets-next.key"), a.dir().path());
+  bssl::UniquePtr<SSL_SESSION> from_c;
+  EXPECT_NE(request(c.port(), from_a.get(), &from_c).find("Hello, alice"), std::string::npos);
+  ASSERT_TRUE(from_c);
+  EXPECT_NE(request(a.port(), from_c.get()).find("Hello, alice"), std::string::npos);
+  auto on_c = c.wait_for_log(1);
+  auto on_a = a.wait_for_log(2);
+  ASSERT_EQ(on_c.size(), 1u);
+  ASSERT_EQ(on_a.size(), 2u);
+  EXPECT_EQ(on_c[0]["resumed"], true);   // the old key still decrypts
+  EXPECT_EQ(on_a[1]["resumed"], false);  // a new key's ticket: a full handshake, not a failure
+}
+
+TEST_F(Resumption, AResumedSessionIsAuthorizedAgainstTheCurrentRoutes) {
+  a.start_text(config(""), a.dir().path());
+  bssl::UniquePtr<SSL_SESSION> session;
+  ASSERT_NE(request(a.port(), nullptr, &session).find("Hello, alice"), std::string::npos);
+  ProxyConfig deny;
+  deny.routes = "  [[listener.route]]\n  upstream = \"app\"\n  deny = [ { cn = \"alice\" } ]\n";
+  b.start_text(config("", deny), a.dir().path());
+  EXPECT_EQ(request(b.port(), session.get()), "");
+  auto refused = b.wait_for_log(1);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0]["resumed"], true);
+  EXPECT_EQ(refused[0]["reason"], "policy_denied") << refused[0].dump();
+}
 
 TEST_F(Resumption, ResumedSessionWithARevokedCertificateIsRefused) {
   a.start_text(config(""), a.dir().path());
