@@ -1,19 +1,46 @@
 # The two commands of the README's quick start, and their parts.
 BUILD_DIR ?= build
 SYSTEM_BUILD_DIR ?= build-system
+FUZZ_SECONDS ?= 60
+CI_FUZZ_SECONDS ?= 5
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: demo test test-system deps build clean
+.PHONY: demo test test-system test-asan test-tsan fuzz fuzz-build tidy deps build clean
 
 demo: build
 	./scripts/demo.sh $(BUILD_DIR)/gatehouse
 
 # The whole suite on the default (static, fast) BoringSSL, then the fallback build on Debian's
-# shared BoringSSL with the tests that tell the two apart.
+# shared BoringSSL with the tests that tell the two apart, then the suite under AddressSanitizer
+# and UndefinedBehaviorSanitizer with a short run of every fuzzer.
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 	$(MAKE) test-system
+	$(MAKE) test-asan
+
+# The whole suite but the x509-limbo conformance run (a minute under ASan; the plain build runs
+# it), then each fuzz target for CI_FUZZ_SECONDS from its seeds.
+test-asan: fuzz-build
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS) -E '^Conformance\.'
+	./scripts/fuzz.sh $(CI_FUZZ_SECONDS)
+
+test-tsan: deps
+	cmake --preset tsan
+	cmake --build build-tsan -j $(JOBS)
+	ctest --test-dir build-tsan --output-on-failure -j $(JOBS)
+
+fuzz-build: deps
+	cmake --preset asan
+	cmake --build build-asan -j $(JOBS)
+
+# Each fuzz target for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=600 for a long run).
+fuzz: fuzz-build
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# clang-tidy with the checked-in .clang-tidy over our sources (not tests' generated code).
+tidy: deps
+	./scripts/tidy.sh
 
 test-system: deps
 	cmake -S . -B $(SYSTEM_BUILD_DIR) $(CMAKE_FLAGS) -DGATEHOUSE_BORINGSSL=system
@@ -28,4 +55,4 @@ deps:
 	./scripts/install-deps.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(SYSTEM_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SYSTEM_BUILD_DIR) build-asan build-tsan

@@ -28,28 +28,31 @@ Glob::Glob(std::string_view pattern, Kind kind) : pattern_(pattern), kind_(kind)
   for (auto part : split(pattern, kind == Kind::dns ? '.' : '/')) segments_.emplace_back(part);
 }
 
+// One pass per pattern segment over the set of value positions it can reach: O(segments x
+// parts) whatever the pattern. (Trying every split of each `**` recursively was exponential:
+// a pattern of many `**` against a long name from a client certificate took seconds.)
 bool Glob::matches(std::string_view value) const {
-  return match_from(0, split(value, kind_ == Kind::dns ? '.' : '/'), 0);
-}
-
-bool Glob::match_from(size_t p, const std::vector<std::string_view>& parts, size_t v) const {
-  for (; p < segments_.size(); ++p, ++v) {
-    const std::string& seg = segments_[p];
-    if (seg == "**") {
-      // One or more segments: try every split, shortest first.
-      for (size_t taken = 1; v + taken <= parts.size(); ++taken)
-        if (match_from(p + 1, parts, v + taken)) return true;
-      return false;
+  const auto parts = split(value, kind_ == Kind::dns ? '.' : '/');
+  const size_t n = parts.size();
+  std::vector<char> reach(n + 1, 0), next(n + 1, 0);
+  reach[0] = 1;  // before the first part
+  for (const std::string& seg : segments_) {
+    std::fill(next.begin(), next.end(), 0);
+    if (seg == "**") {  // one or more parts: every position after the first reachable one
+      size_t first = 0;
+      while (first <= n && !reach[first]) ++first;
+      for (size_t j = first + 1; j <= n; ++j) next[j] = 1;
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        if (!reach[i]) continue;
+        bool same = seg == "*" ? !parts[i].empty()
+                               : (kind_ == Kind::dns ? equal_nocase(seg, parts[i]) : seg == parts[i]);
+        if (same) next[i + 1] = 1;
+      }
     }
-    if (v >= parts.size()) return false;
-    if (seg == "*") {
-      if (parts[v].empty()) return false;
-      continue;
-    }
-    bool same = kind_ == Kind::dns ? equal_nocase(seg, parts[v]) : seg == parts[v];
-    if (!same) return false;
+    reach.swap(next);
   }
-  return v == parts.size();
+  return reach[n] != 0;
 }
 
 }  // namespace gatehouse::policy

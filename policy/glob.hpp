@@ -16,8 +16,6 @@ class Glob {
   const std::string& pattern() const { return pattern_; }
 
  private:
-  bool match_from(size_t p, const std::vector<std::string_view>& parts, size_t v) const;
-
   std::string pattern_;
   Kind kind_;
   std::vector<std::string> segments_;

@@ -42,7 +42,7 @@ std::optional<Rule> Rule::compile(const conf::RuleSettings& settings, std::strin
   Rule rule;
   rule.label_ = std::move(label);
   for (const auto& [name, value] : settings.fields) {
-    auto it = std::find_if(std::begin(kFields), std::end(kFields), [&](const auto& f) { return name == f.first; });
+    auto it = std::find_if(std::begin(kFields), std::end(kFields), [&name = name](const auto& f) { return name == f.first; });
     if (it == std::end(kFields)) {
       error = "unknown identity field '" + name + "'";
       return std::nullopt;

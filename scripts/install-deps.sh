@@ -8,6 +8,7 @@ packages=(
   libasio-dev android-libboringssl-dev libtomlplusplus-dev prometheus-cpp-dev libgtest-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libhttp-parser-dev libbenchmark-dev
   curl openssl ca-certificates libnss3-tools nginx prometheus python3-yaml systemd
+  clang libclang-rt-14-dev clang-tidy llvm
 )
 
 missing=()
