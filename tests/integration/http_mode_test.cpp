@@ -8,6 +8,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "tests/support/command.hpp"
@@ -237,6 +239,39 @@ TEST(HttpMode, SlowRequestHeadIsCutOff) {
   ASSERT_TRUE(all) << client.error();
   EXPECT_EQ(all->rfind("HTTP/1.1 408", 0), 0u) << *all;
   EXPECT_TRUE(up.requests().empty());
+}
+
+TEST(HttpMode, SlowlorisTrickleIsCutAtTheHeadTimeoutAndOthersAreServed) {
+  HttpUpstream up;
+  ProxyHarness proxy;
+  proxy.start(http_config(up, "  head_timeout = \"300ms\"\n"));
+  // Each byte is progress, but the head's deadline is fixed when it starts: a trickle of one
+  // header byte every 20 ms (20 s for the whole head) is answered 408 at 300 ms.
+  std::vector<std::thread> trickles;
+  std::atomic<int> got_408{0};
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    trickles.emplace_back([&] {
+      TlsClient client(proxy.client());
+      if (!client.connect()) return;
+      const std::string head = "GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + std::string(1000, 'a') + "\r\n\r\n";
+      for (char c : head) {
+        if (!client.send(std::string(1, c))) break;
+        if (client.readable()) break;  // the proxy answered
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the attacker's pace
+      }
+      auto all = client.read_all();
+      if (all && all->rfind("HTTP/1.1 408", 0) == 0) ++got_408;
+    });
+  }
+  TlsClient good(proxy.client());
+  ASSERT_TRUE(good.connect()) << good.error();
+  ASSERT_TRUE(good.send("GET /ok HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(good.read_all().value_or("").rfind("HTTP/1.1 200", 0), 0u);
+  for (auto& t : trickles) t.join();
+  EXPECT_EQ(got_408.load(), 5);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_EQ(up.requests().size(), 1u);  // only the good one reached the upstream
 }
 
 TEST(HttpMode, OversizedHeadGets431) {

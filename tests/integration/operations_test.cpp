@@ -20,25 +20,6 @@ namespace {
 
 const std::string kBinary = kGatehouseBinary;
 
-// One request as alice through the instance on `port`: the subject of the server certificate
-// when whoami answered her, "refused" otherwise.
-std::string alice_visits(const ProxyHarness& h, std::uint16_t port) {
-  ClientOptions opt = h.client();
-  opt.port = port;
-  TlsClient client(opt);
-  bool in = client.connect() && client.send("GET / HTTP/1.0\r\n\r\n") &&
-            client.read_all().value_or("").find("Hello, alice") != std::string::npos;
-  return in ? client.server_leaf_subject() : std::string("refused");
-}
-
-std::string info_level(std::string text) { return text.replace(text.find("level = \"warn\""), 14, "level = \"info\""); }
-
-std::string status_line(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(key + ":", 0) == 0) return line;
-  return "";
-}
 
 TEST(Operations, RunDropsToTheGivenUserAfterLoadingRootOnlyKeys) {
   if (::geteuid() != 0) GTEST_SKIP() << "--user needs the test to run as root (CI does)";

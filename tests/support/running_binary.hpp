@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
 #include <string>
 #include <vector>
+
+#include "tests/support/proxy_harness.hpp"
 
 namespace gatehouse::test {
 
@@ -67,6 +70,26 @@ inline bool wait_for_output(Running& r, const std::string& needle) {
     r.seen.append(buf, static_cast<size_t>(n));
   }
   return true;
+}
+
+// One request as alice through the instance on `port`: the subject of the server certificate
+// when whoami answered her, "refused" otherwise.
+inline std::string alice_visits(const ProxyHarness& h, std::uint16_t port) {
+  ClientOptions opt = h.client();
+  opt.port = port;
+  TlsClient client(opt);
+  bool in = client.connect() && client.send("GET / HTTP/1.0\r\n\r\n") &&
+            client.read_all().value_or("").find("Hello, alice") != std::string::npos;
+  return in ? client.server_leaf_subject() : std::string("refused");
+}
+
+inline std::string info_level(std::string text) { return text.replace(text.find("level = \"warn\""), 14, "level = \"info\""); }
+
+inline std::string status_line(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + ":", 0) == 0) return line;
+  return "";
 }
 
 }  // namespace gatehouse::test

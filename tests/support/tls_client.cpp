@@ -135,6 +135,12 @@ std::optional<std::string> TlsClient::read_all() {
 
 void TlsClient::close_send() { SSL_shutdown(ssl_.get()); }
 
+bool TlsClient::readable() const {
+  if (ssl_ && SSL_pending(ssl_.get()) > 0) return true;
+  pollfd p{fd_, POLLIN, 0};
+  return fd_ >= 0 && ::poll(&p, 1, 0) > 0;
+}
+
 std::string TlsClient::server_leaf_subject() const {
   bssl::UniquePtr<X509> leaf(SSL_get_peer_certificate(ssl_.get()));
   return leaf ? tls::subject_line(leaf.get()) : "";

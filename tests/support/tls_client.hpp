@@ -39,6 +39,7 @@ class TlsClient {
   std::optional<std::string> read_all();
   std::optional<std::string> read_some();
   void close_send();  // our close_notify; reading goes on
+  bool readable() const;  // bytes from the peer are waiting (never blocks)
 
   // Sends `bytes` of deterministic data while reading whatever comes back until the peer
   // closes; SHA-256 of both directions. False on any error.
