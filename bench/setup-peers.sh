@@ -1,55 +1,12 @@
-# Sourced by bench/compare.sh, bench/per-operation.sh and bench/profile.sh: one PKI made with
-# `gatehouse ca` (root, intermediate, an ECDSA P-256 and an RSA-2048 server certificate, an ECDSA
-# tester whose chain includes the intermediate) and the configs of Gatehouse, nginx and HAProxy
-# in $tmp, one worker each. Each has an HTTP listener answering "ok" (Gatehouse: its built-in
-# whoami) and a TCP/stream listener in front of gatehouse-echo (for bulk transfers):
+# Sourced by bench/compare.sh, bench/per-operation.sh and bench/profile.sh: the PKI and echo
+# upstream of common.sh (and what it defines), and the configs of Gatehouse, nginx and HAProxy in
+# $tmp, one worker each. Each has an HTTP listener answering "ok" (Gatehouse: its built-in whoami)
+# and a TCP/stream listener in front of gatehouse-echo (for bulk transfers):
 #   Gatehouse 18443 / 18444, nginx 19443 / 19444, HAProxy 20443 / 20444 (and 20445 with the
 #   RSA certificate alone), echo upstream 17000.
-# Defines $gh, $bench, $echo, $tmp (removed at exit, with every process whose pid is in $pids),
-# wait_port, $pki, $cert and $key (the tester's), and $tmp/gatehouse-cold.toml (Gatehouse with
-# verified_cache = 0: every client certificate verified in full).
-build=${BUILD:-build}
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-gh="$here/$build/gatehouse"
-bench="$here/$build/gatehouse-bench"
-echo="$here/$build/gatehouse-echo"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-wait_port() {  # bounded: 5 s
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
-for tool in "$gh" "$bench" "$echo"; do
-  [ -x "$tool" ] || { echo "$tool is missing: build first (make build)" >&2; exit 1; }
-done
-
-pki="$tmp/pki"
-{
-  "$gh" ca init "$pki" --name "Bench Root" --o Bench
-  "$gh" ca intermediate "$pki" --name "Bench Intermediate"
-  "$gh" ca issue "$pki" --profile server --cn localhost --san dns:localhost --name server-ecdsa
-  "$gh" ca issue "$pki" --profile server --cn localhost --san dns:localhost --key rsa2048 --name server-rsa
-  "$gh" ca issue "$pki" --profile client --cn tester --ou testers --name tester
-} >"$tmp/pki.log" 2>&1 || { cat "$tmp/pki.log" >&2; exit 1; }
-cat "$pki/root.pem" "$pki/intermediate.pem" >"$pki/ca-bundle.pem"
-cert="$pki/issued/tester-chain.pem"
-key="$pki/issued/tester.key"
-ecdsa="$pki/issued/server-ecdsa"
-rsa="$pki/issued/server-rsa"
-
-"$echo" 17000 &
-pids+=($!)
-wait_port 17000
+# Also $tmp/gatehouse-cold.toml (Gatehouse with verified_cache = 0: every client certificate
+# verified in full).
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 gatehouse_config() {  # verified_cache
   cat <<EOF

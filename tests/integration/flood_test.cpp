@@ -51,13 +51,18 @@ bool descriptors_settle(pid_t pid, size_t want) {
 }
 
 TEST(Flood, OutOfDescriptorsAcceptBacksOffAndRecovers) {
+  if (kSanitized)  // UBSan's vptr check opens a pipe to probe memory: with no descriptor left it misfires
+    GTEST_SKIP() << "descriptor exhaustion is tested on the plain build";
   ProxyHarness h;
   ProxyConfig config;
   config.handshake_timeout = "60s";  // the flood must hold its descriptors until we let go
   Running running;
   start_binary(h.dir().write("fd.toml", info_level(h.config_text(config))).string(), running);
   ASSERT_NE(running.port, 0) << running.seen;
-  ASSERT_EQ(alice_visits(h, running.port), "CN=localhost,O=Acme Test") << running.seen;
+  if (alice_visits(h, running.port) != "CN=localhost,O=Acme Test") {
+    wait_for_output(running, "\x01");  // collect what it said, to the end of its output
+    FAIL() << running.seen;
+  }
   const size_t idle = open_descriptors(running.pid);
   rlimit few{idle + 16, idle + 16};
   ASSERT_EQ(::prlimit(running.pid, RLIMIT_NOFILE, &few, nullptr), 0);
@@ -68,7 +73,10 @@ TEST(Flood, OutOfDescriptorsAcceptBacksOffAndRecovers) {
   for (int fd : flood) ::close(fd);
   ASSERT_TRUE(descriptors_settle(running.pid, idle + 2));
   // Accepting again: the first good client after the flood is served.
-  EXPECT_EQ(alice_visits(h, running.port), "CN=localhost,O=Acme Test");
+  if (alice_visits(h, running.port) != "CN=localhost,O=Acme Test") {
+    wait_for_output(running, "\x01");
+    FAIL() << "not served after the flood; the proxy said:\n" << running.seen;
+  }
   // It waited with a growing pause, never spinning: a handful of warnings, not thousands.
   size_t warnings = 0;
   for (size_t at = 0; (at = running.seen.find("Too many open files", at)) != std::string::npos; ++at) ++warnings;
