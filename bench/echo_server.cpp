@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <array>
+#include <cstdio>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -40,7 +41,8 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run_main(int argc, char** argv) {
   CLI::App app{"gatehouse-echo: a TCP echo server on loopback, the upstream for gatehouse-bench --mode bulk"};
   std::string address = "127.0.0.1";
   unsigned short port = 0;
@@ -56,4 +58,17 @@ int main(int argc, char** argv) {
     std::cerr << "gatehouse-echo: " << address << ":" << port << ": " << e.what() << "\n";
     return 1;
   }
+  return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {  // nothing should get here; if it does, say what and fail
+    std::fprintf(stderr, "%s: %s\n", "gatehouse-echo", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s: unexpected error\n", "gatehouse-echo");
+  }
+  return 1;
 }

@@ -116,7 +116,8 @@ bool reachable(const std::string& host, const std::string& port, std::string& er
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run_main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a server closing on us is an error to count, not a reason to die
   CLI::App app{"gatehouse-bench: mTLS handshake and throughput load generator"};
   std::string target, cert, key, ca, sni, version, groups, sigalgs, mode_name = "handshake", path = "/";
@@ -254,4 +255,16 @@ int main(int argc, char** argv) {
     for (const auto& [kind, n] : total.errors) std::printf("errors: %llu × %s\n", static_cast<unsigned long long>(n), kind.c_str());
   }
   return total.operations > 0 || o.mode == gb::Mode::hold ? 0 : 1;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {  // nothing should get here; if it does, say what and fail
+    std::fprintf(stderr, "%s: %s\n", "gatehouse-bench", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s: unexpected error\n", "gatehouse-bench");
+  }
+  return 1;
 }

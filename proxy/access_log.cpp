@@ -1,6 +1,7 @@
 #include "proxy/access_log.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -19,7 +20,7 @@ std::string now_iso8601() {
   return buf;
 }
 
-double round3(double v) { return static_cast<double>(static_cast<long long>(v * 1000 + 0.5)) / 1000; }
+double round3(double v) { return static_cast<double>(std::llround(v * 1000)) / 1000; }
 
 }  // namespace
 

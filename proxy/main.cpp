@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <iostream>
 
 #include "conf/parse.hpp"
@@ -148,7 +149,8 @@ int check(const std::string& config) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run_main(int argc, char** argv) {
   CLI::App app{"Gatehouse: an mTLS-terminating reverse proxy that lets in only certificates your private CA issued."};
   app.set_version_flag("--version",
                        std::string("gatehouse ") + GATEHOUSE_VERSION + "\nBoringSSL: " + GATEHOUSE_BORINGSSL_DESCRIPTION);
@@ -178,4 +180,16 @@ int main(int argc, char** argv) {
   if (*run_cmd) return run(run_opt);
   if (*check_cmd) return check(check_config);
   return 2;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {  // nothing should get here; if it does, say what and fail
+    std::fprintf(stderr, "%s: %s\n", "gatehouse", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s: unexpected error\n", "gatehouse");
+  }
+  return 1;
 }

@@ -36,7 +36,7 @@ void prepare_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-Server::Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, AccessLog access_log)
+Server::Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, const AccessLog& access_log)
     : snapshot_(std::move(snapshot)), slots_(snapshot_->settings.server.max_connections), access_log_(access_log) {
   tls::VerifiedCache::set_capacity(static_cast<size_t>(snapshot_->settings.server.verified_cache));
   for (size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, slots_, access_log));
@@ -46,7 +46,7 @@ Server::~Server() {
   if (started_ && !stopped_) shutdown();
 }
 
-Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Snapshot> snapshot, AccessLog access_log) {
+Result<std::unique_ptr<Server>> Server::create(const std::shared_ptr<const Snapshot>& snapshot, const AccessLog& access_log) {
   using R = Result<std::unique_ptr<Server>>;
   size_t workers = proxy::worker_count(snapshot->settings.server);
   std::unique_ptr<Server> server(new Server(snapshot, workers, std::move(access_log)));

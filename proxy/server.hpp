@@ -25,7 +25,7 @@ class Server {
  public:
   // Binds every listener on every worker (SO_REUSEPORT) before anything runs, so an address
   // in use or a missing permission fails here, with nothing half-started.
-  static Result<std::unique_ptr<Server>> create(std::shared_ptr<const Snapshot> snapshot, AccessLog access_log);
+  static Result<std::unique_ptr<Server>> create(const std::shared_ptr<const Snapshot>& snapshot, const AccessLog& access_log);
   ~Server();
 
   void start();
@@ -67,7 +67,7 @@ class Server {
   admin::Reply admin_reply(const std::string& method, const std::string& path);
 
  private:
-  Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, AccessLog access_log);
+  Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, const AccessLog& access_log);
 
   void publish(std::shared_ptr<const Snapshot> next);
 

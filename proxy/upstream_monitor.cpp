@@ -109,7 +109,7 @@ void UpstreamMonitor::start() {
   bool any = false;
   auto spawn = [&](asio::awaitable<void> task, const std::string& name) {
     any = true;
-    asio::co_spawn(io_, std::move(task), [name](std::exception_ptr e) {
+    asio::co_spawn(io_, std::move(task), [name](const std::exception_ptr& e) {
       if (e) spdlog::error("monitoring of upstream '{}' stopped unexpectedly", name);
     });
   };

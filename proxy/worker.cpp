@@ -42,7 +42,7 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   // Sized before the thread starts, so a scrape from another thread reads only the counters.
   context_.size_counters(snapshot_->listeners.size());
   for (size_t i = 0; i < acceptors_.size(); ++i) {
-    asio::co_spawn(io_, accept_loop(i), [](std::exception_ptr e) {
+    asio::co_spawn(io_, accept_loop(i), [](const std::exception_ptr& e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -97,7 +97,7 @@ asio::awaitable<void> Worker::accept_loop(size_t slot) {
 void Worker::spawn_connection(size_t listener_index, asio::ip::tcp::socket socket) {
   const ListenerRuntime& listener = snapshot_->listeners[listener_index];
   asio::co_spawn(io_, serve_connection(context_, snapshot_, listener, std::move(socket)),
-                 [this](std::exception_ptr e) {
+                 [this](const std::exception_ptr& e) {
                    slots_.release();
                    slot_freed_.cancel();  // wake a local acceptor waiting for a slot
                    if (!e) return;

@@ -29,6 +29,8 @@ Explanation explain(const Refusal& r) {
               "did not present one.",
               "Install the .p12 file you were sent (its password comes separately), restart the browser and open "
               "this page again. When the browser asks which certificate to use, pick that one.",
+              // Each step is one string split over lines, not a missing comma.
+              // NOLINTNEXTLINE(bugprone-suspicious-missing-comma)
               {"Chrome or Edge on Windows: double-click the .p12 file and follow the Certificate Import Wizard "
                "(Current User), entering the password.",
                "macOS (Safari, Chrome, Edge): double-click the .p12 file, add it to the \"login\" keychain and "

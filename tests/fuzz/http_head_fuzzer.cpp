@@ -54,9 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else if (event == http::MessageParser::Event::error) {
       if (parser.error().empty()) std::abort();
       return 0;
-    } else if (event == http::MessageParser::Event::need_more) {
-      break;
-    } else if (consumed == 0 && event != http::MessageParser::Event::body_done) {
+    } else if (event == http::MessageParser::Event::need_more ||
+               (consumed == 0 && event != http::MessageParser::Event::body_done)) {
       break;
     }
   }

@@ -71,7 +71,7 @@ class SteppedClient {
 
 class ClientFaults : public testing::Test {
  protected:
-  void start(ProxyConfig config = {}) { proxy.start(config); }
+  void start(const ProxyConfig& config = {}) { proxy.start(config); }
 
   void expect_good_client_served() {
     TlsClient client(proxy.client());

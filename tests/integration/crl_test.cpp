@@ -18,7 +18,7 @@ constexpr std::int64_t kDay = 86400;
 class Crl : public testing::Test {
  protected:
   // Writes crl.pem: one CRL from the intermediate (revoking `revoked`) and one from the root.
-  void write_crls(std::int64_t next_update, std::vector<std::string> revoked_serials, bool revoke_intermediate = false) {
+  void write_crls(std::int64_t next_update, const std::vector<std::string>& revoked_serials, bool revoke_intermediate = false) {
     const std::int64_t now = std::time(nullptr);
     std::vector<tls::ca::IndexEntry> entries;
     for (const auto& serial : revoked_serials)

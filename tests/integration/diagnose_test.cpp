@@ -9,7 +9,6 @@
 namespace gatehouse::test {
 namespace {
 
-using tls::pki::CertSpec;
 using tls::pki::Purpose;
 const std::string kBinary = GATEHOUSE_BINARY;
 constexpr std::int64_t kDay = 86400;

@@ -102,7 +102,7 @@ TEST(Flood, DescriptorsAndMemoryReturnToTheirBaselineAfterRoundsOfAbuse) {
     EXPECT_EQ(run_command(bench + "--mode hold -c 300 -d 0.3").exit_code, 0);
     std::vector<int> abandoned;  // connect, say nothing, leave: cut at the handshake timeout
     for (int i = 0; i < 100; ++i) abandoned.push_back(connect_tcp(running.port));
-    for (int i = 0; i < 50; ++i) write_all_fd(abandoned[static_cast<size_t>(i)], "\x16\x03\x01\x00\x10garbage");
+    for (int i = 0; i < 50; ++i) write_all_fd(abandoned[static_cast<size_t>(i)], std::string("\x16\x03\x01\x00\x10garbage", 12));
     for (int fd : abandoned) ::close(fd);
   };
   const size_t idle_descriptors = open_descriptors(running.pid);

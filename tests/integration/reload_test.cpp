@@ -21,7 +21,7 @@ class Reload : public testing::Test {
   void SetUp() override { proxy.start(ProxyConfig{}); }
 
   // A full request on a new connection: the response, or "" when refused (alert in *alert).
-  std::string request(int* alert = nullptr, ClientOptions options = {}) {
+  std::string request(int* alert = nullptr, const ClientOptions& options = {}) {
     TlsClient client(options.port ? options : proxy.client());
     std::string body;
     if (client.connect() && client.send("GET / HTTP/1.0\r\n\r\n")) body = client.read_all().value_or("");
@@ -29,7 +29,7 @@ class Reload : public testing::Test {
     return body;
   }
   std::string metrics() { return proxy.server().admin_reply("GET", "/metrics").body; }
-  std::string config(ProxyConfig c = {}) { return proxy.config_text(c); }
+  std::string config(const ProxyConfig& c = {}) { return proxy.config_text(c); }
 
   ProxyHarness proxy;
 };

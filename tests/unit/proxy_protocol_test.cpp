@@ -77,7 +77,7 @@ TEST(ProxyProtocol, ParsesVersionOneLines) {
   EXPECT_EQ(parse("PROXY TCP4 nonsense 1 2 3\r\n").status, ReceivedProxyHeader::Status::invalid);
   EXPECT_EQ(parse("PROXY TCP4 1.2.3.4 5.6.7.8 99999 1\r\n").status, ReceivedProxyHeader::Status::invalid);
   EXPECT_EQ(parse("PROXY " + std::string(120, 'x')).status, ReceivedProxyHeader::Status::invalid);
-  EXPECT_EQ(parse("\x16\x03\x01\x02\x00").status, ReceivedProxyHeader::Status::not_proxy);
+  EXPECT_EQ(parse(std::string("\x16\x03\x01\x02\x00", 5)).status, ReceivedProxyHeader::Status::not_proxy);
 }
 
 TEST(ProxyProtocol, ParsesVersionTwoLocalAndRejectsNonsense) {

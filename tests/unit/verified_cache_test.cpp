@@ -30,7 +30,7 @@ struct Fixture {
     return out;
   }
   // A CRL from the intermediate, revoking `serials`, valid from an hour ago until `next_update`.
-  CrlList crl(std::vector<std::string> serials, std::int64_t next_update) const {
+  CrlList crl(const std::vector<std::string>& serials, std::int64_t next_update) const {
     std::int64_t now = std::time(nullptr);
     std::vector<ca::IndexEntry> entries;
     for (auto& s : serials) entries.push_back({s, "", "", subject_line(inter.x509.get()), "client", 0, 0, true, now - 60, ""});
