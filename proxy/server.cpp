@@ -49,7 +49,7 @@ Server::~Server() {
 Result<std::unique_ptr<Server>> Server::create(const std::shared_ptr<const Snapshot>& snapshot, const AccessLog& access_log) {
   using R = Result<std::unique_ptr<Server>>;
   size_t workers = proxy::worker_count(snapshot->settings.server);
-  std::unique_ptr<Server> server(new Server(snapshot, workers, std::move(access_log)));
+  std::unique_ptr<Server> server(new Server(snapshot, workers, access_log));
   for (size_t li = 0; li < snapshot->listeners.size(); ++li) {
     asio::ip::tcp::endpoint address = snapshot->listeners[li].address;
     const auto& name = snapshot->listeners[li].settings.name;
