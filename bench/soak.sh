@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Soak: Gatehouse (two workers) under a mixed load for SECONDS: full and resumed handshakes with
-# requests, bulk transfers through a tcp listener, clients refused for having no certificate,
+# Soak: Gatehouse (two workers) under a mixed load for SECONDS: full and resumed handshakes,
+# keep-alive requests, bulk transfers through a tcp listener, clients refused for having no certificate,
 # 300 idle connections held open, and a reload every 30 s. Every INTERVAL seconds it records the
 # process's RSS, open descriptors and handshake rate in OUT/soak.csv, then plots OUT/soak.png
 # (gnuplot). It fails when RSS or descriptors keep growing: the last third of the run may not
@@ -54,7 +54,8 @@ pids+=("$gh_pid")
 wait_port 18443
 
 client=(--cert "$cert" --key "$key" --sni localhost --warmup 0 -d "$seconds")
-"$bench" 127.0.0.1:18443 "${client[@]}" --mode requests -c 4 --path / >"$tmp/full.out" 2>&1 & pids+=($!)
+"$bench" 127.0.0.1:18443 "${client[@]}" --mode handshake -c 4 >"$tmp/full.out" 2>&1 & pids+=($!)
+"$bench" 127.0.0.1:18443 "${client[@]}" --mode requests -c 2 --path / >"$tmp/requests.out" 2>&1 & pids+=($!)
 "$bench" 127.0.0.1:18443 "${client[@]}" --mode resume -c 4 >"$tmp/resume.out" 2>&1 & pids+=($!)
 "$bench" 127.0.0.1:18444 "${client[@]}" --mode bulk -c 1 --bulk-mib 32 >"$tmp/bulk.out" 2>&1 & pids+=($!)
 "$bench" 127.0.0.1:18443 "${client[@]}" --mode hold -c 300 >"$tmp/hold.out" 2>&1 & pids+=($!)
@@ -93,7 +94,7 @@ gnuplot <<EOF
 set terminal pngcairo size 1000,600
 set output "$out/soak.png"
 set datafile separator ","
-set key top left
+set key outside bottom center horizontal
 set xlabel "seconds"
 set ylabel "RSS (MiB) / open descriptors"
 set y2label "handshakes per second"
@@ -117,8 +118,9 @@ verdict=$(awk -F, 'NR > 1 { t[NR] = $1; r[NR] = $2; f[NR] = $3; n = NR }
     ok = (r3 <= r1 * 1.10 + 8) && (f3 <= f1 + 32)
     printf "%s first-half peak RSS %.1f MiB, last-third peak %.1f MiB; descriptors %d -> %d", ok ? "PASS" : "FAIL", r1, r3, f1, f3
   }' "$csv")
-errors=$(grep -c '"reason"' "$tmp/access.log" || true)
+refused=$(grep -c '"decision":"deny"' "$tmp/access.log" || true)
 lines=$(wc -l <"$tmp/access.log")
-echo "soak: $verdict; $reloads reloads; $lines access-log lines ($errors with a reason); plot $out/soak.png"
-grep -h '"operations"\|operations' "$tmp"/*.out | head -5 || true
+echo "soak: $verdict; $reloads reloads; $lines access-log lines ($refused refused)"
+for f in "$tmp"/*.out; do echo "  $(basename "$f" .out): $(grep -o '[0-9]* operations in [0-9.]* s = [0-9]*/s ([0-9]* resumed)' "$f" | tail -1)"; done
+echo "soak: $out/soak.csv, $out/soak.png"
 [[ $verdict == PASS* ]]

@@ -59,6 +59,19 @@ TEST(RealClients, OpensslSClientThroughToAnUpstream) {
   }
 }
 
+TEST(RealClients, TheServersOrderOfTls12SuitesWins) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  auto d = proxy.dir().path().string();
+  // The client prefers ChaCha20 and AES-256; Gatehouse's first choice, AES-128-GCM, is used
+  // (what testssl checks as "cipher order").
+  auto r = run_command("echo | timeout 10 openssl s_client -tls1_2 -cipher "
+                       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256 "
+                       "-connect 127.0.0.1:" + std::to_string(proxy.port()) + " -servername localhost -cert " + d +
+                       "/alice.pem -key " + d + "/alice.key");
+  EXPECT_NE(r.output.find("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"), std::string::npos) << r.output;
+}
+
 TEST(RealClients, OpensslSClientWithForeignCertificateIsToldUnknownCa) {
   ProxyHarness proxy;
   proxy.start(ProxyConfig{});

@@ -47,7 +47,7 @@ Result<DevPki> ensure_dev_pki(const std::filesystem::path& dir, bool* created) {
 
   auto server_key = generate_key(KeyType::ecdsa_p256);
   CertSpec server_spec{.cn = "localhost", .o = {kOrg}, .sans = {"dns:localhost", "ip:127.0.0.1", "ip:::1"},
-                       .not_after = 825 * kDay, .purpose = Purpose::server};
+                       .not_after = 397 * kDay, .purpose = Purpose::server};  // browsers' limit: 398
   auto server = issue_certificate(server_spec, server_key.get(), inter->get(), inter_key.get());
   if (!server) return R::failure(server.error());
 
