@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 
 #include <array>
-#include <cstdio>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -14,6 +13,8 @@
 #include <asio/write.hpp>
 #include <iostream>
 #include <memory>
+
+#include "proxy/guarded_main.hpp"
 
 namespace {
 
@@ -62,13 +63,4 @@ int run_main(int argc, char** argv) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run_main(argc, argv);
-  } catch (const std::exception& e) {  // nothing should get here; if it does, say what and fail
-    std::fprintf(stderr, "%s: %s\n", "gatehouse-echo", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "%s: unexpected error\n", "gatehouse-echo");
-  }
-  return 1;
-}
+int main(int argc, char** argv) { return gatehouse::guarded_main("gatehouse-echo", argc, argv, run_main); }

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "bench/load.hpp"
+#include "proxy/guarded_main.hpp"
 #include "tls/pem_io.hpp"
 
 namespace gb = gatehouse::bench;
@@ -258,13 +258,4 @@ int run_main(int argc, char** argv) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run_main(argc, argv);
-  } catch (const std::exception& e) {  // nothing should get here; if it does, say what and fail
-    std::fprintf(stderr, "%s: %s\n", "gatehouse-bench", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "%s: unexpected error\n", "gatehouse-bench");
-  }
-  return 1;
-}
+int main(int argc, char** argv) { return gatehouse::guarded_main("gatehouse-bench", argc, argv, run_main); }

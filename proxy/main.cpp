@@ -6,12 +6,12 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <iostream>
 
 #include "conf/parse.hpp"
 #include "proxy/ca_cli.hpp"
 #include "proxy/diagnose_cli.hpp"
+#include "proxy/guarded_main.hpp"
 #include "proxy/privileges.hpp"
 #include "proxy/default_config.hpp"
 #include "proxy/server.hpp"
@@ -183,13 +183,4 @@ int run_main(int argc, char** argv) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run_main(argc, argv);
-  } catch (const std::exception& e) {  // nothing should get here; if it does, say what and fail
-    std::fprintf(stderr, "%s: %s\n", "gatehouse", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "%s: unexpected error\n", "gatehouse");
-  }
-  return 1;
-}
+int main(int argc, char** argv) { return gatehouse::guarded_main("gatehouse", argc, argv, run_main); }
