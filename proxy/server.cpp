@@ -97,6 +97,7 @@ admin::Reply Server::admin_reply(const std::string& method, const std::string& p
     for (const auto& w : workers_) contexts.push_back(&w->context());
     admin::ServerFacts facts;
     facts.access_log_dropped = access_log_.dropped();
+    facts.accept_errors = totals().accept_errors;
     facts.config_generation = generation_.load();
     facts.reloads_ok = reloads_ok_.load();
     facts.reloads_error = reloads_error_.load();

@@ -140,6 +140,9 @@ std::string metrics_text(const Snapshot& snapshot, const std::vector<const Worke
           static_cast<double>(facts.config_generation));
   e.counter("gatehouse_access_log_dropped_total", "Access-log lines dropped because the writer fell behind.", {},
             static_cast<double>(facts.access_log_dropped));
+  e.counter("gatehouse_accept_errors_total",
+            "Accepts that failed (out of descriptors or memory); each one pauses accepting, 5 ms doubling to 1 s.", {},
+            static_cast<double>(facts.accept_errors));
   e.gauge("gatehouse_build_info", "Gatehouse's version and BoringSSL build.",
           {{"version", GATEHOUSE_VERSION}, {"boringssl", GATEHOUSE_BORINGSSL_DESCRIPTION}}, 1);
   return e.text();

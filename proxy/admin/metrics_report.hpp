@@ -17,6 +17,7 @@ struct ServerFacts {
   std::uint64_t reloads_ok = 0;
   std::uint64_t reloads_error = 0;
   std::uint64_t access_log_dropped = 0;
+  std::uint64_t accept_errors = 0;
 };
 
 std::string metrics_text(const Snapshot& snapshot, const std::vector<const WorkerContext*>& workers,

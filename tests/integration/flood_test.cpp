@@ -72,6 +72,13 @@ TEST(Flood, OutOfDescriptorsAcceptBacksOffAndRecovers) {
   ASSERT_TRUE(wait_for_output(running, "Too many open files")) << running.seen;
   for (int fd : flood) ::close(fd);
   ASSERT_TRUE(descriptors_settle(running.pid, idle + 2));
+  // Counted for alerting, on the admin endpoint.
+  auto admin_at = running.seen.find("admin on ");
+  ASSERT_NE(admin_at, std::string::npos) << running.seen;
+  auto admin_port = running.seen.substr(running.seen.find(" port ", admin_at) + 6, 5);
+  auto metrics = run_command("curl -s http://127.0.0.1:" + std::to_string(std::stoi(admin_port)) + "/metrics");
+  EXPECT_NE(metrics.output.find("gatehouse_accept_errors_total "), std::string::npos) << metrics.output;
+  EXPECT_EQ(metrics.output.find("gatehouse_accept_errors_total 0\n"), std::string::npos) << metrics.output;
   // Accepting again: the first good client after the flood is served.
   if (alice_visits(h, running.port) != "CN=localhost,O=Acme Test") {
     wait_for_output(running, "\x01");
