@@ -30,7 +30,7 @@ Glob::Glob(std::string_view pattern, Kind kind) : pattern_(pattern), kind_(kind)
 
 // One pass per pattern segment over the set of value positions it can reach: O(segments x
 // parts) whatever the pattern. (Trying every split of each `**` recursively was exponential:
-// a pattern of many `**` against a long name from a client certificate took seconds.)
+// a pattern of many `**` against a long name from a client certificate took tens of seconds.)
 bool Glob::matches(std::string_view value) const {
   const auto parts = split(value, kind_ == Kind::dns ? '.' : '/');
   const size_t n = parts.size();
