@@ -29,7 +29,7 @@ done
 rm -f "$out/testssl.json"
 # --ip one: no DNS; --warnings batch: no questions; the server certificate is our dev CA's, so
 # its chain-of-trust finding (an unknown CA to testssl) is expected and reported as such.
-testssl --quiet --color 0 --warnings batch --ip one --jsonfile "$out/testssl.json" 127.0.0.1:8443 >"$out/testssl.txt" 2>&1 || true
+testssl --quiet --color 0 --warnings batch --ip one --add-ca "$tmp/pki/root.pem" --jsonfile "$out/testssl.json" 127.0.0.1:8443 >"$out/testssl.txt" 2>&1 || true
 [ -s "$out/testssl.json" ] || { echo "tls-audit: testssl wrote no findings; its output:" >&2; cat "$out/testssl.txt" >&2; exit 1; }
 
 python3 - "$out/testssl.json" <<'EOF'
