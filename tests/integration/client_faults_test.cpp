@@ -79,14 +79,6 @@ class ClientFaults : public testing::Test {
     client.send("GET / HTTP/1.0\r\n\r\n");
     EXPECT_NE(client.read_all().value_or("").find("Hello, alice"), std::string::npos);
   }
-  // Every connection ended and gave its slot back (bounded wait: the workers finish them).
-  bool all_connections_closed() {
-    for (int i = 0; i < 1000; ++i) {
-      if (proxy.totals().connections_active == 0) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
-  }
   // A raw TCP peer sends `bytes` and waits for the proxy to close on it.
   void send_raw_and_wait_for_close(const std::string& bytes) {
     int fd = connect_tcp(proxy.port());
@@ -121,7 +113,7 @@ TEST_F(ClientFaults, DisconnectAtEveryStepOfTheHandshake) {
       c.hang_up();
     }
   }
-  ASSERT_TRUE(all_connections_closed());
+  ASSERT_TRUE(proxy.wait_until_no_connections());
   // Every connection is logged: a hang-up before the proxy finished its side of the handshake
   // is a handshake failure (protocol_error); after it, an ordinary close.
   auto log = proxy.wait_for_log(2 * kSteps);
@@ -167,7 +159,7 @@ TEST_F(ClientFaults, GarbageRecordsAndAGiantClientHelloAreProtocolErrors) {
   ASSERT_EQ(log.size(), 3u);
   for (const auto& line : log) EXPECT_EQ(line["reason"], "protocol_error") << line.dump();
   EXPECT_EQ(proxy.totals().refused_for(Reason::protocol_error), 3u);
-  ASSERT_TRUE(all_connections_closed());
+  ASSERT_TRUE(proxy.wait_until_no_connections());
   expect_good_client_served();
 }
 
@@ -212,7 +204,7 @@ TEST_F(ClientFaults, OversizedAndOverLongChainsAreRefusedWithBoundedWork) {
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(log[0]["reason"], "chain_too_long") << log[0].dump();
   EXPECT_EQ(log[1]["reason"], "protocol_error") << log[1].dump();
-  ASSERT_TRUE(all_connections_closed());
+  ASSERT_TRUE(proxy.wait_until_no_connections());
   expect_good_client_served();
 }
 
@@ -246,7 +238,7 @@ TEST_F(ClientFaults, SlowlorisOnTheHandshakeIsCutAtTheHandshakeTimeout) {
   EXPECT_EQ(cut.load(), 10);
   EXPECT_LT(took, std::chrono::milliseconds(hello.size() * 20));  // cut long before the last byte
   EXPECT_EQ(proxy.totals().refused_for(Reason::handshake_timeout), 10u);
-  ASSERT_TRUE(all_connections_closed());
+  ASSERT_TRUE(proxy.wait_until_no_connections());
 }
 
 TEST_F(ClientFaults, AFloodPastMaxConnectionsWaitsInTheBacklogAndDrainsAway) {
@@ -266,7 +258,7 @@ TEST_F(ClientFaults, AFloodPastMaxConnectionsWaitsInTheBacklogAndDrainsAway) {
   // A good client gets in once the flood's slots time out (bounded: its own 10 s guard).
   expect_good_client_served();
   for (int fd : flood) ::close(fd);
-  ASSERT_TRUE(all_connections_closed());
+  ASSERT_TRUE(proxy.wait_until_no_connections());
   EXPECT_GE(proxy.totals().refused_for(Reason::handshake_timeout), 20u);
 }
 

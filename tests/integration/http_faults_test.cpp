@@ -21,14 +21,6 @@ ProxyConfig http_to(const TestUpstream& upstream) {
   return c;
 }
 
-bool all_connections_closed(const ProxyHarness& proxy) {
-  for (int i = 0; i < 1000; ++i) {  // bounded: the workers finish them
-    if (proxy.totals().connections_active == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
-
 TEST(HttpFaults, AnUpstreamResetMidResponseEndsTheClientsConnection) {
   TestUpstream upstream([](int fd) {
     char buf[4096];
@@ -51,7 +43,7 @@ TEST(HttpFaults, AnUpstreamResetMidResponseEndsTheClientsConnection) {
   // told by the connection closing rather than left waiting for 99,000 bytes.
   EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got.substr(0, 200);
   EXPECT_LT(got.size(), 100000u);
-  ASSERT_TRUE(all_connections_closed(proxy));
+  ASSERT_TRUE(proxy.wait_until_no_connections());
   auto log = proxy.wait_for_log(1);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0]["status"], 200) << log[0].dump();
@@ -79,7 +71,7 @@ TEST(HttpFaults, AClientThatHangsUpMidBodyClosesTheUpstreamConnection) {
   }
   for (int i = 0; i < 1000 && !upstream_saw_eof; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_TRUE(upstream_saw_eof.load()) << "the upstream connection was left open";
-  ASSERT_TRUE(all_connections_closed(proxy));
+  ASSERT_TRUE(proxy.wait_until_no_connections());
   auto log = proxy.wait_for_log(1);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0]["method"], "POST") << log[0].dump();

@@ -1,6 +1,8 @@
 #include "tests/support/proxy_harness.hpp"
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "conf/parse.hpp"
 
@@ -109,6 +111,14 @@ ClientOptions ProxyHarness::client(const std::string& chain, const std::string& 
     o.key = dir_ / key;
   }
   return o;
+}
+
+bool ProxyHarness::wait_until_no_connections() const {
+  for (int i = 0; i < 1000; ++i) {  // polling the gauge: the workers finish the connections
+    if (totals().connections_active == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
 }
 
 std::vector<nlohmann::json> ProxyHarness::wait_for_log(size_t count, int timeout_ms) {

@@ -61,6 +61,9 @@ class ProxyHarness {
   // A client for the listener, presenting `chain` + `key` (files in dir()); empty = no cert.
   ClientOptions client(const std::string& chain = "alice-chain.pem", const std::string& key = "alice.key") const;
 
+  // Waits (bounded, 5 s) until no client connection is open; false if some still are.
+  bool wait_until_no_connections() const;
+
   // Waits (bounded) until `count` access-log lines were written; returns them all.
   std::vector<nlohmann::json> wait_for_log(size_t count, int timeout_ms = 10000);
 
