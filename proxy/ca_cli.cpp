@@ -20,7 +20,7 @@ using tls::pki::Purpose;
 // Values of the options; one per process, so a static holder keeps CLI11 bindings simple.
 struct CaOptions {
   std::string dir, name, key = "p256", profile = "client", cn, csr_file, out, what, reason = "unspecified";
-  std::string password, password_file;
+  std::string password, password_file, crl_url;
   std::vector<std::string> o, ou, sans;
   int days = 0, path_len = -1, crl_days = 7;
   bool force = false, legacy = false;
@@ -75,15 +75,21 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   init->add_option("--key", o.key, kKeyHelp)->check(CLI::IsMember({"p256", "p384", "rsa2048", "rsa4096"}));
   init->add_option("--days", o.days, "Validity in days (default 3650)");
   init->add_option("--path-len", o.path_len, "How many intermediates may follow (default 1)");
+  init->add_option("--crl-url", o.crl_url,
+                   "Where you will publish the CRLs (http://host/path): every certificate names "
+                   "URL/HASH.crl so clients can check revocation; `ca crl` writes DIR/crl/HASH.crl");
   init->add_flag("--force", o.force, "Replace an existing CA (its keys are lost)");
   init->callback([&action] {
     action = [] {
       auto made = CaFolder::init(o.dir, o.name, o.o.empty() ? "" : o.o.front(), key_type(o.key), o.days > 0 ? o.days : 3650,
-                                 o.path_len >= 0 ? o.path_len : 1, o.force);
+                                 o.path_len >= 0 ? o.path_len : 1, o.crl_url, o.force);
       if (!made) return fail(made.error());
       std::cout << "Created root CA '" << o.name << "' in " << o.dir << "/\n"
-                << "  root certificate: " << (made->dir() / "root.pem").string() << " (client_ca for the proxy)\n"
-                << "Next: `gatehouse ca intermediate " << o.dir << " --name \"" << o.name
+                << "  root certificate: " << (made->dir() / "root.pem").string() << " (client_ca for the proxy)\n";
+      if (!made->crl_base_url().empty())
+        std::cout << "  CRL URL: certificates will name " << made->crl_base_url() << "/HASH.crl; publish "
+                  << (made->dir() / "crl").string() << "/ there after `ca crl`\n";
+      std::cout << "Next: `gatehouse ca intermediate " << o.dir << " --name \"" << o.name
                 << " Intermediate\"`, then take private/root.key offline.\n";
       return 0;
     };
@@ -186,7 +192,7 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
     };
   });
 
-  auto* crl = ca_cmd->add_subcommand("crl", "Write the signed CRL(s) to DIR/crl.pem (the proxy's `crl`)");
+  auto* crl = ca_cmd->add_subcommand("crl", "Write the signed CRL(s) to DIR/crl.pem (the proxy's `crl`) and, in DER for a web server, DIR/crl/HASH.crl");
   crl->add_option("dir", o.dir, "CA folder")->required();
   crl->add_option("--days", o.crl_days, "Days until the next update is due")->capture_default_str();
   crl->callback([&action] {
@@ -196,6 +202,9 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
       auto path = ca->write_crl(o.crl_days);
       if (!path) return fail(path.error());
       std::cout << "Wrote " << path->string() << ", valid for " << o.crl_days << " day(s)\n";
+      if (!ca->crl_base_url().empty())
+        std::cout << "Publish " << (ca->dir() / "crl").string() << "/*.crl at " << ca->crl_base_url()
+                  << "/ (the proxy's admin listener serves the CRLs it loads under /crl/)\n";
       return 0;
     };
   });

@@ -1,22 +1,24 @@
 #include "proxy/default_config.hpp"
 
+#include "tls/pki/dev_pki.hpp"
+
 namespace gatehouse::proxy {
 
 std::string default_config_text() {
-  return std::string(R"(# Gatehouse's embedded default: `gatehouse run` with no config file.
+  return R"(# Gatehouse's embedded default: `gatehouse run` with no config file.
 # Paths are relative to the dev PKI folder (./dev-pki unless --dev-pki says otherwise).
 [server]
 drain_timeout = "5s"
 
 [admin]
-listen = "127.0.0.1:9901"    # /metrics /healthz /readyz /certs
+listen = ")" + std::string(tls::pki::kDevAdminAddress) + R"("    # /metrics /healthz /readyz /certs /crl/
 
 [log]
 access = "stdout"
 
 [[listener]]
 name = "dev"
-listen = ")") + kDefaultListen + R"("
+listen = ")" + std::string(kDefaultListen) + R"("
 mode = "http"                # requests, with the client's identity in headers
 handshake_timeout = "10s"
 idle_timeout = "5m"
@@ -26,6 +28,7 @@ idle_timeout = "5m"
   min_version = "1.2"
   client_ca = "root.pem"
   client_intermediates = "intermediate.pem"
+  crl = "crl.pem"              # the dev CAs' CRLs, also served at /crl/ on the admin listener
   verify = "require"
   verify_depth = 1
 

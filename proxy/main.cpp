@@ -120,7 +120,7 @@ int run(const RunOptions& opt) {
                  (*server)->port(i), (*server)->worker_count(), l.settings.tls.client_ca.path.string());
   }
   if ((*server)->admin_port())
-    spdlog::info("admin on {} port {}: /metrics /healthz /readyz /certs", snapshot->settings.admin.listen,
+    spdlog::info("admin on {} port {}: /metrics /healthz /readyz /certs /crl/", snapshot->settings.admin.listen,
                  (*server)->admin_port());
   if (is_default) print_demo_banner(opt, (*server)->port(0));
   (*server)->run_until_signal();

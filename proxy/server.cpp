@@ -1,5 +1,6 @@
 #include "proxy/server.hpp"
 
+#include "proxy/admin/crl_endpoint.hpp"
 #include "proxy/admin/metrics_report.hpp"
 
 #include <signal.h>
@@ -108,7 +109,8 @@ admin::Reply Server::admin_reply(const std::string& method, const std::string& p
     return ready_ ? admin::Reply{200, "text/plain; charset=utf-8", "ready\n"}
                   : admin::Reply{503, "text/plain; charset=utf-8", "not ready: starting or draining\n"};
   if (path == "/certs") return {200, "application/json", admin::certs_json(*snapshot())};
-  return {404, "text/plain; charset=utf-8", "not found; try /metrics, /healthz, /readyz, /certs or POST /reload\n"};
+  if (path.starts_with("/crl/")) return admin::published_crl(*snapshot(), path.substr(5));
+  return {404, "text/plain; charset=utf-8", "not found; try /metrics, /healthz, /readyz, /certs, /crl/ or POST /reload\n"};
 }
 
 void Server::start() {

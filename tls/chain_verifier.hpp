@@ -56,6 +56,7 @@ class ChainVerifier {
   bool still_valid(const VerifiedChain& chain, std::int64_t now) const;
 
   const CertChain& anchors() const { return anchors_; }
+  const CrlList& crls() const { return crls_; }
 
  private:
   VerifyOutcome explain(X509_STORE_CTX* ctx, X509* leaf) const;

@@ -69,6 +69,7 @@ class ServerContext {
   // "require" an alert is sent; with "optional" the caller answers with a page).
   bool recheck_resumed(SSL* ssl, HandshakeReport* report) const;
   const std::vector<LoadedCertificate>& loaded() const { return loaded_; }
+  const CrlList& crls() const { return verifier_->crls(); }  // the listener's `crl`, for /crl/
   // verify = "optional": a failed or absent certificate still completes the handshake.
   bool verify_optional() const { return verify_optional_; }
   // The server certificate chosen for this connection (for PROXY v2's SIG_ALG and KEY_ALG).

@@ -26,7 +26,7 @@ struct Ca {
   tls::ca::CaFolder& get() {
     if (!folder || ++uses % 256 == 0) {
       std::filesystem::remove_all(base / "ca");
-      auto made = tls::ca::CaFolder::init(base / "ca", "Fuzz CA", "Fuzz", tls::pki::KeyType::ecdsa_p256, 30, 0, true);
+      auto made = tls::ca::CaFolder::init(base / "ca", "Fuzz CA", "Fuzz", tls::pki::KeyType::ecdsa_p256, 30, 0, "", true);
       if (!made) std::abort();
       folder.emplace(std::move(*made));
     }

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "tls/ca/ca_folder.hpp"
+#include "tls/crl_publication.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
@@ -31,9 +32,9 @@ bssl::UniquePtr<ASN1_INTEGER> serial_integer(const std::string& serial) {
 
 }  // namespace
 
-Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
-                                   std::int64_t number, std::int64_t this_update, std::int64_t next_update) {
-  using RS = Result<std::string>;
+Result<bssl::UniquePtr<X509_CRL>> signed_crl(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
+                                             std::int64_t number, std::int64_t this_update, std::int64_t next_update) {
+  using RC = Result<bssl::UniquePtr<X509_CRL>>;
   bssl::UniquePtr<X509_CRL> crl(X509_CRL_new());
   const std::string issuer = subject_line(ca);
   bssl::UniquePtr<ASN1_TIME> now(ASN1_TIME_set(nullptr, static_cast<std::time_t>(this_update)));
@@ -61,33 +62,43 @@ Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<In
     ok = ok && X509_CRL_add1_ext_i2d(crl.get(), NID_authority_key_identifier, akid.get(), 0, 0);
   }
   X509_CRL_sort(crl.get());
-  if (!ok || !X509_CRL_sign(crl.get(), key, EVP_sha256())) return RS::failure("cannot build the CRL: " + drain_errors());
+  if (!ok || !X509_CRL_sign(crl.get(), key, EVP_sha256())) return RC::failure("cannot build the CRL: " + drain_errors());
+  return crl;
+}
+
+Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
+                                   std::int64_t number, std::int64_t this_update, std::int64_t next_update) {
+  auto crl = signed_crl(ca, key, entries, number, this_update, next_update);
+  if (!crl) return Result<std::string>::failure(crl.error());
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509_CRL(bio.get(), crl.get());
+  PEM_write_bio_X509_CRL(bio.get(), crl->get());
   return bio_text(bio.get());
 }
 
 Result<std::filesystem::path> CaFolder::write_crl(int days) {
   using RP = Result<std::filesystem::path>;
   if (days <= 0) return RP::failure("--days must be positive");
+  if (!intermediate_ && !root_key_) return RP::failure("the root key is not here; it must sign the CRL");
   const std::int64_t now = std::time(nullptr);
-  std::string text;
-  if (intermediate_) {
-    auto crl = signed_crl_pem(intermediate_.get(), intermediate_key_.get(), index_.entries(), index_.next_crl_number(),
-                              now, now + std::int64_t{days} * 86400);
+  std::string pem;
+  std::vector<std::pair<std::filesystem::path, std::string>> der_files;
+  // The intermediate's CRL (revoked leaves) first, then the root's (a revoked intermediate);
+  // without the root key here, only the intermediate's.
+  for (auto [ca, key] : {std::pair{intermediate_.get(), intermediate_key_.get()}, std::pair{root_.get(), root_key_.get()}}) {
+    if (!ca || !key) continue;
+    auto crl = signed_crl(ca, key, index_.entries(), index_.next_crl_number(), now, now + std::int64_t{days} * 86400);
     if (!crl) return RP::failure(crl.error());
-    text += *crl;
+    bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+    PEM_write_bio_X509_CRL(bio.get(), crl->get());
+    pem += bio_text(bio.get());
+    der_files.emplace_back(dir_ / "crl" / crl_file_name(X509_get_subject_name(ca)), crl_der(crl->get()));
   }
-  if (root_key_) {
-    auto crl = signed_crl_pem(root_.get(), root_key_.get(), index_.entries(), index_.next_crl_number(), now,
-                              now + std::int64_t{days} * 86400);
-    if (!crl) return RP::failure(crl.error());
-    text += *crl;
-  } else if (!intermediate_) {
-    return RP::failure("the root key is not here; it must sign the CRL");
-  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir_ / "crl", ec);
+  for (const auto& [file, der] : der_files)
+    if (auto w = write_file_atomic(file, der, 0644); !w) return RP::failure(w.error());
   auto path = dir_ / "crl.pem";
-  if (auto w = write_file_atomic(path, text, 0644); !w) return RP::failure(w.error());
+  if (auto w = write_file_atomic(path, pem, 0644); !w) return RP::failure(w.error());
   if (auto saved = index_.save(dir_ / "index.json"); !saved) return RP::failure(saved.error());
   return path;
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tls/crl_publication.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
@@ -48,6 +49,19 @@ Result<bssl::UniquePtr<X509>> issue_unique(const CaIndex& index, const pki::Cert
   return Result<bssl::UniquePtr<X509>>::failure("could not draw an unused serial number");
 }
 
+// ca.json's crl_url, written by `ca init --crl-url` or by hand; checked like the option.
+Result<std::string> read_crl_url(const fs::path& file) {
+  std::ifstream in(file);
+  auto meta = nlohmann::json::parse(in, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object()) return Result<std::string>::failure(file.string() + " is not valid JSON");
+  auto it = meta.find("crl_url");
+  if (it == meta.end()) return std::string();
+  if (!it->is_string()) return Result<std::string>::failure(file.string() + ": crl_url must be a string");
+  auto checked = checked_crl_base_url(it->get<std::string>());
+  if (!checked) return Result<std::string>::failure(file.string() + ": " + checked.error());
+  return checked;
+}
+
 }  // namespace
 
 const std::vector<std::string>& revocation_reasons() {
@@ -69,8 +83,11 @@ Result<bool> CaFolder::check_free(const std::vector<fs::path>& files, bool force
 }
 
 Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, const std::string& organization,
-                                pki::KeyType key_type, int days, int path_len, bool force) {
+                                pki::KeyType key_type, int days, int path_len, const std::string& crl_base_url,
+                                bool force) {
   if (name.empty()) return R::failure("the root needs a name (--name \"Acme Staging Root\")");
+  auto base_url = checked_crl_base_url(crl_base_url);
+  if (!base_url) return R::failure(base_url.error());
   if (!force && fs::exists(marker(dir)))
     return R::failure(dir.string() + " already holds a CA; add --force to replace it (its keys are lost)");
   std::error_code ec;
@@ -81,6 +98,7 @@ Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, co
 
   CaFolder ca;
   ca.dir_ = dir;
+  ca.crl_url_ = *base_url;
   ca.root_key_ = pki::generate_key(key_type);
   // One O= for the whole CA lets a diagnosis recognise "our intermediate, not sent" by name.
   pki::CertSpec spec{.cn = name, .o = {organization.empty() ? name : organization}, .not_after = days * kDay,
@@ -93,6 +111,7 @@ Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, co
     return R::failure(w.error());
   if (auto w = write_file_atomic(dir / "root.pem", to_pem(ca.root_.get()), 0644); !w) return R::failure(w.error());
   nlohmann::json meta = {{"format", "gatehouse-ca/1"}, {"name", name}, {"created", std::time(nullptr)}};
+  if (!ca.crl_url_.empty()) meta["crl_url"] = ca.crl_url_;
   if (auto w = write_file_atomic(dir / "index.json", "{\"format\": \"gatehouse-ca-index/1\", \"certificates\": []}\n", 0644); !w)
     return R::failure(w.error());
   fs::remove(dir / "intermediate.pem", ec);
@@ -107,6 +126,9 @@ Result<CaFolder> CaFolder::open(const fs::path& dir) {
                       "`gatehouse ca init " + dir.string() + " --name ...`");
   CaFolder ca;
   ca.dir_ = dir;
+  auto url = read_crl_url(marker(dir));
+  if (!url) return R::failure(url.error());
+  ca.crl_url_ = *url;
   auto root = read_certificates(dir / "root.pem");
   if (!root) return R::failure(root.error());
   ca.root_ = std::move(root->front());
@@ -139,7 +161,7 @@ Result<bool> CaFolder::add_intermediate(const std::string& name, int days, int p
     return Result<bool>::failure("this CA already has an intermediate; add --force to replace it");
   auto key = pki::generate_key(pki::KeyType::ecdsa_p256);
   pki::CertSpec spec{.cn = name, .o = extract_identity(root_.get()).o, .not_after = days * kDay, .is_ca = true,
-                     .path_len = path_len};
+                     .path_len = path_len, .crl_url = crl_url(crl_url_, X509_get_subject_name(root_.get()))};
   auto cert = issue_unique(index_, spec, key.get(), root_.get(), root_key_.get());
   if (!cert) return Result<bool>::failure(cert.error());
   index_.entries().push_back(entry_for(cert->get(), "intermediate", "intermediate"));
@@ -165,7 +187,8 @@ Result<IssuedFiles> CaFolder::finish_leaf(const LeafRequest& request, EVP_PKEY* 
   if (!issuer_key()) return RF::failure("the issuing CA's key is not in " + (dir_ / "private").string());
   if (request.days <= 0) return RF::failure("--days must be positive");
   pki::CertSpec spec{.cn = request.cn, .o = request.o, .ou = request.ou, .sans = request.sans,
-                     .not_after = request.days * std::int64_t{kDay}, .purpose = request.profile};
+                     .not_after = request.days * std::int64_t{kDay}, .purpose = request.profile,
+                     .crl_url = crl_url(crl_url_, X509_get_subject_name(issuer()))};
   // Browsers ignore the CN: a server certificate must carry its name as a SAN.
   bool has_name_san = false;
   for (const auto& s : spec.sans) has_name_san |= s.starts_with("dns:") || s.starts_with("ip:");

@@ -8,6 +8,8 @@
 //   DIR/issued/NAME.{pem,key}   each leaf and its key; NAME-chain.pem = leaf + intermediate
 //   DIR/index.json              every issued certificate, its serial and status
 //   DIR/crl.pem                 the signed CRL(s), written by `ca crl`
+//   DIR/crl/HASH.crl            the same CRLs in DER, one per CA, for a web server to publish
+//                               at the CRL URL (ca.json's crl_url) the certificates name
 #pragma once
 
 #include <filesystem>
@@ -42,8 +44,10 @@ struct IssuedFiles {
 class CaFolder {
  public:
   // `organization` (O=) is shared by the root and its intermediate; it defaults to `name`.
+  // `crl_url`: where the CRLs will be published (see tls/crl_publication.hpp); may be empty.
   static Result<CaFolder> init(const std::filesystem::path& dir, const std::string& name,
-                               const std::string& organization, pki::KeyType key, int days, int path_len, bool force);
+                               const std::string& organization, pki::KeyType key, int days, int path_len,
+                               const std::string& crl_base_url, bool force);
   static Result<CaFolder> open(const std::filesystem::path& dir);
 
   Result<bool> add_intermediate(const std::string& name, int days, int path_len, bool force);
@@ -56,6 +60,7 @@ class CaFolder {
 
   const std::vector<IndexEntry>& entries() const { return index_.entries(); }
   const std::filesystem::path& dir() const { return dir_; }
+  const std::string& crl_base_url() const { return crl_url_; }
   X509* root() const { return root_.get(); }
   X509* issuer() const { return intermediate_ ? intermediate_.get() : root_.get(); }
   EVP_PKEY* issuer_key() const { return intermediate_ ? intermediate_key_.get() : root_key_.get(); }
@@ -67,6 +72,7 @@ class CaFolder {
   Result<bool> check_free(const std::vector<std::filesystem::path>& files, bool force) const;
 
   std::filesystem::path dir_;
+  std::string crl_url_;
   bssl::UniquePtr<X509> root_;
   bssl::UniquePtr<EVP_PKEY> root_key_;
   bssl::UniquePtr<X509> intermediate_;
@@ -74,7 +80,10 @@ class CaFolder {
   CaIndex index_;
 };
 
-// A CRL signed by `ca` listing the revoked `entries` it issued, as PEM.
+// A CRL signed by `ca` listing the revoked `entries` it issued.
+Result<bssl::UniquePtr<X509_CRL>> signed_crl(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
+                                             std::int64_t number, std::int64_t this_update, std::int64_t next_update);
+// The same, as PEM.
 Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
                                    std::int64_t number, std::int64_t this_update, std::int64_t next_update);
 

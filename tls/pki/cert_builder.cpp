@@ -118,6 +118,8 @@ Result<bssl::UniquePtr<X509>> issue_certificate(const CertSpec& spec, EVP_PKEY* 
     if (!sans) return R::failure(sans.error());
     ok = ok && add_extension(cert.get(), issuer, NID_subject_alt_name, *sans);
   }
+  if (!spec.crl_url.empty())
+    ok = ok && add_extension(cert.get(), issuer, NID_crl_distribution_points, "URI:" + spec.crl_url);
   if (!ok) return R::failure("cannot add certificate extensions: " + drain_errors());
   if (!X509_sign(cert.get(), issuer_key, EVP_sha256()))
     return R::failure("cannot sign the certificate: " + drain_errors());

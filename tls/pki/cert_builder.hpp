@@ -29,6 +29,7 @@ struct CertSpec {
   bool is_ca = false;
   int path_len = -1;  // CA only; -1 = no limit
   Purpose purpose = Purpose::none;
+  std::string crl_url;  // a CRL distribution point (http://...), when the issuer publishes one
 };
 
 // "dns:x,ip:y" → the OpenSSL config text of a subjectAltName ("DNS:x,IP:y"), or an error.

@@ -1,0 +1,39 @@
+#include "tls/crl_publication.hpp"
+
+#include <cstdio>
+
+namespace gatehouse::tls {
+
+std::string crl_file_name(const X509_NAME* issuer) {
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%08lx", X509_NAME_hash(const_cast<X509_NAME*>(issuer)));
+  return std::string(hex) + ".crl";
+}
+
+Result<std::string> checked_crl_base_url(const std::string& base) {
+  using R = Result<std::string>;
+  if (base.empty()) return base;
+  if (!base.starts_with("http://") || base.size() <= 7)
+    return R::failure("the CRL URL '" + base + "' must be a plain http:// URL (CRL clients fetch it before they "
+                      "can trust any https server), e.g. http://pki.example.com/crl");
+  if (base.find_first_of(" \t\r\n,") != std::string::npos)
+    return R::failure("the CRL URL '" + base + "' must not contain spaces or commas");
+  std::string trimmed = base;
+  while (trimmed.ends_with('/')) trimmed.pop_back();
+  return trimmed;
+}
+
+std::string crl_url(const std::string& base, const X509_NAME* issuer) {
+  return base.empty() ? "" : base + "/" + crl_file_name(issuer);
+}
+
+std::string crl_der(X509_CRL* crl) {
+  uint8_t* der = nullptr;
+  int len = i2d_X509_CRL(crl, &der);
+  if (len <= 0) return "";
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+}  // namespace gatehouse::tls
