@@ -12,9 +12,14 @@
 
 namespace gatehouse::fuzz {
 
-// A folder under $TMPDIR (or /tmp) for the whole run.
+// A folder for the whole run, in memory (/dev/shm) where there is one: the CA target writes
+// and fsyncs files for every input. Otherwise under $TMPDIR (or /tmp).
 inline std::filesystem::path scratch_dir(const char* name) {
-  std::string pattern = (std::filesystem::temp_directory_path() / (std::string(name) + "-XXXXXX")).string();
+  std::error_code ec;
+  std::filesystem::path base = std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0
+                                   ? std::filesystem::path("/dev/shm")
+                                   : std::filesystem::temp_directory_path();
+  std::string pattern = (base / (std::string(name) + "-XXXXXX")).string();
   if (!::mkdtemp(pattern.data())) std::abort();
   return pattern;
 }

@@ -95,19 +95,11 @@ TEST(Cli, RunRefusesToStartOnAMissingCertificate) {
 
 TEST(Cli, RunRefusesToStartWhenItsAddressIsTaken) {
   ProxyHarness h;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  LoopbackSocket taken(1);
   ProxyConfig config;
-  config.listen = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  config.listen = taken.endpoint();
   auto file = h.dir().write("taken.toml", h.config_text(config));
   auto r = run_command(kBinary + " run -c " + file.string());
-  ::close(fd);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("cannot listen on " + config.listen), std::string::npos) << r.output;
 }

@@ -72,26 +72,8 @@ TEST(Data, UpstreamHalfCloseReachesTheClientWhichCanStillSend) {
   EXPECT_EQ(got.get(), "still talking");
 }
 
-// A bound socket that never listens: connecting to it is refused at once.
-struct RefusingPort {
-  RefusingPort() {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
-  ~RefusingPort() { ::close(fd); }
-  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port); }
-  int fd;
-  std::uint16_t port;
-};
-
 TEST(Data, UnreachableUpstreamClosesTheClientPromptlyAndIsLogged) {
-  RefusingPort refusing;
+  LoopbackSocket refusing(-1);  // bound, never listening: connects are refused at once
   ProxyHarness proxy;
   proxy.start({.endpoints = {refusing.endpoint()}});
   TlsClient client(proxy.client());
@@ -107,7 +89,7 @@ TEST(Data, UnreachableUpstreamClosesTheClientPromptlyAndIsLogged) {
 }
 
 TEST(Data, RefusedEndpointIsSkippedForTheNextOne) {
-  RefusingPort refusing;
+  LoopbackSocket refusing(-1);  // bound, never listening: connects are refused at once
   TestUpstream upstream(TestUpstream::echo());
   ProxyHarness proxy;
   ProxyConfig config;

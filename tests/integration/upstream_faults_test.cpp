@@ -91,15 +91,10 @@ TEST(UpstreamFaults, ASlowUpstreamDelaysOnlyItsOwnClient) {
 class BlackHole {
  public:
   BlackHole() {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(listen_fd_, 0), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    a.sin_port = htons(listening_.port());
     for (int i = 0; i < 4; ++i) {  // fill the queue; the later ones stay half-open
       int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
       (void)::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);  // in progress, on purpose
@@ -108,13 +103,11 @@ class BlackHole {
   }
   ~BlackHole() {
     for (int fd : fillers_) ::close(fd);
-    ::close(listen_fd_);
   }
-  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string endpoint() const { return listening_.endpoint(); }
 
  private:
-  int listen_fd_ = -1;
-  std::uint16_t port_ = 0;
+  LoopbackSocket listening_{0};
   std::vector<int> fillers_;
 };
 

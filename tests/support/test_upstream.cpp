@@ -10,6 +10,20 @@
 
 namespace gatehouse::test {
 
+LoopbackSocket::LoopbackSocket(int backlog) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || (backlog >= 0 && ::listen(fd_, backlog) != 0) ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error(std::string("loopback socket: ") + std::strerror(errno));
+  port_ = ntohs(a.sin_port);
+}
+
+LoopbackSocket::~LoopbackSocket() { ::close(fd_); }
+
 int connect_tcp(std::uint16_t port, int timeout_ms) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};

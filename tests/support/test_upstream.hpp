@@ -39,6 +39,24 @@ class TestUpstream {
   std::vector<std::thread> threads_;
 };
 
+// A TCP socket on 127.0.0.1, on a free port, closed when it goes. With `backlog` < 0 it is only
+// bound (connections to the port are refused); otherwise it listens with that accept queue (0:
+// a queue that fills at once, after which connections hang as with a vanished host).
+class LoopbackSocket {
+ public:
+  explicit LoopbackSocket(int backlog);
+  ~LoopbackSocket();
+  LoopbackSocket(const LoopbackSocket&) = delete;
+  LoopbackSocket& operator=(const LoopbackSocket&) = delete;
+  int fd() const { return fd_; }
+  std::uint16_t port() const { return port_; }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 // A plain TCP connection to 127.0.0.1:port with a receive timeout guard; -1 on failure.
 int connect_tcp(std::uint16_t port, int timeout_ms = 10000);
 // Reads until EOF or error; returns what was read.
