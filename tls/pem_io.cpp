@@ -89,6 +89,12 @@ std::string to_pem(X509* cert) {
   return bio_text(bio.get());
 }
 
+std::string to_pem(X509_CRL* crl) {
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_CRL(bio.get(), crl);
+  return bio_text(bio.get());
+}
+
 std::string to_pem(EVP_PKEY* key) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);

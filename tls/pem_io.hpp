@@ -17,6 +17,7 @@ Result<std::vector<bssl::UniquePtr<X509_CRL>>> read_crls(const std::filesystem::
 Result<bssl::UniquePtr<EVP_PKEY>> read_private_key(const std::filesystem::path& file);
 
 std::string to_pem(X509* cert);
+std::string to_pem(X509_CRL* crl);
 std::string to_pem(EVP_PKEY* key);
 
 // Writes via a temporary file and rename, so readers never see half a file.

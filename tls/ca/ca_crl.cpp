@@ -70,9 +70,7 @@ Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<In
                                    std::int64_t number, std::int64_t this_update, std::int64_t next_update) {
   auto crl = signed_crl(ca, key, entries, number, this_update, next_update);
   if (!crl) return Result<std::string>::failure(crl.error());
-  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509_CRL(bio.get(), crl->get());
-  return bio_text(bio.get());
+  return to_pem(crl->get());
 }
 
 Result<std::filesystem::path> CaFolder::write_crl(int days) {
@@ -88,9 +86,7 @@ Result<std::filesystem::path> CaFolder::write_crl(int days) {
     if (!ca || !key) continue;
     auto crl = signed_crl(ca, key, index_.entries(), index_.next_crl_number(), now, now + std::int64_t{days} * 86400);
     if (!crl) return RP::failure(crl.error());
-    bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-    PEM_write_bio_X509_CRL(bio.get(), crl->get());
-    pem += bio_text(bio.get());
+    pem += to_pem(crl->get());
     der_files.emplace_back(dir_ / "crl" / crl_file_name(X509_get_subject_name(ca)), crl_der(crl->get()));
   }
   std::error_code ec;
