@@ -16,8 +16,10 @@ Result<std::string> checked_crl_base_url(const std::string& base) {
   if (!base.starts_with("http://") || base.size() <= 7)
     return R::failure("the CRL URL '" + base + "' must be a plain http:// URL (CRL clients fetch it before they "
                       "can trust any https server), e.g. http://pki.example.com/crl");
-  if (base.find_first_of(" \t\r\n,") != std::string::npos)
-    return R::failure("the CRL URL '" + base + "' must not contain spaces or commas");
+  for (unsigned char c : base)
+    if (c <= ' ' || c >= 0x7f || c == ',')
+      return R::failure("the CRL URL '" + base + "' must be printable ASCII without spaces or commas "
+                        "(percent-encode anything else)");
   std::string trimmed = base;
   while (trimmed.ends_with('/')) trimmed.pop_back();
   return trimmed;

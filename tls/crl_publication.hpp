@@ -15,7 +15,8 @@ namespace gatehouse::tls {
 std::string crl_file_name(const X509_NAME* issuer);
 
 // Checks a base URL given by the CA's operator: plain http (a client fetching a CRL cannot
-// first verify an https server with the certificate it is checking), no space or comma.
+// first verify an https server with the certificate it is checking), printable ASCII with no
+// space or comma (the extension is written from config text, where a comma separates names).
 Result<std::string> checked_crl_base_url(const std::string& base);
 
 // BASE/<hash>.crl for certificates issued by `issuer`; empty when `base` is empty.

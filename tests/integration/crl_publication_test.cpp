@@ -99,7 +99,7 @@ TEST(CrlPublication, CertificatesNameTheirCrlAndTheAdminListenerServesIt) {
 TEST(CrlPublication, ABadCrlUrlIsRefusedWithTheReason) {
   TempDir tmp;
   const std::string ca = (tmp.path() / "ca").string();
-  for (const char* url : {"https://pki.example.com/crl", "ftp://x/y", "http://a.test/x,y", "http://"}) {
+  for (const char* url : {"https://pki.example.com/crl", "ftp://x/y", "http://a.test/x,y", "http://a.test/caf\u00e9", "http://"}) {
     auto r = gh("ca init " + ca + " --name R --crl-url '" + std::string(url) + "'");
     EXPECT_NE(r.exit_code, 0) << url;
     EXPECT_NE(r.output.find("the CRL URL '" + std::string(url) + "' must"), std::string::npos) << r.output;
