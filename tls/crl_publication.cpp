@@ -29,6 +29,25 @@ std::string crl_url(const std::string& base, const X509_NAME* issuer) {
   return base.empty() ? "" : base + "/" + crl_file_name(issuer);
 }
 
+std::vector<std::string> crl_distribution_urls(X509* cert) {
+  std::vector<std::string> urls;
+  bssl::UniquePtr<CRL_DIST_POINTS> points(
+      static_cast<CRL_DIST_POINTS*>(X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr)));
+  for (size_t i = 0; points && i < sk_DIST_POINT_num(points.get()); ++i) {
+    const DIST_POINT* point = sk_DIST_POINT_value(points.get(), i);
+    if (!point->distpoint || point->distpoint->type != 0) continue;  // 0: a full name
+    const GENERAL_NAMES* names = point->distpoint->name.fullname;
+    for (size_t n = 0; n < sk_GENERAL_NAME_num(names); ++n) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, n);
+      if (name->type != GEN_URI) continue;
+      const ASN1_STRING* uri = name->d.uniformResourceIdentifier;
+      urls.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                        static_cast<size_t>(ASN1_STRING_length(uri)));
+    }
+  }
+  return urls;
+}
+
 std::string crl_der(X509_CRL* crl) {
   uint8_t* der = nullptr;
   int len = i2d_X509_CRL(crl, &der);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "tls/bssl.hpp"
 #include "tls/result.hpp"
@@ -21,6 +22,9 @@ Result<std::string> checked_crl_base_url(const std::string& base);
 
 // BASE/<hash>.crl for certificates issued by `issuer`; empty when `base` is empty.
 std::string crl_url(const std::string& base, const X509_NAME* issuer);
+
+// The URIs of a certificate's CRL distribution points, in order (none: an empty list).
+std::vector<std::string> crl_distribution_urls(X509* cert);
 
 // The DER encoding, which CRL distribution points serve (RFC 5280 §4.2.1.13).
 std::string crl_der(X509_CRL* crl);

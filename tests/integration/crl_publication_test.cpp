@@ -58,6 +58,9 @@ TEST(CrlPublication, CertificatesNameTheirCrlAndTheAdminListenerServesIt) {
   ASSERT_NE(inter_hash, root_hash);
   auto cdp = run_command("openssl x509 -noout -ext crlDistributionPoints -in " + ca + "/issued/alice.pem");
   EXPECT_NE(cdp.output.find("URI:" + admin + "/crl/" + inter_hash + ".crl"), std::string::npos) << cdp.output;
+  auto inspected = gh("inspect " + ca + "/issued/alice.pem");  // what a tester sees, in plain words
+  EXPECT_NE(inspected.output.find("CRL at:      " + admin + "/crl/" + inter_hash + ".crl"), std::string::npos)
+      << inspected.output;
   cdp = run_command("openssl x509 -noout -ext crlDistributionPoints -in " + ca + "/intermediate.pem");
   EXPECT_NE(cdp.output.find("URI:" + admin + "/crl/" + root_hash + ".crl"), std::string::npos) << cdp.output;
   // `ca crl` wrote both as DER, for a web server to publish.

@@ -13,17 +13,10 @@
 namespace gatehouse::test {
 namespace {
 
-// The URI of a certificate's (single) CRL distribution point.
+// The URI of a certificate's single CRL distribution point; empty if it has none or several.
 std::string distribution_point(X509* cert) {
-  bssl::UniquePtr<CRL_DIST_POINTS> points(
-      static_cast<CRL_DIST_POINTS*>(X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr)));
-  if (!points || sk_DIST_POINT_num(points.get()) != 1) return "";
-  const DIST_POINT* point = sk_DIST_POINT_value(points.get(), 0);
-  if (!point->distpoint || point->distpoint->type != 0) return "";
-  const GENERAL_NAMES* names = point->distpoint->name.fullname;
-  if (sk_GENERAL_NAME_num(names) != 1 || sk_GENERAL_NAME_value(names, 0)->type != GEN_URI) return "";
-  const ASN1_STRING* uri = sk_GENERAL_NAME_value(names, 0)->d.uniformResourceIdentifier;
-  return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)), static_cast<size_t>(ASN1_STRING_length(uri))};
+  auto urls = tls::crl_distribution_urls(cert);
+  return urls.size() == 1 ? urls.front() : "";
 }
 
 TEST(DevPki, IsMadeOnceAndRemadeWhenAPartIsMissing) {

@@ -3,6 +3,7 @@
 #include <openssl/ec_key.h>
 #include <openssl/rsa.h>
 
+#include "tls/crl_publication.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
@@ -62,6 +63,7 @@ Json describe_cert(X509* cert, std::int64_t now) {
   if (!id.email.empty()) sans["email"] = id.email;
   if (!id.uri.empty()) sans["uri"] = id.uri;
   j["subject_alt_names"] = sans;
+  if (auto urls = crl_distribution_urls(cert); !urls.empty()) j["crl_urls"] = urls;
   return j;
 }
 
@@ -198,6 +200,7 @@ std::string describe_text(const nlohmann::ordered_json& description) {
       line("usage:", join(c["key_usage"]) + "; extended: " + join(c["extended_key_usage"]));
       for (const auto& [kind, values] : c["subject_alt_names"].items()) line(kind + ":", join(values));
       if (c.contains("path_length")) line("path length:", std::to_string(c["path_length"].get<int>()));
+      if (c.contains("crl_urls")) line("CRL at:", join(c["crl_urls"]));
       line("serial:", c["serial"]);
       line("sha256:", c["sha256"]);
     }
