@@ -1,8 +1,9 @@
 // Arbitrary DER certificates and chains, as a client may send them: the input is split into
 // DER elements; each one that parses goes through identity extraction (what the access log,
 // the policy and the identity headers read) and the first is verified, with the others as the
-// chain it sent, against a private root made at start-up. Whatever the bytes, the outcome is a
-// reason and words, never a crash, and nothing but a real chain of our root verifies.
+// chain it sent, against a private root made at start-up; CRL distribution points are read as
+// `gatehouse inspect` reads them. Whatever the bytes, the outcome is a reason and words, never a
+// crash, and nothing but a real chain of our root verifies.
 #include <openssl/bytestring.h>
 #include <openssl/x509.h>
 
@@ -10,6 +11,7 @@
 #include <ctime>
 
 #include "tls/chain_verifier.hpp"
+#include "tls/crl_publication.hpp"
 #include "tls/identity.hpp"
 #include "tls/pki/cert_builder.hpp"
 
@@ -45,6 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!cert) continue;
     auto identity = tls::extract_identity(cert.get());
     if (identity.fingerprint.size() != 64) std::abort();
+    for (const auto& url : tls::crl_distribution_urls(cert.get()))  // what `gatehouse inspect` prints
+      if (url.size() > CBS_len(&element)) std::abort();
     chain.push_back(std::move(cert));
   }
   ERR_clear_error();
