@@ -209,6 +209,24 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
     };
   });
 
+  auto* crl_url = ca_cmd->add_subcommand("crl-url", "Set where the CRLs are published; certificates issued from now "
+                                                    "on name URL/HASH.crl (\"\" stops naming one)");
+  crl_url->add_option("dir", o.dir, "CA folder")->required();
+  crl_url->add_option("url", o.crl_url, "A plain http:// URL, e.g. http://pki.example.com/crl")->required();
+  crl_url->callback([&action] {
+    action = [] {
+      auto ca = CaFolder::open(o.dir);
+      if (!ca) return fail(ca.error());
+      if (auto set = ca->set_crl_base_url(o.crl_url); !set) return fail(set.error());
+      if (ca->crl_base_url().empty())
+        std::cout << "Certificates issued from now on name no CRL URL.\n";
+      else
+        std::cout << "Certificates issued from now on name " << ca->crl_base_url()
+                  << "/HASH.crl; those issued before keep what they had (reissue them to change it).\n";
+      return 0;
+    };
+  });
+
   auto* list = ca_cmd->add_subcommand("list", "Show every certificate the CA issued, with serial, subject, expiry, status");
   list->add_option("dir", o.dir, "CA folder")->required();
   list->callback([&action] {

@@ -118,13 +118,31 @@ TEST(CrlPublication, ABadCrlUrlIsRefusedWithTheReason) {
       << issue.output;
 }
 
-TEST(CrlPublication, WithoutACrlUrlCertificatesNameNone) {
+TEST(CrlPublication, TheUrlCanBeSetChangedOrRemovedLater) {
   TempDir tmp;
   const std::string ca = (tmp.path() / "ca").string();
+  auto cdp_of = [&](const std::string& name) {
+    return run_command("openssl x509 -noout -text -in " + ca + "/issued/" + name + ".pem").output;
+  };
   ASSERT_EQ(gh("ca init " + ca + " --name R").exit_code, 0);
   ASSERT_EQ(gh("ca issue " + ca + " --cn alice").exit_code, 0);
-  auto text = run_command("openssl x509 -noout -text -in " + ca + "/issued/alice.pem");
-  EXPECT_EQ(text.output.find("CRL Distribution Points"), std::string::npos) << text.output;
+  EXPECT_EQ(cdp_of("alice").find("CRL Distribution Points"), std::string::npos);
+
+  auto set = gh("ca crl-url " + ca + " http://pki.test/crl/");
+  ASSERT_EQ(set.exit_code, 0) << set.output;
+  EXPECT_NE(set.output.find("name http://pki.test/crl/HASH.crl"), std::string::npos) << set.output;
+  ASSERT_EQ(gh("ca issue " + ca + " --cn bob").exit_code, 0);
+  const std::string hash = trimmed(run_command("openssl x509 -noout -issuer_hash -in " + ca + "/issued/bob.pem").output);
+  EXPECT_NE(cdp_of("bob").find("URI:http://pki.test/crl/" + hash + ".crl"), std::string::npos) << cdp_of("bob");
+
+  auto refused = gh("ca crl-url " + ca + " https://pki.test/crl");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("must be a plain http:// URL"), std::string::npos) << refused.output;
+  EXPECT_NE(slurp(ca + "/ca.json").find("\"crl_url\": \"http://pki.test/crl\""), std::string::npos);  // unchanged
+
+  ASSERT_EQ(gh("ca crl-url " + ca + " ''").exit_code, 0);
+  ASSERT_EQ(gh("ca issue " + ca + " --cn carol").exit_code, 0);
+  EXPECT_EQ(cdp_of("carol").find("CRL Distribution Points"), std::string::npos);
 }
 
 }  // namespace

@@ -256,6 +256,19 @@ Result<IssuedFiles> CaFolder::sign(X509_REQ* csr, const LeafRequest& request) {
   return finish_leaf(effective, key.get(), nullptr, override_subject ? nullptr : subject);
 }
 
+Result<bool> CaFolder::set_crl_base_url(const std::string& url) {
+  auto checked = checked_crl_base_url(url);
+  if (!checked) return Result<bool>::failure(checked.error());
+  std::ifstream in(marker(dir_));
+  auto meta = nlohmann::json::parse(in, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object()) return Result<bool>::failure(marker(dir_).string() + " is not valid JSON");
+  if (checked->empty()) meta.erase("crl_url");
+  else meta["crl_url"] = *checked;
+  if (auto w = write_file_atomic(marker(dir_), meta.dump(2) + "\n", 0644); !w) return w;
+  crl_url_ = *checked;
+  return true;
+}
+
 Result<IndexEntry> CaFolder::revoke(const std::string& what, const std::string& reason) {
   using RE = Result<IndexEntry>;
   const auto& reasons = revocation_reasons();

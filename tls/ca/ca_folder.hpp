@@ -57,6 +57,8 @@ class CaFolder {
   // `what`: a serial in any usual spelling, or the path of a certificate file.
   Result<IndexEntry> revoke(const std::string& what, const std::string& reason);
   Result<std::filesystem::path> write_crl(int days);
+  // Sets (empty: removes) the CRL URL in ca.json; certificates issued from now on name it.
+  Result<bool> set_crl_base_url(const std::string& url);
 
   const std::vector<IndexEntry>& entries() const { return index_.entries(); }
   const std::filesystem::path& dir() const { return dir_; }
