@@ -13,9 +13,7 @@ std::string quoted_subject(X509* cert) { return cert ? "'" + subject_line(cert) 
 std::string organization(const X509_NAME* name) {
   int i = X509_NAME_get_index_by_NID(name, NID_organizationName, -1);
   if (i < 0) return "";
-  const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                     static_cast<size_t>(ASN1_STRING_length(s)));
+  return asn1_bytes(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
 }
 
 }  // namespace

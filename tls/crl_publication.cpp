@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "tls/identity.hpp"
+
 namespace gatehouse::tls {
 
 std::string crl_file_name(const X509_NAME* issuer) {
@@ -40,9 +42,7 @@ std::vector<std::string> crl_distribution_urls(X509* cert) {
     for (size_t n = 0; n < sk_GENERAL_NAME_num(names); ++n) {
       const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, n);
       if (name->type != GEN_URI) continue;
-      const ASN1_STRING* uri = name->d.uniformResourceIdentifier;
-      urls.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                        static_cast<size_t>(ASN1_STRING_length(uri)));
+      urls.push_back(asn1_bytes(name->d.uniformResourceIdentifier));
     }
   }
   return urls;
@@ -51,10 +51,8 @@ std::vector<std::string> crl_distribution_urls(X509* cert) {
 std::string crl_der(X509_CRL* crl) {
   uint8_t* der = nullptr;
   int len = i2d_X509_CRL(crl, &der);
-  if (len <= 0) return "";
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
+  bssl::UniquePtr<uint8_t> owned(der);
+  return len > 0 ? std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len)) : "";
 }
 
 }  // namespace gatehouse::tls

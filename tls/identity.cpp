@@ -24,11 +24,6 @@ std::vector<std::string> name_entries(X509_NAME* name, int nid) {
   return out;
 }
 
-std::string ia5(const ASN1_IA5STRING* s) {
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                     static_cast<size_t>(ASN1_STRING_length(s)));
-}
-
 std::string ip_text(const ASN1_OCTET_STRING* s) {
   const uint8_t* d = ASN1_STRING_get0_data(s);
   int len = ASN1_STRING_length(s);
@@ -55,9 +50,9 @@ void add_sans(X509* cert, PeerIdentity& id) {
   for (size_t i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
     switch (gn->type) {
-      case GEN_DNS: id.dns.push_back(ia5(gn->d.dNSName)); break;
-      case GEN_EMAIL: id.email.push_back(ia5(gn->d.rfc822Name)); break;
-      case GEN_URI: id.uri.push_back(ia5(gn->d.uniformResourceIdentifier)); break;
+      case GEN_DNS: id.dns.push_back(asn1_bytes(gn->d.dNSName)); break;
+      case GEN_EMAIL: id.email.push_back(asn1_bytes(gn->d.rfc822Name)); break;
+      case GEN_URI: id.uri.push_back(asn1_bytes(gn->d.uniformResourceIdentifier)); break;
       case GEN_IPADD: id.ip.push_back(ip_text(gn->d.iPAddress)); break;
       default: break;
     }
@@ -65,6 +60,11 @@ void add_sans(X509* cert, PeerIdentity& id) {
 }
 
 }  // namespace
+
+std::string asn1_bytes(const ASN1_STRING* s) {
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                     static_cast<size_t>(ASN1_STRING_length(s)));
+}
 
 std::string ascii_lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

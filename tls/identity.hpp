@@ -31,6 +31,8 @@ PeerIdentity extract_identity(X509* cert);
 
 // The certificate's serial as upper-case hex with colons ("4F:2A:...").
 std::string serial_text(const X509* cert);
+// The bytes of an ASN.1 string as they are (IA5 names in SANs and CRL URLs, name entries).
+std::string asn1_bytes(const ASN1_STRING* s);
 std::string ascii_lower(std::string s);  // DNS names and e-mail domains compare without case
 std::string hex(const uint8_t* data, size_t len, bool colons = false, bool upper = false);
 // Unix seconds of an ASN1_TIME, or 0 if it cannot be read.

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
 namespace gatehouse::tls {
@@ -43,17 +44,13 @@ bool weak_signature(X509* cert) {
   }
 }
 
-std::string ia5(const ASN1_IA5STRING* s) {
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<size_t>(ASN1_STRING_length(s)));
-}
-
 std::vector<std::string> dns_sans(X509* cert) {
   std::vector<std::string> out;
   bssl::UniquePtr<GENERAL_NAMES> names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   for (size_t i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
-    if (gn->type == GEN_DNS) out.push_back(ia5(gn->d.dNSName));
+    if (gn->type == GEN_DNS) out.push_back(asn1_bytes(gn->d.dNSName));
   }
   return out;
 }
@@ -63,7 +60,7 @@ std::vector<std::string> constraint_dns(STACK_OF(GENERAL_SUBTREE)* subtrees) {
   std::vector<std::string> out;
   for (size_t i = 0; subtrees && i < sk_GENERAL_SUBTREE_num(subtrees); ++i) {
     const GENERAL_SUBTREE* st = sk_GENERAL_SUBTREE_value(subtrees, i);
-    if (st->base->type == GEN_DNS) out.push_back(ia5(st->base->d.dNSName));
+    if (st->base->type == GEN_DNS) out.push_back(asn1_bytes(st->base->d.dNSName));
   }
   return out;
 }
