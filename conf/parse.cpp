@@ -6,6 +6,8 @@
 
 #include "conf/network.hpp"
 #include "conf/table_reader.hpp"
+#include "proxy/http/field_names.hpp"
+#include "tls/identity.hpp"
 
 namespace gatehouse::conf {
 namespace {
@@ -139,6 +141,22 @@ void read_http(TableReader& r, HttpSettings& http) {
   if (auto v = r.duration("keepalive_timeout")) http.keepalive_timeout = *v;
   if (auto v = r.choice("refusal_codes", {"403", "nginx"}))
     http.refusal_codes = *v == "nginx" ? RefusalCodes::nginx : RefusalCodes::always_403;
+  if (auto names = r.strings("allowed_trailers")) {
+    for (const auto& n : *names) {
+      if (!proxy::http::is_token(n)) r.error("allowed_trailers", "'" + n + "' is not a header field name");
+      else if (proxy::http::is_protected_field_name(n))
+        r.error("allowed_trailers", "'" + n + "' frames, routes or carries identity; it can never be a trailer");
+    }
+    http.allowed_trailers = *names;
+  }
+  if (auto protocols = r.strings("upgrade_protocols")) {
+    for (const auto& p : *protocols) {
+      if (!proxy::http::is_token(p)) r.error("upgrade_protocols", "'" + p + "' is not a protocol name (e.g. \"websocket\")");
+      else if (tls::ascii_lower(p) == "h2c")
+        r.error("upgrade_protocols", "h2c cannot be allowed: HTTP/2 inside the tunnel would bypass every check");
+    }
+    http.upgrade_protocols = *protocols;
+  }
 }
 
 void read_listener(TableReader& r, size_t index, ListenerSettings& l) {

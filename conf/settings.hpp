@@ -89,6 +89,8 @@ struct HttpSettings {
   Duration head_timeout{std::chrono::seconds(10)};       // a request head must arrive within this
   Duration keepalive_timeout{std::chrono::seconds(60)};  // idle time between requests
   RefusalCodes refusal_codes = RefusalCodes::always_403;
+  std::vector<std::string> allowed_trailers;                 // chunked trailer fields passed on; others dropped
+  std::vector<std::string> upgrade_protocols{"websocket"};  // Upgrade protocols tunnelled after a checked 101
 };
 
 // An IPv4 or IPv6 network, e.g. 10.0.0.0/8, as parsed from accept_proxy_protocol.

@@ -2,8 +2,30 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 namespace gatehouse::proxy::http {
+namespace {
+
+bool ows(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && ows(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// RFC 9110 5.5: field values are visible characters, spaces and tabs (and obs-text).
+bool valid_field_value(std::string_view v) {
+  return std::none_of(v.begin(), v.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t') || u == 0x7f;
+  });
+}
+
+constexpr char kNoInput[1] = {0};
+
+}  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -11,17 +33,21 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-bool has_token(std::string_view value, std::string_view token) {
+std::vector<std::string_view> split_list(std::string_view value) {
+  std::vector<std::string_view> out;
   while (!value.empty()) {
     auto comma = value.find(',');
-    auto part = value.substr(0, comma);
-    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
-    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
-    if (iequals(part, token)) return true;
+    auto part = trim(value.substr(0, comma));
+    if (!part.empty()) out.push_back(part);
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
-  return false;
+  return out;
+}
+
+bool has_token(std::string_view value, std::string_view token) {
+  auto parts = split_list(value);
+  return std::any_of(parts.begin(), parts.end(), [&](std::string_view p) { return iequals(p, token); });
 }
 
 const std::string* Head::find(std::string_view name) const {
@@ -30,13 +56,19 @@ const std::string* Head::find(std::string_view name) const {
   return nullptr;
 }
 
-MessageParser::MessageParser(http_parser_type type, Limits limits) : type_(type), limits_(limits) {
-  http_parser_settings_init(&settings_);
+std::size_t Head::count(std::string_view name) const {
+  return static_cast<std::size_t>(
+      std::count_if(headers.begin(), headers.end(), [&](const Header& h) { return iequals(h.name, name); }));
+}
+
+MessageParser::MessageParser(llhttp_type_t type, Limits limits) : type_(type), limits_(limits) {
+  llhttp_settings_init(&settings_);
   settings_.on_message_begin = &on_message_begin;
   settings_.on_url = &on_url;
   settings_.on_status = &on_status;
   settings_.on_header_field = &on_header_field;
   settings_.on_header_value = &on_header_value;
+  settings_.on_header_value_complete = &on_header_value_complete;
   settings_.on_headers_complete = &on_headers_complete;
   settings_.on_body = &on_body;
   settings_.on_message_complete = &on_message_complete;
@@ -46,145 +78,206 @@ MessageParser::MessageParser(http_parser_type type, Limits limits) : type_(type)
 }
 
 void MessageParser::reset() {
-  http_parser_init(&parser_, type_);
+  llhttp_init(&parser_, type_, &settings_);  // strict: no lenient flag is ever set
   parser_.data = this;
-  in_message_ = in_head_ = in_value_ = in_trailers_ = false;
-  skip_body_ = too_large_ = false;
+  in_message_ = in_value_ = in_trailers_ = false;
+  skip_body_ = after_head_ = false;
+  problem_ = ParseProblem::none;
+  why_.clear();
+}
+
+MessageParser::Event MessageParser::run(const char* data, std::size_t size, std::size_t& consumed) {
+  const char* at = data ? data : kNoInput;
+  auto err = llhttp_execute(&parser_, at, size);
+  consumed = size;
+  if (err == HPE_PAUSED) {
+    consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - at);
+    llhttp_resume(&parser_);
+  } else if (err == HPE_PAUSED_UPGRADE) {
+    // What follows the message is another protocol: the caller tunnels it or starts over.
+    consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - at);
+    return message_done_ ? Event::body_done : Event::need_more;
+  } else if (err != HPE_OK) {
+    if (problem_ == ParseProblem::none)
+      problem_ = err == HPE_INVALID_VERSION ? ParseProblem::version : ParseProblem::malformed;
+    return Event::error;
+  }
+  if (head_done_) return Event::head;
+  if (message_done_) return Event::body_done;
+  return Event::need_more;
 }
 
 MessageParser::Event MessageParser::feed(const char* data, std::size_t size, std::size_t& consumed,
                                          std::string& body_out) {
   consumed = 0;
-  if (size == 0) return Event::need_more;  // a zero-length execute would mean end of stream
+  if (problem_ != ParseProblem::none) return Event::error;
   body_out_ = &body_out;
   head_done_ = message_done_ = false;
-  consumed = http_parser_execute(&parser_, &settings_, data, size);
+  Event ev = run(data, size, consumed);
   body_out_ = nullptr;
-  auto err = HTTP_PARSER_ERRNO(&parser_);
-  if (err == HPE_PAUSED) http_parser_pause(&parser_, 0);
-  else if (err != HPE_OK) return Event::error;
-  if (head_done_) return Event::head;
-  if (message_done_) return Event::body_done;
-  // An upgrade request stops the parser right after its head: what follows is another protocol.
-  if (parser_.upgrade && !in_message_) return Event::body_done;
-  return Event::need_more;
+  after_head_ = ev == Event::head;
+  return ev;
 }
 
 MessageParser::Event MessageParser::finish(std::string& body_out) {
   if (!in_message_) return Event::need_more;
   body_out_ = &body_out;
   message_done_ = false;
-  http_parser_execute(&parser_, &settings_, nullptr, 0);
+  auto err = llhttp_finish(&parser_);
   body_out_ = nullptr;
-  auto err = HTTP_PARSER_ERRNO(&parser_);
-  if (err == HPE_PAUSED) http_parser_pause(&parser_, 0);
-  else if (err != HPE_OK) return Event::error;
+  if (err != HPE_OK && err != HPE_PAUSED) return Event::error;
   return message_done_ ? Event::body_done : Event::error;
 }
 
 std::string MessageParser::error() const {
-  if (too_large_) return "the head is larger than allowed (" + std::to_string(limits_.max_head_size) + " bytes, " +
-                         std::to_string(limits_.max_headers) + " headers)";
-  auto err = static_cast<http_errno>(HTTP_PARSER_ERRNO(&parser_));
-  return std::string(http_errno_name(err)) + ": " + http_errno_description(err);
+  if (!why_.empty()) return why_;
+  auto err = llhttp_get_errno(&parser_);
+  const char* reason = llhttp_get_error_reason(&parser_);
+  return std::string(llhttp_errno_name(err)) + ": " + (reason ? reason : "invalid message");
 }
 
 bool MessageParser::grow(std::size_t n) {
   head_bytes_ += n;
-  if (head_bytes_ > limits_.max_head_size) too_large_ = true;
-  return !too_large_;
+  if (head_bytes_ > limits_.max_head_size)
+    refuse(ParseProblem::too_large, "the head is larger than allowed (" + std::to_string(limits_.max_head_size) +
+                                        " bytes, " + std::to_string(limits_.max_headers) + " headers)");
+  return problem_ == ParseProblem::none;
 }
 
-int MessageParser::on_message_begin(http_parser* p) {
+int MessageParser::refuse(ParseProblem problem, std::string why) {
+  if (problem_ == ParseProblem::none) {
+    problem_ = problem;
+    why_ = std::move(why);
+  }
+  return HPE_USER;
+}
+
+int MessageParser::on_message_begin(llhttp_t* p) {
   auto& s = self(p);
   s.head_ = Head{};
   s.trailers_.clear();
-  s.in_message_ = s.in_head_ = true;
-  s.in_value_ = s.in_trailers_ = false;
-  s.chunked_ = false;
+  s.in_message_ = true;
+  s.in_value_ = s.in_trailers_ = s.last_chunk_ = false;
   s.head_bytes_ = 0;
   return 0;
 }
 
-int MessageParser::on_url(http_parser* p, const char* at, std::size_t n) {
+int MessageParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
   auto& s = self(p);
   s.head_.target.append(at, n);
-  return s.grow(n) ? 0 : 1;
+  return s.grow(n) ? 0 : HPE_USER;
 }
 
-int MessageParser::on_status(http_parser* p, const char* at, std::size_t n) {
+int MessageParser::on_status(llhttp_t* p, const char* at, std::size_t n) {
   auto& s = self(p);
   s.head_.reason.append(at, n);
-  return s.grow(n) ? 0 : 1;
+  return s.grow(n) ? 0 : HPE_USER;
 }
 
-int MessageParser::on_header_field(http_parser* p, const char* at, std::size_t n) {
+int MessageParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
   auto& s = self(p);
   auto& list = s.in_trailers_ ? s.trailers_ : s.head_.headers;
-  if (list.empty() || s.in_value_) {  // the field may arrive in pieces: only a value ends it
-    if (list.size() >= s.limits_.max_headers) {
-      s.too_large_ = true;
-      return 1;
-    }
+  if (list.empty() || s.in_value_) {  // a name may arrive in pieces: only a value ends it
+    if (list.size() >= s.limits_.max_headers)
+      return s.refuse(ParseProblem::too_large, "more than " + std::to_string(s.limits_.max_headers) + " header fields");
     list.push_back({});
   }
   s.in_value_ = false;
   list.back().name.append(at, n);
-  return s.grow(n + 4) ? 0 : 1;  // ": " and CRLF count too
+  return s.grow(n + 4) ? 0 : HPE_USER;  // ": " and CRLF count too
 }
 
-int MessageParser::on_header_value(http_parser* p, const char* at, std::size_t n) {
+int MessageParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+  auto& s = self(p);
+  auto& list = s.in_trailers_ ? s.trailers_ : s.head_.headers;
+  if (list.empty()) return s.refuse(ParseProblem::malformed, "a header value without a name");
+  list.back().value.append(at, n);
+  return s.grow(n) ? 0 : HPE_USER;
+}
+
+// Runs for empty values too: it is what ends a field, so the next name starts a new one.
+int MessageParser::on_header_value_complete(llhttp_t* p) {
   auto& s = self(p);
   auto& list = s.in_trailers_ ? s.trailers_ : s.head_.headers;
   s.in_value_ = true;
-  if (list.empty()) return 1;
-  list.back().value.append(at, n);
-  return s.grow(n) ? 0 : 1;
+  if (list.empty()) return 0;
+  Header& h = list.back();
+  h.value = std::string(trim(h.value));
+  if (!valid_field_value(h.value))
+    return s.refuse(ParseProblem::malformed, "the value of '" + h.name + "' holds a control character");
+  return 0;
 }
 
-int MessageParser::on_headers_complete(http_parser* p) {
+int MessageParser::check_head() {
+  Head& h = head_;
+  if (h.major != 1 || h.minor > 1)
+    return refuse(ParseProblem::version, "HTTP/" + std::to_string(h.major) + "." + std::to_string(h.minor) +
+                                             " is not supported here (HTTP/1.0 and HTTP/1.1 are)");
+  // Only "chunked" is understood; re-framing any other coding would change the body's meaning.
+  if (parser_.flags & F_TRANSFER_ENCODING) {
+    std::vector<std::string_view> codings;
+    for (const auto& f : h.headers)
+      if (iequals(f.name, "transfer-encoding"))
+        for (auto c : split_list(f.value)) codings.push_back(c);
+    if (codings.size() != 1 || !iequals(codings.front(), "chunked"))
+      return refuse(ParseProblem::transfer_coding, "Transfer-Encoding other than \"chunked\" is not supported");
+  }
+  h.has_content_length = (parser_.flags & F_CONTENT_LENGTH) != 0;
+  if (h.has_content_length) h.content_length = parser_.content_length;
+  const bool bodiless = (type_ == HTTP_RESPONSE) && (skip_body_ || h.status < 200 || h.status == 204 || h.status == 304);
+  if (bodiless) h.framing = Framing::none;
+  else if (parser_.flags & F_CHUNKED) h.framing = Framing::chunked;
+  else if (h.has_content_length) h.framing = Framing::content_length;
+  else h.framing = type_ == HTTP_RESPONSE ? Framing::until_close : Framing::none;
+  return 0;
+}
+
+int MessageParser::on_headers_complete(llhttp_t* p) {
   auto& s = self(p);
   s.head_.major = p->http_major;
   s.head_.minor = p->http_minor;
-  if (s.type_ == HTTP_REQUEST) s.head_.method = http_method_str(static_cast<http_method>(p->method));
+  if (s.type_ == HTTP_REQUEST) s.head_.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
   else s.head_.status = static_cast<int>(p->status_code);
-  s.chunked_ = (p->flags & F_CHUNKED) != 0;
-  s.in_head_ = false;
+  if (s.check_head() != 0) return -1;
+  if (s.skip_body_) p->flags |= F_SKIPBODY;  // llhttp's own "no body" mark, read right after this
   s.in_trailers_ = true;
   s.in_value_ = false;
   s.head_done_ = true;
-  http_parser_pause(p, 1);
-  return s.skip_body_ ? 1 : 0;
+  return HPE_PAUSED;  // the caller checks and forwards the head before any body byte
 }
 
-int MessageParser::on_body(http_parser* p, const char* at, std::size_t n) {
+int MessageParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
   self(p).body_out_->append(at, n);
   return 0;
 }
 
-int MessageParser::on_chunk_header(http_parser* p) {
+int MessageParser::on_chunk_header(llhttp_t* p) {
+  auto& s = self(p);
   char size[32];
   int len = std::snprintf(size, sizeof size, "%llx\r\n", static_cast<unsigned long long>(p->content_length));
-  self(p).body_out_->append(size, static_cast<std::size_t>(len));
+  s.body_out_->append(size, static_cast<std::size_t>(len));
+  s.last_chunk_ = p->content_length == 0;
   return 0;
 }
 
-int MessageParser::on_chunk_complete(http_parser* p) {
+int MessageParser::on_chunk_complete(llhttp_t* p) {
   auto& s = self(p);
-  // After the last (empty) chunk this runs once the trailers are read: send them, then the end.
-  if (p->flags & F_TRAILING) {
-    for (const auto& t : s.trailers_) s.body_out_->append(t.name + ": " + t.value + "\r\n");
+  if (!s.last_chunk_) s.body_out_->append("\r\n");  // the last chunk ends with the trailers
+  return 0;
+}
+
+int MessageParser::on_message_complete(llhttp_t* p) {
+  auto& s = self(p);
+  if (s.head_.framing == Framing::chunked) {
+    for (const auto& t : s.trailers_) {
+      if (s.keep_trailer_ && s.keep_trailer_(t.name)) s.body_out_->append(t.name + ": " + t.value + "\r\n");
+      else ++s.trailers_dropped_;
+    }
+    s.body_out_->append("\r\n");
   }
-  s.body_out_->append("\r\n");
-  return 0;
-}
-
-int MessageParser::on_message_complete(http_parser* p) {
-  auto& s = self(p);
   s.message_done_ = true;
   s.in_message_ = false;
-  http_parser_pause(p, 1);
-  return 0;
+  return HPE_PAUSED;
 }
 
 }  // namespace gatehouse::proxy::http

@@ -2,6 +2,7 @@
 
 #include <asio/experimental/awaitable_operators.hpp>
 #include <chrono>
+#include <variant>
 
 #include "proxy/deadline.hpp"
 #include "proxy/http/http_message.hpp"
@@ -25,7 +26,11 @@ class Session {
         http_(c.listener.settings.http),
         link_(c.worker, c.upstream_socket),
         request_(HTTP_REQUEST, {static_cast<std::size_t>(http_.max_head_size), static_cast<std::size_t>(http_.max_headers)}),
-        response_(HTTP_RESPONSE, kResponseLimits) {}
+        response_(HTTP_RESPONSE, kResponseLimits) {
+    auto keep = [this](std::string_view name) { return trailer_allowed(name, http_); };
+    request_.keep_trailers(keep);
+    response_.keep_trailers(keep);
+  }
 
   asio::awaitable<std::string> run() {
     for (int n = 1;; ++n) {
@@ -44,10 +49,7 @@ class Session {
         co_await answer_error(431, "request_head_too_large", "The request head is larger than this service accepts.");
         co_return "request_head_too_large";
       }
-      if (head == HeadResult::bad) {
-        co_await answer_error(400, "bad_request", "The request is not valid HTTP/1.1 (" + request_.error() + ").");
-        co_return "bad_request";
-      }
+      if (head == HeadResult::bad) co_return co_await refuse_unparsable();
       std::string close = co_await exchange();
       if (!close.empty()) co_return close;
     }
@@ -55,6 +57,21 @@ class Session {
 
  private:
   enum class HeadResult { ok, closed, idle, drained, timeout, too_large, bad, error };
+
+  // A request the parser refused: nothing of it went upstream; the answer says why.
+  asio::awaitable<std::string> refuse_unparsable() {
+    switch (request_.problem()) {
+      case ParseProblem::version:
+        co_await answer_error(505, "bad_request", request_.error() + ".");
+        break;
+      case ParseProblem::transfer_coding:
+        co_await answer_error(501, "bad_request", request_.error() + ".");
+        break;
+      default:
+        co_await answer_error(400, "bad_request", "The request is not valid HTTP/1.1 (" + request_.error() + ").");
+    }
+    co_return "bad_request";
+  }
 
   asio::awaitable<HeadResult> read_request_head(bool first) {
     Deadline deadline(c_.client.socket().get_executor());
@@ -91,7 +108,7 @@ class Session {
   // One request: checks, then answered by us, by whoami, or by the upstream.
   asio::awaitable<std::string> exchange() {
     const Head& in = request_.head();
-    host_ = request_host(in);
+    host_.clear();
     bytes_in_ = bytes_out_ = 0;
     status_ = 0;
     const bool json = wants_json(in.find("accept"));
@@ -100,24 +117,23 @@ class Session {
       log("refused");
       co_return "refused";
     }
-    if (in.method == "CONNECT") {
-      co_await answer_error(405, "method_not_allowed", "CONNECT is not supported here.");
+    RequestDecision decision = plan_request(in, request_.upgrade(), http_);
+    if (const auto* refused = std::get_if<RequestRefusal>(&decision)) {
+      co_await answer_error(refused->status, refused->keyword, refused->message);
       co_return "bad_request";
     }
-    if (in.major == 1 && in.minor >= 1 && !in.find("host")) {
-      co_await answer_error(400, "bad_request", "An HTTP/1.1 request needs a Host header.");
-      co_return "bad_request";
-    }
+    plan_ = std::get<RequestPlan>(std::move(decision));
+    host_ = plan_.host;
     // Domain fronting guard: the Host must be served by the route the SNI chose.
-    if (!host_.empty() && c_.listener.router->select(host_) != c_.route) {
+    if (c_.listener.router->select(host_) != c_.route) {
       co_await answer_error(421, "misdirected_request",
                             "This connection was opened for \"" + c_.connection.sni + "\"; a request for \"" + host_ +
                                 "\" needs a connection of its own.");
       co_return "misdirected_request";
     }
-    const bool upgrade = request_.upgrade();
+    const bool upgrade = !plan_.upgrade.empty();
     const bool keep_alive = request_.keep_alive() && !c_.worker.draining;
-    Head out = upstream_request(in, keep_alive, upgrade, http_.headers, c_.facts);
+    Head out = upstream_request(in, plan_, keep_alive, http_.headers, c_.facts);
     const UpstreamRuntime& up = *c_.listener.route_upstreams[static_cast<std::size_t>(c_.route)];
     if (up.endpoints.front().kind == Endpoint::Kind::builtin_whoami) {
       endpoint_ = up.endpoints.front().label;
@@ -144,14 +160,13 @@ class Session {
       log("upstream_error: " + ec.message());
       co_return "upstream_error";
     }
-    co_return co_await relay(upgrade, keep_alive, in.method == "HEAD");
+    co_return co_await relay(upgrade, keep_alive);
   }
 
-  asio::awaitable<std::string> relay(bool upgrade_asked, bool keep_alive, bool head_request) {
+  asio::awaitable<std::string> relay(bool upgrade_asked, bool keep_alive) {
     request_done_ = response_done_ = upgraded_ = response_started_ = upstream_eof_ = close_client_ = false;
     failure_.clear();
     upgrade_asked_ = upgrade_asked;
-    head_request_ = head_request;
     IdleWatch idle(c_.client.socket().get_executor());
     idle_ = &idle;
     idle.start(c_.listener.settings.idle_timeout, [this] { fail("idle_timeout", false); });
@@ -191,7 +206,7 @@ class Session {
   asio::awaitable<void> forward_request_body() {
     std::string out;
     for (;;) {
-      while (client_in_.available() > 0 && !request_done_) {
+      while ((client_in_.available() > 0 || request_.pending()) && !request_done_) {
         std::size_t used = 0;
         out.clear();
         auto ev = request_.feed(client_in_.next(), client_in_.available(), used, out);
@@ -219,7 +234,7 @@ class Session {
   asio::awaitable<void> relay_response() {
     std::string out;
     for (;;) {
-      while (upstream_in_.available() > 0) {
+      while (upstream_in_.available() > 0 || response_.pending()) {
         std::size_t used = 0;
         out.clear();
         auto ev = response_.feed(upstream_in_.next(), upstream_in_.available(), used, out);
@@ -261,6 +276,10 @@ class Session {
         fail("upstream_error: 101 Switching Protocols to a request that did not ask for it", true);
         co_return false;
       }
+      if (!upgrade_accepted(h, plan_.upgrade)) {
+        fail("upstream_error: 101 Switching Protocols to a protocol the request did not ask for", true);
+        co_return false;
+      }
       upgraded_ = true;
       status_ = 101;
       co_return co_await to_client(serialize_response(h, false, true));
@@ -268,9 +287,7 @@ class Session {
     if (h.status >= 200) {
       status_ = h.status;
       response_started_ = true;
-      bool no_body = head_request_ || h.status == 204 || h.status == 304;
-      bool until_eof = !no_body && !response_.chunked() && !h.find("content-length");
-      close_client_ = until_eof || c_.worker.draining;
+      close_client_ = h.framing == Framing::until_close || c_.worker.draining;
     }
     co_return co_await to_client(serialize_response(h, close_client_, false));
   }
@@ -373,11 +390,12 @@ class Session {
   Clock::time_point started_;
   int request_no_ = 0;
   int status_ = 0;
+  RequestPlan plan_;
   std::string host_, endpoint_, failure_;
   std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
   bool request_done_ = false, response_done_ = false, upgraded_ = false, response_started_ = false;
   bool upstream_eof_ = false, close_client_ = false, upstream_failed_ = false, upgrade_asked_ = false;
-  bool head_request_ = false, discard_body_ = false;
+  bool discard_body_ = false;
 };
 
 }  // namespace

@@ -10,11 +10,6 @@
 namespace gatehouse::proxy::http {
 namespace {
 
-constexpr std::array<std::string_view, 11> kSpoofable = {
-    "x-forwarded-client-cert", "client-cert",       "client-cert-chain", "x-forwarded-for",
-    "x-forwarded-proto",       "x-forwarded-host",  "x-forwarded-port",  "forwarded",
-    "x-real-ip",               "x-ssl-client-cert", "x-ssl-client-dn"};
-
 // Certificate strings come from a CA we trust, but a header must never carry CR, LF or NUL.
 std::string header_safe(std::string_view s) {
   std::string out;
@@ -70,11 +65,6 @@ std::string forwarded_node(const std::string& ip) {
 }
 
 }  // namespace
-
-bool is_client_identity_header(std::string_view name) {
-  if (name.size() >= 9 && iequals(name.substr(0, 9), "x-client-")) return true;
-  return std::any_of(kSpoofable.begin(), kSpoofable.end(), [&](std::string_view s) { return iequals(s, name); });
-}
 
 std::string byte_sequence(std::string_view der) {
   size_t len = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "conf/settings.hpp"
+#include "proxy/http/field_names.hpp"
 #include "proxy/http/http_message.hpp"
 #include "tls/identity.hpp"
 
@@ -21,9 +22,6 @@ struct ForwardFacts {
   std::string client_ip;               // "192.0.2.1" or "2001:db8::1"
   std::string by;                      // our server certificate's URI SAN (XFCC By), may be empty
 };
-
-// Headers a client may not set: every name we add, and the usual spoofable ones.
-bool is_client_identity_header(std::string_view name);
 
 // XFCC element for one certificate, Envoy's format: Key=value pairs joined by ';', values with
 // ',', ';', '=' or '"' quoted; Subject is always quoted; Cert and Chain are URL-encoded PEM.

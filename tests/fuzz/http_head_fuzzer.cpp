@@ -3,6 +3,7 @@
 // client's identity headers, and frame the body the same way.
 #include <cstdlib>
 #include <string>
+#include <variant>
 
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/identity_headers.hpp"
@@ -12,7 +13,11 @@ namespace http = gatehouse::proxy::http;
 
 namespace {
 
-void check_forwarded(const http::Head& request, bool keep_alive) {
+void check_forwarded(const http::Head& request, bool upgrade, bool keep_alive) {
+  static const gatehouse::conf::HttpSettings http_settings;
+  auto decision = http::plan_request(request, upgrade, http_settings);
+  const auto* plan = std::get_if<http::RequestPlan>(&decision);
+  if (!plan) return;  // refused: nothing goes upstream
   gatehouse::tls::PeerIdentity identity;
   identity.subject = "CN=alice,O=Acme";
   identity.cn = "alice";
@@ -20,7 +25,7 @@ void check_forwarded(const http::Head& request, bool keep_alive) {
   gatehouse::conf::IdentityHeaderSettings settings;
   settings.client_cert = true;
   settings.forward_cert = true;
-  http::Head upstream = http::upstream_request(request, keep_alive, false, settings, facts);
+  http::Head upstream = http::upstream_request(request, *plan, keep_alive, settings, facts);
   // Exactly our identity headers, whatever the client sent under the same names.
   int cn_headers = 0, xfcc_headers = 0;
   for (const auto& h : upstream.headers) {
@@ -34,6 +39,8 @@ void check_forwarded(const http::Head& request, bool keep_alive) {
   std::string body;
   if (again.feed(wire.data(), wire.size(), consumed, body) != http::MessageParser::Event::head) std::abort();
   if (again.head().method != request.method) std::abort();
+  if (again.head().count("host") != 1 || http::authority_host(*again.head().find("host")) != plan->host) std::abort();
+  if (again.head().framing != request.framing || again.head().content_length != request.content_length) std::abort();
 }
 
 }  // namespace
@@ -49,13 +56,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     at += consumed;
     size -= consumed;
     if (event == http::MessageParser::Event::head) {
-      (void)http::request_host(parser.head());
-      check_forwarded(parser.head(), parser.keep_alive());
+      check_forwarded(parser.head(), parser.upgrade(), parser.keep_alive());
     } else if (event == http::MessageParser::Event::error) {
       if (parser.error().empty()) std::abort();
       return 0;
-    } else if (event == http::MessageParser::Event::need_more ||
-               (consumed == 0 && event != http::MessageParser::Event::body_done)) {
+    } else if (event == http::MessageParser::Event::need_more && !parser.pending()) {
       break;
     }
   }

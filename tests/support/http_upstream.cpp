@@ -1,6 +1,6 @@
 #include "tests/support/http_upstream.hpp"
 
-#include <http_parser.h>
+#include <llhttp.h>
 #include <openssl/base64.h>
 #include <openssl/sha.h>
 #include <sys/socket.h>
@@ -101,12 +101,9 @@ HttpUpstream::HttpUpstream() : state_(std::make_shared<State>()) {
       number = ++state->connections;
     }
     Conn conn{fd, number, nullptr, {}, false, false, {}};
-    http_parser parser;
-    http_parser_init(&parser, HTTP_REQUEST);
-    parser.data = &conn;
-    http_parser_settings s;
-    http_parser_settings_init(&s);
-    s.on_message_begin = [](http_parser* p) {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = [](llhttp_t* p) {
       auto& c = *static_cast<Conn*>(p->data);
       c.current = ReceivedRequest{};
       c.current.connection = c.number;
@@ -114,47 +111,53 @@ HttpUpstream::HttpUpstream() : state_(std::make_shared<State>()) {
       SHA256_Init(&c.sha);
       return 0;
     };
-    s.on_url = [](http_parser* p, const char* at, size_t n) {
+    s.on_url = [](llhttp_t* p, const char* at, size_t n) {
       static_cast<Conn*>(p->data)->current.target.append(at, n);
       return 0;
     };
-    s.on_header_field = [](http_parser* p, const char* at, size_t n) {
+    s.on_header_field = [](llhttp_t* p, const char* at, size_t n) {
       auto& c = *static_cast<Conn*>(p->data);
       if (c.current.headers.empty() || c.in_value) c.current.headers.emplace_back();
       c.in_value = false;
       c.current.headers.back().first.append(at, n);
       return 0;
     };
-    s.on_header_value = [](http_parser* p, const char* at, size_t n) {
+    s.on_header_value = [](llhttp_t* p, const char* at, size_t n) {
       auto& c = *static_cast<Conn*>(p->data);
       c.in_value = true;
       c.current.headers.back().second.append(at, n);
       return 0;
     };
-    s.on_headers_complete = [](http_parser* p) {
+    s.on_header_value_complete = [](llhttp_t* p) {  // also ends a field with an empty value
+      static_cast<Conn*>(p->data)->in_value = true;
+      return 0;
+    };
+    s.on_headers_complete = [](llhttp_t* p) {
       auto& c = *static_cast<Conn*>(p->data);
-      c.current.method = http_method_str(static_cast<http_method>(p->method));
+      c.current.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
       const std::string* expect = c.current.header("expect");
       if (expect && strcasecmp(expect->c_str(), "100-continue") == 0)
         write_all_fd(c.fd, "HTTP/1.1 100 Continue\r\n\r\n");
       return 0;
     };
-    s.on_body = [](http_parser* p, const char* at, size_t n) {
+    s.on_body = [](llhttp_t* p, const char* at, size_t n) {
       auto& c = *static_cast<Conn*>(p->data);
       c.current.body_bytes += n;
       SHA256_Update(&c.sha, at, n);
       return 0;
     };
-    s.on_message_complete = [](http_parser* p) {
+    s.on_message_complete = [](llhttp_t* p) -> int {
       auto& c = *static_cast<Conn*>(p->data);
       uint8_t digest[SHA256_DIGEST_LENGTH];
       SHA256_Final(digest, &c.sha);
       static const char* hex = "0123456789abcdef";
       for (uint8_t b : digest) c.current.body_sha256 += std::string{hex[b >> 4], hex[b & 15]};
       c.done = true;
-      http_parser_pause(p, 1);
-      return 0;
+      return HPE_PAUSED;
     };
+    llhttp_t parser;
+    llhttp_init(&parser, HTTP_REQUEST, &s);
+    parser.data = &conn;
     std::string pending;
     bool skipped_proxy = false;
     char buf[65536];
@@ -178,10 +181,15 @@ HttpUpstream::HttpUpstream() : state_(std::make_shared<State>()) {
       }
       while (!pending.empty()) {
         conn.done = false;
-        size_t used = http_parser_execute(&parser, &s, pending.data(), pending.size());
+        auto err = llhttp_execute(&parser, pending.data(), pending.size());
+        size_t used = pending.size();
+        if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+          used = static_cast<size_t>(llhttp_get_error_pos(&parser) - pending.data());
+          llhttp_resume(&parser);
+        } else if (err != HPE_OK) {
+          return;
+        }
         pending.erase(0, used);
-        if (HTTP_PARSER_ERRNO(&parser) == HPE_PAUSED) http_parser_pause(&parser, 0);
-        else if (HTTP_PARSER_ERRNO(&parser) != HPE_OK) return;
         if (!conn.done) break;
         {
           std::lock_guard lock(state->mutex);
@@ -199,7 +207,7 @@ HttpUpstream::HttpUpstream() : state_(std::make_shared<State>()) {
         nlohmann::json j{{"connection", r.connection}, {"method", r.method}, {"target", r.target},
                          {"body_bytes", r.body_bytes}, {"body_sha256", r.body_sha256}, {"headers", r.headers}};
         std::string body = j.dump() + "\n";
-        bool keep = http_should_keep_alive(&parser);
+        bool keep = llhttp_should_keep_alive(&parser);
         write_all_fd(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                              std::to_string(body.size()) + (keep ? "" : "\r\nConnection: close") + "\r\n\r\n" +
                              (r.method == "HEAD" ? "" : body));

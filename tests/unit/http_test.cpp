@@ -8,6 +8,8 @@
 #include "proxy/http/refusal_page.hpp"
 #include "proxy/http/rewrite.hpp"
 
+#include <variant>
+
 namespace gatehouse::proxy::http {
 namespace {
 
@@ -22,7 +24,7 @@ Parsed feed_all(MessageParser& p, const std::string& text, size_t step) {
   std::string pending;
   for (size_t i = 0; i < text.size(); i += step) {
     pending += text.substr(i, step);
-    while (!pending.empty()) {
+    while (!pending.empty() || p.pending()) {
       size_t used = 0;
       auto ev = p.feed(pending.data(), pending.size(), used, out.body);
       pending.erase(0, used);
@@ -34,11 +36,42 @@ Parsed feed_all(MessageParser& p, const std::string& text, size_t step) {
   return out;
 }
 
-TEST(HttpMessage, ChunkedBodyIsReframedWithTrailersWhateverTheSplit) {
+ParseProblem problem_of(const std::string& text, llhttp_type_t type = HTTP_REQUEST) {
+  MessageParser p(type, {});
+  auto r = feed_all(p, text, 1000);
+  if (r.events.empty() || r.events.back() != MessageParser::Event::error) return ParseProblem::none;
+  return p.problem();
+}
+
+const conf::HttpSettings kDefaults;
+
+RequestPlan plan_of(const Head& in, bool upgrade = false, const conf::HttpSettings& http = kDefaults) {
+  auto d = plan_request(in, upgrade, http);
+  if (auto* r = std::get_if<RequestRefusal>(&d)) ADD_FAILURE() << "refused: " << r->message;
+  return std::get_if<RequestPlan>(&d) ? std::get<RequestPlan>(d) : RequestPlan{};
+}
+
+std::string refusal_of(const Head& in, bool upgrade = false) {
+  auto d = plan_request(in, upgrade, kDefaults);
+  auto* r = std::get_if<RequestRefusal>(&d);
+  return r ? r->message : "";
+}
+
+Head parsed_head(const std::string& text) {
+  MessageParser p(HTTP_REQUEST, {});
+  auto r = feed_all(p, text, 1000);
+  EXPECT_FALSE(r.events.empty());
+  EXPECT_EQ(r.events.front(), MessageParser::Event::head) << p.error();
+  return p.head();
+}
+
+TEST(HttpMessage, ChunkedBodyIsReframedAndTrailersDroppedUnlessAllowed) {
   const std::string req =
       "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n"
+      "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 42\r\nX-Client-CN: bob\r\nContent-Length: 9\r\n\r\n"
       "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
+  conf::HttpSettings allow_sum;
+  allow_sum.allowed_trailers = {"x-sum", "x-client-cn", "content-length"};
   for (size_t step : {1u, 3u, 7u, 1000u}) {
     MessageParser p(HTTP_REQUEST, {});
     auto r = feed_all(p, req, step);
@@ -47,61 +80,163 @@ TEST(HttpMessage, ChunkedBodyIsReframedWithTrailersWhateverTheSplit) {
     EXPECT_EQ(r.events[1], MessageParser::Event::body_done);
     EXPECT_EQ(r.events[2], MessageParser::Event::head);
     EXPECT_EQ(p.head().target, "/next");
-    // Chunk extensions dropped, sizes rewritten, trailers kept.
+    // Chunk extensions dropped, sizes rewritten, trailers dropped by default.
+    EXPECT_EQ(r.body, "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n") << step;
+    MessageParser kept(HTTP_REQUEST, {});
+    kept.keep_trailers([&](std::string_view name) { return trailer_allowed(name, allow_sum); });
+    r = feed_all(kept, req, step);
+    // Allowed: X-Sum. Never, even when listed: identity and framing names.
     EXPECT_EQ(r.body, "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n") << step;
   }
 }
 
-TEST(HttpMessage, RefusesSmugglingAndOversizedHeads) {
-  MessageParser both(HTTP_REQUEST, {});
-  auto r = feed_all(both, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 1000);
-  ASSERT_FALSE(r.events.empty());
-  EXPECT_EQ(r.events.back(), MessageParser::Event::error);
+TEST(HttpMessage, RefusesWhatRfc9112SaysAServerMustReject) {
+  // Both framings at once, twice the length, a length that is not a number.
+  EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            ParseProblem::none);
+  EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"),
+            ParseProblem::none);
+  EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc"), ParseProblem::none);
+  // Whitespace before the colon (RFC 9112 5.1), obsolete line folding, bare LF, control bytes.
+  EXPECT_EQ(problem_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length : 3\r\n\r\nabc"), ParseProblem::malformed);
+  EXPECT_EQ(problem_of("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Client-Cert : x\r\n\r\n"), ParseProblem::malformed);
+  EXPECT_EQ(problem_of("GET / HTTP/1.1\nHost: a\n\n"), ParseProblem::malformed);
+  EXPECT_EQ(problem_of("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\x01\r\n\r\n"), ParseProblem::malformed);
+  // Versions other than 1.0 and 1.1.
+  EXPECT_NE(problem_of("GET /\r\n\r\n"), ParseProblem::none);
+  EXPECT_EQ(problem_of("GET / HTTP/1.9\r\nHost: a\r\n\r\n"), ParseProblem::version);
+  EXPECT_NE(problem_of("GET / HTTP/2.0\r\nHost: a\r\n\r\n"), ParseProblem::none);
+  // Only "chunked": another coding cannot be re-framed without changing the body.
+  EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), ParseProblem::none);
+  EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"), ParseProblem::none);
+  EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"), ParseProblem::none);
+  EXPECT_EQ(problem_of("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), ParseProblem::none);
+}
 
+TEST(HttpMessage, HeadLimits) {
   MessageParser big(HTTP_REQUEST, {.max_head_size = 100, .max_headers = 100});
-  r = feed_all(big, "GET / HTTP/1.1\r\nX: " + std::string(200, 'a') + "\r\n\r\n", 1000);
+  auto r = feed_all(big, "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(200, 'x') + "\r\n\r\n", 7);
   EXPECT_EQ(r.events.back(), MessageParser::Event::error);
   EXPECT_TRUE(big.head_too_large());
-
   MessageParser many(HTTP_REQUEST, {.max_head_size = 10000, .max_headers = 3});
   r = feed_all(many, "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", 1000);
   EXPECT_EQ(r.events.back(), MessageParser::Event::error);
   EXPECT_TRUE(many.head_too_large());
 }
 
-TEST(HttpMessage, ResponseToHeadHasNoBodyAndEofEndsAnUnframedOne) {
+TEST(HttpMessage, ObsoleteLineFoldingBecomesASpace) {
+  // RFC 9112 5.2 lets a server replace obs-fold with SP instead of refusing it: one line goes on.
+  Head h = parsed_head("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n");
+  ASSERT_NE(h.find("x-a"), nullptr);
+  EXPECT_EQ(*h.find("x-a"), "1 folded");
+}
+
+TEST(HttpMessage, EmptyValuesEndTheirField) {
+  Head h = parsed_head("GET / HTTP/1.1\r\nX-Empty:\r\nHost: a \r\n\r\n");
+  ASSERT_EQ(h.headers.size(), 2u);
+  EXPECT_EQ(h.headers[0].name, "X-Empty");
+  EXPECT_EQ(h.headers[1].name, "Host");
+  EXPECT_EQ(h.headers[1].value, "a");  // trailing whitespace is not part of the value
+}
+
+TEST(HttpMessage, ResponsesWithoutBodyAndUntilClose) {
   MessageParser head(HTTP_RESPONSE, {});
   head.expect_no_body(true);
-  auto r = feed_all(head, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", 1000);
+  auto r = feed_all(head, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 1000);
   ASSERT_EQ(r.events.size(), 2u);
   EXPECT_EQ(r.events[1], MessageParser::Event::body_done);
-
+  EXPECT_EQ(head.head().content_length, 5u);
+  EXPECT_EQ(head.head().framing, Framing::none);
   MessageParser eof(HTTP_RESPONSE, {});
   r = feed_all(eof, "HTTP/1.0 200 OK\r\n\r\nsome bytes", 1000);
   EXPECT_EQ(r.body, "some bytes");
+  EXPECT_EQ(eof.head().framing, Framing::until_close);
   EXPECT_EQ(eof.finish(r.body), MessageParser::Event::body_done);
 }
 
-TEST(HttpRewrite, HopByHopAndSpoofedHeadersGoOursComeIn) {
-  Head in;
-  in.method = "GET";
-  in.target = "/";
-  in.headers = {{"Host", "App.Example:8443"}, {"Connection", "keep-alive, X-Secret"}, {"X-Secret", "s"},
-                {"Keep-Alive", "5"}, {"X-Client-CN", "mallory"}, {"x-forwarded-client-cert", "By=x"},
-                {"Accept", "*/*"}};
+TEST(HttpRewrite, FramingHostAndIdentityAreOursNeverTheClients) {
+  Head in = parsed_head(
+      "POST /p HTTP/1.1\r\nHost: App.Example:8443\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s\r\n"
+      "Keep-Alive: 5\r\nX-Client-CN: mallory\r\nX_Client_CN: mallory\r\nx-forwarded-client-cert: By=x\r\n"
+      "Content_Length: 99\r\nTrue-Client-IP: 1.2.3.4\r\nAccept: */*\r\nContent-Length: 2\r\n\r\nhi");
   ForwardFacts facts;
   facts.client_ip = "2001:db8::9";
   conf::IdentityHeaderSettings settings;
-  Head out = upstream_request(in, true, false, settings, facts);
-  std::string text = serialize_request(out);
-  EXPECT_EQ(text,
-            "GET / HTTP/1.1\r\nHost: App.Example:8443\r\nAccept: */*\r\nX-Forwarded-For: 2001:db8::9\r\n"
-            "X-Forwarded-Proto: https\r\nForwarded: for=\"[2001:db8::9]\";proto=https;host=\"App.Example:8443\"\r\n\r\n");
-  EXPECT_EQ(request_host(in), "app.example");
-  Head absolute;
-  absolute.target = "https://user@Other.Example:8443/x";
-  absolute.headers = {{"Host", "app.example"}};  // the target's authority wins, as upstreams route by it
-  EXPECT_EQ(request_host(absolute), "other.example");
+  RequestPlan plan = plan_of(in);
+  EXPECT_EQ(plan.host, "app.example");
+  Head out = upstream_request(in, plan, true, settings, facts);
+  EXPECT_EQ(serialize_request(out),
+            "POST /p HTTP/1.1\r\nHost: App.Example:8443\r\nAccept: */*\r\nContent-Length: 2\r\n"
+            "X-Forwarded-For: 2001:db8::9\r\nX-Forwarded-Proto: https\r\n"
+            "Forwarded: for=\"[2001:db8::9]\";proto=https;host=\"App.Example:8443\"\r\n\r\n");
+}
+
+TEST(HttpRewrite, AbsoluteFormBecomesOriginFormWithTheCheckedHost) {
+  Head in = parsed_head("GET https://Other.Example:8443/x?y HTTP/1.1\r\nHost: app.example\r\n\r\n");
+  RequestPlan plan = plan_of(in);
+  EXPECT_EQ(plan.host, "other.example");
+  Head out = upstream_request(in, plan, true, {}, {});
+  EXPECT_EQ(serialize_request(out).rfind("GET /x?y HTTP/1.1\r\nHost: Other.Example:8443\r\n", 0), 0u);
+  EXPECT_EQ(out.count("host"), 1u);
+  EXPECT_EQ(plan_of(parsed_head("OPTIONS http://a.example HTTP/1.1\r\nHost: a.example\r\n\r\n")).target, "*");
+  EXPECT_NE(refusal_of(parsed_head("GET https://u@a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n")), "");
+  EXPECT_NE(refusal_of(parsed_head("GET ftp://a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n")), "");
+}
+
+TEST(HttpRewrite, RefusesRequestsThatCouldMeanSomethingElseUpstream) {
+  // Connection may not name what frames, routes or identifies the request.
+  for (const char* named : {"Content-Length", "Transfer-Encoding", "Host", "X-Client-CN", "x_forwarded_client_cert"})
+    EXPECT_NE(refusal_of(parsed_head("POST / HTTP/1.1\r\nHost: a\r\nConnection: " + std::string(named) +
+                                     "\r\nContent-Length: 1\r\n\r\nx")),
+              "")
+        << named;
+  EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")), "");
+  EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a b\r\n\r\n")), "");
+  EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n")), "");
+  EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: \r\n\r\n")), "");
+  EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a:99999x\r\n\r\n")), "");
+  EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\n\r\n")), "");
+  EXPECT_NE(refusal_of(parsed_head("GET * HTTP/1.1\r\nHost: a\r\n\r\n")), "");
+  EXPECT_EQ(refusal_of(parsed_head("GET / HTTP/1.0\r\n\r\n")), "A request needs a Host header (here HTTP/1.0 ones too).");
+}
+
+TEST(HttpRewrite, UpgradesOnlyToAllowedProtocolsAndOnlyWhenTheAnswerMatches) {
+  const std::string ws = "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+  MessageParser p(HTTP_REQUEST, {});
+  feed_all(p, ws, 1000);
+  ASSERT_TRUE(p.upgrade());
+  RequestPlan plan = plan_of(p.head(), true);
+  ASSERT_EQ(plan.upgrade, std::vector<std::string>{"websocket"});
+  std::string out = serialize_request(upstream_request(p.head(), plan, true, {}, {}));
+  EXPECT_NE(out.find("Upgrade: websocket\r\nConnection: upgrade\r\n"), std::string::npos);
+  EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                                   "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n"),
+                       true),
+            "");
+  EXPECT_NE(refusal_of(parsed_head("POST / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                                   "Content-Length: 1\r\n\r\nx"),
+                       true),
+            "");
+  // Not an upgrade request (no Connection: upgrade): Upgrade is dropped, never forwarded.
+  Head plain = parsed_head("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\n\r\n");
+  EXPECT_EQ(upstream_request(plain, plan_of(plain), true, {}, {}).count("upgrade"), 0u);
+  Head answer;
+  answer.status = 101;
+  answer.headers = {{"Upgrade", "websocket"}};
+  EXPECT_TRUE(upgrade_accepted(answer, {"websocket"}));
+  answer.headers = {{"Upgrade", "h2c"}};
+  EXPECT_FALSE(upgrade_accepted(answer, {"websocket"}));
+  answer.headers = {};
+  EXPECT_FALSE(upgrade_accepted(answer, {"websocket"}));
+}
+
+TEST(HttpRewrite, ResponseFramingIsRebuilt) {
+  Head r;
+  r.status = 200;
+  r.reason = "OK";
+  r.headers = {{"Content-Length", "5"}, {"Transfer-Encoding", "chunked"}, {"X-A", "1"}};
+  r.framing = Framing::chunked;
+  EXPECT_EQ(serialize_response(r, false, false), "HTTP/1.1 200 OK\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
 }
 
 TEST(HttpIdentity, XfccQuotesLikeEnvoy) {
@@ -119,9 +254,10 @@ TEST(HttpIdentity, XfccQuotesLikeEnvoy) {
   EXPECT_EQ(byte_sequence(std::string("\x01\x02\x03", 3)), ":AQID:");
 }
 
-TEST(HttpIdentity, ClientCannotSetOurHeaders) {
+TEST(HttpIdentity, ClientCannotSetOurHeadersInAnySpelling) {
   for (const char* name : {"X-Client-Anything", "x-forwarded-client-cert", "Client-Cert", "Client-Cert-Chain",
-                           "FORWARDED", "X-Forwarded-For", "X-Real-IP"})
+                           "FORWARDED", "X-Forwarded-For", "X-Real-IP", "X_Client_CN", "x_forwarded_client_cert",
+                           "Client_Cert", " X-Client-CN ", "TRUE_CLIENT_IP"})
     EXPECT_TRUE(is_client_identity_header(name)) << name;
   EXPECT_FALSE(is_client_identity_header("X-Request-Id"));
 }
