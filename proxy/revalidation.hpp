@@ -7,6 +7,7 @@
 
 #include <string_view>
 
+#include "conf/settings.hpp"
 #include "proxy/worker_context.hpp"
 
 namespace gatehouse::proxy {
