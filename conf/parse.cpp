@@ -182,6 +182,10 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
   }
   if (auto v = r.duration("handshake_timeout")) l.handshake_timeout = *v;
   if (auto v = r.duration("idle_timeout")) l.idle_timeout = *v;
+  if (auto v = r.duration("max_connection_age")) {
+    if (v->count() <= 0) r.error("max_connection_age", "must be longer than 0 (leave it out to keep connections open for any time)");
+    else l.max_connection_age = *v;
+  }
   r.require("tls");
   if (const auto* t = r.table("tls")) {
     TableReader tr(*t, r.path_of("tls"), r.context());

@@ -106,6 +106,7 @@ struct ListenerSettings {
   Source listen_source;
   Duration handshake_timeout{std::chrono::seconds(10)};
   Duration idle_timeout{std::chrono::minutes(5)};
+  Duration max_connection_age{0};  // 0: off; else older connections are closed (http: at a request boundary)
   ListenerMode mode = ListenerMode::tcp;
   ProxyProtocol proxy_protocol = ProxyProtocol::off;  // sent to the upstream
   std::vector<Network> accept_proxy_protocol;          // sources whose PROXY v1/v2 header we read

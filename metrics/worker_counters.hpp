@@ -78,6 +78,9 @@ struct ListenerCounters {
   DurationHistogram connection_duration{kDurationBounds};
   Counter bytes_client_to_upstream;
   Counter bytes_upstream_to_client;
+  // Open connections ended after a reload because their client no longer passes, by reason.
+  std::array<Counter, tls::kReasonCount> reverified_closed;
+  Counter max_age_closed;  // ended at max_connection_age
 };
 
 // One upstream on one worker: connects by outcome (each failed attempt counts) and their time.

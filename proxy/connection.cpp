@@ -8,6 +8,7 @@
 #include "proxy/http/http_session.hpp"
 #include "proxy/proxy_header_reader.hpp"
 #include "proxy/proxy_protocol.hpp"
+#include "proxy/revalidation.hpp"
 #include "proxy/splice.hpp"
 #include "proxy/upstream_link.hpp"
 #include "proxy/whoami.hpp"
@@ -154,7 +155,8 @@ std::string proxy_v2_preface(SSL* ssl, const tls::PeerIdentity* identity, const 
 
 // `snapshot` is only held: it keeps `listener` alive for this connection, whatever a reload does.
 asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] std::shared_ptr<const Snapshot> snapshot,
-                                       const ListenerRuntime& listener, asio::ip::tcp::socket socket) {
+                                       std::uint64_t generation, const ListenerRuntime& listener,
+                                       asio::ip::tcp::socket socket) {
   const auto started = Clock::now();
   auto& counters = worker.counters;
   auto& mine = worker.listener(listener.index);
@@ -164,6 +166,8 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   mine.connections_active.add();
   asio::ip::tcp::socket upstream(socket.get_executor());
   auto live = worker.live.insert(worker.live.end(), LiveSockets{&socket, &upstream});
+  live->listener = listener.index;
+  live->checked_generation = generation;
   struct Cleanup {
     WorkerContext& w;
     metrics::ListenerCounters& mine;
@@ -191,6 +195,21 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
       spdlog::info("refused {} on {}: {} ({}) issuer '{}' depth {}", rec.client, rec.listener,
                    tls::reason_keyword(rec.reason), rec.detail, rec.failed_issuer, rec.failed_depth);
   };
+  // Ended by Gatehouse after a reload or at max_connection_age: that is its close, with the reason.
+  auto finish_if_ended = [&] {
+    if (!live->closing()) return false;
+    if (live->ending == Ending::reverified_closed) {
+      rec.decision = "deny";
+      rec.reason = live->ending_reason;
+    }
+    rec.detail = live->ending_detail;
+    finish(std::string(ending_keyword(live->ending)));
+    return true;
+  };
+  // Armed from accept; the Deadline is gone before `live` is (declared after `cleanup`).
+  Deadline age(socket.get_executor());
+  if (const auto max_age = listener.settings.max_connection_age; max_age.count() > 0)
+    age.arm(max_age, [&worker, &l = *live, max_age] { reach_max_age(worker, l, max_age); });
 
   if (!listener.settings.accept_proxy_protocol.empty()) {
     auto header = co_await read_proxy_header(socket, listener.settings.accept_proxy_protocol,
@@ -256,6 +275,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     rec.decision = "deny";
     counters.refused[static_cast<size_t>(rec.reason)].add();
     count_handshake(mine, stream.ssl(), rec.reason, rec.handshake_ms / 1000);
+    live->request_boundaries = true;
     std::string close = co_await http::serve_http(hc);
     if (hc.requests_logged == 0) finish(close);  // no request came: still one line for the connection
     co_return;
@@ -263,6 +283,10 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
 
   // The handshake verified the chain and authorized the identity on the route it chose.
   count_handshake(mine, stream.ssl(), tls::Reason::ok, rec.handshake_ms / 1000);
+  live->ssl = stream.ssl();
+  live->request_boundaries = listener.settings.mode == conf::ListenerMode::http;
+  live->tunnel = !live->request_boundaries;
+  if (generation != worker.generation) revalidate(worker, *live);  // verified under an older snapshot
   const tls::PeerIdentity& identity = *report.identity;
   const int route = report.authz.route;
   rec.route = listener.router->routes()[route].name;
@@ -270,6 +294,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   rec.decision = "allow";
   const UpstreamRuntime& up = *listener.route_upstreams[route];
   rec.upstream = up.name;
+  if (finish_if_ended()) co_return;  // max_connection_age in the handshake, or a reload's verdict
   std::string preface = listener.settings.proxy_protocol == conf::ProxyProtocol::v2
                             ? proxy_v2_preface(stream.ssl(), &identity, client, socket)
                             : "";
@@ -278,7 +303,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     http::HttpConnection hc{worker, listener, stream, upstream, *live, rec, route, std::nullopt,
                             forward_facts(stream.ssl(), &identity, client), std::move(preface)};
     std::string close = co_await http::serve_http(hc);
-    if (hc.requests_logged == 0) finish(close);
+    if (!finish_if_ended() && hc.requests_logged == 0) finish(close);
     co_return;
   }
 
@@ -287,7 +312,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     WhoamiResult r = co_await serve_whoami(stream, identity, listener.settings.idle_timeout);
     rec.bytes_client_to_upstream = r.bytes_in;
     rec.bytes_upstream_to_client = r.bytes_out;
-    finish(worker.terminating ? "terminated" : r.close);
+    if (!finish_if_ended()) finish(worker.terminating ? "terminated" : r.close);
     co_return;
   }
 
@@ -298,14 +323,14 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     rec.detail = opened.detail;
     counters.refused[static_cast<size_t>(tls::Reason::upstream_unavailable)].add();
     co_await stream.close_send();
-    finish(worker.terminating ? "terminated" : opened.close);
+    if (!finish_if_ended()) finish(worker.terminating ? "terminated" : opened.close);
     co_return;
   }
   rec.endpoint = opened.endpoint;
   SpliceResult spliced = co_await splice(stream, link, listener.settings.idle_timeout, mine, worker.terminating);
   rec.bytes_client_to_upstream = spliced.client_to_upstream;
   rec.bytes_upstream_to_client = spliced.upstream_to_client;
-  finish(spliced.close);
+  if (!finish_if_ended()) finish(spliced.close);
 }
 
 }  // namespace gatehouse::proxy

@@ -4,6 +4,7 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <cstdint>
 #include <memory>
 
 #include "proxy/snapshot.hpp"
@@ -11,7 +12,10 @@
 
 namespace gatehouse::proxy {
 
+// `generation`: the worker's generation of `snapshot`; a connection admitted after a newer one
+// arrived is re-verified against it at once.
 asio::awaitable<void> serve_connection(WorkerContext& worker, std::shared_ptr<const Snapshot> snapshot,
-                                       const ListenerRuntime& listener, asio::ip::tcp::socket socket);
+                                       std::uint64_t generation, const ListenerRuntime& listener,
+                                       asio::ip::tcp::socket socket);
 
 }  // namespace gatehouse::proxy

@@ -8,12 +8,16 @@
 #include <asio/use_awaitable.hpp>
 
 #include "proxy/connection.hpp"
+#include "proxy/revalidation.hpp"
 
 namespace gatehouse::proxy {
 namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // While every slot is taken, re-check this often for slots freed on other workers.
 constexpr auto kSlotPoll = std::chrono::milliseconds(10);
+// Connections re-verified before the worker serves other events again (a full chain
+// verification is tens of microseconds).
+constexpr size_t kRevalidationBatch = 64;
 }  // namespace
 
 void ConnectionSlots::release() {
@@ -39,6 +43,8 @@ void Worker::add_acceptor(size_t listener_index, asio::ip::tcp::acceptor accepto
 
 void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
+  context_.current = snapshot_.get();
+  context_.generation = 1;
   // Sized before the thread starts, so a scrape from another thread reads only the counters.
   context_.size_counters(snapshot_->listeners.size());
   for (size_t i = 0; i < acceptors_.size(); ++i) {
@@ -56,7 +62,32 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
 
 void Worker::adopt(std::shared_ptr<const Snapshot> snapshot) {
   // On the worker's own thread: the accept loop reads snapshot_ without a lock.
-  asio::post(io_, [this, next = std::move(snapshot)]() mutable { snapshot_ = std::move(next); });
+  asio::post(io_, [this, next = std::move(snapshot)]() mutable {
+    snapshot_ = std::move(next);
+    context_.current = snapshot_.get();
+    ++context_.generation;
+    revalidate_open_connections();
+  });
+}
+
+void Worker::revalidate_open_connections() {
+  if (revalidating_) return;
+  revalidating_ = true;
+  revalidate_batch();
+}
+
+void Worker::revalidate_batch() {
+  // Closing only cancels and shuts sockets down: no connection leaves the list during the loop.
+  size_t checked = 0;
+  for (auto& l : context_.live) {
+    if (l.checked_generation == context_.generation) continue;
+    revalidate(context_, l);
+    if (++checked == kRevalidationBatch) {
+      asio::post(io_, [this] { revalidate_batch(); });
+      return;
+    }
+  }
+  revalidating_ = false;
 }
 
 asio::awaitable<bool> Worker::wait_for_slot(bool take) {
@@ -96,7 +127,7 @@ asio::awaitable<void> Worker::accept_loop(size_t slot) {
 
 void Worker::spawn_connection(size_t listener_index, asio::ip::tcp::socket socket) {
   const ListenerRuntime& listener = snapshot_->listeners[listener_index];
-  asio::co_spawn(io_, serve_connection(context_, snapshot_, listener, std::move(socket)),
+  asio::co_spawn(io_, serve_connection(context_, snapshot_, context_.generation, listener, std::move(socket)),
                  [this](const std::exception_ptr& e) {
                    slots_.release();
                    slot_freed_.cancel();  // wake a local acceptor waiting for a slot

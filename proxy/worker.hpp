@@ -61,6 +61,10 @@ class Worker {
   // Waits while every slot is in use; with `take`, also takes one. False when stopping.
   asio::awaitable<bool> wait_for_slot(bool take);
   void spawn_connection(size_t listener_index, asio::ip::tcp::socket socket);
+  // After a reload: every open connection checked against the new snapshot, a batch at a time
+  // so that the worker keeps serving in between.
+  void revalidate_open_connections();
+  void revalidate_batch();
 
   size_t index_;
   asio::io_context io_{1};
@@ -70,6 +74,7 @@ class Worker {
   std::vector<std::pair<size_t, asio::ip::tcp::acceptor>> acceptors_;
   asio::steady_timer slot_freed_{io_};
   bool accepting_ = true;
+  bool revalidating_ = false;  // a sweep is under way (it picks up a newer reload by itself)
   std::thread thread_;
 };
 

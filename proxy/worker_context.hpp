@@ -3,21 +3,60 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <cstdint>
 #include <list>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/upstream_connect.hpp"
+#include "tls/bssl.hpp"
+#include "tls/reason.hpp"
 
 namespace gatehouse::proxy {
 
-// The sockets of one live connection, so that a drain deadline can end it.
+struct Snapshot;
+
+// Why Gatehouse itself ended a connection that was serving (not a timeout, drain or error).
+enum class Ending : std::uint8_t {
+  none,
+  reverified_closed,   // a reload's CAs, CRLs or routes no longer pass its client (proxy/revalidation.hpp)
+  max_connection_age,  // open for longer than the listener's max_connection_age
+};
+
+// The sockets of one live connection, so that a drain deadline, a reload or its age can end it.
 struct LiveSockets {
   asio::ip::tcp::socket* client = nullptr;
   asio::ip::tcp::socket* upstream = nullptr;
   bool idle = false;  // http keep-alive: waiting for the client's next request
+  // Set once the client was verified and admitted: the chain kept by its SSL is checked again
+  // after each reload. Null for clients that were not admitted (verify = "optional" pages).
+  SSL* ssl = nullptr;
+  size_t listener = 0;
+  std::uint64_t checked_generation = 0;  // the worker's snapshot generation it last passed
+  bool request_boundaries = false;       // http mode: a gentle close may wait for the next request
+  bool tunnel = false;                   // bytes both ways (tcp mode, upgraded http): no boundary comes
+  Ending ending = Ending::none;
+  tls::Reason ending_reason = tls::Reason::ok;
+  std::string ending_detail;
+
+  bool closing() const { return ending != Ending::none; }
+  // Ends it now: pending operations are cancelled, and later ones fail (the sockets are shut down).
+  void close_now() {
+    asio::error_code ignored;
+    for (auto* s : {client, upstream}) {
+      if (!s || !s->is_open()) continue;
+      s->cancel(ignored);
+      s->shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    }
+  }
+  // http mode, after 101: from now on a close cannot wait for a request boundary.
+  void enter_tunnel() {
+    tunnel = true;
+    if (closing()) close_now();
+  }
 };
 
 struct WorkerContext {
@@ -27,6 +66,9 @@ struct WorkerContext {
   bool draining = false;       // stopped accepting: finish what is in flight, keep nothing alive
   bool terminating = false;    // set when the drain deadline passed
   std::list<LiveSockets> live;
+  // The snapshot new connections get (kept alive by the Worker) and its number, +1 per reload.
+  const Snapshot* current = nullptr;
+  std::uint64_t generation = 0;
   // By ListenerRuntime::index (a reload never changes the listeners); sized before the worker
   // runs. Per-upstream and per-route state lives in the snapshot (UpstreamRuntime::pools, ...).
   std::vector<std::unique_ptr<metrics::ListenerCounters>> listener_counters;

@@ -323,6 +323,18 @@ bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_a
     report->identity = known->identity;
     return authorize(ssl, report, out_alert);
   }
+  return verify_in_full(ssl, report, out_alert, digest);
+}
+
+HandshakeReport ServerContext::reverify(SSL* ssl) const {
+  HandshakeReport report;
+  uint8_t alert = 0;  // nothing is sent: the caller closes the connection
+  verify_in_full(ssl, &report, &alert, peer_certificate_digest(ssl));
+  return report;
+}
+
+bool ServerContext::verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* out_alert,
+                                   const std::string& digest) const {
   // On a resumed session these are the certificates stored in the session: checked again
   // against today's CRL and policy, since BoringSSL does not re-verify resumptions itself.
   const STACK_OF(CRYPTO_BUFFER)* buffers = SSL_get0_peer_certificates(ssl);

@@ -68,6 +68,12 @@ class ServerContext {
   // against today's CRL and routes. False when the client must be refused (with verify =
   // "require" an alert is sent; with "optional" the caller answers with a page).
   bool recheck_resumed(SSL* ssl, HandshakeReport* report) const;
+  // After a reload, for a connection that is open (its SSL may come from an older context): the
+  // chain it presented, verified again in full against this context's CAs and CRLs and authorized
+  // by its routes. The same code as the handshake's, never answered from VerifiedCache, so a
+  // revoked or no longer admitted client cannot be let through by an older verdict. Nothing is
+  // sent on the connection. Passed when verify.reason is ok and authz.allowed.
+  HandshakeReport reverify(SSL* ssl) const;
   const std::vector<LoadedCertificate>& loaded() const { return loaded_; }
   const CrlList& crls() const { return verifier_->crls(); }  // the listener's `crl`, for /crl/
   // verify = "optional": a failed or absent certificate still completes the handshake.
@@ -84,6 +90,7 @@ class ServerContext {
   static int on_alpn(SSL* ssl, const uint8_t** out, uint8_t* out_len, const uint8_t* in, unsigned in_len, void*);
   static int on_ticket_key(SSL* ssl, uint8_t* name, uint8_t* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac, int encrypt);
   bool check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const;
+  bool verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* out_alert, const std::string& digest) const;
   bool authorize(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const;
 
   bssl::UniquePtr<SSL_CTX> ctx_;

@@ -28,6 +28,27 @@ struct HistogramSum {
   }
 };
 
+// Open connections Gatehouse ended itself: after a reload (by reason; revoked always shown) and at
+// max_connection_age.
+void ended_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {
+  std::array<std::uint64_t, tls::kReasonCount> reverified{};
+  std::uint64_t aged = 0;
+  for (const auto* w : workers) {
+    const auto& c = *w->listener_counters[l.index];
+    for (std::size_t r = 0; r < tls::kReasonCount; ++r) reverified[r] += c.reverified_closed[r].get();
+    aged += c.max_age_closed.get();
+  }
+  for (std::size_t r = 1; r < tls::kReasonCount; ++r) {
+    if (!reverified[r] && static_cast<tls::Reason>(r) != tls::Reason::revoked) continue;
+    e.counter("gatehouse_connections_reverified_closed_total",
+              "Open connections closed after a reload because their client no longer passes.",
+              {{"listener", l.settings.name}, {"reason", std::string(tls::reason_keyword(static_cast<tls::Reason>(r)))}},
+              static_cast<double>(reverified[r]));
+  }
+  e.counter("gatehouse_connections_max_age_closed_total", "Connections closed at max_connection_age.",
+            {{"listener", l.settings.name}}, static_cast<double>(aged));
+}
+
 void listener_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {
   const Labels who{{"listener", l.settings.name}};
   std::uint64_t active = 0, total = 0, up = 0, down = 0;
@@ -68,6 +89,7 @@ void listener_metrics(Exposition& e, const ListenerRuntime& l, const std::vector
             static_cast<double>(up));
   e.counter("gatehouse_bytes_total", "Bytes forwarded.", {{"listener", l.settings.name}, {"direction", "upstream_to_client"}},
             static_cast<double>(down));
+  ended_metrics(e, l, workers);
 }
 
 void authz_metrics(Exposition& e, const ListenerRuntime& l) {

@@ -83,7 +83,7 @@ class Session {
       ~IdleMark() { live.idle = false; }
     } mark{c_.live};
     c_.live.idle = !first && client_in_.available() == 0;
-    if (c_.live.idle && c_.worker.draining) co_return HeadResult::drained;
+    if ((c_.live.idle && c_.worker.draining) || (!first && c_.live.closing())) co_return HeadResult::drained;
     for (;;) {
       if (client_in_.available() > 0) {
         if (!started && !first) deadline.arm(http_.head_timeout, cancel);  // from the first byte on
@@ -99,7 +99,7 @@ class Session {
       }
       auto ec = co_await read_into(c_.client, client_in_);
       if (deadline.fired()) co_return started ? HeadResult::timeout : HeadResult::idle;
-      if (c_.live.idle && c_.worker.draining) co_return HeadResult::drained;
+      if (c_.live.idle && (c_.worker.draining || c_.live.closing())) co_return HeadResult::drained;
       if (ec == asio::error::eof) co_return HeadResult::closed;
       if (ec) co_return HeadResult::error;
     }
@@ -304,6 +304,7 @@ class Session {
 
   // After 101: what each side sent beyond the heads goes first, then bytes both ways.
   asio::awaitable<std::string> tunnel() {
+    c_.live.enter_tunnel();  // a reload's verdict or max_connection_age no longer waits for a request
     std::string from_client(client_in_.next(), client_in_.available());
     std::string from_upstream(upstream_in_.next(), upstream_in_.available());
     client_in_ = {};

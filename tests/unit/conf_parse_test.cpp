@@ -111,6 +111,21 @@ TEST(ConfParse, TicketRotationIsBoundedAndNotForAKeyFile) {
       << both.diagnostics.to_string();
 }
 
+TEST(ConfParse, MaxConnectionAgeIsOffByDefaultAndMustBePositive) {
+  auto with = [](const std::string& line) {
+    std::string text = kGood;
+    return parse_text(text.replace(text.find("idle_timeout = \"1m\""), 0, line + "\n"), "gh.toml", "/srv/gh");
+  };
+  EXPECT_EQ(parse_text(kGood, "gh.toml", "/srv/gh").settings->listeners[0].max_connection_age, Duration(0));
+  auto hour = with("max_connection_age = \"1h\"");
+  ASSERT_TRUE(hour.settings) << hour.diagnostics.to_string();
+  EXPECT_EQ(hour.settings->listeners[0].max_connection_age, Duration(3600 * 1000));
+  auto zero = with("max_connection_age = \"0s\"");
+  EXPECT_FALSE(zero.settings);
+  EXPECT_NE(zero.diagnostics.to_string().find("max_connection_age: must be longer than 0"), std::string::npos)
+      << zero.diagnostics.to_string();
+}
+
 TEST(ConfParse, SyntaxErrorsNameTheirLine) {
   auto r = parse_text("[server]\nworkers = = 3\n", "syntax.toml", "/tmp");
   ASSERT_FALSE(r.settings);
