@@ -159,6 +159,7 @@ int MessageParser::on_message_begin(llhttp_t* p) {
   s.in_message_ = true;
   s.in_value_ = s.in_trailers_ = s.last_chunk_ = false;
   s.head_bytes_ = 0;
+  s.body_bytes_ = 0;
   return 0;
 }
 
@@ -247,7 +248,9 @@ int MessageParser::on_headers_complete(llhttp_t* p) {
 }
 
 int MessageParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
-  self(p).body_out_->append(at, n);
+  auto& s = self(p);
+  s.body_out_->append(at, n);
+  s.body_bytes_ += n;
   return 0;
 }
 

@@ -89,6 +89,7 @@ class MessageParser {
   std::string error() const;
   std::size_t head_bytes() const { return head_bytes_; }
   std::size_t trailers_dropped() const { return trailers_dropped_; }
+  std::uint64_t body_bytes() const { return body_bytes_; }  // of the current message, without framing
 
  private:
   static int on_message_begin(llhttp_t* p);
@@ -122,6 +123,7 @@ class MessageParser {
   bool skip_body_ = false, last_chunk_ = false;
   bool head_done_ = false, message_done_ = false, after_head_ = false;
   std::size_t head_bytes_ = 0, trailers_dropped_ = 0;
+  std::uint64_t body_bytes_ = 0;
   std::string* body_out_ = nullptr;
 };
 

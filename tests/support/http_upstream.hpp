@@ -1,4 +1,4 @@
-// An HTTP/1.1 upstream for tests, parsed with http-parser's C API directly: answers each
+// An HTTP/1.1 upstream for tests, parsed with llhttp's C API directly: answers each
 // request with a JSON summary of what arrived (headers, body size and SHA-256, which upstream
 // connection), honours keep-alive, sends 100 Continue when asked, and echoes WebSocket frames
 // after answering an Upgrade with 101.
