@@ -1,5 +1,7 @@
 #include "proxy/admin/admin_guard.hpp"
 
+#include <cctype>
+
 namespace gatehouse::proxy::admin {
 namespace {
 

@@ -13,7 +13,7 @@ namespace gatehouse::test {
 namespace {
 
 const std::string kBinary = GATEHOUSE_BINARY;
-const std::string kBadDns("bad\xff\xfe.example", 14);
+const std::string kBadDns = std::string("bad\xff\xfe") + ".example";
 const std::string kBadUri = "spiffe://corp/x\r\nX-Injected: 1\x1b[31m";
 
 void add_raw_san(X509* cert, int type, const std::string& bytes) {
