@@ -85,7 +85,9 @@ TEST(ProxyV2Limits, EverySizeAroundTheLimitGivesConsistentLengths) {
     auto sub = consistent_ssl_subtlvs(header);
     const bool kept = sub.count(kPp2SubtypeSslClientCert) == 1;
     EXPECT_EQ(kept, dropped.empty());
-    if (kept) EXPECT_EQ(sub[kPp2SubtypeSslClientCert].size(), size);
+    if (kept) {
+      EXPECT_EQ(sub[kPp2SubtypeSslClientCert].size(), size);
+    }
   }
 }
 
