@@ -37,7 +37,7 @@ class AdminGuard : public testing::Test {
 
 TEST_F(AdminGuard, LoopbackHostsAreAnswered) {
   const std::string p = std::to_string(port());
-  for (const std::string& host : {std::string("localhost"), "localhost:" + p, "127.0.0.1:" + p, "127.8.9.10", "[::1]:" + p}) {
+  for (const std::string& host : {std::string("localhost"), "localhost:" + p, "127.0.0.1:" + p, std::string("127.8.9.10"), "[::1]:" + p}) {
     auto a = ask(port(), "GET /healthz HTTP/1.1\r\nHost: " + host);
     EXPECT_EQ(a.status, 200) << host << ": " << a.body;
   }
