@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "conf/parse.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/test_upstream.hpp"
 
@@ -30,7 +31,13 @@ Answer ask(std::uint16_t port, const std::string& head, const std::string& body 
 
 class AdminGuard : public testing::Test {
  protected:
-  void SetUp() override { proxy.start(ProxyConfig{}); }
+  void SetUp() override {
+    proxy.start(ProxyConfig{});
+    // What POST /reload reads again (as from the config file of `gatehouse run`).
+    std::string text = proxy.config_text(ProxyConfig{});
+    auto dir = proxy.dir().path();
+    proxy.server().set_config_source([text, dir] { return conf::parse_text(text, "test.toml", dir); });
+  }
   std::uint16_t port() { return proxy.server().admin_port(); }
   ProxyHarness proxy;
 };
