@@ -90,6 +90,7 @@ void read_tls(TableReader& r, TlsSettings& tls) {
   if (auto v = r.choice("verify", {"require", "optional"}))
     tls.verify = *v == "optional" ? VerifyMode::optional : VerifyMode::require;
   if (auto v = r.integer("verify_depth", 0, 16)) tls.verify_depth = static_cast<int>(*v);
+  if (auto v = r.integer("max_client_cert_size", 1024, 1024 * 1024)) tls.max_client_cert_size = *v;
 }
 
 // `allow = [ { ou = "testers" }, { uri = "spiffe://corp/ci/*" } ]`: each rule a table of strings.

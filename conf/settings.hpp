@@ -49,6 +49,9 @@ struct TlsSettings {
   Duration ticket_rotation{std::chrono::hours(12)};  // keys Gatehouse makes itself (no ticket_keys)
   VerifyMode verify = VerifyMode::require;
   int verify_depth = 2;  // intermediates allowed between the client cert and the root
+  // Total DER bytes of the certificates a client sends. Caps what reaches logs, headers and the
+  // PROXY v2 header (whose 16-bit lengths a bigger certificate would overflow).
+  std::int64_t max_client_cert_size = 16 * 1024;
 };
 
 // One allow or deny rule: identity fields that must all match, e.g. {ou = "testers"}.

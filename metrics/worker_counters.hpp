@@ -18,6 +18,8 @@ namespace gatehouse::metrics {
   X(upstream_connect_failed)         \
   X(accept_errors)
 
+inline constexpr std::size_t kProxyTlvSlots = 9;  // proxy::kProxyTlvCount (checked there)
+
 class Counter {
  public:
   void add(std::uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
@@ -34,6 +36,8 @@ struct WorkerCounters {
 #undef GATEHOUSE_DECLARE
   // Refused connections by reason keyword (index = tls::Reason).
   std::array<Counter, tls::kReasonCount> refused;
+  // PROXY v2 TLVs left out because they did not fit the header (index = proxy::ProxyTlv).
+  std::array<Counter, kProxyTlvSlots> proxy_tlv_dropped;
 };
 
 // Bucket bounds in seconds, fixed so that every worker's histograms add up at scrape time.

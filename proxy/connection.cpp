@@ -32,7 +32,7 @@ std::string peer_text(const asio::ip::tcp::endpoint& ep) {
 
 // Why a handshake failed, in the closed list of reasons, with plain words.
 void explain_handshake_failure(const tls::HandshakeReport& report, const tls::Stream& stream, const asio::error_code& ec,
-                               bool timed_out, ConnectionRecord& rec) {
+                               bool timed_out, std::size_t max_client_cert_size, ConnectionRecord& rec) {
   if (report.verify_ran && report.verify.reason != tls::Reason::ok) {
     rec.reason = report.verify.reason;
     rec.rule = report.authz.rule;
@@ -52,6 +52,13 @@ void explain_handshake_failure(const tls::HandshakeReport& report, const tls::St
     rec.reason = tls::Reason::wrong_usage;
     rec.detail = "the client certificate's key usage does not allow signing (no digitalSignature); "
                  "is it a CA certificate?";
+    return;
+  }
+  // After the ClientHello only the client's Certificate message can outgrow BoringSSL's
+  // max_cert_list (set from max_client_cert_size).
+  if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_EXCESSIVE_MESSAGE_SIZE && report.client_hello_read) {
+    rec.reason = tls::Reason::client_cert_too_large;
+    rec.detail = tls::too_large_detail(0, max_client_cert_size);
     return;
   }
   if (timed_out) {
@@ -121,8 +128,10 @@ http::Refusal refusal_of(SSL* ssl, const tls::HandshakeReport& report, const pol
   return r;
 }
 
+static_assert(kProxyTlvCount == metrics::kProxyTlvSlots);
+
 std::string proxy_v2_preface(SSL* ssl, const tls::PeerIdentity* identity, const asio::ip::tcp::endpoint& client,
-                             const asio::ip::tcp::socket& socket) {
+                             const asio::ip::tcp::socket& socket, metrics::WorkerCounters& counters) {
   ProxyV2Info info;
   info.source = client;
   asio::error_code ec;
@@ -148,7 +157,10 @@ std::string proxy_v2_preface(SSL* ssl, const tls::PeerIdentity* identity, const 
   unsigned alpn_len = 0;
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
   info.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
-  return encode_proxy_v2(info);
+  std::vector<ProxyTlv> dropped;
+  std::string header = encode_proxy_v2(info, dropped);
+  for (ProxyTlv tlv : dropped) counters.proxy_tlv_dropped[static_cast<std::size_t>(tlv)].add();
+  return header;
 }
 
 }  // namespace
@@ -255,7 +267,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     else if (!report.authz.allowed) rc.refused[static_cast<size_t>(report.authz.reason)].add();
   }
   if (ec) {
-    explain_handshake_failure(report, stream, ec, deadline.fired(), rec);
+    explain_handshake_failure(report, stream, ec, deadline.fired(), listener.tls->max_client_cert_size(), rec);
     counters.refused[static_cast<size_t>(rec.reason)].add();
     count_handshake(mine, stream.ssl(), rec.reason, rec.handshake_ms / 1000);
     rec.decision = "deny";
@@ -296,7 +308,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   rec.upstream = up.name;
   if (finish_if_ended()) co_return;  // max_connection_age in the handshake, or a reload's verdict
   std::string preface = listener.settings.proxy_protocol == conf::ProxyProtocol::v2
-                            ? proxy_v2_preface(stream.ssl(), &identity, client, socket)
+                            ? proxy_v2_preface(stream.ssl(), &identity, client, socket, counters)
                             : "";
 
   if (listener.settings.mode == conf::ListenerMode::http) {

@@ -5,6 +5,7 @@
 
 #include "tls/chain_verifier.hpp"
 #include "tls/diagnose/inspect.hpp"
+#include "tls/diagnose/printable.hpp"
 #include "tls/pem_io.hpp"
 
 namespace gatehouse::proxy {
@@ -38,7 +39,7 @@ int inspect(const DiagnoseOptions& o) {
     contents.push_back(std::move(*read));
   }
   auto description = tls::diagnose::describe(contents, std::time(nullptr));
-  std::cout << (o.json ? description.dump(2) + "\n" : tls::diagnose::describe_text(description));
+  std::cout << (o.json ? tls::diagnose::json_text(description) : tls::diagnose::describe_text(description));
   return 0;
 }
 
@@ -80,11 +81,12 @@ int verify(const DiagnoseOptions& o) {
   if (o.json) {
     nlohmann::ordered_json j{{"ok", ok}, {"reason", keyword}};
     if (!ok) j["detail"] = outcome.detail, j["depth"] = outcome.depth;
-    std::cout << j.dump(2) << "\n";
+    std::cout << tls::diagnose::json_text(j);
   } else if (ok) {
-    std::cout << "ok: '" << tls::subject_line(leaf.get()) << "' is valid for " << o.purpose << " use\n";
+    std::cout << "ok: '" << tls::diagnose::printable(tls::subject_line(leaf.get())) << "' is valid for " << o.purpose
+              << " use\n";
   } else {
-    std::cout << keyword << ": " << outcome.detail << "\n";
+    std::cout << keyword << ": " << tls::diagnose::printable(outcome.detail) << "\n";
   }
   return ok ? 0 : 1;
 }

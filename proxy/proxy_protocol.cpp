@@ -1,5 +1,6 @@
 #include "proxy/proxy_protocol.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <string_view>
@@ -11,6 +12,8 @@ namespace {
 constexpr std::uint8_t kV2Signature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 constexpr std::size_t kV1MaxLength = 107;
 constexpr std::size_t kV2MaxLength = 16 + 4096;  // we never need more; a bigger header is refused
+constexpr std::size_t kMaxLength16 = 0xffff;     // the header's and each TLV's length field
+constexpr std::size_t kTlvHeader = 3;            // type and 16-bit length
 
 void put16(std::string& out, std::size_t v) {
   out += static_cast<char>((v >> 8) & 0xff);
@@ -96,7 +99,13 @@ ReceivedProxyHeader parse_v2(const std::uint8_t* data, std::size_t size) {
 
 }  // namespace
 
-std::string encode_proxy_v2(const ProxyV2Info& info) {
+std::string_view proxy_tlv_keyword(ProxyTlv tlv) {
+  static constexpr std::array<std::string_view, kProxyTlvCount> kNames = {
+      "alpn", "authority", "ssl", "ssl_version", "ssl_cn", "ssl_cipher", "ssl_sig_alg", "ssl_key_alg", "ssl_client_cert"};
+  return kNames[static_cast<std::size_t>(tlv)];
+}
+
+std::string encode_proxy_v2(const ProxyV2Info& info, std::vector<ProxyTlv>& dropped) {
   asio::ip::address src = unmapped(info.source.address()), dst = unmapped(info.destination.address());
   std::string addresses;
   std::uint8_t family;
@@ -115,27 +124,49 @@ std::string encode_proxy_v2(const ProxyV2Info& info) {
   put16(addresses, info.source.port());
   put16(addresses, info.destination.port());
 
+  // Everything after the 16 fixed bytes must fit the 16-bit length; each TLV takes from `room`.
+  std::size_t room = kMaxLength16 - addresses.size();
+  auto add = [&](std::string& out, ProxyTlv kind, std::uint8_t type, std::string_view value) {
+    if (kTlvHeader + value.size() > room) {
+      dropped.push_back(kind);
+      return;
+    }
+    room -= kTlvHeader + value.size();
+    tlv(out, type, value);
+  };
   std::string tlvs;
-  if (!info.alpn.empty()) tlv(tlvs, kPp2TypeAlpn, info.alpn);
-  if (!info.authority.empty()) tlv(tlvs, kPp2TypeAuthority, info.authority);
-  std::string ssl;
-  std::uint8_t client = kPp2ClientSsl | (info.cert_on_connection ? kPp2ClientCertConn : 0) |
-                        (info.cert_in_session ? kPp2ClientCertSess : 0);
-  ssl += static_cast<char>(client);
-  for (int shift = 24; shift >= 0; shift -= 8) ssl += static_cast<char>((info.verify >> shift) & 0xff);
-  tlv(ssl, kPp2SubtypeSslVersion, info.version);
-  if (!info.cn.empty()) tlv(ssl, kPp2SubtypeSslCn, info.cn);
-  if (!info.cipher.empty()) tlv(ssl, kPp2SubtypeSslCipher, info.cipher);
-  if (!info.sig_alg.empty()) tlv(ssl, kPp2SubtypeSslSigAlg, info.sig_alg);
-  if (!info.key_alg.empty()) tlv(ssl, kPp2SubtypeSslKeyAlg, info.key_alg);
-  if (!info.client_cert_der.empty()) tlv(ssl, kPp2SubtypeSslClientCert, info.client_cert_der);
-  tlv(tlvs, kPp2TypeSsl, ssl);
+  if (!info.alpn.empty()) add(tlvs, ProxyTlv::alpn, kPp2TypeAlpn, info.alpn);
+  if (!info.authority.empty()) add(tlvs, ProxyTlv::authority, kPp2TypeAuthority, info.authority);
+  constexpr std::size_t kSslFixed = 5;  // client flags and verify result
+  if (kTlvHeader + kSslFixed > room) {
+    dropped.push_back(ProxyTlv::ssl);
+  } else {
+    room -= kTlvHeader + kSslFixed;  // sub-TLVs take from the same room: they are inside the SSL TLV
+    std::string ssl;
+    std::uint8_t client = kPp2ClientSsl | (info.cert_on_connection ? kPp2ClientCertConn : 0) |
+                          (info.cert_in_session ? kPp2ClientCertSess : 0);
+    ssl += static_cast<char>(client);
+    for (int shift = 24; shift >= 0; shift -= 8) ssl += static_cast<char>((info.verify >> shift) & 0xff);
+    add(ssl, ProxyTlv::ssl_version, kPp2SubtypeSslVersion, info.version);
+    if (!info.cn.empty()) add(ssl, ProxyTlv::ssl_cn, kPp2SubtypeSslCn, info.cn);
+    if (!info.cipher.empty()) add(ssl, ProxyTlv::ssl_cipher, kPp2SubtypeSslCipher, info.cipher);
+    if (!info.sig_alg.empty()) add(ssl, ProxyTlv::ssl_sig_alg, kPp2SubtypeSslSigAlg, info.sig_alg);
+    if (!info.key_alg.empty()) add(ssl, ProxyTlv::ssl_key_alg, kPp2SubtypeSslKeyAlg, info.key_alg);
+    if (!info.client_cert_der.empty())
+      add(ssl, ProxyTlv::ssl_client_cert, kPp2SubtypeSslClientCert, info.client_cert_der);
+    tlv(tlvs, kPp2TypeSsl, ssl);
+  }
 
   std::string out(reinterpret_cast<const char*>(kV2Signature), sizeof kV2Signature);
   out += static_cast<char>(0x21);  // version 2, PROXY command
   out += static_cast<char>(family);
-  put16(out, addresses.size() + tlvs.size());
+  put16(out, addresses.size() + tlvs.size());  // at most kMaxLength16 by construction
   return out + addresses + tlvs;
+}
+
+std::string encode_proxy_v2(const ProxyV2Info& info) {
+  std::vector<ProxyTlv> dropped;
+  return encode_proxy_v2(info, dropped);
 }
 
 ReceivedProxyHeader parse_proxy_header(const std::uint8_t* data, std::size_t size) {

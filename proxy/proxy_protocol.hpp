@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace gatehouse::proxy {
 
@@ -33,7 +35,17 @@ struct ProxyV2Info {
   std::string alpn;
 };
 
-std::string encode_proxy_v2(const ProxyV2Info& info);
+// The TLVs we send, as counted in gatehouse_proxy_tlv_dropped_total{tlv="..."}.
+enum class ProxyTlv : std::uint8_t {
+  alpn, authority, ssl, ssl_version, ssl_cn, ssl_cipher, ssl_sig_alg, ssl_key_alg, ssl_client_cert
+};
+inline constexpr std::size_t kProxyTlvCount = 9;
+std::string_view proxy_tlv_keyword(ProxyTlv tlv);  // "ssl_client_cert"
+
+// The header never exceeds its 16-bit length fields: a TLV (or a sub-TLV of PP2_TYPE_SSL) that
+// does not fit is left out, as HAProxy does, and named in `dropped`; the rest stays consistent.
+std::string encode_proxy_v2(const ProxyV2Info& info, std::vector<ProxyTlv>& dropped);
+std::string encode_proxy_v2(const ProxyV2Info& info);  // for callers that need not count drops
 
 struct ReceivedProxyHeader {
   enum class Status { not_proxy, need_more, invalid, complete } status = Status::not_proxy;

@@ -77,7 +77,10 @@ Result<std::unique_ptr<Server>> Server::create(const std::shared_ptr<const Snaps
     auto addresses = resolve_host_port(admin.listen, error);
     if (addresses.empty()) return R::failure("admin: " + error);
     Server* self = server.get();
-    auto made = admin::AdminServer::create(addresses.front(), [self](const std::string& method, const std::string& path) {
+    // "127.0.0.1:9901" -> "127.0.0.1", "[::1]:9901" -> "::1"
+    std::string host = admin.listen.substr(0, admin.listen.rfind(':'));
+    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    auto made = admin::AdminServer::create(addresses.front(), host, [self](const std::string& method, const std::string& path) {
       return self->admin_reply(method, path);
     });
     if (!made) return R::failure(made.error());

@@ -81,6 +81,20 @@ int tolerate_stale_crl(int ok, X509_STORE_CTX* ctx) {
   if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CRL_HAS_EXPIRED) return 1;
   return tolerate_missing_crl(ok, ctx);
 }
+
+// A client certificate names at most one CN. With several, "the CN" is ambiguous: our policy,
+// headers and PROXY v2 would have to pick one, and an upstream parsing the subject string could
+// pick another (RFC 6125 practice takes the last, OpenSSL's lookups the first). Refusing at the
+// handshake leaves no identity that two readers can see differently.
+VerifyOutcome one_common_name(X509* leaf) {
+  const int count = common_name_count(leaf);
+  if (count <= 1) return {};
+  return {Reason::several_common_names,
+          "certificate " + quoted_subject(leaf) + " has " + std::to_string(count) +
+              " common names (CN); a client certificate must have at most one, so that every reader agrees on "
+              "who it names: issue it again with a single CN",
+          0, issuer_line(leaf)};
+}
 }  // namespace
 
 VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedChain* facts) const {
@@ -129,6 +143,8 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
     ERR_clear_error();
     STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
     VerifyOutcome out = strict_checks(chain, crls_);
+    if (out.reason == Reason::ok && options_.purpose == VerifyOptions::Purpose::client)
+      out = one_common_name(leaf);
     if (facts && out.reason == Reason::ok) describe_chain(chain, *facts);
     return out;
   }

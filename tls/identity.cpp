@@ -107,6 +107,15 @@ std::string iso8601(std::int64_t unix_seconds) {
   return buf;
 }
 
+int common_name_count(const X509* cert) {
+  const X509_NAME* subject = X509_get_subject_name(cert);
+  int count = 0;
+  for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(subject, NID_commonName, i))
+    ++count;
+  return count;
+}
+
 PeerIdentity extract_identity(X509* cert) {
   PeerIdentity id;
   id.subject = subject_line(cert);

@@ -27,7 +27,9 @@ struct PeerIdentity {
   std::int64_t not_after = 0;
 };
 
+// `cn` is the subject's only CN; a verified client never has several (several_common_names).
 PeerIdentity extract_identity(X509* cert);
+int common_name_count(const X509* cert);
 
 // The certificate's serial as upper-case hex with colons ("4F:2A:...").
 std::string serial_text(const X509* cert);

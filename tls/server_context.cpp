@@ -16,6 +16,7 @@ namespace {
 constexpr const char* kGroups = "X25519:P-256";
 // Certificates closer than this to their end are reported at start-up and by `gatehouse check`.
 constexpr std::int64_t kExpiryWarning = 14 * 86400;
+constexpr std::size_t kCertificateMessageSlack = 8 * 1024;
 
 int report_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -133,6 +134,12 @@ std::vector<LoadedCertificate> describe_loaded(const conf::TlsSettings& tls, con
 
 }  // namespace
 
+std::string too_large_detail(std::size_t sent_bytes, std::size_t limit) {
+  return "the client sent " + (sent_bytes ? std::to_string(sent_bytes) + " bytes of certificates" : "a certificate message") +
+         ", more than max_client_cert_size (" + std::to_string(limit) +
+         " bytes) allows; a client certificate is usually under 2 KiB (raise the limit if yours are really this big)";
+}
+
 ServerContext::~ServerContext() = default;
 
 std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tls, const std::string& file,
@@ -141,6 +148,7 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   std::unique_ptr<ServerContext> sc(new ServerContext());
   sc->authorizer_ = authorizer;
   sc->verify_optional_ = tls.verify == conf::VerifyMode::optional;
+  sc->max_client_cert_size_ = static_cast<std::size_t>(tls.max_client_cert_size);
   static std::atomic<std::uint64_t> next_id{1};
   sc->id_ = next_id.fetch_add(1);
   size_t before = problems.problems().size();
@@ -197,6 +205,10 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   // authorized again by the connection (recheck_resumed); the session-ID context below makes
   // sessions from another trust configuration unusable altogether.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  // BoringSSL refuses a Certificate message over this (100 KiB by default) before buffering it;
+  // the slack covers its framing (lengths, TLS 1.3 extensions). check_peer then counts the DER
+  // bytes exactly, so both ends of the limit give the reason client_cert_too_large.
+  SSL_CTX_set_max_cert_list(ctx, sc->max_client_cert_size_ + kCertificateMessageSlack);
   // TLS 1.2: our order of AEAD suites wins over the client's (TLS 1.3 suites are all AEAD).
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (!tls.session_tickets) SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
@@ -270,6 +282,7 @@ const ServerCredential* ServerContext::select(const SSL_CLIENT_HELLO* hello) con
 }
 
 enum ssl_select_cert_result_t ServerContext::on_select_certificate(const SSL_CLIENT_HELLO* hello) {
+  if (HandshakeReport* report = report_of(hello->ssl)) report->client_hello_read = true;
   const ServerCredential* cred = of(hello->ssl)->select(hello);
   if (!SSL_set_chain_and_key(hello->ssl, cred->chain_view.data(), cred->chain_view.size(), cred->key.get(),
                              nullptr))
@@ -338,6 +351,15 @@ bool ServerContext::verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* o
   // On a resumed session these are the certificates stored in the session: checked again
   // against today's CRL and policy, since BoringSSL does not re-verify resumptions itself.
   const STACK_OF(CRYPTO_BUFFER)* buffers = SSL_get0_peer_certificates(ssl);
+  std::size_t sent_bytes = 0;
+  for (size_t i = 0; buffers && i < sk_CRYPTO_BUFFER_num(buffers); ++i)
+    sent_bytes += CRYPTO_BUFFER_len(sk_CRYPTO_BUFFER_value(buffers, i));
+  if (sent_bytes > max_client_cert_size_) {
+    report->verify = {Reason::client_cert_too_large, too_large_detail(sent_bytes, max_client_cert_size_), -1, ""};
+    report->verify_ran = true;
+    *out_alert = SSL_AD_BAD_CERTIFICATE;
+    return false;
+  }
   CertChain chain;
   for (size_t i = 0; buffers && i < sk_CRYPTO_BUFFER_num(buffers); ++i) {
     X509* cert = X509_parse_from_buffer(sk_CRYPTO_BUFFER_value(buffers, i));

@@ -22,6 +22,7 @@ namespace gatehouse::tls {
 struct HandshakeReport {
   VerifyOutcome verify;                  // reason ok while nothing failed (a policy refusal included)
   bool verify_ran = false;
+  bool client_hello_read = false;        // past the ClientHello: a too-large message is the client's certificates
   std::optional<PeerIdentity> identity;  // once the chain verified
   Authorization authz;                   // the route and the rule that decided
 };
@@ -47,6 +48,9 @@ struct LoadedCertificate {
   std::int64_t not_before = 0;  // a CRL: this update
   std::int64_t not_after = 0;   // a CRL: next update
 };
+
+// The words for client_cert_too_large; sent_bytes 0 when BoringSSL refused the message unread.
+std::string too_large_detail(std::size_t sent_bytes, std::size_t limit);
 
 class ServerContext {
  public:
@@ -78,6 +82,7 @@ class ServerContext {
   const CrlList& crls() const { return verifier_->crls(); }  // the listener's `crl`, for /crl/
   // verify = "optional": a failed or absent certificate still completes the handshake.
   bool verify_optional() const { return verify_optional_; }
+  std::size_t max_client_cert_size() const { return max_client_cert_size_; }
   // The server certificate chosen for this connection (for PROXY v2's SIG_ALG and KEY_ALG).
   static const ServerCredential* credential_of(const SSL* ssl);
 
@@ -101,6 +106,7 @@ class ServerContext {
   std::shared_ptr<TicketKeyRing> ring_;
   bool tls13_ = true;
   bool verify_optional_ = false;
+  std::size_t max_client_cert_size_ = 16 * 1024;  // total DER bytes of the certificates a client sends
   std::uint64_t id_ = 0;  // unique per context: keys the resumption cache
   std::vector<LoadedCertificate> loaded_;
 };

@@ -6,6 +6,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "proxy/admin/admin_guard.hpp"
 #include "proxy/deadline.hpp"
 #include "proxy/http/http_message.hpp"
 
@@ -19,6 +20,7 @@ std::string status_text(int status) {
   switch (status) {
     case 200: return "200 OK";
     case 400: return "400 Bad Request";
+    case 403: return "403 Forbidden";
     case 404: return "404 Not Found";
     case 405: return "405 Method Not Allowed";
     case 422: return "422 Unprocessable Content";
@@ -26,7 +28,10 @@ std::string status_text(int status) {
   }
 }
 
-asio::awaitable<void> serve(asio::ip::tcp::socket socket, const AdminServer::Handler& handler) {
+asio::awaitable<void> serve(asio::ip::tcp::socket socket, const AdminServer::Handler& handler,
+                            const std::string& configured_host) {
+  asio::error_code local_error;
+  const AdminSelf self{configured_host, socket.local_endpoint(local_error).address()};
   Deadline deadline(socket.get_executor());
   deadline.arm(kRequestTimeout, [&socket] { socket.cancel(); });
   http::MessageParser parser(HTTP_REQUEST, {8192, 50});
@@ -44,7 +49,10 @@ asio::awaitable<void> serve(asio::ip::tcp::socket socket, const AdminServer::Han
       const auto& head = parser.head();
       head_only = head.method == "HEAD";
       std::string path = head.target.substr(0, head.target.find('?'));
-      reply = handler(head.method, path);
+      AdminVerdict verdict = judge_admin_request(head, self);
+      reply = verdict == AdminVerdict::allowed
+                  ? handler(head.method, path)
+                  : Reply{403, "text/plain; charset=utf-8", admin_refusal_words(verdict, head)};
     }
     break;
   }
@@ -56,20 +64,23 @@ asio::awaitable<void> serve(asio::ip::tcp::socket socket, const AdminServer::Han
   socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
-asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, const AdminServer::Handler& handler) {
+asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, const AdminServer::Handler& handler,
+                                  const std::string& configured_host) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) continue;
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket), handler), asio::detached);
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket), handler, configured_host), asio::detached);
   }
 }
 
 }  // namespace
 
-Result<std::unique_ptr<AdminServer>> AdminServer::create(const asio::ip::tcp::endpoint& address, Handler handler) {
+Result<std::unique_ptr<AdminServer>> AdminServer::create(const asio::ip::tcp::endpoint& address,
+                                                         std::string configured_host, Handler handler) {
   using R = Result<std::unique_ptr<AdminServer>>;
   std::unique_ptr<AdminServer> s(new AdminServer());
+  s->configured_host_ = std::move(configured_host);
   s->handler_ = std::move(handler);
   s->acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(s->io_);
   asio::error_code ec;
@@ -85,7 +96,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(const asio::ip::tcp::en
 }
 
 void AdminServer::start() {
-  asio::co_spawn(io_, accept_loop(*acceptor_, handler_), asio::detached);
+  asio::co_spawn(io_, accept_loop(*acceptor_, handler_, configured_host_), asio::detached);
   thread_ = std::thread([this] { io_.run(); });
 }
 

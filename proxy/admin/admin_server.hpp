@@ -1,6 +1,7 @@
 // The admin listener ([admin] listen, loopback by default): plain HTTP/1.1 on its own thread
 // and io_context, away from the workers, one request per connection. It serves what `handler`
-// answers for a GET path (/metrics, /healthz, /readyz, /certs); served from our own Asio runtime
+// answers for a GET path (/metrics, /healthz, /readyz, /certs) and POST /reload, once
+// admin_guard let the request through (Host, Origin, X-Gatehouse-Admin); served from our own Asio runtime
 // because prometheus-cpp's pull Exposer (civetweb) would load the system OpenSSL next to BoringSSL.
 #pragma once
 
@@ -24,8 +25,10 @@ struct Reply {
 class AdminServer {
  public:
   using Handler = std::function<Reply(const std::string& method, const std::string& path)>;
-  // Binds now, so a taken port fails start-up with a clear message.
-  static Result<std::unique_ptr<AdminServer>> create(const asio::ip::tcp::endpoint& address, Handler handler);
+  // Binds now, so a taken port fails start-up with a clear message. `configured_host` is the
+  // host of [admin] listen as written: with loopback names, a Host it answers to (admin_guard).
+  static Result<std::unique_ptr<AdminServer>> create(const asio::ip::tcp::endpoint& address,
+                                                     std::string configured_host, Handler handler);
   ~AdminServer();
   void start();
   void stop();
@@ -36,6 +39,7 @@ class AdminServer {
   asio::io_context io_{1};
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   Handler handler_;
+  std::string configured_host_;
   std::uint16_t port_ = 0;
   std::thread thread_;
 };

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "metrics/exposition.hpp"
+#include "proxy/proxy_protocol.hpp"
 #include "tls/identity.hpp"
 
 namespace gatehouse::proxy::admin {
@@ -162,6 +163,15 @@ std::string metrics_text(const Snapshot& snapshot, const std::vector<const Worke
           static_cast<double>(facts.config_generation));
   e.counter("gatehouse_access_log_dropped_total", "Access-log lines dropped because the writer fell behind.", {},
             static_cast<double>(facts.access_log_dropped));
+  std::array<std::uint64_t, metrics::kProxyTlvSlots> tlv_dropped{};
+  for (const auto* w : workers)
+    for (std::size_t t = 0; t < tlv_dropped.size(); ++t) tlv_dropped[t] += w->counters.proxy_tlv_dropped[t].get();
+  for (std::size_t t = 0; t < tlv_dropped.size(); ++t)
+    if (tlv_dropped[t] || static_cast<ProxyTlv>(t) == ProxyTlv::ssl_client_cert)  // the one that can happen: always shown
+      e.counter("gatehouse_proxy_tlv_dropped_total",
+                "PROXY v2 TLVs left out because they did not fit the header's 16-bit lengths.",
+                {{"tlv", std::string(proxy_tlv_keyword(static_cast<ProxyTlv>(t)))}},
+                static_cast<double>(tlv_dropped[t]));
   e.counter("gatehouse_accept_errors_total",
             "Accepts that failed (out of descriptors or memory); each one pauses accepting, 5 ms doubling to 1 s.", {},
             static_cast<double>(facts.accept_errors));

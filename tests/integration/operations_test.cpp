@@ -71,7 +71,7 @@ TEST(Operations, RunReloadsOnSighupAndOnPostReload) {
 
   h.dir().write("reload.toml", "[[listener]\n");  // broken: POST /reload says so, nothing changes
   auto post = [&] {
-    return run_command("curl -s -w ' HTTP %{http_code}' -X POST http://127.0.0.1:" + admin_port + "/reload").output;
+    return run_command("curl -s -w ' HTTP %{http_code}' -X POST -H 'X-Gatehouse-Admin: 1' http://127.0.0.1:" + admin_port + "/reload").output;
   };
   std::string refused = post();
   EXPECT_NE(refused.find("HTTP 422"), std::string::npos) << refused;

@@ -55,7 +55,7 @@ std::string ProxyHarness::config_text(const ProxyConfig& c) const {
          "  min_version = \"" + c.min_version + "\"\n  max_version = \"" + c.max_version + "\"\n"
          "  client_ca = \"root.pem\"\n" +
          (c.configure_intermediates ? "  client_intermediates = \"inter.pem\"\n" : "") +
-         "  verify = \"" + c.verify + "\"\n  verify_depth = " + std::to_string(c.verify_depth) + "\n" +
+         "  verify = \"" + c.verify + "\"\n  verify_depth = " + std::to_string(c.verify_depth) + "\n" + c.tls_extra + "\n" +
          (c.routes.empty() ? "  [[listener.route]]\n  upstream = \"app\"\n" : c.routes) +
          (c.http_extra.empty() ? "" : "  [listener.http]\n" + c.http_extra + "\n") + "\n"
          "[[upstream]]\nname = \"app\"\nendpoints = [" + endpoints + "]\nconnect_timeout = \"" +

@@ -4,6 +4,7 @@
 #include <openssl/rsa.h>
 
 #include "tls/crl_publication.hpp"
+#include "tls/diagnose/printable.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
@@ -179,8 +180,9 @@ nlohmann::ordered_json describe(const std::vector<FileContents>& files, std::int
 
 std::string describe_text(const nlohmann::ordered_json& description) {
   std::string out;
+  // Every value passes through printable(): names are the certificate author's bytes.
   auto line = [&](const std::string& label, const std::string& value) {
-    out += "  " + label + std::string(label.size() < 13 ? 13 - label.size() : 1, ' ') + value + "\n";
+    out += "  " + printable(label) + std::string(label.size() < 13 ? 13 - label.size() : 1, ' ') + printable(value) + "\n";
   };
   auto join = [](const Json& list) {
     std::string s;
@@ -188,7 +190,7 @@ std::string describe_text(const nlohmann::ordered_json& description) {
     return s.empty() ? std::string("(none)") : s;
   };
   for (const auto& f : description) {
-    out += f["file"].get<std::string>() + " (" + f["format"].get<std::string>() + ")\n";
+    out += printable(f["file"].get<std::string>()) + " (" + f["format"].get<std::string>() + ")\n";
     int n = 0;
     for (const auto& c : f.value("certificates", Json::array())) {
       out += "\n" + c["kind"].get<std::string>() + " " + std::to_string(++n) + "\n";
@@ -208,16 +210,16 @@ std::string describe_text(const nlohmann::ordered_json& description) {
       const auto& ch = f["chain"];
       out += "\nchain of " + std::to_string(ch["certificates"].get<int>()) + ": " +
              (ch["in_order"].get<bool>() ? "in order, " : "NOT in order, ") + "ends at " +
-             ch["ends_at"].get<std::string>() + "\n";
-      for (const auto& p : ch["problems"]) out += "  problem: " + p.get<std::string>() + "\n";
+             printable(ch["ends_at"].get<std::string>()) + "\n";
+      for (const auto& p : ch["problems"]) out += "  problem: " + printable(p.get<std::string>()) + "\n";
     }
     for (const auto& k : f.value("keys", Json::array()))
-      out += "\nprivate key: " + k["key"].get<std::string>() + ", matches " + k["matches"].get<std::string>() + "\n";
+      out += "\nprivate key: " + k["key"].get<std::string>() + ", matches " + printable(k["matches"].get<std::string>()) + "\n";
     for (const auto& r : f.value("csrs", Json::array()))
-      out += "\nCSR: " + r["subject"].get<std::string>() + ", " + r["key"].get<std::string>() + ", signature " +
+      out += "\nCSR: " + printable(r["subject"].get<std::string>()) + ", " + r["key"].get<std::string>() + ", signature " +
              r["signature"].get<std::string>() + "\n";
     for (const auto& c : f.value("crls", Json::array())) {
-      out += "\nCRL from " + c["issuer"].get<std::string>() + "\n";
+      out += "\nCRL from " + printable(c["issuer"].get<std::string>()) + "\n";
       line("updated:", c["last_update"]);
       line("next update:", c["next_update"].get<std::string>() + " (" + c["freshness"].get<std::string>() + ")");
       line("revoked:", std::to_string(c["revoked"].size()) + " certificate(s)");
