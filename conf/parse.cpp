@@ -6,8 +6,7 @@
 
 #include "conf/network.hpp"
 #include "conf/table_reader.hpp"
-#include "proxy/http/field_names.hpp"
-#include "tls/identity.hpp"
+#include "conf/field_names.hpp"
 
 namespace gatehouse::conf {
 namespace {
@@ -144,16 +143,16 @@ void read_http(TableReader& r, HttpSettings& http) {
     http.refusal_codes = *v == "nginx" ? RefusalCodes::nginx : RefusalCodes::always_403;
   if (auto names = r.strings("allowed_trailers")) {
     for (const auto& n : *names) {
-      if (!proxy::http::is_token(n)) r.error("allowed_trailers", "'" + n + "' is not a header field name");
-      else if (proxy::http::is_protected_field_name(n))
+      if (!is_token(n)) r.error("allowed_trailers", "'" + n + "' is not a header field name");
+      else if (is_protected_field_name(n))
         r.error("allowed_trailers", "'" + n + "' frames, routes or carries identity; it can never be a trailer");
     }
     http.allowed_trailers = *names;
   }
   if (auto protocols = r.strings("upgrade_protocols")) {
     for (const auto& p : *protocols) {
-      if (!proxy::http::is_token(p)) r.error("upgrade_protocols", "'" + p + "' is not a protocol name (e.g. \"websocket\")");
-      else if (tls::ascii_lower(p) == "h2c")
+      if (!is_token(p)) r.error("upgrade_protocols", "'" + p + "' is not a protocol name (e.g. \"websocket\")");
+      else if (normalized_field_name(p) == "h2c")
         r.error("upgrade_protocols", "h2c cannot be allowed: HTTP/2 inside the tunnel would bypass every check");
     }
     http.upgrade_protocols = *protocols;

@@ -9,11 +9,15 @@
 #include <vector>
 
 #include "conf/settings.hpp"
-#include "proxy/http/field_names.hpp"
+#include "conf/field_names.hpp"
 #include "proxy/http/http_message.hpp"
 #include "tls/identity.hpp"
 
 namespace gatehouse::proxy::http {
+
+using conf::is_client_identity_header;
+using conf::is_framing_or_hop_header;
+using conf::normalized_field_name;
 
 struct ForwardFacts {
   const tls::PeerIdentity* identity = nullptr;

@@ -1,10 +1,10 @@
-#include "proxy/http/field_names.hpp"
+#include "conf/field_names.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 
-namespace gatehouse::proxy::http {
+namespace gatehouse::conf {
 namespace {
 
 // Compared after normalized_field_name(), so every spelling of each is caught.
@@ -46,4 +46,4 @@ bool is_token(std::string_view s) {
   });
 }
 
-}  // namespace gatehouse::proxy::http
+}  // namespace gatehouse::conf

@@ -1,12 +1,13 @@
-// Which header field names Gatehouse treats as its own: the identity fields it writes (and the
-// usual spoofable ones), and the fields that frame, route or concern one hop. They are compared
-// the way upstream frameworks compare them, so no spelling slips through.
+// Which HTTP header field names Gatehouse treats as its own: the identity fields it writes (and
+// the usual spoofable ones), and the fields that frame, route or concern one hop. Config
+// validation and http mode share the lists. Names are compared the way upstream frameworks
+// compare them, so no spelling slips through.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace gatehouse::proxy::http {
+namespace gatehouse::conf {
 
 // A field name as upstream frameworks compare it: lower-case, without surrounding whitespace,
 // '_' read as '-' (CGI, WSGI, PHP, Rack and others turn both into the same variable).
@@ -24,4 +25,4 @@ inline bool is_protected_field_name(std::string_view name) {
   return is_client_identity_header(name) || is_framing_or_hop_header(name);
 }
 
-}  // namespace gatehouse::proxy::http
+}  // namespace gatehouse::conf
