@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "tls/ca/ca_folder.hpp"
+#include "tls/ca/crl_number.hpp"
 #include "tls/crl_publication.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
@@ -75,7 +76,10 @@ Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<In
 
 Result<std::filesystem::path> CaFolder::write_crl(int days) {
   using RP = Result<std::filesystem::path>;
+  if (auto writable = check_writable(); !writable) return RP::failure(writable.error());
   if (days <= 0) return RP::failure("--days must be positive");
+  auto counter = CrlCounter::load(dir_, index_.legacy_crl_number());
+  if (!counter) return RP::failure(counter.error());
   if (!intermediate_ && !root_key_) return RP::failure("the root key is not here; it must sign the CRL");
   const std::int64_t now = std::time(nullptr);
   std::string pem;
@@ -84,18 +88,18 @@ Result<std::filesystem::path> CaFolder::write_crl(int days) {
   // without the root key here, only the intermediate's.
   for (auto [ca, key] : {std::pair{intermediate_.get(), intermediate_key_.get()}, std::pair{root_.get(), root_key_.get()}}) {
     if (!ca || !key) continue;
-    auto crl = signed_crl(ca, key, index_.entries(), index_.next_crl_number(), now, now + std::int64_t{days} * 86400);
+    auto crl = signed_crl(ca, key, index_.entries(), counter->next(), now, now + std::int64_t{days} * 86400);
     if (!crl) return RP::failure(crl.error());
     pem += to_pem(crl->get());
     der_files.emplace_back(dir_ / "crl" / crl_file_name(X509_get_subject_name(ca)), crl_der(crl->get()));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(dir_ / "crl", ec);
+  // The numbers are recorded before any CRL that uses them is written.
+  if (auto saved = counter->save(); !saved) return RP::failure(saved.error());
+  if (auto made = make_private_folder(dir_ / "crl"); !made) return RP::failure(made.error());
   for (const auto& [file, der] : der_files)
     if (auto w = write_file_atomic(file, der, 0644); !w) return RP::failure(w.error());
   auto path = dir_ / "crl.pem";
   if (auto w = write_file_atomic(path, pem, 0644); !w) return RP::failure(w.error());
-  if (auto saved = index_.save(dir_ / "index.json"); !saved) return RP::failure(saved.error());
   return path;
 }
 

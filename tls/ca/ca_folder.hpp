@@ -1,12 +1,16 @@
 // A private CA in one folder: root, optional intermediate, issued certificates, index and CRL.
 // Every write is atomic, private keys are 0600, and nothing is overwritten without `force`.
+// Every command holds DIR/ca.lock for as long as its CaFolder lives (tls/ca/ca_lock.hpp), and
+// every folder is made 0700.
 //
+//   DIR/ca.lock                 the lock (empty)
 //   DIR/ca.json                 marks the folder as a Gatehouse CA
 //   DIR/root.pem                the root certificate: give it to the proxy as client_ca
 //   DIR/intermediate.pem        the issuing intermediate (if made): client_intermediates
 //   DIR/private/*.key           the CA keys (0600; take root.key offline once the intermediate exists)
 //   DIR/issued/NAME.{pem,key}   each leaf and its key; NAME-chain.pem = leaf + intermediate
 //   DIR/index.json              every issued certificate, its serial and status
+//   DIR/crlnumber               the last CRL number used; it only grows (tls/ca/crl_number.hpp)
 //   DIR/crl.pem                 the signed CRL(s), written by `ca crl`
 //   DIR/crl/HASH.crl            the same CRLs in DER, one per CA, for a web server to publish
 //                               at the CRL URL (ca.json's crl_url) the certificates name
@@ -19,6 +23,7 @@
 
 #include "tls/bssl.hpp"
 #include "tls/ca/ca_index.hpp"
+#include "tls/ca/ca_lock.hpp"
 #include "tls/pki/cert_builder.hpp"
 #include "tls/result.hpp"
 
@@ -34,6 +39,9 @@ struct LeafRequest {
   int days = 90;
   pki::KeyType key = pki::KeyType::ecdsa_p256;
   bool force = false;
+  // `sign` only: copy the CN, O, OU and SANs the CSR asks for where no flag gives them. Without
+  // it the certificate carries only what the CA operator typed.
+  bool use_csr_names = false;
 };
 
 struct IssuedFiles {
@@ -48,11 +56,13 @@ class CaFolder {
   static Result<CaFolder> init(const std::filesystem::path& dir, const std::string& name,
                                const std::string& organization, pki::KeyType key, int days, int path_len,
                                const std::string& crl_base_url, bool force);
-  static Result<CaFolder> open(const std::filesystem::path& dir);
+  // Holds DIR/ca.lock until destroyed: shared for reading, exclusive for changing anything.
+  static Result<CaFolder> open(const std::filesystem::path& dir, Access access);
 
   Result<bool> add_intermediate(const std::string& name, int days, int path_len, bool force);
   Result<IssuedFiles> issue(const LeafRequest& request);
-  // Signs a CSR after checking its signature. Non-empty fields of `request` override the CSR's.
+  // Signs a CSR after checking its signature. The names come from `request`; the CSR's own
+  // (tls/ca/csr_names.hpp) only with `use_csr_names`, and only if tls/ca/name_rules.hpp accepts them.
   Result<IssuedFiles> sign(X509_REQ* csr, const LeafRequest& request);
   // `what`: a serial in any usual spelling, or the path of a certificate file.
   Result<IndexEntry> revoke(const std::string& what, const std::string& reason);
@@ -69,10 +79,11 @@ class CaFolder {
   std::filesystem::path issued_path(const std::string& name, const char* suffix) const;
 
  private:
-  Result<IssuedFiles> finish_leaf(const LeafRequest& request, EVP_PKEY* public_key, EVP_PKEY* private_key,
-                                  const X509_NAME* subject);
+  Result<IssuedFiles> finish_leaf(const LeafRequest& request, EVP_PKEY* public_key, EVP_PKEY* private_key);
   Result<bool> check_free(const std::vector<std::filesystem::path>& files, bool force) const;
+  Result<bool> check_writable() const;
 
+  CaLock lock_;  // first: taken before anything is read
   std::filesystem::path dir_;
   std::string crl_url_;
   bssl::UniquePtr<X509> root_;
