@@ -62,7 +62,7 @@ void print_issued(const tls::ca::IssuedFiles& f) {
 }
 
 void add_subject_options(CLI::App* cmd, CaOptions& o) {
-  cmd->add_option("--cn", o.cn, "Common name: a person's or service's name (one)")->expected(1);
+  cmd->add_option("--cn", o.cn, "Common name: a person's or service's name (one)")->allow_extra_args(false);
   cmd->add_option("--o", o.o, "Organization (repeatable)");
   cmd->add_option("--ou", o.ou, "Organizational unit, e.g. testers (repeatable)");
   cmd->add_option("--san", o.sans, "Subject alternative names: dns:NAME, ip:ADDR, email:ADDR, uri:spiffe://... "
@@ -83,7 +83,7 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
       "Every command holds DIR/ca.lock while it runs (exclusive for those that change the CA, shared for\n"
       "`list` and `export`): parallel runs wait for each other instead of losing changes. index.json must\n"
       "be there and well formed, or the command stops and names the problem. CRL numbers only grow: the\n"
-      "last one is kept in DIR/crlnumber and checked against the CRLs on disk.");
+      "last one is kept in DIR/crlnumber and checked against the CRLs on disk.\n");
 
   auto* init = ca_cmd->add_subcommand("init", "Create a root CA in DIR");
   init->add_option("dir", o.dir, "CA folder")->required();
