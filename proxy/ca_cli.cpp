@@ -80,10 +80,11 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
                                       "CSR signing, revocation, CRLs and PKCS#12 for browsers");
   ca_cmd->require_subcommand(1);
   ca_cmd->footer(
-      "Every command holds DIR/ca.lock while it runs (exclusive for those that change the CA, shared for\n"
-      "`list` and `export`): parallel runs wait for each other instead of losing changes. index.json must\n"
-      "be there and well formed, or the command stops and names the problem. CRL numbers only grow: the\n"
-      "last one is kept in DIR/crlnumber and checked against the CRLs on disk.\n");
+      "Every command holds DIR/ca.lock while it runs (exclusive for those that write, shared for `list`):\n"
+      "parallel runs wait for each other instead of losing changes. index.json must be there and well\n"
+      "formed, or the command stops and names the problem. CRL numbers only grow: the last one is kept\n"
+      "in DIR/crlnumber and checked against the CRLs on disk; a revocation in the last crl.pem is never\n"
+      "dropped from the next.\n");
 
   auto* init = ca_cmd->add_subcommand("init", "Create a root CA in DIR");
   init->add_option("dir", o.dir, "CA folder")->required();
@@ -230,8 +231,12 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
     action = [] {
       auto ca = CaFolder::open(o.dir, Access::read_write);
       if (!ca) return fail(ca.error());
-      auto path = ca->write_crl(o.crl_days);
+      std::vector<std::string> carried;
+      auto path = ca->write_crl(o.crl_days, &carried);
       if (!path) return fail(path.error());
+      for (const auto& serial : carried)
+        std::cerr << "gatehouse ca: warning: " << serial << " is revoked in the last crl.pem but not in index.json "
+                  << "(restored from a backup?); it stays revoked in the new CRL\n";
       std::cout << "Wrote " << path->string() << ", valid for " << o.crl_days << " day(s)\n";
       if (!ca->crl_base_url().empty())
         std::cout << "Publish " << (ca->dir() / "crl").string() << "/*.crl at " << ca->crl_base_url()
@@ -289,7 +294,8 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   exp->add_flag("--force", o.force, "Replace an existing file");
   exp->callback([&action] {
     action = [] {
-      auto ca = CaFolder::open(o.dir, Access::read_only);
+      // It writes NAME.p12 into the folder: exclusive, like every command that writes.
+      auto ca = CaFolder::open(o.dir, Access::read_write);
       if (!ca) return fail(ca.error());
       std::string password = o.password;
       if (!o.password_file.empty()) {

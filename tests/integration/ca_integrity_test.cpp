@@ -207,6 +207,26 @@ TEST_F(CaIntegrity, CrlNumbersOnlyGrowWhateverHappensToTheFiles) {
   EXPECT_NE(r.output.find(ca + "/crlnumber must hold the last CRL number"), std::string::npos) << r.output;
 }
 
+TEST_F(CaIntegrity, AnIndexRestoredFromABackupNeverUndoesARevocation) {
+  make_ca();
+  ASSERT_EQ(gh("ca issue " + ca + " --cn alice").exit_code, 0);
+  const std::string backup = slurp(ca + "/index.json");
+  ASSERT_EQ(gh("ca revoke " + ca + " " + ca + "/issued/alice.pem --reason keyCompromise").exit_code, 0);
+  ASSERT_EQ(gh("ca crl " + ca).exit_code, 0);
+  tmp.write("ca/index.json", backup);  // alice is "valid" again in the index
+  auto r = gh("ca crl " + ca);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string serial = serial_of(ca + "/issued/alice.pem");
+  EXPECT_NE(r.output.find("is revoked in the last crl.pem but not in index.json"), std::string::npos) << r.output;
+  auto text = run_command("openssl crl -noout -text -in " + ca + "/crl.pem");
+  EXPECT_NE(text.output.find("Serial Number: " + serial), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("Key Compromise"), std::string::npos) << text.output;
+  // And again on the next run: the CRL it wrote carries it on.
+  ASSERT_EQ(gh("ca crl " + ca).exit_code, 0);
+  text = run_command("openssl crl -noout -text -in " + ca + "/crl.pem");
+  EXPECT_NE(text.output.find("Serial Number: " + serial), std::string::npos) << text.output;
+}
+
 TEST_F(CaIntegrity, SignIssuesOnlyTheNamesTheOperatorChose) {
   make_ca();
   struct Attack {

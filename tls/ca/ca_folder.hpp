@@ -66,7 +66,9 @@ class CaFolder {
   Result<IssuedFiles> sign(X509_REQ* csr, const LeafRequest& request);
   // `what`: a serial in any usual spelling, or the path of a certificate file.
   Result<IndexEntry> revoke(const std::string& what, const std::string& reason);
-  Result<std::filesystem::path> write_crl(int days);
+  // Also lists, again, revocations of the last crl.pem that the index no longer shows (their
+  // serials in `carried_over`): a published revocation is never withdrawn by accident.
+  Result<std::filesystem::path> write_crl(int days, std::vector<std::string>* carried_over = nullptr);
   // Sets (empty: removes) the CRL URL in ca.json; certificates issued from now on name it.
   Result<bool> set_crl_base_url(const std::string& url);
 
@@ -102,5 +104,8 @@ Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<In
 
 // RFC 5280 reason names accepted by `ca revoke --reason`.
 const std::vector<std::string>& revocation_reasons();
+// The RFC 5280 CRLReason code of a name, and back ("unspecified" for a code we do not name).
+int reason_code(const std::string& reason);
+std::string reason_name(int code);
 
 }  // namespace gatehouse::tls::ca

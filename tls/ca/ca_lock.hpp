@@ -1,6 +1,6 @@
 // One CA folder, many `gatehouse ca` processes: every command holds DIR/ca.lock (flock) for its
 // whole read-modify-write, so two issuances or a revocation beside an issuance never overwrite
-// each other's index. Writers take it exclusively, readers (`list`, `export`) shared.
+// each other's index. Writers take it exclusively, readers (`list`) shared.
 #pragma once
 
 #include <filesystem>
