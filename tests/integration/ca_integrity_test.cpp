@@ -167,6 +167,8 @@ TEST_F(CaIntegrity, MisshapenIndexIsRefusedWithItsProblem) {
       {R"({"format": "gatehouse-ca-index/1", "certificates": [{"serial": 5}]})", "certificates[0].serial must be a string, not a number"},
       {R"({"format": "gatehouse-ca-index/1", "certificates": [{"serial": "4F:2A"}]})", "certificates[0].name is missing"},
       {R"({"format": "gatehouse-ca-index/1", "certificates": [)" + entry + "," + entry + "]}", "certificates[1].serial 4F:2A appears twice"},
+      {R"({"format": "gatehouse-ca-index/1", "certificates": [)" + std::regex_replace(entry, std::regex("CN=x"), "") + "]}",
+       "certificates[0].issuer is empty"},
   };
   for (const auto& [index, problem] : cases) {
     tmp.write("ca/index.json", index);

@@ -70,6 +70,8 @@ std::string entry_problem(const IndexEntry& x, const std::string& where) {
   if (x.profile != "client" && x.profile != "server" && x.profile != "intermediate")
     return where + ".profile must be client, server or intermediate, not '" + x.profile + "'";
   if (x.name.empty()) return where + ".name is empty";
+  // The CRL of an entry is chosen by its issuer: without one, its revocation would be listed nowhere.
+  if (x.issuer.empty()) return where + ".issuer is empty";
   if (x.revoked && x.reason.empty()) return where + " is revoked without a reason";
   return "";
 }
