@@ -231,10 +231,11 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
     action = [] {
       auto ca = CaFolder::open(o.dir, Access::read_write);
       if (!ca) return fail(ca.error());
-      std::vector<std::string> carried;
-      auto path = ca->write_crl(o.crl_days, &carried);
+      tls::ca::CrlWarnings warnings;
+      auto path = ca->write_crl(o.crl_days, &warnings);
       if (!path) return fail(path.error());
-      for (const auto& serial : carried)
+      if (!warnings.counter_behind.empty()) std::cerr << "gatehouse ca: warning: " << warnings.counter_behind << "\n";
+      for (const auto& serial : warnings.carried_over)
         std::cerr << "gatehouse ca: warning: " << serial << " is revoked in the last crl.pem but not in index.json "
                   << "(restored from a backup?); it stays revoked in the new CRL\n";
       std::cout << "Wrote " << path->string() << ", valid for " << o.crl_days << " day(s)\n";

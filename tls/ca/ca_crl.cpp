@@ -83,18 +83,19 @@ Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<In
   return to_pem(crl->get());
 }
 
-Result<std::filesystem::path> CaFolder::write_crl(int days, std::vector<std::string>* carried_over) {
+Result<std::filesystem::path> CaFolder::write_crl(int days, CrlWarnings* warnings) {
   using RP = Result<std::filesystem::path>;
   if (auto writable = check_writable(); !writable) return RP::failure(writable.error());
   if (days <= 0) return RP::failure("--days must be positive");
   auto counter = CrlCounter::load(dir_, index_.legacy_crl_number());
   if (!counter) return RP::failure(counter.error());
+  if (warnings) warnings->counter_behind = counter->behind_disk();
   if (!intermediate_ && !root_key_) return RP::failure("the root key is not here; it must sign the CRL");
   auto published = published_revocations(dir_ / "crl.pem");
   if (!published) return RP::failure(published.error());
   std::vector<IndexEntry> entries = index_.entries();
   for (auto& forgotten : forgotten_revocations(index_, *published)) {
-    if (carried_over) carried_over->push_back(forgotten.serial);
+    if (warnings) warnings->carried_over.push_back(forgotten.serial);
     entries.push_back(std::move(forgotten));
   }
   const std::int64_t now = std::time(nullptr);

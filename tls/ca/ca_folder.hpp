@@ -44,6 +44,12 @@ struct LeafRequest {
   bool use_csr_names = false;
 };
 
+// What `ca crl` repaired on its way, for the operator to hear about.
+struct CrlWarnings {
+  std::vector<std::string> carried_over;  // serials revoked in the last crl.pem, not in index.json
+  std::string counter_behind;             // set when DIR/crlnumber was below a CRL on disk
+};
+
 struct IssuedFiles {
   std::filesystem::path cert, key, chain;  // key is empty when signing a CSR
   std::string serial;
@@ -66,9 +72,9 @@ class CaFolder {
   Result<IssuedFiles> sign(X509_REQ* csr, const LeafRequest& request);
   // `what`: a serial in any usual spelling, or the path of a certificate file.
   Result<IndexEntry> revoke(const std::string& what, const std::string& reason);
-  // Also lists, again, revocations of the last crl.pem that the index no longer shows (their
-  // serials in `carried_over`): a published revocation is never withdrawn by accident.
-  Result<std::filesystem::path> write_crl(int days, std::vector<std::string>* carried_over = nullptr);
+  // Also lists, again, revocations of the last crl.pem that the index no longer shows: a
+  // published revocation is never withdrawn by accident. `warnings` says what was repaired.
+  Result<std::filesystem::path> write_crl(int days, CrlWarnings* warnings = nullptr);
   // Sets (empty: removes) the CRL URL in ca.json; certificates issued from now on name it.
   Result<bool> set_crl_base_url(const std::string& url);
 

@@ -88,7 +88,8 @@ Result<CrlCounter> CrlCounter::load(const fs::path& dir, std::int64_t floor) {
   counter.last_ = std::max<std::int64_t>(floor, 0);
   const fs::path file = crl_number_file(dir);
   std::error_code ec;
-  if (fs::exists(file, ec)) {
+  const bool has_file = fs::exists(file, ec);
+  if (has_file) {
     std::string text = slurp(file);
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     std::int64_t value = 0;
@@ -105,6 +106,9 @@ Result<CrlCounter> CrlCounter::load(const fs::path& dir, std::int64_t floor) {
   }
   auto on_disk = highest_crl_number_on_disk(dir);
   if (!on_disk) return RC::failure(on_disk.error());
+  if (*on_disk > counter.last_)
+    counter.behind_disk_ = file.string() + (has_file ? " says " + std::to_string(counter.last_) : " is missing") +
+                           ", but a CRL on disk has number " + std::to_string(*on_disk) + "; continuing above it";
   counter.last_ = std::max(counter.last_, *on_disk);
   return counter;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "tls/result.hpp"
 
@@ -20,10 +21,13 @@ class CrlCounter {
   // Written before the CRLs that use the numbers: a crash leaves a gap, never a reuse.
   Result<bool> save() const;
   std::int64_t last() const { return last_; }
+  // Empty, or what was behind: "DIR/crlnumber says 1, but a CRL on disk has number 6".
+  const std::string& behind_disk() const { return behind_disk_; }
 
  private:
   std::filesystem::path dir_;
   std::int64_t last_ = 0;
+  std::string behind_disk_;
 };
 
 std::filesystem::path crl_number_file(const std::filesystem::path& dir);
