@@ -3,7 +3,10 @@
 // the names the operator chose, and the folders stay private whatever the umask. Each test
 // reproduces a finding against the real binary.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <regex>
@@ -115,6 +118,23 @@ TEST_F(CaIntegrity, TwentyParallelIssuancesAllReachTheIndex) {
                                                                                          << list.output;
   EXPECT_EQ(std::count(list.output.begin(), list.output.end(), '\n'), 21) << list.output;  // + the intermediate
   EXPECT_TRUE(std::filesystem::exists(ca + "/ca.lock"));
+}
+
+// The test holds DIR/ca.lock itself, shared, as `ca list` would.
+TEST_F(CaIntegrity, WritersWaitForTheLockReadersShareIt) {
+  make_ca();
+  int fd = ::open((ca + "/ca.lock").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_SH), 0);
+  auto list = gh("ca list " + ca);
+  EXPECT_EQ(list.exit_code, 0) << list.output;  // readers share
+  // A writer waits: still waiting when `timeout` ends it (an unlocked issue takes milliseconds).
+  auto blocked = run_command("timeout 2 " + kBinary + " ca issue " + ca + " --cn bob");
+  EXPECT_EQ(blocked.exit_code, 124) << blocked.output;
+  EXPECT_FALSE(std::filesystem::exists(ca + "/issued/bob.pem"));
+  ::close(fd);
+  auto after = gh("ca issue " + ca + " --cn bob");
+  EXPECT_EQ(after.exit_code, 0) << after.output;
 }
 
 TEST_F(CaIntegrity, RevocationBesideIssuancesIsNeverLost) {
