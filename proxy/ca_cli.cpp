@@ -6,6 +6,8 @@
 
 #include "tls/ca/ca_folder.hpp"
 #include "tls/ca/csr.hpp"
+#include "tls/ca/csr_names.hpp"
+#include "tls/ca/name_rules.hpp"
 #include "tls/ca/pkcs12_export.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
@@ -13,17 +15,18 @@
 namespace gatehouse::proxy {
 namespace {
 
+using tls::ca::Access;
 using tls::ca::CaFolder;
 using tls::pki::KeyType;
 using tls::pki::Purpose;
 
 // Values of the options; one per process, so a static holder keeps CLI11 bindings simple.
 struct CaOptions {
-  std::string dir, name, key = "p256", profile = "client", cn, csr_file, out, what, reason = "unspecified";
+  std::string dir, name, key = "p256", profile = "client", csr_file, out, what, reason = "unspecified";
   std::string password, password_file, crl_url;
-  std::vector<std::string> o, ou, sans;
+  std::vector<std::string> cn, o, ou, sans;  // cn: a list only so that a repeated --cn is seen and refused
   int days = 0, path_len = -1, crl_days = 7;
-  bool force = false, legacy = false;
+  bool force = false, legacy = false, use_csr_names = false;
 };
 
 KeyType key_type(const std::string& k) {
@@ -38,9 +41,18 @@ int fail(const std::string& message) {
   return 1;
 }
 
+std::string the_cn(const CaOptions& o) { return o.cn.empty() ? "" : o.cn.front(); }
+
 tls::ca::LeafRequest leaf_request(const CaOptions& o) {
   return {o.profile == "server" ? Purpose::server : Purpose::client,
-          o.name, o.cn, o.o, o.ou, o.sans, o.days > 0 ? o.days : 90, key_type(o.key), o.force};
+          o.name, the_cn(o), o.o, o.ou, o.sans, o.days > 0 ? o.days : 90, key_type(o.key), o.force, o.use_csr_names};
+}
+
+// Several --cn, control characters, oversized names: refused before the CA is even opened.
+std::optional<std::string> refused_flags(const CaOptions& o) {
+  auto problem = tls::ca::check_names({.cn = o.cn, .o = o.o, .ou = o.ou, .sans = o.sans}, "the command line");
+  if (problem) return problem->message;
+  return std::nullopt;
 }
 
 void print_issued(const tls::ca::IssuedFiles& f) {
@@ -50,7 +62,7 @@ void print_issued(const tls::ca::IssuedFiles& f) {
 }
 
 void add_subject_options(CLI::App* cmd, CaOptions& o) {
-  cmd->add_option("--cn", o.cn, "Common name: a person's or service's name");
+  cmd->add_option("--cn", o.cn, "Common name: a person's or service's name (one)")->allow_extra_args(false);
   cmd->add_option("--o", o.o, "Organization (repeatable)");
   cmd->add_option("--ou", o.ou, "Organizational unit, e.g. testers (repeatable)");
   cmd->add_option("--san", o.sans, "Subject alternative names: dns:NAME, ip:ADDR, email:ADDR, uri:spiffe://... "
@@ -67,6 +79,12 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   auto* ca_cmd = app.add_subcommand("ca", "Run a private CA: root, intermediate, client and server certificates, "
                                       "CSR signing, revocation, CRLs and PKCS#12 for browsers");
   ca_cmd->require_subcommand(1);
+  ca_cmd->footer(
+      "Every command holds DIR/ca.lock while it runs (exclusive for those that write, shared for `list`):\n"
+      "parallel runs wait for each other instead of losing changes. index.json must be there and well\n"
+      "formed, or the command stops and names the problem. CRL numbers only grow: the last one is kept\n"
+      "in DIR/crlnumber and checked against the CRLs on disk; a revocation in the last crl.pem is never\n"
+      "dropped from the next.\n");
 
   auto* init = ca_cmd->add_subcommand("init", "Create a root CA in DIR");
   init->add_option("dir", o.dir, "CA folder")->required();
@@ -103,7 +121,7 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   inter->add_flag("--force", o.force, "Replace an existing intermediate");
   inter->callback([&action] {
     action = [] {
-      auto ca = CaFolder::open(o.dir);
+      auto ca = CaFolder::open(o.dir, Access::read_write);
       if (!ca) return fail(ca.error());
       auto made = ca->add_intermediate(o.name, o.days > 0 ? o.days : 1825, o.path_len >= 0 ? o.path_len : 0, o.force);
       if (!made) return fail(made.error());
@@ -125,7 +143,8 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   issue->callback([&action] {
     action = [] {
       if (o.cn.empty() && o.sans.empty()) return fail("give --cn (and for a server, its --san dns:NAME)");
-      auto ca = CaFolder::open(o.dir);
+      if (auto refused = refused_flags(o)) return fail(*refused);
+      auto ca = CaFolder::open(o.dir, Access::read_write);
       if (!ca) return fail(ca.error());
       auto files = ca->issue(leaf_request(o));
       if (!files) return fail(files.error());
@@ -141,7 +160,8 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   csr->add_flag("--force", o.force, "Replace existing files");
   csr->callback([&action] {
     action = [] {
-      auto made = tls::ca::make_csr({o.cn, o.o, o.ou, o.sans, key_type(o.key)});
+      if (auto refused = refused_flags(o)) return fail(*refused);
+      auto made = tls::ca::make_csr({the_cn(o), o.o, o.ou, o.sans, key_type(o.key)});
       if (!made) return fail(made.error());
       std::filesystem::path key = o.out + ".key", req = o.out + ".csr";
       if (!o.force && (std::filesystem::exists(key) || std::filesystem::exists(req)))
@@ -154,7 +174,9 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
     };
   });
 
-  auto* sign = ca_cmd->add_subcommand("sign", "Sign a CSR; the CA decides profile, lifetime and may override names");
+  auto* sign = ca_cmd->add_subcommand("sign", "Sign a CSR. The CA decides profile, lifetime and names: the names come "
+                                              "from --cn/--o/--ou/--san; the CSR's are shown, and copied only with "
+                                              "--use-csr-names");
   sign->add_option("dir", o.dir, "CA folder")->required();
   sign->add_option("csr", o.csr_file, "The request (PEM or DER)")->required()->check(CLI::ExistingFile);
   sign->add_option("--profile", o.profile, "client or server")->check(CLI::IsMember({"client", "server"}));
@@ -162,12 +184,20 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   sign->add_option("--name", o.name, "File name under issued/ (default: the CN)");
   sign->add_option("--days", o.days, "Validity in days (default 90)");
   sign->add_flag("--force", o.force, "Replace existing files of the same name");
+  sign->add_flag("--use-csr-names", o.use_csr_names,
+                 "Copy the CN, O, OU and SANs the CSR asks for where no flag gives them (refused if the CSR "
+                 "asks for several CNs, control characters, a name over 255 bytes or SANs over 4 KiB)");
   sign->callback([&action] {
     action = [] {
-      auto ca = CaFolder::open(o.dir);
-      if (!ca) return fail(ca.error());
+      if (auto refused = refused_flags(o)) return fail(*refused);
       auto req = tls::ca::read_csr(o.csr_file);
       if (!req) return fail(req.error());
+      std::cout << "The request asks for:\n" << tls::ca::describe(tls::ca::requested_names(req->get()))
+                << (o.use_csr_names ? "(copied where no flag names them, if every name is acceptable)\n"
+                                    : "(not copied: the certificate carries only the names given with --cn, --o, "
+                                      "--ou and --san; add --use-csr-names to copy them)\n");
+      auto ca = CaFolder::open(o.dir, Access::read_write);
+      if (!ca) return fail(ca.error());
       auto files = ca->sign(req->get(), leaf_request(o));
       if (!files) return fail(files.error());
       print_issued(*files);
@@ -182,7 +212,7 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
                                            "privilegeWithdrawn, cACompromise, certificateHold, unspecified");
   revoke->callback([&action] {
     action = [] {
-      auto ca = CaFolder::open(o.dir);
+      auto ca = CaFolder::open(o.dir, Access::read_write);
       if (!ca) return fail(ca.error());
       auto entry = ca->revoke(o.what, o.reason);
       if (!entry) return fail(entry.error());
@@ -192,15 +222,22 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
     };
   });
 
-  auto* crl = ca_cmd->add_subcommand("crl", "Write the signed CRL(s) to DIR/crl.pem (the proxy's `crl`) and, in DER for a web server, DIR/crl/HASH.crl");
+  auto* crl = ca_cmd->add_subcommand("crl", "Write the signed CRL(s) to DIR/crl.pem (the proxy's `crl`) and, in DER for a "
+                                            "web server, DIR/crl/HASH.crl; each gets a CRL number above any used before "
+                                            "(DIR/crlnumber)");
   crl->add_option("dir", o.dir, "CA folder")->required();
   crl->add_option("--days", o.crl_days, "Days until the next update is due")->capture_default_str();
   crl->callback([&action] {
     action = [] {
-      auto ca = CaFolder::open(o.dir);
+      auto ca = CaFolder::open(o.dir, Access::read_write);
       if (!ca) return fail(ca.error());
-      auto path = ca->write_crl(o.crl_days);
+      tls::ca::CrlWarnings warnings;
+      auto path = ca->write_crl(o.crl_days, &warnings);
       if (!path) return fail(path.error());
+      if (!warnings.counter_behind.empty()) std::cerr << "gatehouse ca: warning: " << warnings.counter_behind << "\n";
+      for (const auto& serial : warnings.carried_over)
+        std::cerr << "gatehouse ca: warning: " << serial << " is revoked in the last crl.pem but not in index.json "
+                  << "(restored from a backup?); it stays revoked in the new CRL\n";
       std::cout << "Wrote " << path->string() << ", valid for " << o.crl_days << " day(s)\n";
       if (!ca->crl_base_url().empty())
         std::cout << "Publish " << (ca->dir() / "crl").string() << "/*.crl at " << ca->crl_base_url()
@@ -215,7 +252,7 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   crl_url->add_option("url", o.crl_url, "A plain http:// URL, e.g. http://pki.example.com/crl")->required();
   crl_url->callback([&action] {
     action = [] {
-      auto ca = CaFolder::open(o.dir);
+      auto ca = CaFolder::open(o.dir, Access::read_write);
       if (!ca) return fail(ca.error());
       if (auto set = ca->set_crl_base_url(o.crl_url); !set) return fail(set.error());
       if (ca->crl_base_url().empty())
@@ -231,7 +268,7 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   list->add_option("dir", o.dir, "CA folder")->required();
   list->callback([&action] {
     action = [] {
-      auto ca = CaFolder::open(o.dir);
+      auto ca = CaFolder::open(o.dir, Access::read_only);
       if (!ca) return fail(ca.error());
       auto now = std::time(nullptr);
       for (const auto& e : ca->entries()) {
@@ -258,7 +295,8 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   exp->add_flag("--force", o.force, "Replace an existing file");
   exp->callback([&action] {
     action = [] {
-      auto ca = CaFolder::open(o.dir);
+      // It writes NAME.p12 into the folder: exclusive, like every command that writes.
+      auto ca = CaFolder::open(o.dir, Access::read_write);
       if (!ca) return fail(ca.error());
       std::string password = o.password;
       if (!o.password_file.empty()) {

@@ -125,6 +125,12 @@ Result<bool> write_file_atomic(const std::filesystem::path& file, const std::str
   ::close(fd);
   fd = -1;
   if (::rename(tmp.c_str(), file.c_str()) != 0) return fail("cannot rename");
+  // The rename itself is durable only once the folder is synced.
+  auto parent = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
+  if (int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
   return true;
 }
 

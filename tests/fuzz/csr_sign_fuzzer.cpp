@@ -1,7 +1,8 @@
 // `gatehouse ca sign`: a CSR from a stranger, PEM or DER. The input is read as the CSR file;
 // one that parses is signed twice: as it is (its own signature almost never verifies, so this
 // checks the refusal) and re-signed with a key of ours, so that its subject and requested
-// names, whatever they hold, reach the issuing code and the CA folder's index.
+// names, whatever they hold, reach the name rules (--use-csr-names), the issuing code and the
+// CA folder's index.
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -35,7 +36,7 @@ struct Ca {
   }
   tls::ca::CaFolder fresh() const {
     if (!tls::write_file_atomic(dir / "index.json", empty_index, 0644)) std::abort();
-    auto opened = tls::ca::CaFolder::open(dir);
+    auto opened = tls::ca::CaFolder::open(dir, tls::ca::Access::read_write);
     if (!opened) std::abort();
     return std::move(*opened);
   }
@@ -53,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (csr.error().empty()) std::abort();
     return 0;
   }
-  tls::ca::LeafRequest request{.name = "fuzz", .force = true};
+  // --use-csr-names: the CSR's own subject and SANs go through the name rules, as in `ca sign`.
+  tls::ca::LeafRequest request{.name = "fuzz", .force = true, .use_csr_names = true};
   auto folder = ca.fresh();
   auto as_sent = folder.sign(csr->get(), request);
   ERR_clear_error();

@@ -5,6 +5,8 @@
 #include <ctime>
 
 #include "tls/ca/ca_folder.hpp"
+#include "tls/ca/crl_number.hpp"
+#include "tls/ca/published_revocations.hpp"
 #include "tls/crl_publication.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
@@ -12,13 +14,7 @@
 namespace gatehouse::tls::ca {
 namespace {
 
-int reason_code(const std::string& reason) {
-  const auto& names = revocation_reasons();
-  static const int kCodes[] = {0, 1, 2, 3, 4, 5, 6, 9, 10};  // RFC 5280 CRLReason values, same order
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == reason) return kCodes[i];
-  return 0;
-}
+constexpr int kReasonCodes[] = {0, 1, 2, 3, 4, 5, 6, 9, 10};  // RFC 5280 CRLReason values, same order as the names
 
 bssl::UniquePtr<ASN1_INTEGER> serial_integer(const std::string& serial) {
   std::string digits;
@@ -31,6 +27,20 @@ bssl::UniquePtr<ASN1_INTEGER> serial_integer(const std::string& serial) {
 }
 
 }  // namespace
+
+int reason_code(const std::string& reason) {
+  const auto& names = revocation_reasons();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == reason) return kReasonCodes[i];
+  return 0;
+}
+
+std::string reason_name(int code) {
+  const auto& names = revocation_reasons();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (kReasonCodes[i] == code) return names[i];
+  return "unspecified";
+}
 
 Result<bssl::UniquePtr<X509_CRL>> signed_crl(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
                                              std::int64_t number, std::int64_t this_update, std::int64_t next_update) {
@@ -73,10 +83,21 @@ Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<In
   return to_pem(crl->get());
 }
 
-Result<std::filesystem::path> CaFolder::write_crl(int days) {
+Result<std::filesystem::path> CaFolder::write_crl(int days, CrlWarnings* warnings) {
   using RP = Result<std::filesystem::path>;
+  if (auto writable = check_writable(); !writable) return RP::failure(writable.error());
   if (days <= 0) return RP::failure("--days must be positive");
+  auto counter = CrlCounter::load(dir_, index_.legacy_crl_number());
+  if (!counter) return RP::failure(counter.error());
+  if (warnings) warnings->counter_behind = counter->behind_disk();
   if (!intermediate_ && !root_key_) return RP::failure("the root key is not here; it must sign the CRL");
+  auto published = published_revocations(dir_ / "crl.pem");
+  if (!published) return RP::failure(published.error());
+  std::vector<IndexEntry> entries = index_.entries();
+  for (auto& forgotten : forgotten_revocations(index_, *published)) {
+    if (warnings) warnings->carried_over.push_back(forgotten.serial);
+    entries.push_back(std::move(forgotten));
+  }
   const std::int64_t now = std::time(nullptr);
   std::string pem;
   std::vector<std::pair<std::filesystem::path, std::string>> der_files;
@@ -84,18 +105,18 @@ Result<std::filesystem::path> CaFolder::write_crl(int days) {
   // without the root key here, only the intermediate's.
   for (auto [ca, key] : {std::pair{intermediate_.get(), intermediate_key_.get()}, std::pair{root_.get(), root_key_.get()}}) {
     if (!ca || !key) continue;
-    auto crl = signed_crl(ca, key, index_.entries(), index_.next_crl_number(), now, now + std::int64_t{days} * 86400);
+    auto crl = signed_crl(ca, key, entries, counter->next(), now, now + std::int64_t{days} * 86400);
     if (!crl) return RP::failure(crl.error());
     pem += to_pem(crl->get());
     der_files.emplace_back(dir_ / "crl" / crl_file_name(X509_get_subject_name(ca)), crl_der(crl->get()));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(dir_ / "crl", ec);
+  // The numbers are recorded before any CRL that uses them is written.
+  if (auto saved = counter->save(); !saved) return RP::failure(saved.error());
+  if (auto made = make_private_folder(dir_ / "crl"); !made) return RP::failure(made.error());
   for (const auto& [file, der] : der_files)
     if (auto w = write_file_atomic(file, der, 0644); !w) return RP::failure(w.error());
   auto path = dir_ / "crl.pem";
   if (auto w = write_file_atomic(path, pem, 0644); !w) return RP::failure(w.error());
-  if (auto saved = index_.save(dir_ / "index.json"); !saved) return RP::failure(saved.error());
   return path;
 }
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tls/ca/name_rules.hpp"
 #include "tls/crl_publication.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
@@ -41,9 +42,9 @@ IndexEntry entry_for(X509* cert, const std::string& name, const std::string& pro
 
 // Issues with a serial the index has never seen (random serials collide essentially never).
 Result<bssl::UniquePtr<X509>> issue_unique(const CaIndex& index, const pki::CertSpec& spec, EVP_PKEY* key,
-                                           X509* issuer, EVP_PKEY* issuer_key, const X509_NAME* subject = nullptr) {
+                                           X509* issuer, EVP_PKEY* issuer_key) {
   for (int attempt = 0; attempt < 8; ++attempt) {
-    auto cert = pki::issue_certificate(spec, key, issuer, issuer_key, subject);
+    auto cert = pki::issue_certificate(spec, key, issuer, issuer_key);
     if (!cert || !index.has_serial(serial_text(cert->get()))) return cert;
   }
   return Result<bssl::UniquePtr<X509>>::failure("could not draw an unused serial number");
@@ -75,6 +76,12 @@ fs::path CaFolder::issued_path(const std::string& name, const char* suffix) cons
   return dir_ / "issued" / (name + suffix);
 }
 
+Result<bool> CaFolder::check_writable() const {
+  if (!lock_.allows_writes())
+    return Result<bool>::failure(dir_.string() + " was opened read-only; it cannot be changed");
+  return true;
+}
+
 Result<bool> CaFolder::check_free(const std::vector<fs::path>& files, bool force) const {
   if (force) return true;
   for (const auto& f : files)
@@ -90,13 +97,17 @@ Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, co
   if (!base_url) return R::failure(base_url.error());
   if (!force && fs::exists(marker(dir)))
     return R::failure(dir.string() + " already holds a CA; add --force to replace it (its keys are lost)");
-  std::error_code ec;
-  fs::create_directories(dir / "private", ec);
-  fs::create_directories(dir / "issued", ec);
-  if (ec) return R::failure("cannot create " + dir.string() + ": " + ec.message());
-  fs::permissions(dir / "private", fs::perms::owner_all, ec);
-
+  if (auto made = make_private_folder(dir); !made) return R::failure(made.error());
   CaFolder ca;
+  auto lock = CaLock::acquire(dir, Access::read_write);
+  if (!lock) return R::failure(lock.error());
+  ca.lock_ = std::move(*lock);
+  // Checked again under the lock: another `ca init` may have won the race.
+  if (!force && fs::exists(marker(dir)))
+    return R::failure(dir.string() + " already holds a CA; add --force to replace it (its keys are lost)");
+  for (const char* sub : {"private", "issued"})
+    if (auto made = make_private_folder(dir / sub); !made) return R::failure(made.error());
+  std::error_code ec;
   ca.dir_ = dir;
   ca.crl_url_ = *base_url;
   ca.root_key_ = pki::generate_key(key_type);
@@ -120,11 +131,17 @@ Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, co
   return ca;
 }
 
-Result<CaFolder> CaFolder::open(const fs::path& dir) {
-  if (!fs::exists(marker(dir)))
+Result<CaFolder> CaFolder::open(const fs::path& dir, Access access) {
+  auto not_a_ca = [&] {
     return R::failure(dir.string() + " is not a Gatehouse CA folder (no ca.json); create one with "
                       "`gatehouse ca init " + dir.string() + " --name ...`");
+  };
+  if (!fs::exists(marker(dir))) return not_a_ca();
   CaFolder ca;
+  auto lock = CaLock::acquire(dir, access);
+  if (!lock) return R::failure(lock.error());
+  ca.lock_ = std::move(*lock);
+  if (!fs::exists(marker(dir))) return not_a_ca();
   ca.dir_ = dir;
   auto url = read_crl_url(marker(dir));
   if (!url) return R::failure(url.error());
@@ -156,6 +173,7 @@ Result<CaFolder> CaFolder::open(const fs::path& dir) {
 }
 
 Result<bool> CaFolder::add_intermediate(const std::string& name, int days, int path_len, bool force) {
+  if (auto writable = check_writable(); !writable) return writable;
   if (!root_key_) return Result<bool>::failure("the root key (private/root.key) is not here; bring it back to make an intermediate");
   if (intermediate_ && !force)
     return Result<bool>::failure("this CA already has an intermediate; add --force to replace it");
@@ -176,12 +194,15 @@ Result<bool> CaFolder::add_intermediate(const std::string& name, int days, int p
 
 Result<IssuedFiles> CaFolder::issue(const LeafRequest& request) {
   auto key = pki::generate_key(request.key);
-  return finish_leaf(request, key.get(), key.get(), nullptr);
+  return finish_leaf(request, key.get(), key.get());
 }
 
-Result<IssuedFiles> CaFolder::finish_leaf(const LeafRequest& request, EVP_PKEY* public_key, EVP_PKEY* private_key,
-                                          const X509_NAME* subject) {
+Result<IssuedFiles> CaFolder::finish_leaf(const LeafRequest& request, EVP_PKEY* public_key, EVP_PKEY* private_key) {
   using RF = Result<IssuedFiles>;
+  if (auto writable = check_writable(); !writable) return RF::failure(writable.error());
+  SubjectNames names{.cn = {}, .o = request.o, .ou = request.ou, .sans = request.sans};
+  if (!request.cn.empty()) names.cn.push_back(request.cn);
+  if (auto problem = check_names(names, "the request")) return RF::failure(problem->message);
   std::string name = request.name.empty() ? name_from_cn(request.cn) : request.name;
   if (!valid_name(name)) return RF::failure("'" + name + "' cannot be a file name; choose one with --name");
   if (!issuer_key()) return RF::failure("the issuing CA's key is not in " + (dir_ / "private").string());
@@ -200,12 +221,11 @@ Result<IssuedFiles> CaFolder::finish_leaf(const LeafRequest& request, EVP_PKEY* 
   IssuedFiles files{issued_path(name, ".pem"), private_key ? issued_path(name, ".key") : fs::path(),
                     issued_path(name, "-chain.pem"), ""};
   if (auto free = check_free({files.cert, files.chain}, request.force); !free) return RF::failure(free.error());
-  auto cert = issue_unique(index_, spec, public_key, issuer(), issuer_key(), subject);
+  auto cert = issue_unique(index_, spec, public_key, issuer(), issuer_key());
   if (!cert) return RF::failure(cert.error());
   files.serial = serial_text(cert->get());
   std::string chain = to_pem(cert->get()) + (intermediate_ ? to_pem(intermediate_.get()) : "");
-  std::error_code ec;
-  fs::create_directories(dir_ / "issued", ec);
+  if (auto made = make_private_folder(dir_ / "issued"); !made) return RF::failure(made.error());
   if (private_key)
     if (auto w = write_file_atomic(files.key, to_pem(private_key), 0600); !w) return RF::failure(w.error());
   if (auto w = write_file_atomic(files.cert, to_pem(cert->get()), 0644); !w) return RF::failure(w.error());
@@ -215,48 +235,8 @@ Result<IssuedFiles> CaFolder::finish_leaf(const LeafRequest& request, EVP_PKEY* 
   return files;
 }
 
-Result<IssuedFiles> CaFolder::sign(X509_REQ* csr, const LeafRequest& request) {
-  using RF = Result<IssuedFiles>;
-  bssl::UniquePtr<EVP_PKEY> key(X509_REQ_get_pubkey(csr));
-  if (!key || X509_REQ_verify(csr, key.get()) != 1) {
-    drain_errors();
-    return RF::failure("the CSR's signature does not verify: it was altered or not made with its key");
-  }
-  LeafRequest effective = request;
-  const X509_NAME* subject = X509_REQ_get_subject_name(csr);
-  bool override_subject = !request.cn.empty() || !request.o.empty() || !request.ou.empty();
-  if (!override_subject) {
-    // Take the requested names, but the CA decides profile, lifetime and extensions.
-    int i = X509_NAME_get_index_by_NID(const_cast<X509_NAME*>(subject), NID_commonName, -1);
-    if (i >= 0) {
-      ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(const_cast<X509_NAME*>(subject), i));
-      unsigned char* utf8 = nullptr;
-      int len = ASN1_STRING_to_UTF8(&utf8, data);
-      if (len > 0) effective.cn.assign(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
-      OPENSSL_free(utf8);
-    }
-    if (effective.cn.empty() && effective.name.empty())
-      return RF::failure("the CSR has no CN; give --cn or --name");
-  }
-  if (request.sans.empty()) {
-    bssl::UniquePtr<STACK_OF(X509_EXTENSION)> exts(X509_REQ_get_extensions(csr));
-    PeerIdentity requested;
-    if (exts) {
-      bssl::UniquePtr<X509> probe(X509_new());
-      for (size_t i = 0; i < sk_X509_EXTENSION_num(exts.get()); ++i)
-        if (OBJ_obj2nid(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts.get(), i))) == NID_subject_alt_name)
-          X509_add_ext(probe.get(), sk_X509_EXTENSION_value(exts.get(), i), -1);
-      requested = extract_identity(probe.get());
-    }
-    for (const auto& d : requested.dns) effective.sans.push_back("dns:" + d);
-    for (const auto& e : requested.email) effective.sans.push_back("email:" + e);
-    for (const auto& u : requested.uri) effective.sans.push_back("uri:" + u);
-    for (const auto& ip : requested.ip) effective.sans.push_back("ip:" + ip);
-  }
-  return finish_leaf(effective, key.get(), nullptr, override_subject ? nullptr : subject);
-}
-
 Result<bool> CaFolder::set_crl_base_url(const std::string& url) {
+  if (auto writable = check_writable(); !writable) return writable;
   auto checked = checked_crl_base_url(url);
   if (!checked) return Result<bool>::failure(checked.error());
   std::ifstream in(marker(dir_));
@@ -271,6 +251,7 @@ Result<bool> CaFolder::set_crl_base_url(const std::string& url) {
 
 Result<IndexEntry> CaFolder::revoke(const std::string& what, const std::string& reason) {
   using RE = Result<IndexEntry>;
+  if (auto writable = check_writable(); !writable) return RE::failure(writable.error());
   const auto& reasons = revocation_reasons();
   if (std::find(reasons.begin(), reasons.end(), reason) == reasons.end())
     return RE::failure("unknown reason '" + reason + "'; use one of: keyCompromise, superseded, "

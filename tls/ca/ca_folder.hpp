@@ -1,12 +1,16 @@
 // A private CA in one folder: root, optional intermediate, issued certificates, index and CRL.
 // Every write is atomic, private keys are 0600, and nothing is overwritten without `force`.
+// Every command holds DIR/ca.lock for as long as its CaFolder lives (tls/ca/ca_lock.hpp), and
+// every folder is made 0700.
 //
+//   DIR/ca.lock                 the lock (empty)
 //   DIR/ca.json                 marks the folder as a Gatehouse CA
 //   DIR/root.pem                the root certificate: give it to the proxy as client_ca
 //   DIR/intermediate.pem        the issuing intermediate (if made): client_intermediates
 //   DIR/private/*.key           the CA keys (0600; take root.key offline once the intermediate exists)
 //   DIR/issued/NAME.{pem,key}   each leaf and its key; NAME-chain.pem = leaf + intermediate
 //   DIR/index.json              every issued certificate, its serial and status
+//   DIR/crlnumber               the last CRL number used; it only grows (tls/ca/crl_number.hpp)
 //   DIR/crl.pem                 the signed CRL(s), written by `ca crl`
 //   DIR/crl/HASH.crl            the same CRLs in DER, one per CA, for a web server to publish
 //                               at the CRL URL (ca.json's crl_url) the certificates name
@@ -19,6 +23,7 @@
 
 #include "tls/bssl.hpp"
 #include "tls/ca/ca_index.hpp"
+#include "tls/ca/ca_lock.hpp"
 #include "tls/pki/cert_builder.hpp"
 #include "tls/result.hpp"
 
@@ -34,6 +39,15 @@ struct LeafRequest {
   int days = 90;
   pki::KeyType key = pki::KeyType::ecdsa_p256;
   bool force = false;
+  // `sign` only: copy the CN, O, OU and SANs the CSR asks for where no flag gives them. Without
+  // it the certificate carries only what the CA operator typed.
+  bool use_csr_names = false;
+};
+
+// What `ca crl` repaired on its way, for the operator to hear about.
+struct CrlWarnings {
+  std::vector<std::string> carried_over;  // serials revoked in the last crl.pem, not in index.json
+  std::string counter_behind;             // set when DIR/crlnumber was below a CRL on disk
 };
 
 struct IssuedFiles {
@@ -48,15 +62,19 @@ class CaFolder {
   static Result<CaFolder> init(const std::filesystem::path& dir, const std::string& name,
                                const std::string& organization, pki::KeyType key, int days, int path_len,
                                const std::string& crl_base_url, bool force);
-  static Result<CaFolder> open(const std::filesystem::path& dir);
+  // Holds DIR/ca.lock until destroyed: shared for reading, exclusive for changing anything.
+  static Result<CaFolder> open(const std::filesystem::path& dir, Access access);
 
   Result<bool> add_intermediate(const std::string& name, int days, int path_len, bool force);
   Result<IssuedFiles> issue(const LeafRequest& request);
-  // Signs a CSR after checking its signature. Non-empty fields of `request` override the CSR's.
+  // Signs a CSR after checking its signature. The names come from `request`; the CSR's own
+  // (tls/ca/csr_names.hpp) only with `use_csr_names`, and only if tls/ca/name_rules.hpp accepts them.
   Result<IssuedFiles> sign(X509_REQ* csr, const LeafRequest& request);
   // `what`: a serial in any usual spelling, or the path of a certificate file.
   Result<IndexEntry> revoke(const std::string& what, const std::string& reason);
-  Result<std::filesystem::path> write_crl(int days);
+  // Also lists, again, revocations of the last crl.pem that the index no longer shows: a
+  // published revocation is never withdrawn by accident. `warnings` says what was repaired.
+  Result<std::filesystem::path> write_crl(int days, CrlWarnings* warnings = nullptr);
   // Sets (empty: removes) the CRL URL in ca.json; certificates issued from now on name it.
   Result<bool> set_crl_base_url(const std::string& url);
 
@@ -69,10 +87,11 @@ class CaFolder {
   std::filesystem::path issued_path(const std::string& name, const char* suffix) const;
 
  private:
-  Result<IssuedFiles> finish_leaf(const LeafRequest& request, EVP_PKEY* public_key, EVP_PKEY* private_key,
-                                  const X509_NAME* subject);
+  Result<IssuedFiles> finish_leaf(const LeafRequest& request, EVP_PKEY* public_key, EVP_PKEY* private_key);
   Result<bool> check_free(const std::vector<std::filesystem::path>& files, bool force) const;
+  Result<bool> check_writable() const;
 
+  CaLock lock_;  // first: taken before anything is read
   std::filesystem::path dir_;
   std::string crl_url_;
   bssl::UniquePtr<X509> root_;
@@ -91,5 +110,8 @@ Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<In
 
 // RFC 5280 reason names accepted by `ca revoke --reason`.
 const std::vector<std::string>& revocation_reasons();
+// The RFC 5280 CRLReason code of a name, and back ("unspecified" for a code we do not name).
+int reason_code(const std::string& reason);
+std::string reason_name(int code);
 
 }  // namespace gatehouse::tls::ca

@@ -26,10 +26,64 @@ std::optional<std::string> normalize_serial(const std::string& text) {
   return out;
 }
 
+namespace {
+
+const char* type_name(const json& v) {
+  return v.is_null() ? "null" : v.is_boolean() ? "a boolean" : v.is_number() ? "a number" : v.is_string() ? "a string"
+         : v.is_array() ? "a list" : "an object";
+}
+
+// Reads the fields of one entry; the first problem is kept in `problem`, worded with its place.
+struct EntryReader {
+  const json& e;
+  std::string where;
+  std::string problem;
+
+  const json* field(const char* key, bool (json::*is)() const noexcept, const char* wanted) {
+    auto it = e.find(key);
+    if (it == e.end()) {
+      if (problem.empty()) problem = where + "." + key + " is missing";
+      return nullptr;
+    }
+    if (!((*it).*is)()) {
+      if (problem.empty()) problem = where + "." + key + " must be " + wanted + ", not " + type_name(*it);
+      return nullptr;
+    }
+    return &*it;
+  }
+  std::string text(const char* key) {
+    const json* v = field(key, &json::is_string, "a string");
+    return v ? v->get<std::string>() : "";
+  }
+  std::int64_t number(const char* key) {
+    const json* v = field(key, &json::is_number_integer, "a whole number");
+    return v ? v->get<std::int64_t>() : 0;
+  }
+  bool flag(const char* key) {
+    const json* v = field(key, &json::is_boolean, "true or false");
+    return v && v->get<bool>();
+  }
+};
+
+std::string entry_problem(const IndexEntry& x, const std::string& where) {
+  if (normalize_serial(x.serial) != x.serial) return where + ".serial '" + x.serial + "' is not a serial (like 4F:2A:...)";
+  if (x.profile != "client" && x.profile != "server" && x.profile != "intermediate")
+    return where + ".profile must be client, server or intermediate, not '" + x.profile + "'";
+  if (x.name.empty()) return where + ".name is empty";
+  // The CRL of an entry is chosen by its issuer: without one, its revocation would be listed nowhere.
+  if (x.issuer.empty()) return where + ".issuer is empty";
+  if (x.revoked && x.reason.empty()) return where + " is revoked without a reason";
+  return "";
+}
+
+}  // namespace
+
 Result<CaIndex> CaIndex::load(const std::filesystem::path& file) {
-  CaIndex index;
   std::ifstream in(file);
-  if (!in) return index;
+  if (!in)
+    return Result<CaIndex>::failure(file.string() + " is missing or unreadable, but the CA folder is there: "
+                                    "without it this CA would forget what it issued and revoked. Nothing was "
+                                    "changed. Restore it from a backup");
   std::stringstream text;
   text << in.rdbuf();
   json j = json::parse(text.str(), nullptr, false);
@@ -38,25 +92,32 @@ Result<CaIndex> CaIndex::load(const std::filesystem::path& file) {
                                     "); nothing was changed. Restore it from a backup; every issued "
                                     "certificate is also in issued/.");
   };
-  if (j.is_discarded() || !j.is_object()) return damaged("not valid JSON");
-  try {
-    index.crl_number_ = j.value("crl_number", std::int64_t{0});
-    for (const auto& e : j.at("certificates")) {
-      IndexEntry x;
-      x.serial = e.at("serial").get<std::string>();
-      x.name = e.at("name").get<std::string>();
-      x.subject = e.at("subject").get<std::string>();
-      x.issuer = e.value("issuer", "");
-      x.profile = e.at("profile").get<std::string>();
-      x.not_before = e.at("not_before").get<std::int64_t>();
-      x.not_after = e.at("not_after").get<std::int64_t>();
-      x.revoked = e.value("revoked", false);
-      x.revoked_at = e.value("revoked_at", std::int64_t{0});
-      x.reason = e.value("reason", "");
-      index.entries_.push_back(std::move(x));
+  if (j.is_discarded()) return damaged("not valid JSON");
+  if (!j.is_object()) return damaged(std::string("the top level must be an object, not ") + type_name(j));
+  if (j.value("format", json()) != "gatehouse-ca-index/1") return damaged("format must be \"gatehouse-ca-index/1\"");
+  CaIndex index;
+  if (auto it = j.find("crl_number"); it != j.end()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0) return damaged("crl_number must be a whole number >= 0");
+    index.legacy_crl_number_ = it->get<std::int64_t>();
+  }
+  auto list = j.find("certificates");
+  if (list == j.end()) return damaged("certificates is missing");
+  if (!list->is_array()) return damaged(std::string("certificates must be a list, not ") + type_name(*list));
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const json& e = (*list)[i];
+    std::string where = "certificates[" + std::to_string(i) + "]";
+    if (!e.is_object()) return damaged(where + " must be an object, not " + type_name(e));
+    EntryReader r{e, where, ""};
+    IndexEntry x{r.text("serial"), r.text("name"), r.text("subject"), r.text("issuer"), r.text("profile"),
+                 r.number("not_before"), r.number("not_after"), r.flag("revoked")};
+    if (x.revoked) {
+      x.revoked_at = r.number("revoked_at");
+      x.reason = r.text("reason");
     }
-  } catch (const json::exception& ex) {
-    return damaged(ex.what());
+    if (!r.problem.empty()) return damaged(r.problem);
+    if (auto bad = entry_problem(x, where); !bad.empty()) return damaged(bad);
+    if (index.has_serial(x.serial)) return damaged(where + ".serial " + x.serial + " appears twice");
+    index.entries_.push_back(std::move(x));
   }
   return index;
 }
@@ -73,7 +134,7 @@ Result<bool> CaIndex::save(const std::filesystem::path& file) const {
     }
     list.push_back(std::move(x));
   }
-  json j = {{"format", "gatehouse-ca-index/1"}, {"crl_number", crl_number_}, {"certificates", list}};
+  json j = {{"format", "gatehouse-ca-index/1"}, {"certificates", list}};
   return write_file_atomic(file, j.dump(2) + "\n", 0644);
 }
 

@@ -27,18 +27,25 @@ struct IndexEntry {
 
 class CaIndex {
  public:
-  static Result<CaIndex> load(const std::filesystem::path& file);  // missing file = empty index
+  // A missing file, a file that is not JSON, or one of the wrong shape (a field missing or of
+  // the wrong type, a serial twice) is an error naming the file and the problem: never an empty
+  // CA, which would let `ca crl` publish a CRL that forgets every revocation.
+  static Result<CaIndex> load(const std::filesystem::path& file);
+  // An empty index for a new CA.
+  static CaIndex empty() { return CaIndex(); }
   Result<bool> save(const std::filesystem::path& file) const;
 
   std::vector<IndexEntry>& entries() { return entries_; }
   const std::vector<IndexEntry>& entries() const { return entries_; }
   IndexEntry* find_serial(const std::string& serial);
   bool has_serial(const std::string& serial) const;
-  std::int64_t next_crl_number() { return ++crl_number_; }
+  // The CRL number older versions kept here; now in DIR/crlnumber (tls/ca/crl_number.hpp), this
+  // is only a floor for it.
+  std::int64_t legacy_crl_number() const { return legacy_crl_number_; }
 
  private:
   std::vector<IndexEntry> entries_;
-  std::int64_t crl_number_ = 0;
+  std::int64_t legacy_crl_number_ = 0;
 };
 
 // Accepts "4f2a...", "4F:2A:..." and "0x4f2a"; returns the canonical "4F:2A:..." or nullopt.

@@ -1,0 +1,21 @@
+// A revocation, once published, is never withdrawn by accident: `ca crl` carries into the next
+// CRL every entry of the last crl.pem that index.json no longer shows as revoked (an index
+// restored from an old backup, or edited by hand).
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "tls/ca/ca_index.hpp"
+#include "tls/result.hpp"
+
+namespace gatehouse::tls::ca {
+
+// The revoked entries of every CRL in `crl_pem` (none when the file is absent); serial, issuer,
+// date and reason filled in. An unreadable file is an error naming it.
+Result<std::vector<IndexEntry>> published_revocations(const std::filesystem::path& crl_pem);
+
+// Those of `published` that `index` does not show as revoked.
+std::vector<IndexEntry> forgotten_revocations(const CaIndex& index, const std::vector<IndexEntry>& published);
+
+}  // namespace gatehouse::tls::ca
