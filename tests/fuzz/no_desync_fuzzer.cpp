@@ -64,7 +64,8 @@ std::string forward(const char* data, std::size_t size, std::vector<Authorized>&
     data += used;
     size -= used;
     wire += body;
-    if (!authorized.empty()) authorized.back().body_length = parser.body_bytes();
+    // Each feed stops at a message's end, so a head never shares one with the previous body.
+    if (ev != http::MessageParser::Event::head && !authorized.empty()) authorized.back().body_length = parser.body_bytes();
     if (ev == http::MessageParser::Event::error) break;
     if (ev == http::MessageParser::Event::head) {
       auto decision = http::plan_request(parser.head(), parser.upgrade(), settings);
