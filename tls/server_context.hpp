@@ -23,6 +23,9 @@ struct HandshakeReport {
   VerifyOutcome verify;                  // reason ok while nothing failed (a policy refusal included)
   bool verify_ran = false;
   std::optional<PeerIdentity> identity;  // once the chain verified
+  // With identity: the verified path between the client certificate and the anchor (both
+  // excluded), DER, the same whether VerifiedCache answered or the chain was verified in full.
+  std::shared_ptr<const std::vector<std::string>> chain_der;
   Authorization authz;                   // the route and the rule that decided
 };
 
