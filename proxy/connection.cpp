@@ -92,18 +92,18 @@ void count_handshake(metrics::ListenerCounters& c, SSL* ssl, tls::Reason result,
   if (ssl) c.handshake_duration.observe(seconds);
 }
 
-// The facts an http-mode upstream is given about this client.
-http::ForwardFacts forward_facts(SSL* ssl, const tls::PeerIdentity* identity, const asio::ip::tcp::endpoint& client) {
+// The facts an http-mode upstream is given about this client: its certificate and the path its
+// verification built, never the other certificates it sent (anyone can append any certificate).
+http::ForwardFacts forward_facts(SSL* ssl, const tls::HandshakeReport& report, const asio::ip::tcp::endpoint& client) {
   http::ForwardFacts facts;
-  facts.identity = identity;
+  facts.identity = &*report.identity;
   facts.client_ip = client.address().to_string();
   const STACK_OF(CRYPTO_BUFFER)* certs = SSL_get0_peer_certificates(ssl);
-  for (size_t i = 0; certs && i < sk_CRYPTO_BUFFER_num(certs); ++i) {
-    const CRYPTO_BUFFER* b = sk_CRYPTO_BUFFER_value(certs, i);
-    std::string der(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(b)), CRYPTO_BUFFER_len(b));
-    if (i == 0) facts.leaf_der = std::move(der);
-    else facts.chain_der.push_back(std::move(der));
+  if (certs && sk_CRYPTO_BUFFER_num(certs) > 0) {
+    const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(certs, 0);
+    facts.leaf_der.assign(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)), CRYPTO_BUFFER_len(leaf));
   }
+  if (report.chain_der) facts.chain_der = *report.chain_der;
   if (const auto* cred = tls::ServerContext::credential_of(ssl); cred && !cred->uri.empty()) facts.by = cred->uri.front();
   return facts;
 }
@@ -313,7 +313,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
 
   if (listener.settings.mode == conf::ListenerMode::http) {
     http::HttpConnection hc{worker, listener, stream, upstream, *live, rec, route, std::nullopt,
-                            forward_facts(stream.ssl(), &identity, client), std::move(preface)};
+                            forward_facts(stream.ssl(), report, client), std::move(preface)};
     std::string close = co_await http::serve_http(hc);
     if (!finish_if_ended() && hc.requests_logged == 0) finish(close);
     co_return;

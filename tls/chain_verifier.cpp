@@ -16,6 +16,14 @@ std::string organization(const X509_NAME* name) {
   return asn1_bytes(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
 }
 
+std::string der_of(X509* cert) {
+  uint8_t* der = nullptr;
+  int len = i2d_X509(cert, &der);
+  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(std::max(len, 0)));
+  OPENSSL_free(der);
+  return out;
+}
+
 }  // namespace
 
 std::string ChainVerifier::anchor_names() const {
@@ -157,14 +165,17 @@ void ChainVerifier::describe_chain(const STACK_OF(X509)* chain, VerifiedChain& f
   facts.certificates.clear();
   facts.valid_from = 0;
   facts.valid_until = INT64_MAX;
+  auto path = std::make_shared<std::vector<std::string>>();
   for (size_t i = 0; i < sk_X509_num(chain); ++i) {
     X509* cert = sk_X509_value(chain, i);
+    if (i > 0 && i + 1 < sk_X509_num(chain)) path->push_back(der_of(cert));
     facts.valid_from = std::max(facts.valid_from, unix_time(X509_get0_notBefore(cert)));
     facts.valid_until = std::min(facts.valid_until, unix_time(X509_get0_notAfter(cert)));
     if (i + 1 < sk_X509_num(chain))  // the anchor itself is never on a CRL we check
       facts.certificates.emplace_back(X509_NAME_dup(X509_get_issuer_name(cert)),
                                       ASN1_INTEGER_dup(X509_get0_serialNumber(cert)));
   }
+  facts.path_der = std::move(path);
 }
 
 bool ChainVerifier::still_valid(const VerifiedChain& chain, std::int64_t now) const {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,11 +36,16 @@ using CrlList = std::vector<bssl::UniquePtr<X509_CRL>>;
 
 // What a verified chain needs to be checked again later (a resumed session) without parsing
 // certificates or verifying signatures: each certificate's issuer and serial, for the CRLs,
-// and the dates within which all of them are valid.
+// and the dates within which all of them are valid. Also the path itself, for the identity
+// headers, so a handshake answered from VerifiedCache forwards what a full verification would.
 struct VerifiedChain {
   std::vector<std::pair<bssl::UniquePtr<X509_NAME>, bssl::UniquePtr<ASN1_INTEGER>>> certificates;
   std::int64_t valid_from = 0;
   std::int64_t valid_until = 0;
+  // DER of the certificates between the client certificate and the trust anchor, both excluded,
+  // the leaf's issuer first: the path that was built, never other certificates the peer sent.
+  // Shared and immutable: one copy serves every cache entry and connection with that path.
+  std::shared_ptr<const std::vector<std::string>> path_der;
 };
 
 class ChainVerifier {

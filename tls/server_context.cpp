@@ -327,13 +327,14 @@ bool ServerContext::recheck_resumed(SSL* ssl, HandshakeReport* report) const {
 }
 
 bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const {
-  // A certificate this thread verified in full before: today's dates and CRLs, then the routes.
-  const std::string digest = peer_certificate_digest(ssl);
+  // A chain this thread verified in full before: today's dates and CRLs, then the routes.
+  const std::string digest = peer_chain_digest(ssl);
   const VerifiedEntry* known = VerifiedCache::find(id_, digest);
   if (known && verifier_->still_valid(known->chain, std::time(nullptr))) {
     report->verify_ran = true;
     report->verify = {};
     report->identity = known->identity;
+    report->chain_der = known->chain.path_der;
     return authorize(ssl, report, out_alert);
   }
   return verify_in_full(ssl, report, out_alert, digest);
@@ -342,7 +343,7 @@ bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_a
 HandshakeReport ServerContext::reverify(SSL* ssl) const {
   HandshakeReport report;
   uint8_t alert = 0;  // nothing is sent: the caller closes the connection
-  verify_in_full(ssl, &report, &alert, peer_certificate_digest(ssl));
+  verify_in_full(ssl, &report, &alert, peer_chain_digest(ssl));
   return report;
 }
 
@@ -388,6 +389,7 @@ bool ServerContext::verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* o
     return false;
   }
   report->identity = extract_identity(leaf.get());
+  report->chain_der = facts.path_der;
   VerifiedCache::store(id_, digest, {std::move(facts), *report->identity});
   return authorize(ssl, report, out_alert);
 }

@@ -24,6 +24,9 @@ struct HandshakeReport {
   bool verify_ran = false;
   bool client_hello_read = false;        // past the ClientHello: a too-large message is the client's certificates
   std::optional<PeerIdentity> identity;  // once the chain verified
+  // With identity: the verified path between the client certificate and the anchor (both
+  // excluded), DER, the same whether VerifiedCache answered or the chain was verified in full.
+  std::shared_ptr<const std::vector<std::string>> chain_der;
   Authorization authz;                   // the route and the rule that decided
 };
 

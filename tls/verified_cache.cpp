@@ -4,10 +4,13 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <unordered_map>
 
 namespace gatehouse::tls {
 namespace {
+
+using Path = std::shared_ptr<const std::vector<std::string>>;
 
 std::string key_of(std::uint64_t context, const std::string& digest) {
   std::string key(sizeof context, '\0');
@@ -22,32 +25,67 @@ std::unordered_map<std::string, VerifiedEntry>& entries() {
   return map;
 }
 
+// Paths by their content: thousands of leaves under one intermediate keep one copy of it.
+std::unordered_map<std::string, Path>& paths() {
+  thread_local std::unordered_map<std::string, Path> map;
+  return map;
+}
+
+// Feeds `bytes` to `sha` after its length, so that no two lists of certificates hash alike.
+void add_framed(SHA256_CTX& sha, const uint8_t* bytes, size_t len) {
+  uint8_t framed[8];
+  for (int i = 0; i < 8; ++i) framed[i] = static_cast<uint8_t>(static_cast<std::uint64_t>(len) >> (56 - 8 * i));
+  SHA256_Update(&sha, framed, sizeof framed);
+  SHA256_Update(&sha, bytes, len);
+}
+
+std::string finish(SHA256_CTX& sha) {
+  std::string digest(SHA256_DIGEST_LENGTH, '\0');
+  SHA256_Final(reinterpret_cast<uint8_t*>(digest.data()), &sha);
+  return digest;
+}
+
+Path shared_path(Path path) {
+  if (!path) return path;
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  for (const auto& der : *path) add_framed(sha, reinterpret_cast<const uint8_t*>(der.data()), der.size());
+  return paths().try_emplace(finish(sha), path).first->second;
+}
+
 }  // namespace
 
-const VerifiedEntry* VerifiedCache::find(std::uint64_t context, const std::string& certificate_digest) {
-  if (certificate_digest.empty()) return nullptr;
+const VerifiedEntry* VerifiedCache::find(std::uint64_t context, const std::string& chain_digest) {
+  if (chain_digest.empty()) return nullptr;
   auto& map = entries();
-  auto it = map.find(key_of(context, certificate_digest));
+  auto it = map.find(key_of(context, chain_digest));
   return it == map.end() ? nullptr : &it->second;
 }
 
 void VerifiedCache::set_capacity(std::size_t entries) { capacity.store(entries, std::memory_order_relaxed); }
 
-void VerifiedCache::store(std::uint64_t context, const std::string& certificate_digest, VerifiedEntry entry) {
+void VerifiedCache::store(std::uint64_t context, const std::string& chain_digest, VerifiedEntry entry) {
   const std::size_t limit = capacity.load(std::memory_order_relaxed);
-  if (certificate_digest.empty() || limit == 0) return;
+  if (chain_digest.empty() || limit == 0) return;
   auto& map = entries();
-  if (map.size() >= limit) map.clear();  // crude but bounded; the next handshakes refill it
-  map.insert_or_assign(key_of(context, certificate_digest), std::move(entry));
+  if (map.size() >= limit) {  // crude but bounded; the next handshakes refill it
+    map.clear();
+    paths().clear();  // connections still holding a path keep their own reference
+  }
+  entry.chain.path_der = shared_path(std::move(entry.chain.path_der));
+  map.insert_or_assign(key_of(context, chain_digest), std::move(entry));
 }
 
-std::string peer_certificate_digest(const SSL* ssl) {
+std::string peer_chain_digest(const SSL* ssl) {
   const STACK_OF(CRYPTO_BUFFER)* certs = SSL_get0_peer_certificates(ssl);
   if (!certs || sk_CRYPTO_BUFFER_num(certs) == 0) return "";
-  const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(certs, 0);
-  std::string digest(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(CRYPTO_BUFFER_data(leaf), CRYPTO_BUFFER_len(leaf), reinterpret_cast<uint8_t*>(digest.data()));
-  return digest;
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  for (size_t i = 0; i < sk_CRYPTO_BUFFER_num(certs); ++i) {
+    const CRYPTO_BUFFER* cert = sk_CRYPTO_BUFFER_value(certs, i);
+    add_framed(sha, CRYPTO_BUFFER_data(cert), CRYPTO_BUFFER_len(cert));
+  }
+  return finish(sha);
 }
 
 }  // namespace gatehouse::tls

@@ -1,11 +1,15 @@
-// A worker thread's memory of the client certificates it verified in full, so that the next
-// handshake with the same certificate (a service reconnecting, a tester's next connection, a
-// resumed session) is checked against today's dates, CRLs and routes without parsing certificates
-// or verifying the chain's signatures again: the leaf's bytes are identical (SHA-256), so the
-// path that was verified to our root still holds; the handshake itself still proves the client
-// holds the key (CertificateVerify). Keyed by the listener context (a reload makes new contexts,
-// so nothing crosses trust configurations). One map per thread: no lock. Bounded: emptied when
-// full.
+// A worker thread's memory of the client chains it verified in full, so that the next handshake
+// that presents the same chain (a service reconnecting, a tester's next connection, a resumed
+// session) is checked against today's dates, CRLs and routes without parsing certificates or
+// verifying the chain's signatures again; the handshake itself still proves the client holds the
+// key (CertificateVerify).
+//
+// Keyed by the listener context (a reload makes new contexts, so nothing crosses trust
+// configurations) and by every certificate the client sent, in order: that is the whole input of
+// the verification, so an entry only ever answers a handshake whose full verification would
+// reach the same verdict and build the same path. A leaf alone, or with other intermediates,
+// is verified in full: the outcome and the forwarded chain never depend on what came before.
+// One map per thread: no lock. Bounded: emptied when full.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +22,7 @@
 namespace gatehouse::tls {
 
 struct VerifiedEntry {
-  VerifiedChain chain;
+  VerifiedChain chain;  // with the verified path (path_der) the identity headers forward
   PeerIdentity identity;
 };
 
@@ -27,11 +31,13 @@ class VerifiedCache {
   // Entries per thread ([server] verified_cache); 0 verifies every certificate in full. Set
   // before the workers start.
   static void set_capacity(std::size_t entries);
-  static const VerifiedEntry* find(std::uint64_t context, const std::string& certificate_digest);
-  static void store(std::uint64_t context, const std::string& certificate_digest, VerifiedEntry entry);
+  static const VerifiedEntry* find(std::uint64_t context, const std::string& chain_digest);
+  // Entries with equal paths share one copy of it (clients of one intermediate CA).
+  static void store(std::uint64_t context, const std::string& chain_digest, VerifiedEntry entry);
 };
 
-// SHA-256 of the DER of the peer's certificate (the one stored in its session); "" when none.
-std::string peer_certificate_digest(const SSL* ssl);
+// SHA-256 over every certificate the peer sent (the ones stored in its session), leaf first,
+// each with its length; "" when none.
+std::string peer_chain_digest(const SSL* ssl);
 
 }  // namespace gatehouse::tls

@@ -22,7 +22,7 @@ using conf::normalized_field_name;
 struct ForwardFacts {
   const tls::PeerIdentity* identity = nullptr;
   std::string leaf_der;                // the client certificate, DER
-  std::vector<std::string> chain_der;  // the intermediates the client sent, DER, leaf excluded
+  std::vector<std::string> chain_der;  // the verified path, DER: leaf and trust anchor excluded
   std::string client_ip;               // "192.0.2.1" or "2001:db8::1"
   std::string by;                      // our server certificate's URI SAN (XFCC By), may be empty
 };

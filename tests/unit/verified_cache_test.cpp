@@ -73,6 +73,58 @@ TEST(ResumeCheck, NothingIsRecordedForAChainThatFailed) {
   EXPECT_TRUE(facts.certificates.empty());
 }
 
+std::string der_of(const Cert& cert) {
+  uint8_t* der = nullptr;
+  int len = i2d_X509(cert.x509.get(), &der);
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+TEST(ResumeCheck, TheRecordedPathIsTheVerifiedOneWithoutLeafRootOrExtras) {
+  Fixture f;
+  Cert stranger = test::make_leaf(CertSpec{.cn = "mallory"}, nullptr);
+  Cert sibling = test::make_leaf(CertSpec{.cn = "bob", .o = {"Acme"}}, &f.inter);
+  ChainVerifier sent_only(f.anchors(), {}, {}, {});
+  VerifiedChain facts;
+  ASSERT_EQ(sent_only.verify(f.leaf.x509.get(), Fixture::certs({&stranger, &f.inter, &sibling}), &facts).reason,
+            Reason::ok);
+  ASSERT_NE(facts.path_der, nullptr);
+  EXPECT_EQ(*facts.path_der, std::vector<std::string>{der_of(f.inter)});
+  // Not sent but configured (client_intermediates): the same path.
+  ChainVerifier configured(f.anchors(), Fixture::certs({&f.inter}), {}, {});
+  VerifiedChain from_config;
+  ASSERT_EQ(configured.verify(f.leaf.x509.get(), {}, &from_config).reason, Reason::ok);
+  EXPECT_EQ(*from_config.path_der, *facts.path_der);
+  // Issued by the anchor itself: an empty path.
+  Cert direct = test::make_leaf(CertSpec{.cn = "carol", .o = {"Acme"}}, &f.root);
+  VerifiedChain short_path;
+  ASSERT_EQ(configured.verify(direct.x509.get(), {}, &short_path).reason, Reason::ok);
+  ASSERT_NE(short_path.path_der, nullptr);
+  EXPECT_TRUE(short_path.path_der->empty());
+}
+
+TEST(VerifiedCache, AnEntryGivesBackTheChainItWasStoredWithAndEqualPathsAreShared) {
+  const std::string a(32, 'a'), b(32, 'b');
+  auto entry = [](std::vector<std::string> path) {
+    VerifiedEntry e;
+    e.chain.path_der = std::make_shared<const std::vector<std::string>>(std::move(path));
+    return e;
+  };
+  VerifiedCache::store(11, a, entry({"inter-der", "upper-der"}));
+  VerifiedCache::store(11, b, entry({"inter-der", "upper-der"}));
+  const VerifiedEntry* first = VerifiedCache::find(11, a);
+  const VerifiedEntry* second = VerifiedCache::find(11, b);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  ASSERT_NE(first->chain.path_der, nullptr);
+  EXPECT_EQ(*first->chain.path_der, (std::vector<std::string>{"inter-der", "upper-der"}));
+  EXPECT_EQ(first->chain.path_der, second->chain.path_der);  // one copy for both
+  VerifiedCache::store(11, a, entry({"other-der"}));          // the same key verified anew
+  EXPECT_EQ(*VerifiedCache::find(11, a)->chain.path_der, std::vector<std::string>{"other-der"});
+  EXPECT_EQ(*VerifiedCache::find(11, b)->chain.path_der, (std::vector<std::string>{"inter-der", "upper-der"}));
+}
+
 TEST(VerifiedCache, RemembersPerConfigUpToItsCapacityAndNothingWhenZero) {
   const std::string a(32, 'a'), b(32, 'b'), c(32, 'c');
   VerifiedCache::set_capacity(2);
