@@ -90,6 +90,9 @@ class Recorder(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request, client_address):  # a peer that resets: nothing to record
+        pass
+
 
 if __name__ == "__main__":
     server = Server(("127.0.0.1", 0), Recorder)
