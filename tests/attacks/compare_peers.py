@@ -12,6 +12,7 @@ import tempfile
 import time
 
 GATEHOUSE, ROOT = sys.argv[1], sys.argv[2]
+OLD_GATEHOUSE = sys.argv[3] if len(sys.argv) > 3 else ""  # a build from before 274a8e5, for contrast
 WORK = tempfile.mkdtemp(prefix="gatehouse-peers-")
 PROCS = []
 
@@ -175,8 +176,8 @@ backend app
     wait_port(port, "haproxy")
 
 
-def gatehouse(port, up):
-    conf = os.path.join(WORK, "gatehouse.toml")
+def gatehouse(port, up, binary=GATEHOUSE, tag=""):
+    conf = os.path.join(WORK, "gatehouse%s.toml" % tag)
     with open(conf, "w") as f:
         f.write(f"""[admin]
 listen = "127.0.0.1:{free_port()}"
@@ -184,7 +185,7 @@ listen = "127.0.0.1:{free_port()}"
 workers = 1
 [log]
 level = "warn"
-access = "{WORK}/gatehouse-access.log"
+access = "{WORK}/gatehouse{tag}-access.log"
 [[listener]]
 name = "peers"
 listen = "127.0.0.1:{port}"
@@ -204,7 +205,7 @@ mode = "http"
 name = "app"
 endpoints = ["127.0.0.1:{up}"]
 """)
-    start([GATEHOUSE, "run", "-c", conf], stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "gatehouse.err"), "w"))
+    start([binary, "run", "-c", conf], stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "gatehouse%s.err" % tag), "w"))
     wait_port(port, "gatehouse")
 
 
@@ -284,13 +285,19 @@ def main():
     nginx(ports["nginx"], up_port)
     haproxy(ports["HAProxy"], up_port)
     gatehouse(ports["Gatehouse"], up_port)
+    columns = ["nginx", "HAProxy", "Gatehouse"]
+    if OLD_GATEHOUSE:
+        ports["old"] = free_port()
+        gatehouse(ports["old"], up_port, OLD_GATEHOUSE, "-old")
+        columns.append("old")
     print("| attack | nginx %s: answer / upstream got | HAProxy %s | Gatehouse |" % (
         subprocess.run(["/usr/sbin/nginx", "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1],
-        subprocess.run(["/usr/sbin/haproxy", "-v"], capture_output=True, text=True).stdout.split()[2]))
-    print("|---|---|---|---|")
+        subprocess.run(["/usr/sbin/haproxy", "-v"], capture_output=True, text=True).stdout.split()[2])
+        + (" Gatehouse before the llhttp change (61f8a5a) |" if OLD_GATEHOUSE else ""))
+    print("|---|---|---|---|" + ("---|" if OLD_GATEHOUSE else ""))
     for name, data in ATTACKS:
         cells = []
-        for proxy in ("nginx", "HAProxy", "Gatehouse"):
+        for proxy in columns:
             open(record, "w").close()
             answer = statuses(send(ports[proxy], data))
             time.sleep(0.2)  # the upstream writes its record before answering; this covers requests it got but we cut
