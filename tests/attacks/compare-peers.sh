@@ -9,5 +9,5 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-gatehouse="${1:-$root/build/gatehouse}"
-exec python3 "$here/compare_peers.py" "$gatehouse" "$root" ${2:+"$2"}
+gatehouse="$(realpath "${1:-$root/build/gatehouse}")"
+exec python3 "$here/compare_peers.py" "$gatehouse" "$root" ${2:+"$(realpath "$2")"}
