@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libasio-dev android-libboringssl-dev libtomlplusplus-dev prometheus-cpp-dev libgtest-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev node-llhttp libnghttp2-dev libbenchmark-dev
-  curl openssl ca-certificates libnss3-tools nginx prometheus python3-yaml systemd
+  curl openssl ca-certificates libnss3-tools nginx haproxy nodejs python3 prometheus python3-yaml systemd
   clang libclang-rt-14-dev clang-tidy llvm
 )
 

@@ -249,6 +249,9 @@ class Session {
         if (!out.empty() && !co_await to_client(out)) co_return;
         if (ev == MessageParser::Event::body_done && (status_ >= 200 || upgraded_)) co_return finish_response();
       }
+      // The body may have failed before this read was started: fail()'s cancel missed it, and the
+      // upstream, still owed the rest of the body, would never answer (a hang until idle_timeout).
+      if (!failure_.empty()) co_return;
       auto ec = co_await read_into(link_, upstream_in_);
       if (ec == asio::error::eof) {
         out.clear();
