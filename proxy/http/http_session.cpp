@@ -176,7 +176,7 @@ class Session {
     if (!failure_.empty()) {
       if (upstream_failed_ && !response_started_ && !upgraded_) {
         co_await answer_error(502, "upstream_error", "The service behind this address failed to answer.");
-        log("upstream_error: " + failure_);
+        log(failure_.starts_with("upstream_error") ? failure_ : "upstream_error: " + failure_);
       } else {
         log(failure_);
       }
@@ -354,7 +354,7 @@ class Session {
 
   asio::awaitable<void> answer_error(int status, const std::string& keyword, const std::string& message) {
     co_await answer(error_response(status, keyword, message, wants_json(request_.head().find("accept"))), true);
-    if (status != 502) log(keyword);
+    if (status != 502) log(keyword, tls::Reason::ok, message);  // the log says why, as the client is told
   }
 
   asio::awaitable<void> answer(const Response& r, bool close) {
@@ -376,10 +376,8 @@ class Session {
     r.bytes_upstream_to_client = bytes_out_;
     r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
     r.close = close;
-    if (reason != tls::Reason::ok) {
-      r.reason = reason;
-      r.detail = detail;
-    }
+    if (reason != tls::Reason::ok) r.reason = reason;
+    if (!detail.empty()) r.detail = detail;
     c_.worker.access_log.write(r);
     ++c_.requests_logged;
   }

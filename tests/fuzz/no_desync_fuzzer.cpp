@@ -1,11 +1,12 @@
 // The no-desync property: for any bytes a client sends, what Gatehouse writes upstream, read by
-// an independent strict parser (reference_http.hpp), is exactly the sequence of requests it
+// an independent strict parser (tests/support/reference_parser.hpp), is exactly the sequence of requests it
 // authorized (same method, target, Host, body length), each carrying Gatehouse's identity
 // headers once and no field of the client's under an identity, framing or hop-by-hop name in
 // any spelling. The request side of http mode runs here as in http_session.cpp: heads parsed,
 // checked by plan_request, rebuilt by upstream_request, bodies re-framed by the parser; a
 // refused request ends the connection, an upgrade ends the HTTP part of it.
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -15,10 +16,10 @@
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/identity_headers.hpp"
 #include "proxy/http/rewrite.hpp"
-#include "tests/fuzz/reference_http.hpp"
+#include "tests/support/reference_parser.hpp"
 
 namespace http = gatehouse::proxy::http;
-namespace ref = gatehouse::test::reference;
+namespace ref = gatehouse::test;
 
 namespace {
 
@@ -87,20 +88,20 @@ constexpr const char* kOurs[] = {"x-forwarded-for",  "x-forwarded-proto",    "fo
                                  "x-client-subject", "x-client-cn",          "x-client-fingerprint",
                                  "x-client-serial",  "x-client-not-after"};
 
-void check_request(const ref::Request& got, const Authorized& want) {
+void check_request(const ref::RefRequest& got, const Authorized& want) {
   if (got.method != want.method || got.target != want.target) violated("method or target changed");
   int hosts = 0, cns = 0, framing = 0;
   std::vector<std::string> identity;
   for (const auto& [name, value] : got.headers) {
-    std::string n = ref::normalized(name);
+    std::string n = ref::normalized_name(name);
     if (n == "host") {
       ++hosts;
       if (value != want.authority) violated("Host is not the checked authority");
     }
     if (n == "x-client-cn" && (++cns, value != "alice")) violated("X-Client-CN is not alice");
     if (n == "content-length" || n == "transfer-encoding") ++framing;
-    if (n == "connection" && ref::lower(value) != "upgrade" && ref::lower(value) != "close" &&
-        ref::lower(value) != "keep-alive")
+    if (n == "connection" && !ref::field_has_token(value, "upgrade") && !ref::field_has_token(value, "close") &&
+        !ref::field_has_token(value, "keep-alive"))
       violated("Connection names a field");
     if (http::is_client_identity_header(name)) identity.push_back(n);
   }
@@ -117,16 +118,25 @@ void check_request(const ref::Request& got, const Authorized& want) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::vector<Authorized> authorized;
   std::string wire = forward(reinterpret_cast<const char*>(data), size, authorized);
-  std::vector<ref::Request> got;
-  ref::Parser reference(wire);
-  if (!reference.parse(got)) {
-    std::fprintf(stderr, "%s\n", reference.error().c_str());
-    violated("the upstream bytes are not canonical HTTP/1.1");
+  std::size_t pos = 0, seen = 0;
+  while (pos < wire.size()) {
+    ref::RefRequest got;
+    std::string why;
+    auto result = ref::ref_parse(wire, pos, got, why);
+    if (result == ref::RefResult::invalid) {
+      std::fprintf(stderr, "%s\n", why.c_str());
+      violated("the upstream bytes are not canonical HTTP/1.1");
+    }
+    if (seen >= authorized.size()) violated("the upstream reads a request Gatehouse did not authorize");
+    const Authorized& want = authorized[seen++];
+    if (result == ref::RefResult::incomplete) {  // the client's bytes ended inside this body
+      if (got.method != want.method || got.target != want.target) violated("method or target changed");
+      break;
+    }
+    check_request(got, want);
+    if (got.body.size() != want.body_length) violated("a body of another length than the one read");
+    if (got.upgrade) break;  // the rest belongs to the tunnel
   }
-  if (got.size() != authorized.size()) violated("the upstream reads a different number of requests");
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    check_request(got[i], authorized[i]);
-    if (got[i].body_length != authorized[i].body_length) violated("a body of another length than the one read");
-  }
+  if (seen != authorized.size()) violated("a request Gatehouse authorized is not what the upstream reads");
   return 0;
 }
