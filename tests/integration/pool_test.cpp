@@ -98,7 +98,9 @@ TEST(Pool, DeadEndpointIsEjectedThenReadmittedWhenItComesBack) {
   TestUpstream live(TestUpstream::echo());
   ProxyHarness proxy;
   proxy.start({.endpoints = {"127.0.0.1:" + std::to_string(flaky_port), live.endpoint()},
-               .upstream_extra = "eject_after = 1\neject_for = \"100ms\""});
+               // Long enough that the three connections below all fall inside it on a loaded machine
+               // (100 ms did not under a parallel sanitizer build), short enough to wait out.
+               .upstream_extra = "eject_after = 1\neject_for = \"2s\""});
   ASSERT_TRUE(echo_once(proxy));  // tries the dead one first, ejects it, ends on the live one
   EXPECT_EQ(proxy.totals().upstream_connect_failed, 1u);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(echo_once(proxy));
