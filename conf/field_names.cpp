@@ -7,13 +7,15 @@
 namespace gatehouse::conf {
 namespace {
 
-// Compared after normalized_field_name(), so every spelling of each is caught.
-constexpr std::array<std::string_view, 20> kSpoofable = {
-    "x-forwarded-client-cert", "client-cert",        "client-cert-chain",   "x-forwarded-for",
-    "x-forwarded-proto",       "x-forwarded-host",   "x-forwarded-port",    "forwarded",
-    "x-real-ip",               "x-ssl-client-cert",  "x-ssl-client-dn",     "x-forwarded-server",
-    "x-forwarded-ssl",         "x-forwarded-scheme", "true-client-ip",      "x-ssl-client-verify",
-    "x-ssl-client-s-dn",       "x-ssl-client-i-dn",  "ssl-client-cert",     "x-arr-clientcert"};
+// Compared after normalized_field_name(), so every spelling of each is caught. The prefixes
+// cover whole families that proxies, load balancers and auth gateways use for the client's
+// certificate, address or user (nginx and Traefik configs, AWS ALB, Envoy, oauth2-proxy).
+constexpr std::array<std::string_view, 7> kSpoofablePrefixes = {
+    "x-client-", "x-forwarded-", "x-ssl-", "ssl-client-", "x-amzn-mtls-", "x-auth-request-", "x-envoy-"};
+constexpr std::array<std::string_view, 13> kSpoofable = {
+    "client-cert",      "client-cert-chain", "forwarded",           "x-real-ip",        "true-client-ip",
+    "x-arr-clientcert", "remote-user",       "x-remote-user",       "client-ip",        "x-cluster-client-ip",
+    "cf-connecting-ip", "fastly-client-ip",  "x-original-forwarded-for"};
 
 constexpr std::array<std::string_view, 10> kFramingAndHop = {
     "content-length", "transfer-encoding", "host", "connection", "keep-alive",
@@ -31,7 +33,8 @@ std::string normalized_field_name(std::string_view name) {
 
 bool is_client_identity_header(std::string_view name) {
   std::string n = normalized_field_name(name);
-  if (n.starts_with("x-client-")) return true;
+  if (std::any_of(kSpoofablePrefixes.begin(), kSpoofablePrefixes.end(), [&](std::string_view p) { return n.starts_with(p); }))
+    return true;
   return std::find(kSpoofable.begin(), kSpoofable.end(), n) != kSpoofable.end();
 }
 

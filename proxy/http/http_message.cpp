@@ -66,6 +66,7 @@ MessageParser::MessageParser(llhttp_type_t type, Limits limits) : type_(type), l
   settings_.on_message_begin = &on_message_begin;
   settings_.on_url = &on_url;
   settings_.on_status = &on_status;
+  settings_.on_version = &on_version;
   settings_.on_header_field = &on_header_field;
   settings_.on_header_value = &on_header_value;
   settings_.on_header_value_complete = &on_header_value_complete;
@@ -82,12 +83,14 @@ void MessageParser::reset() {
   parser_.data = this;
   in_message_ = in_value_ = in_trailers_ = false;
   skip_body_ = after_head_ = false;
+  previous_tail_.clear();
   problem_ = ParseProblem::none;
   why_.clear();
 }
 
 MessageParser::Event MessageParser::run(const char* data, std::size_t size, std::size_t& consumed) {
   const char* at = data ? data : kNoInput;
+  feed_start_ = at;
   auto err = llhttp_execute(&parser_, at, size);
   consumed = size;
   if (err == HPE_PAUSED) {
@@ -102,9 +105,21 @@ MessageParser::Event MessageParser::run(const char* data, std::size_t size, std:
       problem_ = err == HPE_INVALID_VERSION ? ParseProblem::version : ParseProblem::malformed;
     return Event::error;
   }
+  remember_tail(at, consumed);
   if (head_done_) return Event::head;
   if (message_done_) return Event::body_done;
   return Event::need_more;
+}
+
+void MessageParser::remember_tail(const char* at, std::size_t consumed) {
+  constexpr std::size_t kKeep = 8;  // enough for "HTTP/" before a version split off
+  std::string_view used(at, consumed);
+  if (used.size() >= kKeep) {
+    previous_tail_ = std::string(used.substr(used.size() - kKeep));
+  } else {
+    previous_tail_ += used;
+    if (previous_tail_.size() > kKeep) previous_tail_.erase(0, previous_tail_.size() - kKeep);
+  }
 }
 
 MessageParser::Event MessageParser::feed(const char* data, std::size_t size, std::size_t& consumed,
@@ -160,6 +175,7 @@ int MessageParser::on_message_begin(llhttp_t* p) {
   s.in_value_ = s.in_trailers_ = s.last_chunk_ = false;
   s.head_bytes_ = 0;
   s.body_bytes_ = 0;
+  s.version_checked_ = false;
   return 0;
 }
 
@@ -167,6 +183,20 @@ int MessageParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
   auto& s = self(p);
   s.head_.target.append(at, n);
   return s.grow(n) ? 0 : HPE_USER;
+}
+
+// llhttp also parses RTSP/1.0 and ICE/1.0 lines and reports them as version 1.0: the protocol
+// name just before the version must be HTTP. It is in this buffer or ends the previous one.
+int MessageParser::on_version(llhttp_t* p, const char* at, std::size_t) {
+  auto& s = self(p);
+  if (s.version_checked_) return 0;
+  s.version_checked_ = true;
+  const auto here = static_cast<std::size_t>(at - s.feed_start_);
+  const std::size_t from_here = std::min<std::size_t>(here, 5);
+  std::string before = s.previous_tail_ + std::string(at - from_here, from_here);
+  if (before.size() < 5 || before.compare(before.size() - 5, 5, "HTTP/") != 0)
+    return s.refuse(ParseProblem::version, "only HTTP/1.0 and HTTP/1.1 are served here, not another protocol");
+  return 0;
 }
 
 int MessageParser::on_status(llhttp_t* p, const char* at, std::size_t n) {
@@ -240,7 +270,9 @@ int MessageParser::on_headers_complete(llhttp_t* p) {
   if (s.type_ == HTTP_REQUEST) s.head_.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
   else s.head_.status = static_cast<int>(p->status_code);
   if (s.check_head() != 0) return -1;
-  if (s.skip_body_) p->flags |= F_SKIPBODY;  // llhttp's own "no body" mark, read right after this
+  // llhttp's own "no body" mark, read right after this: llhttp 8.1 would read a 1xx, 204 or 304's
+  // Content-Length or chunked body, which RFC 9112 6.3 says such a response never has.
+  if (s.type_ == HTTP_RESPONSE && s.head_.framing == Framing::none) p->flags |= F_SKIPBODY;
   s.in_trailers_ = true;
   s.in_value_ = false;
   s.head_done_ = true;

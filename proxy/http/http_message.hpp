@@ -95,6 +95,7 @@ class MessageParser {
   static int on_message_begin(llhttp_t* p);
   static int on_url(llhttp_t* p, const char* at, std::size_t n);
   static int on_status(llhttp_t* p, const char* at, std::size_t n);
+  static int on_version(llhttp_t* p, const char* at, std::size_t n);
   static int on_method(llhttp_t* p, const char* at, std::size_t n);
   static int on_header_field(llhttp_t* p, const char* at, std::size_t n);
   static int on_header_value(llhttp_t* p, const char* at, std::size_t n);
@@ -109,6 +110,7 @@ class MessageParser {
   int refuse(ParseProblem problem, std::string why);
   int check_head();
   Event run(const char* data, std::size_t size, std::size_t& consumed);
+  void remember_tail(const char* at, std::size_t consumed);
 
   llhttp_type_t type_;
   Limits limits_;
@@ -120,7 +122,9 @@ class MessageParser {
   ParseProblem problem_ = ParseProblem::none;
   std::string why_;
   bool in_value_ = false, in_trailers_ = false, in_message_ = false;
-  bool skip_body_ = false, last_chunk_ = false;
+  bool skip_body_ = false, last_chunk_ = false, version_checked_ = false;
+  const char* feed_start_ = nullptr;  // the buffer llhttp is running on
+  std::string previous_tail_;         // the last bytes of the buffers before it
   bool head_done_ = false, message_done_ = false, after_head_ = false;
   std::size_t head_bytes_ = 0, trailers_dropped_ = 0;
   std::uint64_t body_bytes_ = 0;

@@ -285,14 +285,14 @@ class Session {
       }
       upgraded_ = true;
       status_ = 101;
-      co_return co_await to_client(serialize_response(h, false, true));
+      co_return co_await to_client(serialize_response(h, request_.head().minor, false, true));
     }
     if (h.status >= 200) {
       status_ = h.status;
       response_started_ = true;
       close_client_ = h.framing == Framing::until_close || c_.worker.draining;
     }
-    co_return co_await to_client(serialize_response(h, close_client_, false));
+    co_return co_await to_client(serialize_response(h, request_.head().minor, close_client_, false));
   }
 
   asio::awaitable<bool> to_client(const std::string& data) {

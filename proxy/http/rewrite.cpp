@@ -11,8 +11,15 @@ RequestRefusal bad(std::string message) { return {400, "bad_request", std::move(
 
 std::string version(const Head& h) { return "HTTP/" + std::to_string(h.major) + "." + std::to_string(h.minor); }
 
-bool reg_name_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-._~!$&'()*+,;=%").find(c) != std::string_view::npos;
+// Host names as DNS and certificates know them (RFC 3986 also allows sub-delims and
+// percent-encoding in a reg-name; no route can match those, and upstreams split on ',' ';' '=').
+bool host_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+}
+
+bool valid_port(std::string_view port) {
+  return !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos &&
+         std::stoul(std::string(port)) <= 65535;
 }
 
 // A protocol in Upgrade is "name" or "name/version"; policy speaks of names.
@@ -72,16 +79,14 @@ std::string authority_host(std::string_view authority) {
     std::string_view inside = host.substr(1, close - 1);
     if (inside.empty() || inside.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) return "";
     std::string_view port = host.substr(close + 1);
-    if (!port.empty() && (port.front() != ':' || port.substr(1).find_first_not_of("0123456789") != std::string_view::npos))
-      return "";
+    if (!port.empty() && (port.front() != ':' || !valid_port(port.substr(1)))) return "";
     host = host.substr(0, close + 1);
   } else {
     if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
-      std::string_view port = host.substr(colon + 1);
-      if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) return "";
+      if (!valid_port(host.substr(colon + 1))) return "";
       host = host.substr(0, colon);
     }
-    if (host.empty() || !std::all_of(host.begin(), host.end(), reg_name_char)) return "";
+    if (host.empty() || !std::all_of(host.begin(), host.end(), host_name_char)) return "";
   }
   std::string out(host);
   if (out.size() > 1 && out.back() == '.') out.pop_back();
@@ -176,7 +181,7 @@ bool upgrade_accepted(const Head& response, const std::vector<std::string>& aske
   return std::any_of(asked.begin(), asked.end(), [&](const std::string& p) { return iequals(p, chosen.front()); });
 }
 
-std::string serialize_response(const Head& response, bool close, bool upgrade) {
+std::string serialize_response(const Head& response, int client_minor, bool close, bool upgrade) {
   std::string out = version(response) + " " + std::to_string(response.status) + " " + response.reason + "\r\n";
   for (const auto& h : response.headers) {
     if (hop_by_hop(h, response)) continue;
@@ -185,9 +190,11 @@ std::string serialize_response(const Head& response, bool close, bool upgrade) {
   if (upgrade) return out + "Upgrade: " + *response.find("upgrade") + "\r\nConnection: upgrade\r\n\r\n";
   if (response.status < 200) return out + "\r\n";  // an interim response says nothing about the connection
   if (response.framing == Framing::chunked) out += "Transfer-Encoding: chunked\r\n";
-  else if (response.has_content_length) out += "Content-Length: " + std::to_string(response.content_length) + "\r\n";
+  // A 204 never has a length; a 304 (or a HEAD answer) may state the length the body would have.
+  else if (response.has_content_length && response.status != 204)
+    out += "Content-Length: " + std::to_string(response.content_length) + "\r\n";
   if (close) out += "Connection: close\r\n";
-  else if (response.minor == 0) out += "Connection: keep-alive\r\n";
+  else if (client_minor == 0) out += "Connection: keep-alive\r\n";  // an HTTP/1.0 client must be told
   return out + "\r\n";
 }
 

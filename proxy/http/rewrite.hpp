@@ -45,8 +45,9 @@ std::string serialize_request(const Head& head);
 
 // A 101 is accepted only when it switches to exactly one of the protocols the request asked for.
 bool upgrade_accepted(const Head& response, const std::vector<std::string>& asked);
-// `close`: tell the client this connection ends after the response. `upgrade`: a checked 101.
-std::string serialize_response(const Head& response, bool close, bool upgrade);
+// `client_minor`: the client's HTTP/1.x. `close`: tell the client this connection ends after the
+// response. `upgrade`: a checked 101.
+std::string serialize_response(const Head& response, int client_minor, bool close, bool upgrade);
 
 // Trailer fields passed on: only those listed in `allowed_trailers`, never a protected name.
 bool trailer_allowed(std::string_view name, const conf::HttpSettings& http);

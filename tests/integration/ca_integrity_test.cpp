@@ -23,13 +23,6 @@ namespace {
 
 const std::string kBinary = GATEHOUSE_BINARY;
 
-std::string slurp(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Every CRL number in a PEM file of CRLs, in order.
 std::vector<long> crl_numbers(const std::string& file) {
   std::string pem = slurp(file);

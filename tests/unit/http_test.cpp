@@ -139,6 +139,33 @@ TEST(HttpMessage, EmptyValuesEndTheirField) {
   EXPECT_EQ(h.headers[1].value, "a");  // trailing whitespace is not part of the value
 }
 
+TEST(HttpMessage, InterimNoContentAndNotModifiedResponsesHaveNoBodyWhateverTheirFraming) {
+  // llhttp 8.1 alone would read these lengths as bodies: the bytes after them are the next response.
+  for (const std::string status : {"100 Continue", "150 X", "204 No Content", "304 Not Modified"}) {
+    for (const std::string framing : {"Content-Length: 42\r\n", "Transfer-Encoding: chunked\r\n"}) {
+      MessageParser p(HTTP_RESPONSE, {});
+      auto r = feed_all(p, "HTTP/1.1 " + status + "\r\n" + framing + "\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal", 1000);
+      ASSERT_EQ(r.events.size(), 4u) << status << framing;
+      EXPECT_EQ(r.events[1], MessageParser::Event::body_done);
+      EXPECT_EQ(p.head().status, 200) << status << framing;
+      EXPECT_EQ(r.body, "real") << status << framing;
+    }
+  }
+}
+
+TEST(HttpMessage, OtherProtocolsThatLlhttpKnowsAreRefused) {
+  for (const char* line : {"DESCRIBE / RTSP/1.0\r\n", "GET / RTSP/1.0\r\n", "SOURCE / ICE/1.0\r\n"})
+    EXPECT_EQ(problem_of(std::string(line) + "Host: a\r\n\r\n"), ParseProblem::version) << line;
+  // Split anywhere, "HTTP/" is still seen before the version.
+  const std::string ok = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (std::size_t step = 1; step < ok.size(); ++step) {
+    MessageParser p(HTTP_REQUEST, {});
+    auto r = feed_all(p, ok, step);
+    ASSERT_FALSE(r.events.empty()) << step;
+    EXPECT_EQ(r.events.front(), MessageParser::Event::head) << step << ": " << p.error();
+  }
+}
+
 TEST(HttpMessage, ResponsesWithoutBodyAndUntilClose) {
   MessageParser head(HTTP_RESPONSE, {});
   head.expect_no_body(true);
@@ -194,7 +221,10 @@ TEST(HttpRewrite, RefusesRequestsThatCouldMeanSomethingElseUpstream) {
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a b\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: \r\n\r\n")), "");
-  EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a:99999x\r\n\r\n")), "");
+  for (const char* host : {"a:99999x", "a:99999", "a:", "x,for=_hidden.a", "a;b", "a=b", "a%2eb", "[::1]:70000"})
+    EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n")), "") << host;
+  EXPECT_EQ(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n")), "");
+  EXPECT_EQ(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a.example.:65535\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET * HTTP/1.1\r\nHost: a\r\n\r\n")), "");
   EXPECT_EQ(refusal_of(parsed_head("GET / HTTP/1.0\r\n\r\n")), "A request needs a Host header (here HTTP/1.0 ones too).");
@@ -236,7 +266,18 @@ TEST(HttpRewrite, ResponseFramingIsRebuilt) {
   r.reason = "OK";
   r.headers = {{"Content-Length", "5"}, {"Transfer-Encoding", "chunked"}, {"X-A", "1"}};
   r.framing = Framing::chunked;
-  EXPECT_EQ(serialize_response(r, false, false), "HTTP/1.1 200 OK\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_EQ(serialize_response(r, 1, false, false), "HTTP/1.1 200 OK\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  // No length on a 204 or a 1xx, whatever the upstream wrote; an HTTP/1.0 client is told to keep alive.
+  r.status = 204;
+  r.reason = "No Content";
+  r.framing = Framing::none;
+  r.has_content_length = true;
+  r.content_length = 42;
+  r.headers = {{"Content-Length", "42"}};
+  EXPECT_EQ(serialize_response(r, 0, false, false), "HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n");
+  r.status = 100;
+  r.reason = "Continue";
+  EXPECT_EQ(serialize_response(r, 1, false, false), "HTTP/1.1 100 Continue\r\n\r\n");
 }
 
 TEST(HttpIdentity, XfccQuotesLikeEnvoy) {
@@ -257,7 +298,9 @@ TEST(HttpIdentity, XfccQuotesLikeEnvoy) {
 TEST(HttpIdentity, ClientCannotSetOurHeadersInAnySpelling) {
   for (const char* name : {"X-Client-Anything", "x-forwarded-client-cert", "Client-Cert", "Client-Cert-Chain",
                            "FORWARDED", "X-Forwarded-For", "X-Real-IP", "X_Client_CN", "x_forwarded_client_cert",
-                           "Client_Cert", " X-Client-CN ", "TRUE_CLIENT_IP"})
+                           "Client_Cert", " X-Client-CN ", "TRUE_CLIENT_IP", "X-Forwarded-Tls-Client-Cert",
+                           "X-SSL-Cert", "SSL-Client-Verify", "Ssl-Client-S-Dn", "X-Amzn-Mtls-Clientcert", "Remote-User",
+                           "X-Remote-User", "X-Forwarded-User", "CF-Connecting-IP", "X-Envoy-External-Address"})
     EXPECT_TRUE(is_client_identity_header(name)) << name;
   EXPECT_FALSE(is_client_identity_header("X-Request-Id"));
 }
