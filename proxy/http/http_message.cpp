@@ -1,11 +1,17 @@
 #include "proxy/http/http_message.hpp"
 
+#include "conf/field_names.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 
 namespace gatehouse::proxy::http {
 namespace {
+
+// Beyond 2^53 an upstream that reads lengths as doubles (JavaScript, some JSON-minded stacks)
+// would frame the body differently from us: larger lengths and chunk sizes are refused.
+constexpr std::uint64_t kMaxExactLength = (std::uint64_t{1} << 53) - 1;
 
 bool ows(char c) { return c == ' ' || c == '\t'; }
 
@@ -233,6 +239,8 @@ int MessageParser::on_header_value_complete(llhttp_t* p) {
   s.in_value_ = true;
   if (list.empty()) return 0;
   Header& h = list.back();
+  // llhttp 8.1 lets a line start with ':' (an empty name): a field name is a token, never empty.
+  if (!conf::is_token(h.name)) return s.refuse(ParseProblem::malformed, "a header line without a valid name");
   h.value = std::string(trim(h.value));
   if (!valid_field_value(h.value))
     return s.refuse(ParseProblem::malformed, "the value of '" + h.name + "' holds a control character");
@@ -255,6 +263,9 @@ int MessageParser::check_head() {
   }
   h.has_content_length = (parser_.flags & F_CONTENT_LENGTH) != 0;
   if (h.has_content_length) h.content_length = parser_.content_length;
+  if (h.content_length > kMaxExactLength)
+    return refuse(ParseProblem::malformed, "Content-Length " + std::to_string(h.content_length) + " is larger than " +
+                                               std::to_string(kMaxExactLength));
   const bool bodiless = (type_ == HTTP_RESPONSE) && (skip_body_ || h.status < 200 || h.status == 204 || h.status == 304);
   if (bodiless) h.framing = Framing::none;
   else if (parser_.flags & F_CHUNKED) h.framing = Framing::chunked;
@@ -288,6 +299,10 @@ int MessageParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
 
 int MessageParser::on_chunk_header(llhttp_t* p) {
   auto& s = self(p);
+  if (p->content_length > kMaxExactLength) {
+    s.refuse(ParseProblem::malformed, "a chunk larger than " + std::to_string(kMaxExactLength) + " bytes");
+    return -1;
+  }
   char size[32];
   int len = std::snprintf(size, sizeof size, "%llx\r\n", static_cast<unsigned long long>(p->content_length));
   s.body_out_->append(size, static_cast<std::size_t>(len));

@@ -57,6 +57,7 @@ std::string forward(const char* data, std::size_t size, std::vector<Authorized>&
   http::MessageParser parser(HTTP_REQUEST, {});
   parser.keep_trailers([](std::string_view name) { return http::trailer_allowed(name, settings); });
   std::string wire, body;
+  bool in_body = false;  // between an authorized head and the end of its message
   while (size > 0 || parser.pending()) {
     std::size_t used = 0;
     body.clear();
@@ -65,9 +66,10 @@ std::string forward(const char* data, std::size_t size, std::vector<Authorized>&
     data += used;
     size -= used;
     wire += body;
-    // Each feed stops at a message's end, so a head never shares one with the previous body.
-    if (ev != http::MessageParser::Event::head && !authorized.empty()) authorized.back().body_length = parser.body_bytes();
+    // Each feed stops at a message's end, so a feed never holds two messages' body bytes.
+    if (in_body) authorized.back().body_length = parser.body_bytes();
     if (ev == http::MessageParser::Event::error) break;
+    if (ev == http::MessageParser::Event::body_done) in_body = false;
     if (ev == http::MessageParser::Event::head) {
       auto decision = http::plan_request(parser.head(), parser.upgrade(), settings);
       const auto* plan = std::get_if<http::RequestPlan>(&decision);
@@ -76,6 +78,7 @@ std::string forward(const char* data, std::size_t size, std::vector<Authorized>&
       authorized.push_back({in.method, plan->target, plan->authority, 0});
       wire += http::serialize_request(http::upstream_request(in, *plan, true, settings.headers, facts));
       if (!plan->upgrade.empty()) break;  // what follows belongs to the tunnel, after a checked 101
+      in_body = true;
     } else if (ev == http::MessageParser::Event::need_more && !parser.pending()) {
       break;
     }

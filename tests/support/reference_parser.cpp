@@ -172,7 +172,7 @@ RefResult ref_parse(std::string_view buf, std::size_t& pos_in, RefRequest& out, 
       pos += 2;
     }
   } else if (!cl.empty()) {
-    if (cl.size() != 1 || cl[0].empty() || cl[0].size() > 15 ||
+    if (cl.size() != 1 || cl[0].empty() || cl[0].size() > 16 ||
         !std::all_of(cl[0].begin(), cl[0].end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
       why = "Content-Length that is not one decimal number";
       return RefResult::invalid;

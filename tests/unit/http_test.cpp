@@ -97,10 +97,18 @@ TEST(HttpMessage, RefusesWhatRfc9112SaysAServerMustReject) {
   EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"),
             ParseProblem::none);
   EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc"), ParseProblem::none);
+  // A length some upstreams would read as a rounded double (found by fuzz_no_desync).
+  EXPECT_EQ(problem_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9007199254740992\r\n\r\n"),
+            ParseProblem::malformed);
+  EXPECT_EQ(problem_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6888888888888881\r\n"),
+            ParseProblem::malformed);
   // Whitespace before the colon (RFC 9112 5.1), obsolete line folding, bare LF, control bytes.
   EXPECT_EQ(problem_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length : 3\r\n\r\nabc"), ParseProblem::malformed);
   EXPECT_EQ(problem_of("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Client-Cert : x\r\n\r\n"), ParseProblem::malformed);
   EXPECT_EQ(problem_of("GET / HTTP/1.1\nHost: a\n\n"), ParseProblem::malformed);
+  // An empty field name (found by fuzz_no_desync: llhttp 8.1 takes ": x" as a field).
+  EXPECT_EQ(problem_of("POST / HTTP/1.1\r\nHost: a\r\n: Content-Length\r\nContent-Length: 1\r\n\r\nx"),
+            ParseProblem::malformed);
   EXPECT_EQ(problem_of("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\x01\r\n\r\n"), ParseProblem::malformed);
   // Versions other than 1.0 and 1.1.
   EXPECT_NE(problem_of("GET /\r\n\r\n"), ParseProblem::none);
