@@ -100,6 +100,8 @@ RequestDecision plan_request(const Head& request, bool upgrade, const conf::Http
   if (request.minor >= 1 && !host_field) return bad("An HTTP/1.1 request needs a Host header.");
   if (request.minor == 0 && request.find("transfer-encoding"))
     return bad("Transfer-Encoding is not allowed in an HTTP/1.0 request.");
+  // RFC 9110 4.2.4: a fragment is never sent; an upstream may read '#' as path or as fragment.
+  if (request.target.find('#') != std::string::npos) return bad("A request target may not carry a fragment (#).");
   RequestPlan plan;
   std::string authority;
   if (request.target.starts_with("/")) {

@@ -235,6 +235,7 @@ TEST(HttpRewrite, RefusesRequestsThatCouldMeanSomethingElseUpstream) {
   EXPECT_EQ(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a.example.:65535\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET * HTTP/1.1\r\nHost: a\r\n\r\n")), "");
+  EXPECT_NE(refusal_of(parsed_head("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n")), "");
   EXPECT_EQ(refusal_of(parsed_head("GET / HTTP/1.0\r\n\r\n")), "A request needs a Host header (here HTTP/1.0 ones too).");
 }
 
