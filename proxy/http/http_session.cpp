@@ -60,16 +60,13 @@ class Session {
 
   // A request the parser refused: nothing of it went upstream; the answer says why.
   asio::awaitable<std::string> refuse_unparsable() {
-    switch (request_.problem()) {
-      case ParseProblem::version:
-        co_await answer_error(505, "bad_request", request_.error() + ".");
-        break;
-      case ParseProblem::transfer_coding:
-        co_await answer_error(501, "bad_request", request_.error() + ".");
-        break;
-      default:
-        co_await answer_error(400, "bad_request", "The request is not valid HTTP/1.1 (" + request_.error() + ").");
+    int status = 400;
+    std::string message = "The request is not valid HTTP/1.1 (" + request_.error() + ").";
+    if (request_.problem() == ParseProblem::version || request_.problem() == ParseProblem::transfer_coding) {
+      status = request_.problem() == ParseProblem::version ? 505 : 501;
+      message = request_.error() + ".";
     }
+    co_await answer_error(status, "bad_request", message);
     co_return "bad_request";
   }
 

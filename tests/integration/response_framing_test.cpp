@@ -16,7 +16,7 @@ namespace gatehouse::test {
 namespace {
 
 // Answers every request head it reads with `answer`, on one kept-alive connection.
-TestUpstream::Handler answer_each_request(std::string answer) {
+TestUpstream::Handler answer_each_request(const std::string& answer) {
   return [answer](int fd) {
     std::string pending;
     char buf[4096];
