@@ -4,7 +4,12 @@
 // max_connection_age ends old connections.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <ctime>
+#include <thread>
 #include <optional>
 
 #include "tests/support/http_upstream.hpp"
@@ -244,6 +249,37 @@ TEST_F(Revalidation, MaxConnectionAgeClosesAnOldKeepAliveHttpConnection) {
   auto closed = wait_for_close("max_connection_age");
   ASSERT_TRUE(closed);
   EXPECT_GE((*closed)["duration_ms"].get<double>(), 1000.0);
+}
+
+TEST_F(Revalidation, MaxConnectionAgeLetsTheRequestInProgressFinishFirst) {
+  // The upstream holds its answer until the age has passed (the counter says so), then answers.
+  std::atomic<bool> release{false};
+  TestUpstream slow([&release](int fd) {
+    std::string head;
+    char c = 0;
+    while (head.find("\r\n\r\n") == std::string::npos && ::read(fd, &c, 1) == 1) head += c;
+    while (!release.load()) std::this_thread::yield();
+    write_all_fd(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate");
+  });
+  ProxyConfig c;
+  c.endpoints = {slow.endpoint()};
+  c.listener_extra = "mode = \"http\"\nmax_connection_age = \"1s\"";
+  start(c);
+  TlsClient alice(proxy.client());
+  ASSERT_TRUE(alice.connect()) << alice.error();
+  ASSERT_TRUE(alice.send(kGet));
+  const auto aged = "gatehouse_connections_max_age_closed_total{listener=\"test\"} 1";
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       metrics().find(aged) == std::string::npos && std::chrono::steady_clock::now() < until;)
+    std::this_thread::yield();
+  release = true;
+  ASSERT_NE(metrics().find(aged), std::string::npos);
+  std::string answer = read_response(alice);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_NE(answer.find("late"), std::string::npos) << answer;
+  (void)rest_until_closed(alice);  // then the connection ends, before another request
+  EXPECT_TRUE(alice.peer_closed());
+  EXPECT_TRUE(wait_for_close("max_connection_age"));
 }
 
 }  // namespace
