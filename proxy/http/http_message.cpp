@@ -303,22 +303,25 @@ int MessageParser::on_chunk_header(llhttp_t* p) {
     s.refuse(ParseProblem::malformed, "a chunk larger than " + std::to_string(kMaxExactLength) + " bytes");
     return -1;
   }
+  s.last_chunk_ = p->content_length == 0;
+  if (!s.chunk_framing_) return 0;
   char size[32];
   int len = std::snprintf(size, sizeof size, "%llx\r\n", static_cast<unsigned long long>(p->content_length));
   s.body_out_->append(size, static_cast<std::size_t>(len));
-  s.last_chunk_ = p->content_length == 0;
   return 0;
 }
 
 int MessageParser::on_chunk_complete(llhttp_t* p) {
   auto& s = self(p);
-  if (!s.last_chunk_) s.body_out_->append("\r\n");  // the last chunk ends with the trailers
+  if (!s.last_chunk_ && s.chunk_framing_) s.body_out_->append("\r\n");  // the last one ends with the trailers
   return 0;
 }
 
 int MessageParser::on_message_complete(llhttp_t* p) {
   auto& s = self(p);
-  if (s.head_.framing == Framing::chunked) {
+  if (s.head_.framing == Framing::chunked && !s.chunk_framing_) {
+    s.trailers_dropped_ += s.trailers_.size();
+  } else if (s.head_.framing == Framing::chunked) {
     for (const auto& t : s.trailers_) {
       if (s.keep_trailer_ && s.keep_trailer_(t.name)) s.body_out_->append(t.name + ": " + t.value + "\r\n");
       else ++s.trailers_dropped_;

@@ -76,6 +76,8 @@ class MessageParser {
   // Call before the response's body is parsed: a response to HEAD has none.
   void expect_no_body(bool none) { skip_body_ = none; }
   void keep_trailers(TrailerFilter filter) { keep_trailer_ = std::move(filter); }
+  // Off: a chunked body comes out as its bare bytes (for an HTTP/1.0 peer, which knows no chunks).
+  void emit_chunk_framing(bool on) { chunk_framing_ = on; }
   // Start over, e.g. after a request that asked for an upgrade was answered normally.
   void reset();
 
@@ -122,7 +124,7 @@ class MessageParser {
   ParseProblem problem_ = ParseProblem::none;
   std::string why_;
   bool in_value_ = false, in_trailers_ = false, in_message_ = false;
-  bool skip_body_ = false, last_chunk_ = false, version_checked_ = false;
+  bool skip_body_ = false, last_chunk_ = false, version_checked_ = false, chunk_framing_ = true;
   const char* feed_start_ = nullptr;  // the buffer llhttp is running on
   std::string previous_tail_;         // the last bytes of the buffers before it
   bool head_done_ = false, message_done_ = false, after_head_ = false;

@@ -287,7 +287,15 @@ class Session {
     if (h.status >= 200) {
       status_ = h.status;
       response_started_ = true;
-      close_client_ = h.framing == Framing::until_close || c_.worker.draining;
+      // An HTTP/1.0 client knows no chunks: it gets the bare body, ended by closing the connection.
+      const bool dechunk = h.framing == Framing::chunked && request_.head().minor == 0;
+      response_.emit_chunk_framing(!dechunk);
+      close_client_ = h.framing == Framing::until_close || dechunk || c_.worker.draining;
+      if (dechunk) {
+        Head plain = h;
+        plain.framing = Framing::until_close;
+        co_return co_await to_client(serialize_response(plain, 0, true, false));
+      }
     }
     co_return co_await to_client(serialize_response(h, request_.head().minor, close_client_, false));
   }

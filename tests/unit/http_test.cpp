@@ -161,6 +161,14 @@ TEST(HttpMessage, InterimNoContentAndNotModifiedResponsesHaveNoBodyWhateverTheir
   }
 }
 
+TEST(HttpMessage, ChunkFramingCanBeLeftOutForAnHttp10Peer) {
+  MessageParser p(HTTP_RESPONSE, {});
+  p.emit_chunk_framing(false);
+  auto r = feed_all(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n", 3);
+  ASSERT_EQ(r.events.size(), 2u);
+  EXPECT_EQ(r.body, "hello world");
+}
+
 TEST(HttpMessage, OtherProtocolsThatLlhttpKnowsAreRefused) {
   for (const char* line : {"DESCRIBE / RTSP/1.0\r\n", "GET / RTSP/1.0\r\n", "SOURCE / ICE/1.0\r\n"})
     EXPECT_EQ(problem_of(std::string(line) + "Host: a\r\n\r\n"), ParseProblem::version) << line;
