@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libasio-dev android-libboringssl-dev libtomlplusplus-dev prometheus-cpp-dev libgtest-dev
-  nlohmann-json3-dev libcli11-dev libspdlog-dev node-llhttp libnghttp2-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev node-llhttp libbenchmark-dev
   curl openssl ca-certificates libnss3-tools nginx haproxy nodejs python3 prometheus python3-yaml systemd
   clang libclang-rt-14-dev clang-tidy llvm
 )
