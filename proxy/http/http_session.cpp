@@ -45,30 +45,18 @@ class Session {
         co_await answer_error(408, "head_timeout", "The request head did not arrive in time.");
         co_return "head_timeout";
       }
-      if (head == HeadResult::too_large) {
-        co_await answer_error(431, "request_head_too_large", "The request head is larger than this service accepts.");
-        co_return "request_head_too_large";
+      if (head == HeadResult::bad) {  // nothing of it went upstream; the answer says why
+        RequestRefusal refused = unparsable_request(request_);
+        co_await answer_error(refused.status, refused.keyword, refused.message);
+        co_return refused.keyword;
       }
-      if (head == HeadResult::bad) co_return co_await refuse_unparsable();
       std::string close = co_await exchange();
       if (!close.empty()) co_return close;
     }
   }
 
  private:
-  enum class HeadResult { ok, closed, idle, drained, timeout, too_large, bad, error };
-
-  // A request the parser refused: nothing of it went upstream; the answer says why.
-  asio::awaitable<std::string> refuse_unparsable() {
-    int status = 400;
-    std::string message = "The request is not valid HTTP/1.1 (" + request_.error() + ").";
-    if (request_.problem() == ParseProblem::version || request_.problem() == ParseProblem::transfer_coding) {
-      status = request_.problem() == ParseProblem::version ? 505 : 501;
-      message = request_.error() + ".";
-    }
-    co_await answer_error(status, "bad_request", message);
-    co_return "bad_request";
-  }
+  enum class HeadResult { ok, closed, idle, drained, timeout, bad, error };
 
   asio::awaitable<HeadResult> read_request_head(bool first) {
     Deadline deadline(c_.client.socket().get_executor());
@@ -91,7 +79,7 @@ class Session {
         auto ev = request_.feed(client_in_.next(), client_in_.available(), used, none);
         client_in_.pos += used;
         if (ev == MessageParser::Event::head) co_return HeadResult::ok;
-        if (ev != MessageParser::Event::need_more) co_return request_.head_too_large() ? HeadResult::too_large : HeadResult::bad;
+        if (ev != MessageParser::Event::need_more) co_return HeadResult::bad;
         if (client_in_.available() > 0) continue;
       }
       auto ec = co_await read_into(c_.client, client_in_);

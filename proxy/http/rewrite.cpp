@@ -93,6 +93,16 @@ std::string authority_host(std::string_view authority) {
   return tls::ascii_lower(out);
 }
 
+RequestRefusal unparsable_request(const MessageParser& parser) {
+  switch (parser.problem()) {
+    case ParseProblem::too_large:
+      return {431, "request_head_too_large", "The request head is larger than this service accepts."};
+    case ParseProblem::version: return {505, "bad_request", parser.error() + "."};
+    case ParseProblem::transfer_coding: return {501, "bad_request", parser.error() + "."};
+    default: return bad("The request is not valid HTTP/1.1 (" + parser.error() + ").");
+  }
+}
+
 RequestDecision plan_request(const Head& request, bool upgrade, const conf::HttpSettings& http) {
   if (request.method == "CONNECT") return RequestRefusal{405, "method_not_allowed", "CONNECT is not supported here."};
   if (request.count("host") > 1) return bad("A request may carry one Host header, not several.");
