@@ -346,21 +346,6 @@ TEST(HttpMode, HeadRequestsAndUpstreamFailuresGetProperAnswers) {
   EXPECT_EQ(log[0]["status"], 502);
 }
 
-// One response with a Content-Length, read without waiting for the connection to close.
-std::string read_response(TlsClient& client) {
-  std::string got;
-  for (;;) {
-    auto end = got.find("\r\n\r\n");
-    auto cl = got.find("Content-Length: ");
-    if (end != std::string::npos && cl != std::string::npos &&
-        got.size() >= end + 4 + std::stoul(got.substr(cl + 16)))
-      return got;
-    auto more = client.read_some();
-    if (!more || more->empty()) return got;
-    got += *more;
-  }
-}
-
 TEST(HttpMode, DrainClosesIdleKeepAliveConnectionsAtOnce) {
   HttpUpstream up;
   ProxyHarness proxy;

@@ -25,20 +25,6 @@ namespace {
 const std::string kGet = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 const std::string kDenyAlice = "  [[listener.route]]\n  upstream = \"app\"\n  deny = [ { cn = \"alice\" } ]\n";
 
-// One response with a Content-Length, read without waiting for the connection to close.
-std::string read_response(TlsClient& client) {
-  std::string got;
-  for (;;) {
-    auto end = got.find("\r\n\r\n");
-    auto cl = got.find("Content-Length: ");
-    if (end != std::string::npos && cl != std::string::npos && got.size() >= end + 4 + std::stoul(got.substr(cl + 16)))
-      return got;
-    auto more = client.read_some();
-    if (!more || more->empty()) return got;
-    got += *more;
-  }
-}
-
 // Whether the proxy ends the connection: what comes before the end (nullopt on a TLS error, as
 // when the proxy shut the socket without close_notify).
 std::optional<std::string> rest_until_closed(TlsClient& client) { return client.read_all(); }

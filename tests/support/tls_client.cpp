@@ -217,4 +217,17 @@ bool get_ok(const ClientOptions& options) {
   return all && all->find("200 OK") != std::string::npos;
 }
 
+std::string read_response(TlsClient& client) {
+  std::string got;
+  for (;;) {
+    auto end = got.find("\r\n\r\n");
+    auto cl = got.find("Content-Length: ");
+    if (end != std::string::npos && cl != std::string::npos && got.size() >= end + 4 + std::stoul(got.substr(cl + 16)))
+      return got;
+    auto more = client.read_some();
+    if (!more || more->empty()) return got;
+    got += *more;
+  }
+}
+
 }  // namespace gatehouse::test

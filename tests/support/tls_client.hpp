@@ -73,4 +73,7 @@ std::string sha256_hex(const std::string& data);
 // A GET over a fresh connection with `options` (Connection: close); true when it was answered 200.
 bool get_ok(const ClientOptions& options);
 
+// One HTTP response with a Content-Length, read without waiting for the connection to close.
+std::string read_response(TlsClient& client);
+
 }  // namespace gatehouse::test
