@@ -14,7 +14,7 @@
 #include <iostream>
 #include <memory>
 
-#include "proxy/guarded_main.hpp"
+#include "common/guarded_main.hpp"
 
 namespace {
 

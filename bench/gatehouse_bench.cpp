@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "bench/load.hpp"
-#include "proxy/guarded_main.hpp"
+#include "common/guarded_main.hpp"
 #include "tls/pem_io.hpp"
 
 namespace gb = gatehouse::bench;

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "tls/reason.hpp"
+#include "common/reason.hpp"
 
 namespace gatehouse::metrics {
 
@@ -34,8 +34,8 @@ struct WorkerCounters {
 #define GATEHOUSE_DECLARE(name) Counter name;
   GATEHOUSE_WORKER_COUNTERS(GATEHOUSE_DECLARE)
 #undef GATEHOUSE_DECLARE
-  // Refused connections by reason keyword (index = tls::Reason).
-  std::array<Counter, tls::kReasonCount> refused;
+  // Refused connections by reason keyword (index = gatehouse::Reason).
+  std::array<Counter, gatehouse::kReasonCount> refused;
   // PROXY v2 TLVs left out because they did not fit the header (index = proxy::ProxyTlv).
   std::array<Counter, kProxyTlvSlots> proxy_tlv_dropped;
 };
@@ -74,8 +74,8 @@ enum class TlsVersionSlot : std::uint8_t { tls12, tls13, none };
 
 // One listener on one worker.
 struct ListenerCounters {
-  // [result: tls::Reason, ok included][TlsVersionSlot][resumed]
-  std::array<std::array<std::array<Counter, 2>, 3>, tls::kReasonCount> handshakes;
+  // [result: gatehouse::Reason, ok included][TlsVersionSlot][resumed]
+  std::array<std::array<std::array<Counter, 2>, 3>, gatehouse::kReasonCount> handshakes;
   LatencyHistogram handshake_duration{kLatencyBounds};
   Counter connections_total;
   Counter connections_active;
@@ -83,7 +83,7 @@ struct ListenerCounters {
   Counter bytes_client_to_upstream;
   Counter bytes_upstream_to_client;
   // Open connections ended after a reload because their client no longer passes, by reason.
-  std::array<Counter, tls::kReasonCount> reverified_closed;
+  std::array<Counter, gatehouse::kReasonCount> reverified_closed;
   Counter max_age_closed;  // ended at max_connection_age
 };
 
@@ -98,7 +98,7 @@ struct UpstreamCounters {
 // by outcome: admitted, or refused per reason. Sized once per listener; indexed, never looked up.
 struct RouteCounters {
   Counter allowed;
-  std::array<Counter, tls::kReasonCount> refused;
+  std::array<Counter, gatehouse::kReasonCount> refused;
 };
 
 // A plain copy, summed over workers, for tests and the admin endpoint.
@@ -106,7 +106,7 @@ struct CounterTotals {
 #define GATEHOUSE_DECLARE(name) std::uint64_t name = 0;
   GATEHOUSE_WORKER_COUNTERS(GATEHOUSE_DECLARE)
 #undef GATEHOUSE_DECLARE
-  std::array<std::uint64_t, tls::kReasonCount> refused{};
+  std::array<std::uint64_t, gatehouse::kReasonCount> refused{};
 
   void add(const WorkerCounters& w) {
 #define GATEHOUSE_SUM(name) name += w.name.get();
@@ -114,7 +114,7 @@ struct CounterTotals {
 #undef GATEHOUSE_SUM
     for (std::size_t i = 0; i < refused.size(); ++i) refused[i] += w.refused[i].get();
   }
-  std::uint64_t refused_for(tls::Reason r) const { return refused[static_cast<std::size_t>(r)]; }
+  std::uint64_t refused_for(gatehouse::Reason r) const { return refused[static_cast<std::size_t>(r)]; }
 };
 
 }  // namespace gatehouse::metrics

@@ -7,13 +7,13 @@
 
 #include "policy/rule.hpp"
 #include "tls/identity.hpp"
-#include "tls/reason.hpp"
+#include "common/reason.hpp"
 
 namespace gatehouse::policy {
 
 struct Decision {
   bool allowed = false;
-  tls::Reason reason = tls::Reason::policy_denied;  // ok when allowed
+  gatehouse::Reason reason = gatehouse::Reason::policy_denied;  // ok when allowed
   std::string rule;  // the rule that decided: "allow[1]", "deny[0]", "any verified client", "no allow rule matched"
 };
 

@@ -79,7 +79,7 @@ int Router::select(std::string_view sni_raw) const {
 tls::Authorization Router::authorize(const tls::PeerIdentity& identity, std::string_view sni) const {
   int index = select(sni);
   if (index < 0)
-    return {false, tls::Reason::policy_denied,
+    return {false, gatehouse::Reason::policy_denied,
             "no route for the server name '" + std::string(sni.empty() ? "(none)" : sni) + "' and no default route",
             "", -1};
   const CompiledRoute& route = routes_[index];

@@ -48,7 +48,7 @@ std::string format_access_line(const ConnectionRecord& r) {
     j["request"] = r.http_request;
   }
   j["decision"] = r.decision;
-  j["reason"] = tls::reason_keyword(r.reason);
+  j["reason"] = gatehouse::reason_keyword(r.reason);
   if (!r.detail.empty()) j["detail"] = r.detail;
   if (!r.failed_issuer.empty()) j["failed_issuer"] = r.failed_issuer;
   if (r.failed_depth >= 0) j["failed_depth"] = r.failed_depth;

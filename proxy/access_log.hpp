@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "tls/identity.hpp"
-#include "tls/reason.hpp"
+#include "common/reason.hpp"
 
 namespace gatehouse::proxy {
 
@@ -24,7 +24,7 @@ struct ConnectionRecord {
   double handshake_ms = 0;
   const tls::PeerIdentity* identity = nullptr;  // set once the certificate verified
   std::string decision;  // "allow" | "deny"
-  tls::Reason reason = tls::Reason::ok;
+  gatehouse::Reason reason = gatehouse::Reason::ok;
   std::string detail;  // plain words for a refusal
   std::string failed_issuer;
   int failed_depth = -1;

@@ -33,7 +33,7 @@ std::string peer_text(const asio::ip::tcp::endpoint& ep) {
 // Why a handshake failed, in the closed list of reasons, with plain words.
 void explain_handshake_failure(const tls::HandshakeReport& report, const tls::Stream& stream, const asio::error_code& ec,
                                bool timed_out, std::size_t max_client_cert_size, ConnectionRecord& rec) {
-  if (report.verify_ran && report.verify.reason != tls::Reason::ok) {
+  if (report.verify_ran && report.verify.reason != gatehouse::Reason::ok) {
     rec.reason = report.verify.reason;
     rec.rule = report.authz.rule;
     rec.detail = report.verify.detail;
@@ -43,13 +43,13 @@ void explain_handshake_failure(const tls::HandshakeReport& report, const tls::St
   }
   uint32_t code = stream.last_error_code();
   if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
-    rec.reason = tls::Reason::no_certificate;
+    rec.reason = gatehouse::Reason::no_certificate;
     rec.detail = "the client sent no certificate";
     return;
   }
   if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_KEY_USAGE_BIT_INCORRECT) {
     // TLS 1.3 checks this before our verifier runs: typically a CA certificate used as a client's.
-    rec.reason = tls::Reason::wrong_usage;
+    rec.reason = gatehouse::Reason::wrong_usage;
     rec.detail = "the client certificate's key usage does not allow signing (no digitalSignature); "
                  "is it a CA certificate?";
     return;
@@ -57,16 +57,16 @@ void explain_handshake_failure(const tls::HandshakeReport& report, const tls::St
   // After the ClientHello only the client's Certificate message can outgrow BoringSSL's
   // max_cert_list (set from max_client_cert_size).
   if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_EXCESSIVE_MESSAGE_SIZE && report.client_hello_read) {
-    rec.reason = tls::Reason::client_cert_too_large;
+    rec.reason = gatehouse::Reason::client_cert_too_large;
     rec.detail = tls::too_large_detail(0, max_client_cert_size);
     return;
   }
   if (timed_out) {
-    rec.reason = tls::Reason::handshake_timeout;
+    rec.reason = gatehouse::Reason::handshake_timeout;
     rec.detail = "the handshake did not finish within handshake_timeout";
     return;
   }
-  rec.reason = tls::Reason::protocol_error;
+  rec.reason = gatehouse::Reason::protocol_error;
   rec.detail = ec == asio::error::eof ? "the client closed the connection during the handshake"
                                       : stream.last_error().empty() ? ec.message() : stream.last_error();
 }
@@ -81,7 +81,7 @@ void fill_tls_facts(SSL* ssl, ConnectionRecord& rec) {
 }
 
 // One handshake's outcome for gatehouse_tls_handshakes_total and its duration histogram.
-void count_handshake(metrics::ListenerCounters& c, SSL* ssl, tls::Reason result, double seconds) {
+void count_handshake(metrics::ListenerCounters& c, SSL* ssl, gatehouse::Reason result, double seconds) {
   auto version = metrics::TlsVersionSlot::none;
   bool resumed = false;
   if (ssl && SSL_is_init_finished(ssl)) {
@@ -111,8 +111,8 @@ http::ForwardFacts forward_facts(SSL* ssl, const tls::HandshakeReport& report, c
 // What the client is told with verify = "optional": the reason and the facts of the certificate it sent.
 http::Refusal refusal_of(SSL* ssl, const tls::HandshakeReport& report, const policy::Router& router) {
   http::Refusal r;
-  r.reason = report.verify_ran ? report.verify.reason : tls::Reason::no_certificate;
-  if (r.reason == tls::Reason::ok) r.reason = tls::Reason::policy_denied;
+  r.reason = report.verify_ran ? report.verify.reason : gatehouse::Reason::no_certificate;
+  if (r.reason == gatehouse::Reason::ok) r.reason = gatehouse::Reason::policy_denied;
   if (report.authz.route >= 0) r.route = router.routes()[static_cast<size_t>(report.authz.route)].name;
   const STACK_OF(CRYPTO_BUFFER)* certs = SSL_get0_peer_certificates(ssl);
   if (certs && sk_CRYPTO_BUFFER_num(certs) > 0) {
@@ -205,7 +205,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     worker.access_log.write(rec);
     if (!worker.access_log.enabled() && rec.decision == "deny")  // refusals are never only at debug
       spdlog::info("refused {} on {}: {} ({}) issuer '{}' depth {}", rec.client, rec.listener,
-                   tls::reason_keyword(rec.reason), rec.detail, rec.failed_issuer, rec.failed_depth);
+                   gatehouse::reason_keyword(rec.reason), rec.detail, rec.failed_issuer, rec.failed_depth);
   };
   // Ended by Gatehouse after a reload or at max_connection_age: that is its close, with the reason.
   auto finish_if_ended = [&] {
@@ -227,7 +227,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
     auto header = co_await read_proxy_header(socket, listener.settings.accept_proxy_protocol,
                                              listener.settings.handshake_timeout);
     if (!header.ok) {
-      rec.reason = tls::Reason::protocol_error;
+      rec.reason = gatehouse::Reason::protocol_error;
       rec.detail = header.error;
       rec.decision = "deny";
       counters.refused[static_cast<size_t>(rec.reason)].add();
@@ -254,10 +254,10 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   // A resumed session skipped the verify callback: its certificate meets today's CRL and routes here.
   if (!ec && SSL_session_reused(stream.ssl()) && !listener.tls->recheck_resumed(stream.ssl(), &report) && !optional)
     ec = std::make_error_code(std::errc::permission_denied);
-  const bool accepted = !ec && report.identity && report.authz.allowed && report.verify.reason == tls::Reason::ok;
+  const bool accepted = !ec && report.identity && report.authz.allowed && report.verify.reason == gatehouse::Reason::ok;
   if (!ec && !accepted && !optional) {  // fail closed should any handshake ever skip verification
     ec = std::make_error_code(std::errc::protocol_error);
-    report.verify = {tls::Reason::protocol_error, "the session was not verified in this handshake", -1, ""};
+    report.verify = {gatehouse::Reason::protocol_error, "the session was not verified in this handshake", -1, ""};
     report.verify_ran = true;
   }
   if (report.identity) rec.identity = &*report.identity;
@@ -294,7 +294,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   }
 
   // The handshake verified the chain and authorized the identity on the route it chose.
-  count_handshake(mine, stream.ssl(), tls::Reason::ok, rec.handshake_ms / 1000);
+  count_handshake(mine, stream.ssl(), gatehouse::Reason::ok, rec.handshake_ms / 1000);
   live->ssl = stream.ssl();
   live->request_boundaries = listener.settings.mode == conf::ListenerMode::http;
   live->tunnel = !live->request_boundaries;
@@ -331,9 +331,9 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   UpstreamLink link(worker, upstream);
   auto opened = co_await link.open(up, preface);
   if (!opened.ok) {
-    rec.reason = tls::Reason::upstream_unavailable;
+    rec.reason = gatehouse::Reason::upstream_unavailable;
     rec.detail = opened.detail;
-    counters.refused[static_cast<size_t>(tls::Reason::upstream_unavailable)].add();
+    counters.refused[static_cast<size_t>(gatehouse::Reason::upstream_unavailable)].add();
     co_await stream.close_send();
     if (!finish_if_ended()) finish(worker.terminating ? "terminated" : opened.close);
     co_return;

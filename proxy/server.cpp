@@ -191,7 +191,7 @@ std::uint64_t Server::authz_allowed(size_t listener, int route) const {
   return sum;
 }
 
-std::uint64_t Server::authz_refused(size_t listener, int route, tls::Reason reason) const {
+std::uint64_t Server::authz_refused(size_t listener, int route, gatehouse::Reason reason) const {
   auto snap = snapshot();
   std::uint64_t sum = 0;
   for (size_t w = 0; w < workers_.size(); ++w)

@@ -17,7 +17,7 @@
 #include "proxy/upstream_monitor.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
-#include "tls/result.hpp"
+#include "common/result.hpp"
 
 namespace gatehouse::proxy {
 
@@ -57,7 +57,7 @@ class Server {
   metrics::CounterTotals totals() const;
   // Authorization decisions on a route (-1: no route matched), summed over workers.
   std::uint64_t authz_allowed(size_t listener, int route) const;
-  std::uint64_t authz_refused(size_t listener, int route, tls::Reason reason) const;
+  std::uint64_t authz_refused(size_t listener, int route, gatehouse::Reason reason) const;
   std::shared_ptr<const Snapshot> snapshot() const {
     std::lock_guard lock(snapshot_mutex_);
     return snapshot_;

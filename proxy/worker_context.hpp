@@ -13,7 +13,7 @@
 #include "proxy/access_log.hpp"
 #include "proxy/upstream_connect.hpp"
 #include "tls/bssl.hpp"
-#include "tls/reason.hpp"
+#include "common/reason.hpp"
 
 namespace gatehouse::proxy {
 
@@ -39,7 +39,7 @@ struct LiveSockets {
   bool request_boundaries = false;       // http mode: a gentle close may wait for the next request
   bool tunnel = false;                   // bytes both ways (tcp mode, upgraded http): no boundary comes
   Ending ending = Ending::none;
-  tls::Reason ending_reason = tls::Reason::ok;
+  gatehouse::Reason ending_reason = gatehouse::Reason::ok;
   std::string ending_detail;
 
   bool closing() const { return ending != Ending::none; }

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "tls/identity.hpp"
-#include "tls/reason.hpp"
+#include "common/reason.hpp"
 
 namespace gatehouse::tls {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "tls/bssl.hpp"
-#include "tls/reason.hpp"
+#include "common/reason.hpp"
 
 namespace gatehouse::tls {
 

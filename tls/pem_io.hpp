@@ -6,7 +6,7 @@
 #include <string>
 
 #include "tls/bssl.hpp"
-#include "tls/result.hpp"
+#include "common/result.hpp"
 
 namespace gatehouse::tls {
 

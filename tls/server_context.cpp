@@ -8,6 +8,7 @@
 #include "tls/server_credentials.hpp"
 #include "tls/diagnose/inspect.hpp"
 #include "tls/identity.hpp"
+#include "tls/reason_alert.hpp"
 #include "tls/pem_io.hpp"
 #include "tls/verified_cache.hpp"
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "tls/result.hpp"
+#include "common/result.hpp"
 
 namespace gatehouse::proxy::admin {
 

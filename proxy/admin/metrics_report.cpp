@@ -32,18 +32,18 @@ struct HistogramSum {
 // Open connections Gatehouse ended itself: after a reload (by reason; revoked always shown) and at
 // max_connection_age.
 void ended_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {
-  std::array<std::uint64_t, tls::kReasonCount> reverified{};
+  std::array<std::uint64_t, gatehouse::kReasonCount> reverified{};
   std::uint64_t aged = 0;
   for (const auto* w : workers) {
     const auto& c = *w->listener_counters[l.index];
-    for (std::size_t r = 0; r < tls::kReasonCount; ++r) reverified[r] += c.reverified_closed[r].get();
+    for (std::size_t r = 0; r < gatehouse::kReasonCount; ++r) reverified[r] += c.reverified_closed[r].get();
     aged += c.max_age_closed.get();
   }
-  for (std::size_t r = 1; r < tls::kReasonCount; ++r) {
-    if (!reverified[r] && static_cast<tls::Reason>(r) != tls::Reason::revoked) continue;
+  for (std::size_t r = 1; r < gatehouse::kReasonCount; ++r) {
+    if (!reverified[r] && static_cast<gatehouse::Reason>(r) != gatehouse::Reason::revoked) continue;
     e.counter("gatehouse_connections_reverified_closed_total",
               "Open connections closed after a reload because their client no longer passes.",
-              {{"listener", l.settings.name}, {"reason", std::string(tls::reason_keyword(static_cast<tls::Reason>(r)))}},
+              {{"listener", l.settings.name}, {"reason", std::string(gatehouse::reason_keyword(static_cast<gatehouse::Reason>(r)))}},
               static_cast<double>(reverified[r]));
   }
   e.counter("gatehouse_connections_max_age_closed_total", "Connections closed at max_connection_age.",
@@ -55,7 +55,7 @@ void listener_metrics(Exposition& e, const ListenerRuntime& l, const std::vector
   std::uint64_t active = 0, total = 0, up = 0, down = 0;
   HistogramSum<metrics::kLatencyBounds.size()> handshake;
   HistogramSum<metrics::kDurationBounds.size()> duration;
-  std::array<std::array<std::array<std::uint64_t, 2>, 3>, tls::kReasonCount> handshakes{};
+  std::array<std::array<std::array<std::uint64_t, 2>, 3>, gatehouse::kReasonCount> handshakes{};
   for (const auto* w : workers) {
     const auto& c = *w->listener_counters[l.index];
     active += c.connections_active.get();
@@ -64,18 +64,18 @@ void listener_metrics(Exposition& e, const ListenerRuntime& l, const std::vector
     down += c.bytes_upstream_to_client.get();
     handshake.add(c.handshake_duration);
     duration.add(c.connection_duration);
-    for (std::size_t r = 0; r < tls::kReasonCount; ++r)
+    for (std::size_t r = 0; r < gatehouse::kReasonCount; ++r)
       for (std::size_t v = 0; v < 3; ++v)
         for (std::size_t s = 0; s < 2; ++s) handshakes[r][v][s] += c.handshakes[r][v][s].get();
   }
-  for (std::size_t r = 0; r < tls::kReasonCount; ++r)
+  for (std::size_t r = 0; r < gatehouse::kReasonCount; ++r)
     for (std::size_t v = 0; v < 3; ++v)
       for (std::size_t s = 0; s < 2; ++s) {
         bool baseline = r == 0 && v == 1 && s == 0;  // ok, TLSv1.3, full: always present
         if (!handshakes[r][v][s] && !baseline) continue;
         e.counter("gatehouse_tls_handshakes_total", "TLS handshakes by outcome (ok or the refusal reason).",
                   {{"listener", l.settings.name},
-                   {"result", r == 0 ? "ok" : std::string(tls::reason_keyword(static_cast<tls::Reason>(r)))},
+                   {"result", r == 0 ? "ok" : std::string(gatehouse::reason_keyword(static_cast<gatehouse::Reason>(r)))},
                    {"version", kVersions[v]},
                    {"resumed", s ? "true" : "false"}},
                   static_cast<double>(handshakes[r][v][s]));
@@ -98,7 +98,7 @@ void authz_metrics(Exposition& e, const ListenerRuntime& l) {
   for (std::size_t r = 0; r <= routes.size(); ++r) {
     std::string route = r < routes.size() ? routes[r].name : "(none)";
     std::uint64_t allowed = 0;
-    std::array<std::uint64_t, tls::kReasonCount> refused{};
+    std::array<std::uint64_t, gatehouse::kReasonCount> refused{};
     for (const auto& per_worker : l.route_counters) {
       const auto& slot = *per_worker[r];
       allowed += slot.allowed.get();
@@ -115,7 +115,7 @@ void authz_metrics(Exposition& e, const ListenerRuntime& l) {
                   {{"listener", l.settings.name},
                    {"route", route},
                    {"decision", "deny"},
-                   {"reason", std::string(tls::reason_keyword(static_cast<tls::Reason>(i)))}},
+                   {"reason", std::string(gatehouse::reason_keyword(static_cast<gatehouse::Reason>(i)))}},
                   static_cast<double>(refused[i]));
   }
 }

@@ -130,9 +130,9 @@ class Session {
       upstream_in_ = {};
       auto opened = co_await link_.open(up, c_.proxy_preface);
       if (!opened.ok) {
-        c_.worker.counters.refused[static_cast<std::size_t>(tls::Reason::upstream_unavailable)].add();
+        c_.worker.counters.refused[static_cast<std::size_t>(gatehouse::Reason::upstream_unavailable)].add();
         co_await answer_error(502, "upstream_unavailable", "The service behind this address is not answering.");
-        log(opened.close, tls::Reason::upstream_unavailable, opened.detail);
+        log(opened.close, gatehouse::Reason::upstream_unavailable, opened.detail);
         co_return opened.close;
       }
       endpoint_ = opened.endpoint;
@@ -347,7 +347,7 @@ class Session {
 
   asio::awaitable<void> answer_error(int status, const std::string& keyword, const std::string& message) {
     co_await answer(error_response(status, keyword, message, wants_json(request_.head().find("accept"))), true);
-    if (status != 502) log(keyword, tls::Reason::ok, message);  // the log says why, as the client is told
+    if (status != 502) log(keyword, gatehouse::Reason::ok, message);  // the log says why, as the client is told
   }
 
   asio::awaitable<void> answer(const Response& r, bool close) {
@@ -356,7 +356,7 @@ class Session {
     if (co_await to_client(text) && close) co_await c_.client.close_send();
   }
 
-  void log(const std::string& close, tls::Reason reason = tls::Reason::ok, const std::string& detail = "") {
+  void log(const std::string& close, gatehouse::Reason reason = gatehouse::Reason::ok, const std::string& detail = "") {
     ConnectionRecord r = c_.connection;
     const Head& in = request_.head();
     r.http_method = in.method.empty() ? "-" : in.method;
@@ -369,7 +369,7 @@ class Session {
     r.bytes_upstream_to_client = bytes_out_;
     r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
     r.close = close;
-    if (reason != tls::Reason::ok) r.reason = reason;
+    if (reason != gatehouse::Reason::ok) r.reason = reason;
     if (!detail.empty()) r.detail = detail;
     c_.worker.access_log.write(r);
     ++c_.requests_logged;

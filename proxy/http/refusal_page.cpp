@@ -21,7 +21,7 @@ std::string day(std::int64_t t) {
 }
 
 Explanation explain(const Refusal& r) {
-  using tls::Reason;
+  using gatehouse::Reason;
   switch (r.reason) {
     case Reason::no_certificate:
       return {"A client certificate is needed",
@@ -87,7 +87,7 @@ Explanation explain(const Refusal& r) {
     default:
       return {"Your certificate cannot be used here",
               "The certificate your browser presented could not be checked (" +
-                  std::string(tls::reason_keyword(r.reason)) + ").",
+                  std::string(gatehouse::reason_keyword(r.reason)) + ").",
               "Ask the administrators of this site for a new certificate.", {}};
   }
 }
@@ -152,13 +152,13 @@ Response make(int status, const std::string& keyword, const Explanation& e, bool
 
 }  // namespace
 
-int refusal_status(tls::Reason reason, conf::RefusalCodes codes) {
-  if (codes == conf::RefusalCodes::always_403 || reason == tls::Reason::policy_denied) return 403;
-  return reason == tls::Reason::no_certificate ? 496 : 495;
+int refusal_status(gatehouse::Reason reason, conf::RefusalCodes codes) {
+  if (codes == conf::RefusalCodes::always_403 || reason == gatehouse::Reason::policy_denied) return 403;
+  return reason == gatehouse::Reason::no_certificate ? 496 : 495;
 }
 
 Response refusal_response(const Refusal& refusal, conf::RefusalCodes codes, bool json) {
-  return make(refusal_status(refusal.reason, codes), std::string(tls::reason_keyword(refusal.reason)),
+  return make(refusal_status(refusal.reason, codes), std::string(gatehouse::reason_keyword(refusal.reason)),
               explain(refusal), json);
 }
 

@@ -9,12 +9,12 @@
 #include <string>
 
 #include "conf/settings.hpp"
-#include "tls/reason.hpp"
+#include "common/reason.hpp"
 
 namespace gatehouse::proxy::http {
 
 struct Refusal {
-  tls::Reason reason = tls::Reason::no_certificate;
+  gatehouse::Reason reason = gatehouse::Reason::no_certificate;
   std::string route;           // the service the client asked for (policy_denied)
   std::string issuer;          // who issued the certificate it sent, if any
   std::int64_t not_before = 0;  // of the certificate it sent
@@ -28,7 +28,7 @@ struct Response {
   std::string body;
 };
 
-int refusal_status(tls::Reason reason, conf::RefusalCodes codes);
+int refusal_status(gatehouse::Reason reason, conf::RefusalCodes codes);
 Response refusal_response(const Refusal& refusal, conf::RefusalCodes codes, bool json);
 // A short page for an error Gatehouse answers itself; `keyword` names it in the JSON form.
 Response error_response(int status, const std::string& keyword, const std::string& message, bool json);

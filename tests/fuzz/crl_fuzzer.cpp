@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& crl : *crls) copy.push_back(bssl::UpRef(crl));
     tls::ChainVerifier verifier(pki.anchors, {}, copy, {.accept_stale_crl = stale_ok});
     auto outcome = verifier.verify(pki.leaf.get(), {});
-    if (outcome.reason != tls::Reason::ok && outcome.detail.empty()) std::abort();
+    if (outcome.reason != gatehouse::Reason::ok && outcome.detail.empty()) std::abort();
   }
   ERR_clear_error();
   return 0;

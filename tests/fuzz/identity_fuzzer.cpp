@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (size_t i = 1; i < chain.size(); ++i) sent.push_back(bssl::UpRef(chain[i]));
   tls::VerifiedChain facts;
   auto outcome = trust.verifier->verify(leaf, sent, &facts);
-  if (outcome.reason == tls::Reason::ok) {
+  if (outcome.reason == gatehouse::Reason::ok) {
     // Only our root's signature can make a chain verify; the fuzzer has no key of it.
     bool ours = false;
     for (const auto& c : chain) ours |= X509_verify(c.get(), trust.key.get()) == 1;

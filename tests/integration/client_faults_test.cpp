@@ -15,7 +15,7 @@
 namespace gatehouse::test {
 namespace {
 
-using tls::Reason;
+using gatehouse::Reason;
 
 // A TLS client driven flight by flight over memory BIOs, so a test can stop anywhere.
 class SteppedClient {

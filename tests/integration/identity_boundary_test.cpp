@@ -65,7 +65,7 @@ TEST(IdentityBoundary, AClientCertificateOverMaxClientCertSizeIsRefusedInTheHand
   const std::size_t sent = size + static_cast<std::size_t>(i2d_X509(proxy.intermediate().x509.get(), nullptr));
   EXPECT_NE(log[0]["detail"].get<std::string>().find("the client sent " + std::to_string(sent) + " bytes of certificates"),
             std::string::npos) << log[0].dump();
-  EXPECT_EQ(proxy.totals().refused_for(tls::Reason::client_cert_too_large), 2u);
+  EXPECT_EQ(proxy.totals().refused_for(gatehouse::Reason::client_cert_too_large), 2u);
 }
 
 TEST(IdentityBoundary, ACertificateOver64KiBLeavesItsTlvOutOfAConsistentProxyHeader) {

@@ -58,7 +58,7 @@ TEST(Lifecycle, SilentClientIsDroppedAfterHandshakeTimeoutAndFreesItsSlot) {
   auto log = proxy.wait_for_log(1);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0]["reason"], "handshake_timeout");
-  EXPECT_EQ(proxy.totals().refused_for(tls::Reason::handshake_timeout), 1u);
+  EXPECT_EQ(proxy.totals().refused_for(gatehouse::Reason::handshake_timeout), 1u);
   // The only slot is free again.
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect()) << client.error();

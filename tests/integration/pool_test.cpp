@@ -143,7 +143,7 @@ TEST(Pool, NoHealthyEndpointRefusesPromptlyWithUpstreamUnavailable) {
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0]["reason"], "upstream_unavailable");
   EXPECT_NE(log[0]["detail"].get<std::string>().find("failing its health check"), std::string::npos);
-  EXPECT_EQ(proxy.totals().refused_for(tls::Reason::upstream_unavailable), 1u);
+  EXPECT_EQ(proxy.totals().refused_for(gatehouse::Reason::upstream_unavailable), 1u);
   EXPECT_EQ(clients.load(), 0);
 }
 

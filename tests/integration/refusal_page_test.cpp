@@ -76,7 +76,7 @@ TEST_F(RefusalPage, NoCertificateExplainsHowToInstallOne) {
   EXPECT_EQ(body["reason"], "no_certificate");
   EXPECT_FALSE(body["steps"].empty());
   EXPECT_TRUE(up.requests().empty());
-  EXPECT_EQ(proxy.totals().refused[static_cast<size_t>(tls::Reason::no_certificate)], 2u);
+  EXPECT_EQ(proxy.totals().refused[static_cast<size_t>(gatehouse::Reason::no_certificate)], 2u);
 }
 
 TEST_F(RefusalPage, ExpiredCertificateNamesTheDate) {

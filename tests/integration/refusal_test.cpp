@@ -6,14 +6,14 @@
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/test_upstream.hpp"
 #include "tls/pem_io.hpp"
-#include "tls/reason.hpp"
+#include "tls/reason_alert.hpp"
 
 #include <unistd.h>
 
 namespace gatehouse::test {
 namespace {
 
-using tls::Reason;
+using gatehouse::Reason;
 using tls::pki::CertSpec;
 using tls::pki::Purpose;
 
@@ -47,7 +47,7 @@ class Refusal : public testing::Test {
     ASSERT_EQ(log.size(), lines);
     const auto& line = log.back();
     EXPECT_EQ(line["decision"], "deny");
-    EXPECT_EQ(line["reason"], std::string(tls::reason_keyword(reason))) << line.dump();
+    EXPECT_EQ(line["reason"], std::string(gatehouse::reason_keyword(reason))) << line.dump();
     EXPECT_TRUE(line.contains("detail")) << line.dump();
     EXPECT_EQ(proxy.totals().refused_for(reason), ++refused[static_cast<size_t>(reason)]);
     EXPECT_EQ(proxy.totals().handshakes_ok, 0u);
@@ -72,7 +72,7 @@ class Refusal : public testing::Test {
   ProxyHarness proxy;
   ProxyConfig config;
   size_t lines = 0;
-  std::array<std::uint64_t, tls::kReasonCount> refused{};
+  std::array<std::uint64_t, gatehouse::kReasonCount> refused{};
 };
 
 TEST_F(Refusal, NoCertificate) { both_versions("", "", Reason::no_certificate); }

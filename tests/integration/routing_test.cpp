@@ -80,12 +80,12 @@ TEST_F(Routing, ATesterAdmittedToStagingIsRefusedAtUat) {
   EXPECT_EQ(log[1]["rule"], "no allow rule matched");
   EXPECT_EQ(log[1]["detail"], "not allowed on route 'uat' (no allow rule matched)");
   EXPECT_EQ(log[1]["subject"], "CN=alice,OU=testers,O=Acme Test");  // who was refused
-  EXPECT_EQ(proxy.totals().refused_for(tls::Reason::policy_denied), 1u);
+  EXPECT_EQ(proxy.totals().refused_for(gatehouse::Reason::policy_denied), 1u);
   // And the per-route decision counters.
   EXPECT_EQ(proxy.server().authz_allowed(0, 0), 1u);
-  EXPECT_EQ(proxy.server().authz_refused(0, 0, tls::Reason::policy_denied), 0u);
+  EXPECT_EQ(proxy.server().authz_refused(0, 0, gatehouse::Reason::policy_denied), 0u);
   EXPECT_EQ(proxy.server().authz_allowed(0, 1), 0u);
-  EXPECT_EQ(proxy.server().authz_refused(0, 1, tls::Reason::policy_denied), 1u);
+  EXPECT_EQ(proxy.server().authz_refused(0, 1, gatehouse::Reason::policy_denied), 1u);
 }
 
 TEST_F(Routing, UnknownServerNameWithoutDefaultRouteIsRefused) {
@@ -96,7 +96,7 @@ TEST_F(Routing, UnknownServerNameWithoutDefaultRouteIsRefused) {
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0]["reason"], "policy_denied");
   EXPECT_EQ(log[0]["detail"], "no route for the server name 'elsewhere.test' and no default route");
-  EXPECT_EQ(proxy.server().authz_refused(0, -1, tls::Reason::policy_denied), 1u);
+  EXPECT_EQ(proxy.server().authz_refused(0, -1, gatehouse::Reason::policy_denied), 1u);
 }
 
 }  // namespace

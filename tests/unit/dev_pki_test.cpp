@@ -4,7 +4,7 @@
 
 #include "conf/parse.hpp"
 #include "proxy/admin/crl_endpoint.hpp"
-#include "proxy/default_config.hpp"
+#include "app/default_config.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tls/crl_publication.hpp"
 #include "tls/pem_io.hpp"
@@ -39,7 +39,7 @@ TEST(DevPki, TheEmbeddedDefaultLoadsAndPublishesTheCrlsItsCertificatesName) {
   TempDir tmp;
   auto pki = tls::pki::ensure_dev_pki(tmp / "pki");
   ASSERT_TRUE(pki) << pki.error();
-  auto parsed = conf::parse_text(proxy::default_config_text(), "<embedded default>", pki->dir);
+  auto parsed = conf::parse_text(app::default_config_text(), "<embedded default>", pki->dir);
   ASSERT_TRUE(parsed.settings) << parsed.diagnostics.to_string();
   conf::Diagnostics problems;
   auto snapshot = proxy::build_snapshot(*parsed.settings, problems);

@@ -323,11 +323,11 @@ TEST(HttpIdentity, ClientCannotSetOurHeadersInAnySpelling) {
 }
 
 TEST(RefusalPageText, StatusesAndNoSecrets) {
-  EXPECT_EQ(refusal_status(tls::Reason::no_certificate, conf::RefusalCodes::nginx), 496);
-  EXPECT_EQ(refusal_status(tls::Reason::revoked, conf::RefusalCodes::nginx), 495);
-  EXPECT_EQ(refusal_status(tls::Reason::policy_denied, conf::RefusalCodes::nginx), 403);
-  EXPECT_EQ(refusal_status(tls::Reason::revoked, conf::RefusalCodes::always_403), 403);
-  Refusal r{tls::Reason::untrusted_issuer, "", "CN=<script>", 0, 0};
+  EXPECT_EQ(refusal_status(gatehouse::Reason::no_certificate, conf::RefusalCodes::nginx), 496);
+  EXPECT_EQ(refusal_status(gatehouse::Reason::revoked, conf::RefusalCodes::nginx), 495);
+  EXPECT_EQ(refusal_status(gatehouse::Reason::policy_denied, conf::RefusalCodes::nginx), 403);
+  EXPECT_EQ(refusal_status(gatehouse::Reason::revoked, conf::RefusalCodes::always_403), 403);
+  Refusal r{gatehouse::Reason::untrusted_issuer, "", "CN=<script>", 0, 0};
   auto page = refusal_response(r, conf::RefusalCodes::always_403, false);
   EXPECT_EQ(page.body.find("<script>"), std::string::npos);
   EXPECT_NE(page.body.find("&lt;script&gt;"), std::string::npos);

@@ -143,7 +143,7 @@ TEST(RoutePolicy, DenyWinsAndNamesTheRule) {
   RoutePolicy denied({allow({{"ou", "testers"}}, 0)}, {*Rule::compile({{{"serial", "4F2A"}}, {}}, "deny[0]", e)});
   d = denied.decide(id);
   EXPECT_FALSE(d.allowed);
-  EXPECT_EQ(d.reason, tls::Reason::policy_denied);
+  EXPECT_EQ(d.reason, gatehouse::Reason::policy_denied);
   EXPECT_EQ(d.rule, "deny[0]");
   RoutePolicy nobody({allow({{"ou", "ops"}}, 0)}, {});
   EXPECT_EQ(nobody.decide(id).rule, "no allow rule matched");

@@ -25,7 +25,7 @@
 #include "tls/ca/ca_index.hpp"
 #include "tls/ca/ca_lock.hpp"
 #include "tls/pki/cert_builder.hpp"
-#include "tls/result.hpp"
+#include "common/result.hpp"
 
 namespace gatehouse::tls::ca {
 

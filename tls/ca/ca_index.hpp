@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tls/result.hpp"
+#include "common/result.hpp"
 
 namespace gatehouse::tls::ca {
 

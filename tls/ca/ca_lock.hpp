@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "tls/result.hpp"
+#include "common/result.hpp"
 
 namespace gatehouse::tls::ca {
 

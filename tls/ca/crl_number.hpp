@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tls/result.hpp"
+#include "common/result.hpp"
 
 namespace gatehouse::tls::ca {
 

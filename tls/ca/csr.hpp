@@ -8,7 +8,7 @@
 
 #include "tls/bssl.hpp"
 #include "tls/pki/cert_builder.hpp"
-#include "tls/result.hpp"
+#include "common/result.hpp"
 
 namespace gatehouse::tls::ca {
 

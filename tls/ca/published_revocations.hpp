@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "tls/ca/ca_index.hpp"
-#include "tls/result.hpp"
+#include "common/result.hpp"
 
 namespace gatehouse::tls::ca {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "tls/bssl.hpp"
-#include "tls/result.hpp"
+#include "common/result.hpp"
 
 namespace gatehouse::tls::pki {
 

@@ -9,11 +9,11 @@
 #include <iostream>
 
 #include "conf/parse.hpp"
-#include "proxy/ca_cli.hpp"
-#include "proxy/diagnose_cli.hpp"
-#include "proxy/guarded_main.hpp"
+#include "app/ca_cli.hpp"
+#include "app/diagnose_cli.hpp"
+#include "common/guarded_main.hpp"
 #include "proxy/privileges.hpp"
-#include "proxy/default_config.hpp"
+#include "app/default_config.hpp"
 #include "proxy/server.hpp"
 #include "tls/pki/dev_pki.hpp"
 
@@ -47,7 +47,7 @@ std::shared_ptr<const gh::proxy::Snapshot> load(const RunOptions& opt, bool* is_
       return nullptr;
     }
     if (created) std::cerr << "Created a development PKI in " << opt.dev_pki << "/\n";
-    parsed = gh::conf::parse_text(gh::proxy::default_config_text(), "<embedded default>",
+    parsed = gh::conf::parse_text(gh::app::default_config_text(), "<embedded default>",
                                   std::filesystem::absolute(opt.dev_pki));
   } else {
     parsed = gh::conf::parse_file(opt.config);
@@ -77,7 +77,7 @@ void print_demo_banner(const RunOptions& opt, std::uint16_t port) {
 
 int run(const RunOptions& opt) {
   if (opt.show_default) {
-    std::cout << gh::proxy::default_config_text();
+    std::cout << gh::app::default_config_text();
     return 0;
   }
   gh::proxy::prepare_signals();
@@ -100,7 +100,7 @@ int run(const RunOptions& opt) {
   if (is_default) {
     const auto pki_dir = std::filesystem::absolute(opt.dev_pki);
     (*server)->set_config_source([pki_dir] {
-      return gh::conf::parse_text(gh::proxy::default_config_text(), "<embedded default>", pki_dir);
+      return gh::conf::parse_text(gh::app::default_config_text(), "<embedded default>", pki_dir);
     });
   } else {
     (*server)->set_config_source([file = opt.config] { return gh::conf::parse_file(file); });
@@ -172,8 +172,8 @@ int run_main(int argc, char** argv) {
   check_cmd->add_option("-c,--config", check_config, "TOML config file")->required();
 
   std::function<int()> ca_action;  // set by the ca, inspect and verify commands
-  gh::proxy::add_ca_commands(app, ca_action);
-  gh::proxy::add_diagnose_commands(app, ca_action);
+  gh::app::add_ca_commands(app, ca_action);
+  gh::app::add_diagnose_commands(app, ca_action);
 
   CLI11_PARSE(app, argc, argv);
   if (ca_action) return ca_action();

@@ -1,4 +1,4 @@
-#include "proxy/diagnose_cli.hpp"
+#include "app/diagnose_cli.hpp"
 
 #include <ctime>
 #include <iostream>
@@ -8,7 +8,7 @@
 #include "tls/diagnose/printable.hpp"
 #include "tls/pem_io.hpp"
 
-namespace gatehouse::proxy {
+namespace gatehouse::app {
 
 std::optional<std::int64_t> parse_time(const std::string& text) {
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) return std::stoll(text);
@@ -76,8 +76,8 @@ int verify(const DiagnoseOptions& o) {
   chain->erase(chain->begin());
   tls::ChainVerifier verifier(*anchors, untrusted, crls, options);
   tls::VerifyOutcome outcome = verifier.verify(leaf.get(), *chain);
-  const bool ok = outcome.reason == tls::Reason::ok;
-  const std::string keyword(tls::reason_keyword(outcome.reason));
+  const bool ok = outcome.reason == gatehouse::Reason::ok;
+  const std::string keyword(gatehouse::reason_keyword(outcome.reason));
   if (o.json) {
     nlohmann::ordered_json j{{"ok", ok}, {"reason", keyword}};
     if (!ok) j["detail"] = outcome.detail, j["depth"] = outcome.depth;
@@ -119,4 +119,4 @@ void add_diagnose_commands(CLI::App& app, std::function<int()>& action) {
   ver->callback([&action] { action = [] { return verify(o); }; });
 }
 
-}  // namespace gatehouse::proxy
+}  // namespace gatehouse::app

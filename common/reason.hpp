@@ -1,4 +1,5 @@
-// Every refusal has exactly one reason from this closed list (DESIGN.md). The same keyword
+// Every refusal has exactly one reason from this closed list (DESIGN.md), shared by every
+// module: a TLS failure, a policy refusal or an upstream that did not answer. The same keyword
 // appears in the access log, the metric label, and later the error page and `verify`.
 #pragma once
 
@@ -6,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace gatehouse::tls {
+namespace gatehouse {
 
 enum class Reason : std::uint8_t {
   ok,
@@ -31,7 +32,5 @@ enum class Reason : std::uint8_t {
 inline constexpr std::size_t kReasonCount = 18;
 
 std::string_view reason_keyword(Reason r);
-// The TLS alert a refused client receives for this reason.
-std::uint8_t reason_alert(Reason r);
 
-}  // namespace gatehouse::tls
+}  // namespace gatehouse

@@ -1,8 +1,8 @@
-#include "proxy/default_config.hpp"
+#include "app/default_config.hpp"
 
 #include "tls/pki/dev_pki.hpp"
 
-namespace gatehouse::proxy {
+namespace gatehouse::app {
 
 std::string default_config_text() {
   return R"(# Gatehouse's embedded default: `gatehouse run` with no config file.
@@ -41,4 +41,4 @@ endpoints = ["builtin:whoami"]
 )";
 }
 
-}  // namespace gatehouse::proxy
+}  // namespace gatehouse::app

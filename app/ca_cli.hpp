@@ -4,9 +4,9 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
-namespace gatehouse::proxy {
+namespace gatehouse::app {
 
 // Adds `ca` and its subcommands to `app`; the chosen command's work is stored in `action`.
 void add_ca_commands(CLI::App& app, std::function<int()>& action);
 
-}  // namespace gatehouse::proxy
+}  // namespace gatehouse::app

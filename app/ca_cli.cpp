@@ -1,4 +1,4 @@
-#include "proxy/ca_cli.hpp"
+#include "app/ca_cli.hpp"
 
 #include <fstream>
 #include <iostream>
@@ -12,7 +12,7 @@
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
-namespace gatehouse::proxy {
+namespace gatehouse::app {
 namespace {
 
 using tls::ca::Access;
@@ -315,4 +315,4 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   });
 }
 
-}  // namespace gatehouse::proxy
+}  // namespace gatehouse::app
