@@ -94,8 +94,9 @@ Verdict ServerConnection::decide(const std::error_code& ec, bool timed_out) {
     v.reason = Reason::ok;
   }
   // Only verify = "optional" completes a handshake for a refused client (http mode answers it
-  // with a page); otherwise a refusal here means our callbacks were bypassed.
-  if (!v.allowed() && !context_.verify_optional()) {
+  // with a page), or a resumed session that today's CRLs or routes refuse (recheck_resumed sent
+  // the alert); otherwise a refusal here means our callbacks were bypassed.
+  if (!v.allowed() && !context_.verify_optional() && !facts_.resumed) {
     v.reason = Reason::protocol_error;
     v.detail = "the session was not verified in this handshake";
   }
