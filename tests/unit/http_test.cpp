@@ -234,6 +234,8 @@ TEST(HttpRewrite, RefusesRequestsThatCouldMeanSomethingElseUpstream) {
               "")
         << named;
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")), "");
+  EXPECT_EQ(refusal_of(parsed_head("GET / HTTP/1.1\r\nhost: a\r\nHOST: b\r\n\r\n")),
+            "A request may carry one Host header, not several.");
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a b\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: \r\n\r\n")), "");
