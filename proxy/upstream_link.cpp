@@ -42,7 +42,7 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
     // Re-encryption: verify the upstream against its own CA and name, maybe with our client cert.
     tls_ = std::make_unique<tls::Stream>(socket_, up.tls->new_ssl(ep.host));
     Deadline deadline(socket_.get_executor());
-    deadline.arm(up.settings.connect_timeout, [this] { socket_.cancel(); });
+    deadline.arm(up.settings.connect_timeout, [this] { cancel_io(socket_); });
     auto ec = co_await tls_->handshake();
     deadline.disarm();
     if (ec) {

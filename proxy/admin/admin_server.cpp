@@ -8,6 +8,7 @@
 
 #include "proxy/admin/admin_guard.hpp"
 #include "proxy/deadline.hpp"
+#include "proxy/event_loop.hpp"
 #include "proxy/http/http_message.hpp"
 
 namespace gatehouse::proxy::admin {
@@ -33,7 +34,7 @@ asio::awaitable<void> serve(asio::ip::tcp::socket socket, const AdminServer::Han
   asio::error_code local_error;
   const AdminSelf self{configured_host, socket.local_endpoint(local_error).address()};
   Deadline deadline(socket.get_executor());
-  deadline.arm(kRequestTimeout, [&socket] { socket.cancel(); });
+  deadline.arm(kRequestTimeout, [&socket] { cancel_io(socket); });
   http::MessageParser parser(HTTP_REQUEST, {8192, 50});
   std::string body_ignored;
   char buf[4096];
@@ -97,7 +98,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(const asio::ip::tcp::en
 
 void AdminServer::start() {
   asio::co_spawn(io_, accept_loop(*acceptor_, handler_, configured_host_), asio::detached);
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] { run_event_loop(io_, "admin"); });
 }
 
 void AdminServer::stop() {
