@@ -113,22 +113,27 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
                 (options_.purpose == VerifyOptions::Purpose::client ? "client" : "server") + " certificate", 0,
             issuer_line(leaf)};
   }
+  // Every set-up step is checked: one that failed silently would verify with less than asked
+  // (no purpose, no name, an intermediate missing).
   bssl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
-  for (const auto& c : sent) sk_X509_push(untrusted.get(), bssl::UpRef(c).release());
-  for (const auto& c : intermediates_) sk_X509_push(untrusted.get(), bssl::UpRef(c).release());
-
-  bssl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
-  if (!ctx || !X509_STORE_CTX_init(ctx.get(), store_.get(), leaf, untrusted.get())) {
+  bool ready = untrusted != nullptr;
+  for (const auto* list : {&sent, &intermediates_})
+    for (const auto& c : *list) ready = ready && bssl::PushToStack(untrusted.get(), bssl::UpRef(c));
+  bssl::UniquePtr<X509_STORE_CTX> ctx(ready ? X509_STORE_CTX_new() : nullptr);
+  const bool server = options_.purpose == VerifyOptions::Purpose::server;
+  if (!ctx || !X509_STORE_CTX_init(ctx.get(), store_.get(), leaf, untrusted.get()) ||
+      !X509_STORE_CTX_set_default(ctx.get(), server ? "ssl_server" : "ssl_client")) {
     return {Reason::protocol_error, "cannot set up verification: " + drain_errors(), 0, ""};
   }
-  const bool server = options_.purpose == VerifyOptions::Purpose::server;
-  X509_STORE_CTX_set_default(ctx.get(), server ? "ssl_server" : "ssl_client");
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   // Let BoringSSL build one level deeper than allowed, so that a chain that is too long is
   // recognised as such (its own limit reports a missing issuer instead); this still bounds work.
   X509_VERIFY_PARAM_set_depth(param, options_.max_depth + 2);
   if (options_.at) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(*options_.at));
-  if (!options_.host.empty()) X509_VERIFY_PARAM_set1_host(param, options_.host.data(), options_.host.size());
+  if (!options_.host.empty() && !X509_VERIFY_PARAM_set1_host(param, options_.host.data(), options_.host.size())) {
+    ERR_clear_error();
+    return {Reason::name_mismatch, "the name to check cannot be used (an embedded NUL?): refused unchecked", 0, ""};
+  }
   X509_STORE_CTX_set_verify_cb(ctx.get(), options_.accept_stale_crl ? tolerate_stale_crl : tolerate_missing_crl);
   bool verified = X509_verify_cert(ctx.get()) == 1;
   // Chain = client certificate, intermediates, anchor. When BoringSSL stopped at its depth

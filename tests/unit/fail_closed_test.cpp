@@ -1,6 +1,6 @@
 // Issue 17, "fail closed everywhere": a BoringSSL or Asio call that fails must refuse, never be
-// skipped. A stream whose socket cannot be set up fails its first operation instead of throwing;
-// an exception from a handler does not end the process.
+// skipped. Upstream name setters checked; a stream whose socket cannot be set up fails its first
+// operation instead of throwing; an exception from a handler does not end the process.
 #include <gtest/gtest.h>
 
 #include <asio/co_spawn.hpp>
@@ -13,10 +13,55 @@
 #include <stdexcept>
 
 #include "proxy/event_loop.hpp"
+#include "tests/support/test_pki.hpp"
+#include "tls/client_context.hpp"
 #include "tls/stream.hpp"
 
 namespace gatehouse::test {
 namespace {
+
+class UpstreamName : public ::testing::Test {
+ protected:
+  std::unique_ptr<tls::ClientContext> context(const std::string& server_name, conf::Diagnostics& problems) {
+    conf::UpstreamTlsSettings s;
+    s.ca.path = write_chain(dir_, "ca.pem", {&root_});
+    s.server_name = server_name;
+    return tls::ClientContext::create(s, "test.toml", problems);
+  }
+  TempDir dir_;
+  Cert root_ = make_root("Upstream Root", "Acme");
+};
+
+TEST_F(UpstreamName, ANameTheSettersRefuseRefusesTheConnection) {
+  conf::Diagnostics problems;
+  auto cc = context("", problems);
+  ASSERT_TRUE(cc) << problems.to_string();
+  auto ok = cc->new_ssl("app.internal");
+  ASSERT_TRUE(ok) << ok.error();
+  EXPECT_STREQ(SSL_get_servername(ok->get(), TLSEXT_NAMETYPE_host_name), "app.internal");
+  EXPECT_TRUE(cc->new_ssl("10.0.0.1"));
+
+  // X509_VERIFY_PARAM_set1_host refuses an embedded NUL: going on would skip the name check.
+  auto nul = cc->new_ssl(std::string("app.internal\0.evil.example", 26));
+  ASSERT_FALSE(nul);
+  EXPECT_NE(nul.error().find("cannot check the upstream's certificate for the name 'app.internal\\x00.evil"),
+            std::string::npos) << nul.error();
+  // SSL_set_tlsext_host_name refuses more than 255 bytes.
+  auto long_name = cc->new_ssl(std::string(300, 'a'));
+  ASSERT_FALSE(long_name);
+  EXPECT_NE(long_name.error().find("as the server name (SNI)"), std::string::npos) << long_name.error();
+  // An empty name would clear the check rather than fail it.
+  auto empty = cc->new_ssl("");
+  ASSERT_FALSE(empty);
+  EXPECT_NE(empty.error().find("no name to check"), std::string::npos) << empty.error();
+}
+
+TEST_F(UpstreamName, AServerNameTheSettersRefuseIsAConfigError) {
+  conf::Diagnostics problems;
+  EXPECT_FALSE(context(std::string("app\0x", 5), problems));
+  EXPECT_NE(problems.to_string().find("server_name: cannot check the upstream's certificate"), std::string::npos)
+      << problems.to_string();
+}
 
 TEST(StreamSetUp, ASocketThatCannotBeMadeNonBlockingFailsTheHandshakeNotTheProcess) {
   asio::io_context io;
