@@ -2,6 +2,7 @@
 
 #include "tls/strict_checks.hpp"
 
+#include "tls/der.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
@@ -14,14 +15,6 @@ std::string organization(const X509_NAME* name) {
   int i = X509_NAME_get_index_by_NID(name, NID_organizationName, -1);
   if (i < 0) return "";
   return asn1_bytes(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
-}
-
-std::string der_of(X509* cert) {
-  uint8_t* der = nullptr;
-  int len = i2d_X509(cert, &der);
-  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(std::max(len, 0)));
-  OPENSSL_free(der);
-  return out;
 }
 
 }  // namespace
@@ -158,7 +151,8 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
     VerifyOutcome out = strict_checks(chain, crls_);
     if (out.reason == Reason::ok && options_.purpose == VerifyOptions::Purpose::client)
       out = one_common_name(leaf);
-    if (facts && out.reason == Reason::ok) describe_chain(chain, *facts);
+    if (facts && out.reason == Reason::ok && !describe_chain(chain, *facts))
+      out = {Reason::invalid_certificate, "a certificate of the verified path cannot be DER-encoded", -1, ""};
     return out;
   }
   VerifyOutcome out = explain(ctx.get(), leaf);
@@ -166,14 +160,18 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
   return out;
 }
 
-void ChainVerifier::describe_chain(const STACK_OF(X509)* chain, VerifiedChain& facts) {
+bool ChainVerifier::describe_chain(const STACK_OF(X509)* chain, VerifiedChain& facts) {
   facts.certificates.clear();
   facts.valid_from = 0;
   facts.valid_until = INT64_MAX;
   auto path = std::make_shared<std::vector<std::string>>();
   for (size_t i = 0; i < sk_X509_num(chain); ++i) {
     X509* cert = sk_X509_value(chain, i);
-    if (i > 0 && i + 1 < sk_X509_num(chain)) path->push_back(der_of(cert));
+    if (i > 0 && i + 1 < sk_X509_num(chain)) {
+      auto der = der_of(cert);
+      if (!der) return false;  // a path with a hole would be forwarded as if complete
+      path->push_back(std::move(*der));
+    }
     facts.valid_from = std::max(facts.valid_from, unix_time(X509_get0_notBefore(cert)));
     facts.valid_until = std::min(facts.valid_until, unix_time(X509_get0_notAfter(cert)));
     if (i + 1 < sk_X509_num(chain))  // the anchor itself is never on a CRL we check
@@ -181,6 +179,7 @@ void ChainVerifier::describe_chain(const STACK_OF(X509)* chain, VerifiedChain& f
                                       ASN1_INTEGER_dup(X509_get0_serialNumber(cert)));
   }
   facts.path_der = std::move(path);
+  return true;
 }
 
 bool ChainVerifier::still_valid(const VerifiedChain& chain, std::int64_t now) const {

@@ -1,6 +1,7 @@
 // Issue 17, "fail closed everywhere": a BoringSSL or Asio call that fails must refuse, never be
-// skipped. Upstream name setters checked; a stream whose socket cannot be set up fails its first
-// operation instead of throwing; an exception from a handler does not end the process.
+// skipped. DER encodings through one checked helper; upstream name setters checked; a stream
+// whose socket cannot be set up fails its first operation instead of throwing; an exception
+// from a handler does not end the process; an identity without its digests is not authorized.
 #include <gtest/gtest.h>
 
 #include <asio/co_spawn.hpp>
@@ -12,13 +13,47 @@
 #include <optional>
 #include <stdexcept>
 
+#include "policy/router.hpp"
 #include "proxy/event_loop.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tls/client_context.hpp"
+#include "tls/der.hpp"
 #include "tls/stream.hpp"
 
 namespace gatehouse::test {
 namespace {
+
+TEST(Der, EncodesWhatParsesBackAndRefusesWhatCannotBeEncoded) {
+  Cert root = make_root("Der Root", "Acme");
+  auto der = tls::der_of(root.x509.get());
+  ASSERT_TRUE(der);
+  const auto* p = reinterpret_cast<const uint8_t*>(der->data());
+  bssl::UniquePtr<X509> back(d2i_X509(nullptr, &p, static_cast<long>(der->size())));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(X509_cmp(back.get(), root.x509.get()), 0);
+
+  auto bytes = tls::der_bytes_of(root.x509.get());
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(bytes->data.get()), bytes->size), *der);
+  auto buffer = tls::der_buffer_of(root.x509.get());
+  ASSERT_TRUE(buffer);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(buffer.get())), CRYPTO_BUFFER_len(buffer.get())),
+            *der);
+
+  auto name = tls::der_of(X509_get_subject_name(root.x509.get()));
+  auto name_buffer = tls::der_buffer_of(X509_get_subject_name(root.x509.get()));
+  ASSERT_TRUE(name && name_buffer);
+  EXPECT_EQ(CRYPTO_BUFFER_len(name_buffer.get()), name->size());
+  EXPECT_TRUE(tls::der_bytes_of(X509_get_X509_PUBKEY(root.x509.get())));
+
+  // Nothing to encode, or a certificate without its required fields: no length, no buffer.
+  EXPECT_FALSE(tls::der_of(static_cast<const X509*>(nullptr)));
+  EXPECT_FALSE(tls::der_buffer_of(static_cast<const X509*>(nullptr)));
+  bssl::UniquePtr<X509> unfinished(X509_new());
+  EXPECT_FALSE(tls::der_of(unfinished.get()));
+  EXPECT_FALSE(tls::der_buffer_of(unfinished.get()));
+  EXPECT_EQ(ERR_peek_error(), 0u);  // the helper leaves no error behind for the next caller
+}
 
 class UpstreamName : public ::testing::Test {
  protected:
@@ -89,6 +124,30 @@ TEST(EventLoop, AHandlerThatThrowsIsLoggedAndTheLoopRunsOn) {
   proxy::run_event_loop(io, "test", &escaped);  // would be std::terminate on a bare thread
   EXPECT_TRUE(later_ran);
   EXPECT_EQ(escaped.load(), 1u);
+}
+
+TEST(RouterFailsClosed, AnIdentityWithoutItsDigestsIsNotAuthorized) {
+  conf::RouteSettings route;
+  route.name = "r";
+  route.upstream = "u";
+  route.allow.push_back({{{"ou", "testers"}}, {}});
+  route.deny.push_back({{{"fingerprint", std::string(64, 'f')}}, {}});
+  conf::Diagnostics problems;
+  auto router = policy::Router::compile({route}, "test.toml", problems);
+  ASSERT_TRUE(router) << problems.to_string();
+  tls::PeerIdentity id;
+  id.ou = {"testers"};
+  id.fingerprint = std::string(64, 'a');
+  id.spki = std::string(64, 'b');
+  EXPECT_TRUE(router->authorize(id, "").allowed);
+  // Empty digests (the certificate could not be encoded): the deny rule could not match.
+  id.fingerprint.clear();
+  auto refused = router->authorize(id, "");
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.reason, gatehouse::Reason::invalid_certificate);
+  id.fingerprint = std::string(64, 'a');
+  id.spki.clear();
+  EXPECT_FALSE(router->authorize(id, "").allowed);
 }
 
 }  // namespace
