@@ -333,6 +333,10 @@ TEST(RefusalPageText, StatusesAndNoSecrets) {
   auto page = refusal_response(r, conf::RefusalCodes::always_403, false);
   EXPECT_EQ(page.body.find("<script>"), std::string::npos);
   EXPECT_NE(page.body.find("&lt;script&gt;"), std::string::npos);
+  // Every status an error page goes out with carries its own phrase (505 and 501 were "Error").
+  EXPECT_EQ(error_response(505, "bad_request", "x", false).reason_phrase, "HTTP Version Not Supported");
+  EXPECT_EQ(error_response(501, "bad_request", "x", false).reason_phrase, "Not Implemented");
+  EXPECT_EQ(error_response(495, "x", "x", false).reason_phrase, "SSL Certificate Error");
 }
 
 TEST(Network, ParsesAndMatchesCidrs) {
