@@ -16,6 +16,7 @@
 #include "policy/router.hpp"
 #include "proxy/event_loop.hpp"
 #include "tests/support/test_pki.hpp"
+#include "tls/chain_verifier.hpp"
 #include "tls/client_context.hpp"
 #include "tls/der.hpp"
 #include "tls/stream.hpp"
@@ -96,6 +97,26 @@ TEST_F(UpstreamName, AServerNameTheSettersRefuseIsAConfigError) {
   EXPECT_FALSE(context(std::string("app\0x", 5), problems));
   EXPECT_NE(problems.to_string().find("server_name: cannot check the upstream's certificate"), std::string::npos)
       << problems.to_string();
+}
+
+// The same setter in the shared verifier (`gatehouse verify --name`): a name it refuses used to
+// leave the verification without any name check.
+TEST(VerifyName, ANameTheVerifierCannotUseRefusesInsteadOfSkippingTheCheck) {
+  Cert root = make_root("Verify Root", "Acme");
+  Cert server = make_leaf({.cn = "app.internal", .sans = {"dns:app.internal"}, .purpose = tls::pki::Purpose::server},
+                          &root);
+  tls::CertChain anchors;
+  anchors.emplace_back(bssl::UpRef(root.x509));
+  tls::VerifyOptions options;
+  options.purpose = tls::VerifyOptions::Purpose::server;
+  options.host = "app.internal";
+  EXPECT_EQ(tls::ChainVerifier(anchors, {}, {}, options).verify(server.x509.get(), {}).reason, gatehouse::Reason::ok);
+  options.host = "other.internal";
+  EXPECT_EQ(tls::ChainVerifier(anchors, {}, {}, options).verify(server.x509.get(), {}).reason,
+            gatehouse::Reason::name_mismatch);
+  options.host = std::string("app.internal\0.evil.example", 26);
+  auto refused = tls::ChainVerifier(anchors, {}, {}, options).verify(server.x509.get(), {});
+  EXPECT_EQ(refused.reason, gatehouse::Reason::name_mismatch) << refused.detail;
 }
 
 TEST(StreamSetUp, ASocketThatCannotBeMadeNonBlockingFailsTheHandshakeNotTheProcess) {
