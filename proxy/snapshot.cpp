@@ -31,6 +31,10 @@ bool split_host_port(const std::string& text, std::string& host, std::string& po
     return false;
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) {  // the resolver would take it for loopback, and TLS would have no name to check
+    error = "'" + text + "' names no host (write 127.0.0.1:" + port_text + " or a name)";
+    return false;
+  }
   return true;
 }
 

@@ -51,6 +51,16 @@ TEST_F(SnapshotBuild, ARouteWithoutItsUpstreamIsAProblemNotAShiftedIndex) {
   }
 }
 
+// An endpoint without a host resolved to loopback, and upstream TLS then had no name to check.
+TEST_F(SnapshotBuild, AnEndpointWithoutAHostIsAProblem) {
+  for (std::string endpoint : {":8443", "[]:8443"}) {
+    conf::Settings s = settings_;
+    s.upstreams[0].endpoints = {endpoint};
+    std::string all = problems_of(s);
+    EXPECT_NE(all.find("names no host"), std::string::npos) << endpoint << ": " << all;
+  }
+}
+
 TEST_F(SnapshotBuild, TwoUpstreamsWithOneNameAreAProblem) {
   conf::Settings s = settings_;
   s.upstreams.push_back(s.upstreams[0]);
