@@ -25,7 +25,7 @@ Stream::Stream(asio::ip::tcp::socket& socket, bssl::UniquePtr<SSL> ssl)
   }
   bssl::UniquePtr<BIO> bio = ssl_ ? make_socket_bio(static_cast<int>(socket_.native_handle())) : nullptr;
   if (!bio) {
-    broken_ = std::make_error_code(std::errc::not_enough_memory);
+    broken_ = std::make_error_code(ssl_ ? std::errc::not_enough_memory : std::errc::invalid_argument);
     last_error_ = ssl_ ? "cannot make the socket BIO" : "no TLS connection object";
     return;
   }
