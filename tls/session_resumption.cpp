@@ -21,7 +21,7 @@ std::vector<uint8_t> session_context(const CertChain& anchors, const CertChain& 
   SHA256_Init(&sha);
   for (const auto* list : {&anchors, &intermediates}) {
     for (const auto& cert : *list) {
-      auto der = der_of(cert.get());
+      auto der = der_bytes_of(cert.get());
       if (!der) {
         // A digest that left this CA out could resume sessions across a trust change. A random
         // context matches no other: resumption is lost for this configuration, never widened.
@@ -29,7 +29,7 @@ std::vector<uint8_t> session_context(const CertChain& anchors, const CertChain& 
         RAND_bytes(unique.data(), unique.size());
         return unique;
       }
-      SHA256_Update(&sha, der->data(), der->size());
+      SHA256_Update(&sha, der->data.get(), der->size);
     }
     SHA256_Update(&sha, "|", 1);
   }

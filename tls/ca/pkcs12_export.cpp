@@ -116,22 +116,22 @@ Result<std::string> build_pkcs12(EVP_PKEY* key, const CertChain& chain, const st
                                  const std::string& friendly_name) {
   using RS = Result<std::string>;
   uint8_t key_id[SHA_DIGEST_LENGTH];  // localKeyId ties the key to its certificate
-  auto leaf_der = chain.empty() ? std::nullopt : der_of(chain.front().get());
+  auto leaf_der = chain.empty() ? std::nullopt : der_bytes_of(chain.front().get());
   if (!leaf_der) return RS::failure("the certificate cannot be DER-encoded");
-  SHA1(reinterpret_cast<const uint8_t*>(leaf_der->data()), leaf_der->size(), key_id);
+  SHA1(leaf_der->data.get(), leaf_der->size, key_id);
 
   bssl::ScopedCBB certs;  // SafeContents of cert bags
   CBB seq;
   bool ok = CBB_init(certs.get(), 1024) && CBB_add_asn1(certs.get(), &seq, CBS_ASN1_SEQUENCE);
   for (size_t i = 0; ok && i < chain.size(); ++i) {
     CBB bag, value, cert_bag, cert_value, octets;
-    auto cert_der = der_of(chain[i].get());
+    auto cert_der = der_bytes_of(chain[i].get());
     ok = cert_der && CBB_add_asn1(&seq, &bag, CBS_ASN1_SEQUENCE) && add_oid(&bag, kOidCertBag) &&
          CBB_add_asn1(&bag, &value, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
          CBB_add_asn1(&value, &cert_bag, CBS_ASN1_SEQUENCE) && add_oid(&cert_bag, kOidX509Cert) &&
          CBB_add_asn1(&cert_bag, &cert_value, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
          CBB_add_asn1(&cert_value, &octets, CBS_ASN1_OCTETSTRING) &&
-         CBB_add_bytes(&octets, reinterpret_cast<const uint8_t*>(cert_der->data()), cert_der->size()) &&
+         CBB_add_bytes(&octets, cert_der->data.get(), cert_der->size) &&
          CBB_flush(&bag) && (i > 0 || add_bag_attributes(&bag, friendly_name, key_id, sizeof key_id)) &&
          CBB_flush(&seq);
   }
