@@ -10,6 +10,14 @@
 
 namespace gatehouse {
 
+// What a deadline's handler calls: it runs inside io_context::run(), where the throwing
+// cancel() would escape the event loop. The error_code overload cannot throw.
+template <typename Socket>
+void cancel_io(Socket& socket) noexcept {
+  asio::error_code ignored;
+  socket.cancel(ignored);
+}
+
 class Deadline {
  public:
   explicit Deadline(const asio::any_io_executor& ex) : timer_(ex), state_(std::make_shared<State>()) {}

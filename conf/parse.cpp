@@ -200,7 +200,10 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
     RouteSettings route;
     route.source = rr.source();
     route.name = rr.string("name").value_or("route" + std::to_string(i));
-    if (auto v = rr.string("upstream")) route.upstream = *v;
+    if (auto v = rr.string("upstream")) {
+      route.upstream = *v;
+      if (v->empty()) rr.error("upstream", "is empty; name one of the [[upstream]] tables");
+    }
     if (auto names = rr.strings("sni")) {
       route.sni = *names;
       if (route.sni.empty()) rr.error("sni", "leave sni out for the default route rather than giving an empty list");
@@ -214,7 +217,10 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
 void read_upstream(TableReader& r, UpstreamSettings& u) {
   r.require("name");
   r.require("endpoints");
-  u.name = r.string("name").value_or("");
+  if (auto v = r.string("name")) {
+    u.name = *v;
+    if (v->empty()) r.error("name", "is empty; routes refer to an upstream by its name");
+  }
   u.endpoints_source = r.source_of("endpoints");
   if (auto v = r.strings("endpoints")) {
     u.endpoints = *v;
@@ -266,7 +272,7 @@ void cross_check(const Settings& s, ParseContext& ctx) {
     if (listeners[l.name]++ > 0)
       ctx.diagnostics.add(ctx.file, l.listen_source, "listener name '" + l.name + "' is used twice");
     for (const auto& route : l.routes) {
-      if (!route.upstream.empty() && !upstreams.contains(route.upstream)) {
+      if (!route.upstream.empty() && !upstreams.contains(route.upstream)) {  // empty: reported where read
         Source where = route.source;
         where.key_path += ".upstream";
         ctx.diagnostics.add(ctx.file, where, "no [[upstream]] is named '" + route.upstream + "'");

@@ -82,6 +82,11 @@ tls::Authorization Router::authorize(const tls::PeerIdentity& identity, std::str
     return {false, gatehouse::Reason::policy_denied,
             "no route for the server name '" + std::string(sni.empty() ? "(none)" : sni) + "' and no default route",
             "", -1};
+  // Both digests are empty only when the certificate could not be DER-encoded; a deny rule on
+  // them could not match then. Refuse rather than decide without them.
+  if (identity.fingerprint.empty() || identity.spki.empty())
+    return {false, gatehouse::Reason::invalid_certificate,
+            "the client certificate's fingerprint could not be computed (DER encoding failed)", "", index};
   const CompiledRoute& route = routes_[index];
   Decision d = route.policy.decide(identity);
   std::string detail = d.allowed ? "" : "not allowed on route '" + route.name + "' (" + d.rule + ")";

@@ -5,6 +5,7 @@
 #include "conf/settings.hpp"  // conf::Duration, which its users pass
 
 namespace gatehouse::proxy {
+using gatehouse::cancel_io;
 using gatehouse::Deadline;
 using gatehouse::IdleWatch;
 }  // namespace gatehouse::proxy

@@ -3,11 +3,14 @@
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <asio/post.hpp>
 #include <cerrno>
 #include <cstring>
 #include <set>
+
+#include "proxy/event_loop.hpp"
 
 namespace gatehouse::proxy {
 
@@ -48,11 +51,17 @@ bool FileWatch::start(std::string& error) {
     error = std::string("inotify: ") + std::strerror(errno);
     return false;
   }
-  inotify_.assign(fd);
+  asio::error_code ec;
+  inotify_.assign(fd, ec);
+  if (ec) {
+    ::close(fd);
+    error = "inotify: " + ec.message();
+    return false;
+  }
   watch_folders();
   last_ = fingerprint();
   read_events();
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] { run_event_loop(io_, "watch"); });
   return true;
 }
 

@@ -32,7 +32,7 @@ asio::awaitable<ProxyHeaderOutcome> read_proxy_header(asio::ip::tcp::socket& soc
   auto remote = socket.remote_endpoint(ec);
   if (ec) co_return refuse("the client went away");
   Deadline deadline(socket.get_executor());
-  deadline.arm(timeout, [&socket] { socket.cancel(); });
+  deadline.arm(timeout, [&socket] { cancel_io(socket); });
   auto [wait_ec] = co_await socket.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
   std::uint8_t first = 0;
   ssize_t peeked = wait_ec ? -1 : ::recv(socket.native_handle(), &first, 1, MSG_PEEK);

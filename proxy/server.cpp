@@ -63,10 +63,12 @@ Result<std::unique_ptr<Server>> Server::create(const std::shared_ptr<const Snaps
       if (!ec) acceptor.set_option(reuse_port(true), ec);
       if (!ec) acceptor.bind(address, ec);
       if (!ec) acceptor.listen(kBacklog, ec);
+      asio::ip::tcp::endpoint bound;
+      if (!ec) bound = acceptor.local_endpoint(ec);
       if (ec)
         return R::failure("listener '" + name + "': cannot listen on " + address_text(address) + ": " + ec.message());
       // Port 0 picks a port once; the other workers join that same port.
-      address.port(acceptor.local_endpoint().port());
+      address.port(bound.port());
       worker->add_acceptor(li, std::move(acceptor));
     }
     server->ports_.push_back(address.port());

@@ -4,6 +4,7 @@
 #include <asio/ip/tcp.hpp>
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <thread>
 
 namespace gatehouse::proxy {
@@ -30,6 +31,10 @@ bool split_host_port(const std::string& text, std::string& host, std::string& po
     return false;
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) {  // the resolver would take it for loopback, and TLS would have no name to check
+    error = "'" + text + "' names no host (write 127.0.0.1:" + port_text + " or a name)";
+    return false;
+  }
   return true;
 }
 
@@ -91,6 +96,26 @@ void build_upstream(const conf::UpstreamSettings& u, const std::string& file, si
     problems.add(file, u.endpoints_source, "builtin:whoami is an upstream of its own; do not mix it with other endpoints");
 }
 
+// Route i's upstream at index i, for every route: a name that finds no upstream is a problem
+// (the snapshot is not built), never a skipped entry that would shift the routes after it.
+std::vector<const UpstreamRuntime*> upstreams_of_routes(
+    const conf::ListenerSettings& l, const std::map<std::string, const UpstreamRuntime*, std::less<>>& by_name,
+    const std::string& file, conf::Diagnostics& problems) {
+  std::vector<const UpstreamRuntime*> out;
+  out.reserve(l.routes.size());
+  for (const auto& route : l.routes) {
+    auto it = by_name.find(route.upstream);
+    if (it == by_name.end()) {
+      conf::Source where = route.source;
+      where.key_path += ".upstream";
+      problems.add(file, where, route.upstream.empty() ? "route '" + route.name + "' names no upstream"
+                                                       : "no [[upstream]] is named '" + route.upstream + "'");
+    }
+    out.push_back(it == by_name.end() ? nullptr : it->second);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, conf::Diagnostics& problems) {
@@ -107,6 +132,13 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
     build_upstream(settings.upstreams[i], file, slots, problems, up);
   }
 
+  std::map<std::string, const UpstreamRuntime*, std::less<>> upstreams_by_name;
+  for (const auto& up : snap->upstreams) {
+    if (up.name.empty())
+      problems.add(file, up.settings.endpoints_source, "an upstream needs a name that routes can refer to");
+    else if (!upstreams_by_name.emplace(up.name, &up).second)
+      problems.add(file, up.settings.endpoints_source, "upstream name '" + up.name + "' is used twice");
+  }
   for (const auto& l : settings.listeners) {
     ListenerRuntime rt;
     rt.index = snap->listeners.size();
@@ -117,9 +149,10 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
     else rt.address = addresses.front();
     if (auto router = policy::Router::compile(l.routes, file, problems))
       rt.router = std::make_unique<policy::Router>(std::move(*router));
-    for (const auto& route : l.routes)
-      for (const auto& up : snap->upstreams)
-        if (up.name == route.upstream) rt.route_upstreams.push_back(&up);
+    rt.route_upstreams = upstreams_of_routes(l, upstreams_by_name, file, problems);
+    if (rt.router && rt.router->routes().size() != rt.route_upstreams.size())
+      problems.add(file, l.listen_source, "listener '" + l.name + "': " + std::to_string(rt.router->routes().size()) +
+                                              " routes but " + std::to_string(rt.route_upstreams.size()) + " upstreams");
     rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http, l.name,
                                         problems);
     snap->listeners.push_back(std::move(rt));

@@ -41,7 +41,7 @@ asio::awaitable<std::string> connect_any(const Endpoint::Addresses& addresses, c
   for (const auto& address : addresses) {
     asio::error_code ec;
     socket.close(ec);
-    deadline.arm(timeout, [&socket] { socket.cancel(); });
+    deadline.arm(timeout, [&socket] { cancel_io(socket); });
     auto [connect_ec] = co_await socket.async_connect(address, asio::experimental::as_tuple(asio::use_awaitable));
     deadline.disarm();
     if (!connect_ec) co_return "";

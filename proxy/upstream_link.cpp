@@ -41,9 +41,16 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
   }
   if (up.tls) {
     // Re-encryption: verify the upstream against its own CA and name, maybe with our client cert.
-    tls_ = std::make_unique<tls::Stream>(socket_, up.tls->new_ssl(ep.host));
+    auto ssl = up.tls->new_ssl(ep.host);
+    if (!ssl) {
+      result.close = Close::upstream_tls_failed;
+      result.detail = "TLS to upstream " + ep.label + " not attempted: " + ssl.error();
+      close();
+      co_return result;
+    }
+    tls_ = std::make_unique<tls::Stream>(socket_, std::move(*ssl));
     Deadline deadline(socket_.get_executor());
-    deadline.arm(up.settings.connect_timeout, [this] { socket_.cancel(); });
+    deadline.arm(up.settings.connect_timeout, [this] { cancel_io(socket_); });
     auto ec = co_await tls_->handshake();
     deadline.disarm();
     if (ec) {

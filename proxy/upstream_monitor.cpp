@@ -11,6 +11,7 @@
 #include <asio/write.hpp>
 
 #include "proxy/deadline.hpp"
+#include "proxy/event_loop.hpp"
 #include "proxy/upstream_connect.hpp"
 
 namespace gatehouse::proxy {
@@ -30,7 +31,7 @@ asio::awaitable<bool> probe_endpoint(const Endpoint& endpoint, size_t slot, cons
   }
   if (health.path.empty()) co_return true;
   Deadline deadline(socket.get_executor());
-  deadline.arm(health.timeout, [&socket] { socket.cancel(); });
+  deadline.arm(health.timeout, [&socket] { cancel_io(socket); });
   std::string request = "GET " + health.path + " HTTP/1.1\r\nHost: " + endpoint.label +
                         "\r\nUser-Agent: gatehouse-health\r\nConnection: close\r\n\r\n";
   auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
@@ -120,7 +121,7 @@ void UpstreamMonitor::start() {
       if (ep.by_name) spawn(keep_resolving(up, ep), up.name);
     }
   }
-  if (any) thread_ = std::thread([this] { io_.run(); });
+  if (any) thread_ = std::thread([this] { run_event_loop(io_, "upstream monitor"); });
 }
 
 void UpstreamMonitor::stop() {

@@ -68,7 +68,7 @@ asio::awaitable<WhoamiResult> serve_whoami(tls::Stream& client, const tls::PeerI
                                            conf::Duration idle_timeout) {
   WhoamiResult result;
   Deadline deadline(client.socket().get_executor());
-  deadline.arm(idle_timeout, [&client] { client.socket().cancel(); });
+  deadline.arm(idle_timeout, [&client] { cancel_io(client.socket()); });
   std::string head;
   char buf[4096];
   while (head.find("\r\n\r\n") == std::string::npos) {

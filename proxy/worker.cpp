@@ -8,6 +8,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "proxy/connection.hpp"
+#include "proxy/event_loop.hpp"
 #include "proxy/revalidation.hpp"
 
 namespace gatehouse::proxy {
@@ -64,7 +65,7 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
       }
     });
   }
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] { run_event_loop(io_, "worker " + std::to_string(index_)); });
 }
 
 void Worker::adopt(std::shared_ptr<const Snapshot> snapshot) {

@@ -2,6 +2,7 @@
 
 #include "tls/strict_checks.hpp"
 
+#include "tls/der.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
@@ -14,14 +15,6 @@ std::string organization(const X509_NAME* name) {
   int i = X509_NAME_get_index_by_NID(name, NID_organizationName, -1);
   if (i < 0) return "";
   return asn1_bytes(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
-}
-
-std::string der_of(X509* cert) {
-  uint8_t* der = nullptr;
-  int len = i2d_X509(cert, &der);
-  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(std::max(len, 0)));
-  OPENSSL_free(der);
-  return out;
 }
 
 }  // namespace
@@ -113,22 +106,27 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
                 (options_.purpose == VerifyOptions::Purpose::client ? "client" : "server") + " certificate", 0,
             issuer_line(leaf)};
   }
+  // Every set-up step is checked: one that failed silently would verify with less than asked
+  // (no purpose, no name, an intermediate missing).
   bssl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
-  for (const auto& c : sent) sk_X509_push(untrusted.get(), bssl::UpRef(c).release());
-  for (const auto& c : intermediates_) sk_X509_push(untrusted.get(), bssl::UpRef(c).release());
-
-  bssl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
-  if (!ctx || !X509_STORE_CTX_init(ctx.get(), store_.get(), leaf, untrusted.get())) {
+  bool ready = untrusted != nullptr;
+  for (const auto* list : {&sent, &intermediates_})
+    for (const auto& c : *list) ready = ready && bssl::PushToStack(untrusted.get(), bssl::UpRef(c));
+  bssl::UniquePtr<X509_STORE_CTX> ctx(ready ? X509_STORE_CTX_new() : nullptr);
+  const bool server = options_.purpose == VerifyOptions::Purpose::server;
+  if (!ctx || !X509_STORE_CTX_init(ctx.get(), store_.get(), leaf, untrusted.get()) ||
+      !X509_STORE_CTX_set_default(ctx.get(), server ? "ssl_server" : "ssl_client")) {
     return {Reason::protocol_error, "cannot set up verification: " + drain_errors(), 0, ""};
   }
-  const bool server = options_.purpose == VerifyOptions::Purpose::server;
-  X509_STORE_CTX_set_default(ctx.get(), server ? "ssl_server" : "ssl_client");
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   // Let BoringSSL build one level deeper than allowed, so that a chain that is too long is
   // recognised as such (its own limit reports a missing issuer instead); this still bounds work.
   X509_VERIFY_PARAM_set_depth(param, options_.max_depth + 2);
   if (options_.at) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(*options_.at));
-  if (!options_.host.empty()) X509_VERIFY_PARAM_set1_host(param, options_.host.data(), options_.host.size());
+  if (!options_.host.empty() && !X509_VERIFY_PARAM_set1_host(param, options_.host.data(), options_.host.size())) {
+    ERR_clear_error();
+    return {Reason::name_mismatch, "the name to check cannot be used (an embedded NUL?): refused unchecked", 0, ""};
+  }
   X509_STORE_CTX_set_verify_cb(ctx.get(), options_.accept_stale_crl ? tolerate_stale_crl : tolerate_missing_crl);
   bool verified = X509_verify_cert(ctx.get()) == 1;
   // Chain = client certificate, intermediates, anchor. When BoringSSL stopped at its depth
@@ -153,7 +151,8 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
     VerifyOutcome out = strict_checks(chain, crls_);
     if (out.reason == Reason::ok && options_.purpose == VerifyOptions::Purpose::client)
       out = one_common_name(leaf);
-    if (facts && out.reason == Reason::ok) describe_chain(chain, *facts);
+    if (facts && out.reason == Reason::ok && !describe_chain(chain, *facts))
+      out = {Reason::invalid_certificate, "a certificate of the verified path cannot be DER-encoded", -1, ""};
     return out;
   }
   VerifyOutcome out = explain(ctx.get(), leaf);
@@ -161,14 +160,18 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
   return out;
 }
 
-void ChainVerifier::describe_chain(const STACK_OF(X509)* chain, VerifiedChain& facts) {
+bool ChainVerifier::describe_chain(const STACK_OF(X509)* chain, VerifiedChain& facts) {
   facts.certificates.clear();
   facts.valid_from = 0;
   facts.valid_until = INT64_MAX;
   auto path = std::make_shared<std::vector<std::string>>();
   for (size_t i = 0; i < sk_X509_num(chain); ++i) {
     X509* cert = sk_X509_value(chain, i);
-    if (i > 0 && i + 1 < sk_X509_num(chain)) path->push_back(der_of(cert));
+    if (i > 0 && i + 1 < sk_X509_num(chain)) {
+      auto der = der_of(cert);
+      if (!der) return false;  // a path with a hole would be forwarded as if complete
+      path->push_back(std::move(*der));
+    }
     facts.valid_from = std::max(facts.valid_from, unix_time(X509_get0_notBefore(cert)));
     facts.valid_until = std::min(facts.valid_until, unix_time(X509_get0_notAfter(cert)));
     if (i + 1 < sk_X509_num(chain))  // the anchor itself is never on a CRL we check
@@ -176,6 +179,7 @@ void ChainVerifier::describe_chain(const STACK_OF(X509)* chain, VerifiedChain& f
                                       ASN1_INTEGER_dup(X509_get0_serialNumber(cert)));
   }
   facts.path_der = std::move(path);
+  return true;
 }
 
 bool ChainVerifier::still_valid(const VerifiedChain& chain, std::int64_t now) const {

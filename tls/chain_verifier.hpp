@@ -66,7 +66,8 @@ class ChainVerifier {
 
  private:
   VerifyOutcome explain(X509_STORE_CTX* ctx, X509* leaf) const;
-  static void describe_chain(const STACK_OF(X509)* chain, VerifiedChain& facts);
+  // False when a certificate of the path cannot be encoded: the verification then fails.
+  static bool describe_chain(const STACK_OF(X509)* chain, VerifiedChain& facts);
   bool shares_anchor_organization(X509* cert) const;
   std::string revocation_words(X509* cert) const;  // " on DATE (reason)"
   std::string anchor_names() const;                 // "'CN=Root A', 'CN=Root B'"

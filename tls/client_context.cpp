@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include "tls/diagnose/printable.hpp"
 #include "tls/pem_io.hpp"
 
 namespace gatehouse::tls {
@@ -18,14 +19,19 @@ std::unique_ptr<ClientContext> ClientContext::create(const conf::UpstreamTlsSett
   cc->server_name_ = settings.server_name;
   cc->ctx_.reset(SSL_CTX_new(TLS_method()));
   SSL_CTX* ctx = cc->ctx_.get();
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_strict_cipher_list(ctx, kAeadTls12Ciphers);
+  if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+      !SSL_CTX_set_strict_cipher_list(ctx, kAeadTls12Ciphers)) {
+    problems.add(file, settings.source, "cannot set up TLS to the upstream: " + drain_errors());
+    return nullptr;
+  }
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   size_t before = problems.problems().size();
   auto anchors = read_certificates(settings.ca.path);
   if (!anchors) problems.add(file, settings.ca.source, anchors.error());
   else
-    for (const auto& a : *anchors) X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), a.get());
+    for (const auto& a : *anchors)
+      if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), a.get()))
+        problems.add(file, settings.ca.source, settings.ca.path.string() + ": cannot add a CA: " + drain_errors());
   if (settings.cert && settings.key) {
     auto chain = read_certificates(settings.cert->path);
     auto key = read_private_key(settings.key->path);
@@ -41,22 +47,35 @@ std::unique_ptr<ClientContext> ClientContext::create(const conf::UpstreamTlsSett
       }
     }
   }
+  // A server_name the setters refuse would refuse every connection: say so at load time.
+  if (!settings.server_name.empty())
+    if (auto probe = cc->new_ssl(settings.server_name); !probe)
+      problems.add(file, settings.source, "server_name: " + probe.error());
   if (problems.problems().size() != before) return nullptr;
   return cc;
 }
 
-bssl::UniquePtr<SSL> ClientContext::new_ssl(const std::string& host) const {
-  bssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
+Result<bssl::UniquePtr<SSL>> ClientContext::new_ssl(const std::string& host) const {
+  using R = Result<bssl::UniquePtr<SSL>>;
   const std::string& name = server_name_.empty() ? host : server_name_;
+  // Each setter can refuse its name (an embedded NUL, an SNI over 255 bytes, no memory); going on
+  // would connect without the name check, so a refusal refuses the connection.
+  if (name.empty()) return R::failure("no name to check the upstream's certificate against");
+  bssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
+  if (!ssl) return R::failure("cannot make a TLS connection: " + drain_errors());
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
   if (is_ip(name)) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+    if (!X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()))
+      return R::failure("cannot check the upstream's certificate for the address '" + name + "': " + drain_errors());
   } else {
-    SSL_set_tlsext_host_name(ssl.get(), name.c_str());
-    X509_VERIFY_PARAM_set1_host(param, name.data(), name.size());
+    if (!SSL_set_tlsext_host_name(ssl.get(), name.c_str()))
+      return R::failure("cannot send '" + diagnose::printable(name) + "' as the server name (SNI): " + drain_errors());
+    if (!X509_VERIFY_PARAM_set1_host(param, name.data(), name.size()))
+      return R::failure("cannot check the upstream's certificate for the name '" + diagnose::printable(name) + "': " +
+                        drain_errors());
   }
   SSL_set_connect_state(ssl.get());
-  return ssl;
+  return R(std::move(ssl));
 }
 
 }  // namespace gatehouse::tls

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "common/result.hpp"
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
 #include "tls/bssl.hpp"
@@ -17,8 +18,9 @@ class ClientContext {
   static std::unique_ptr<ClientContext> create(const conf::UpstreamTlsSettings& settings, const std::string& file,
                                                conf::Diagnostics& problems);
   // A client-side SSL for one connection to `host` (a DNS name or an IP address), unless
-  // server_name was configured, which then wins.
-  bssl::UniquePtr<SSL> new_ssl(const std::string& host) const;
+  // server_name was configured, which then wins. A failure when the name cannot be set (never
+  // an SSL that would skip the name check).
+  Result<bssl::UniquePtr<SSL>> new_ssl(const std::string& host) const;
 
  private:
   bssl::UniquePtr<SSL_CTX> ctx_;

@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "tls/der.hpp"
 #include "tls/pem_io.hpp"
 
 namespace gatehouse::tls {
@@ -129,21 +130,17 @@ PeerIdentity extract_identity(X509* cert) {
 
   id.serial = serial_text(cert);
 
-  uint8_t* der = nullptr;
-  int der_len = i2d_X509(cert, &der);
-  if (der_len > 0) {
+  // Left empty when the encoding fails: no allow rule on them can match then, and the router
+  // refuses an identity without them (a deny rule on them could not match either).
+  if (auto der = der_bytes_of(cert)) {
     uint8_t digest[SHA256_DIGEST_LENGTH];
-    SHA256(der, static_cast<size_t>(der_len), digest);
+    SHA256(der->data.get(), der->size, digest);
     id.fingerprint = hex(digest, sizeof digest);
-    OPENSSL_free(der);
   }
-  uint8_t* spki = nullptr;
-  int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
-  if (spki_len > 0) {
+  if (auto spki = der_bytes_of(X509_get_X509_PUBKEY(cert))) {
     uint8_t digest[SHA256_DIGEST_LENGTH];
-    SHA256(spki, static_cast<size_t>(spki_len), digest);
+    SHA256(spki->data.get(), spki->size, digest);
     id.spki = hex(digest, sizeof digest);
-    OPENSSL_free(spki);
   }
   id.not_before = unix_time(X509_get0_notBefore(cert));
   id.not_after = unix_time(X509_get0_notAfter(cert));

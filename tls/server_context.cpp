@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "tls/client_hello.hpp"
+#include "tls/der.hpp"
 #include "tls/server_credentials.hpp"
 #include "tls/diagnose/inspect.hpp"
 #include "tls/identity.hpp"
@@ -124,12 +125,14 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   if (tls.session_tickets) SSL_CTX_set_tlsext_ticket_key_cb(ctx, &ServerContext::on_ticket_key);
   // Tell clients which CAs we accept, so browsers offer the right certificate.
   bssl::UniquePtr<STACK_OF(CRYPTO_BUFFER)> names(sk_CRYPTO_BUFFER_new_null());
+  bool names_ok = names != nullptr;
   for (const auto& a : sc->verifier_->anchors()) {
-    uint8_t* der = nullptr;
-    int len = i2d_X509_NAME(X509_get_subject_name(a.get()), &der);
-    if (len <= 0) continue;
-    sk_CRYPTO_BUFFER_push(names.get(), CRYPTO_BUFFER_new(der, static_cast<size_t>(len), nullptr));
-    OPENSSL_free(der);
+    auto name = names_ok ? der_buffer_of(X509_get_subject_name(a.get())) : nullptr;
+    names_ok = name && bssl::PushToStack(names.get(), std::move(name));
+  }
+  if (!names_ok) {
+    problems.add(file, tls.client_ca.source, "cannot build the list of accepted CAs sent to clients: " + drain_errors());
+    return nullptr;
   }
   SSL_CTX_set0_client_CAs(ctx, names.release());
   // With verify = "optional" the handshake goes on without a (valid) certificate; the report

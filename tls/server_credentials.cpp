@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "tls/der.hpp"
 #include "tls/diagnose/inspect.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
@@ -66,10 +67,13 @@ std::optional<ServerCredential> load_credential(const conf::CertificateSettings&
                                            issuer_line(leaf) + "'; clients that lack that intermediate will fail: "
                                            "append it after the server certificate");
   for (const auto& cert : *chain) {
-    uint8_t* der = nullptr;
-    int len = i2d_X509(cert.get(), &der);
-    cred.chain.emplace_back(CRYPTO_BUFFER_new(der, static_cast<size_t>(len), nullptr));
-    OPENSSL_free(der);
+    auto buffer = der_buffer_of(cert.get());
+    if (!buffer) {
+      problems.add(file, c.cert.source, c.cert.path.string() + ": '" + subject_line(cert.get()) +
+                                            "' cannot be DER-encoded (or memory ran out)");
+      return std::nullopt;
+    }
+    cred.chain.push_back(std::move(buffer));
     cred.chain_view.push_back(cred.chain.back().get());
   }
   cred.ecdsa = EVP_PKEY_id(key->get()) == EVP_PKEY_EC;

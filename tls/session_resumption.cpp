@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tls/der.hpp"
 #include "tls/server_context.hpp"
 
 namespace gatehouse::tls {
@@ -20,10 +21,15 @@ std::vector<uint8_t> session_context(const CertChain& anchors, const CertChain& 
   SHA256_Init(&sha);
   for (const auto* list : {&anchors, &intermediates}) {
     for (const auto& cert : *list) {
-      uint8_t* der = nullptr;
-      int len = i2d_X509(cert.get(), &der);
-      if (len > 0) SHA256_Update(&sha, der, static_cast<size_t>(len));
-      OPENSSL_free(der);
+      auto der = der_bytes_of(cert.get());
+      if (!der) {
+        // A digest that left this CA out could resume sessions across a trust change. A random
+        // context matches no other: resumption is lost for this configuration, never widened.
+        std::vector<uint8_t> unique(SHA256_DIGEST_LENGTH);
+        RAND_bytes(unique.data(), unique.size());
+        return unique;
+      }
+      SHA256_Update(&sha, der->data.get(), der->size);
     }
     SHA256_Update(&sha, "|", 1);
   }

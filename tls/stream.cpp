@@ -14,12 +14,23 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 Stream::Stream(asio::ip::tcp::socket& socket, bssl::UniquePtr<SSL> ssl)
     : socket_(socket), ssl_(std::move(ssl)) {
-  socket_.non_blocking(true);
-  // SSL_set_bio takes the one reference; a failed allocation leaves no BIO and the handshake fails.
-  if (bssl::UniquePtr<BIO> bio = make_socket_bio(static_cast<int>(socket_.native_handle()))) {
-    BIO* raw = bio.release();
-    SSL_set_bio(ssl_.get(), raw, raw);
+  // Nothing here may throw (a connection's failure is its own); what fails is kept in broken_
+  // and is the answer of the first operation.
+  asio::error_code ec;
+  socket_.non_blocking(true, ec);
+  if (ec) {
+    broken_ = ec;
+    last_error_ = "cannot make the socket non-blocking: " + ec.message();
+    return;
   }
+  bssl::UniquePtr<BIO> bio = ssl_ ? make_socket_bio(static_cast<int>(socket_.native_handle())) : nullptr;
+  if (!bio) {
+    broken_ = std::make_error_code(ssl_ ? std::errc::not_enough_memory : std::errc::invalid_argument);
+    last_error_ = ssl_ ? "cannot make the socket BIO" : "no TLS connection object";
+    return;
+  }
+  BIO* raw = bio.release();
+  SSL_set_bio(ssl_.get(), raw, raw);  // takes the one reference, for reading and writing
 }
 
 asio::awaitable<std::optional<std::error_code>> Stream::settle(int ret) {
@@ -55,6 +66,7 @@ asio::awaitable<std::optional<std::error_code>> Stream::settle(int ret) {
 }
 
 asio::awaitable<std::error_code> Stream::handshake() {
+  if (broken_) co_return broken_;
   for (;;) {
     int ret = SSL_do_handshake(ssl_.get());
     if (ret == 1) co_return std::error_code{};
@@ -63,6 +75,7 @@ asio::awaitable<std::error_code> Stream::handshake() {
 }
 
 asio::awaitable<std::tuple<std::error_code, size_t>> Stream::read_ready(void* data, size_t size) {
+  if (broken_) co_return std::tuple{broken_, size_t{0}};
   auto* p = static_cast<uint8_t*>(data);
   size = std::min<size_t>(size, 1 << 30);
   for (;;) {
@@ -100,6 +113,7 @@ asio::awaitable<std::tuple<std::error_code, size_t>> Stream::read_some(void* dat
 }
 
 asio::awaitable<std::error_code> Stream::write_all(const void* data, size_t size) {
+  if (broken_) co_return broken_;
   const auto* p = static_cast<const uint8_t*>(data);
   BIO* bio = SSL_get_wbio(ssl_.get());
   // More than one record: collect the records and send them with one send() (see socket_bio).
@@ -133,6 +147,7 @@ asio::awaitable<std::error_code> Stream::write_all(const void* data, size_t size
 }
 
 asio::awaitable<std::error_code> Stream::close_send() {
+  if (broken_) co_return broken_;
   for (;;) {
     int ret = SSL_shutdown(ssl_.get());
     if (ret >= 0) co_return std::error_code{};  // 0: sent, peer's close_notify not awaited

@@ -16,6 +16,8 @@ namespace gatehouse::tls {
 
 class Stream {
  public:
+  // Never throws: a socket that cannot be made non-blocking (or no `ssl`) makes every
+  // operation return that error instead.
   Stream(asio::ip::tcp::socket& socket, bssl::UniquePtr<SSL> ssl);
 
   // Errors: asio::error::eof for a closed peer, std::errc::protocol_error for a TLS failure
@@ -45,6 +47,7 @@ class Stream {
 
   asio::ip::tcp::socket& socket_;
   bssl::UniquePtr<SSL> ssl_;
+  std::error_code broken_;  // set up failed (see the constructor): every operation returns it
   std::string last_error_;
   uint32_t last_error_code_ = 0;
 };

@@ -1,39 +1,33 @@
 #include "proxy/admin/admin_server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 #include "proxy/admin/admin_guard.hpp"
 #include "proxy/deadline.hpp"
+#include "proxy/event_loop.hpp"
 #include "proxy/http/http_message.hpp"
+#include "proxy/http/reason_phrase.hpp"
 
 namespace gatehouse::proxy::admin {
 namespace {
 
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr conf::Duration kRequestTimeout{std::chrono::seconds(10)};
-
-std::string status_text(int status) {
-  switch (status) {
-    case 200: return "200 OK";
-    case 400: return "400 Bad Request";
-    case 403: return "403 Forbidden";
-    case 404: return "404 Not Found";
-    case 405: return "405 Method Not Allowed";
-    case 422: return "422 Unprocessable Content";
-    default: return "503 Service Unavailable";
-  }
-}
+// After a failed accept (EMFILE, ENFILE, ENOMEM fail again at once): the wait before the next try.
+constexpr conf::Duration kAcceptBackoff{std::chrono::milliseconds(100)};
 
 asio::awaitable<void> serve(asio::ip::tcp::socket socket, const AdminServer::Handler& handler,
                             const std::string& configured_host) {
   asio::error_code local_error;
   const AdminSelf self{configured_host, socket.local_endpoint(local_error).address()};
   Deadline deadline(socket.get_executor());
-  deadline.arm(kRequestTimeout, [&socket] { socket.cancel(); });
+  deadline.arm(kRequestTimeout, [&socket] { cancel_io(socket); });
   http::MessageParser parser(HTTP_REQUEST, {8192, 50});
   std::string body_ignored;
   char buf[4096];
@@ -56,7 +50,7 @@ asio::awaitable<void> serve(asio::ip::tcp::socket socket, const AdminServer::Han
     }
     break;
   }
-  std::string out = "HTTP/1.1 " + status_text(reply.status) + "\r\nContent-Type: " + reply.content_type +
+  std::string out = http::status_line(reply.status) + "\r\nContent-Type: " + reply.content_type +
                     "\r\nContent-Length: " + std::to_string(reply.body.size()) +
                     "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n" + (head_only ? "" : reply.body);
   co_await asio::async_write(socket, asio::buffer(out), use_tuple);
@@ -64,17 +58,41 @@ asio::awaitable<void> serve(asio::ip::tcp::socket socket, const AdminServer::Han
   socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
-asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, const AdminServer::Handler& handler,
-                                  const std::string& configured_host) {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-    if (ec) continue;
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket), handler, configured_host), asio::detached);
+// A request's coroutine ends here; what it threw (a handler's bug) is logged, not lost.
+void log_failure(const std::exception_ptr& e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("admin: a request failed: {}", ex.what());
+  } catch (...) {
+    spdlog::error("admin: a request failed");
   }
 }
 
 }  // namespace
+
+asio::awaitable<void> AdminServer::accept_loop() {
+  asio::steady_timer pause(io_);
+  std::uint64_t failed_in_a_row = 0;
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_->async_accept(use_tuple);
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+    if (ec) {
+      // Out of descriptors, accept() fails at once and would again at once: wait instead of
+      // spinning a core, and say so once rather than at every try.
+      accept_errors_.fetch_add(1, std::memory_order_relaxed);
+      if (failed_in_a_row++ == 0)
+        spdlog::warn("admin: accept failed: {}; trying again every {} ms", ec.message(), kAcceptBackoff.count());
+      pause.expires_after(kAcceptBackoff);
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    if (failed_in_a_row > 0) spdlog::info("admin: accepting again after {} failed tries", failed_in_a_row);
+    failed_in_a_row = 0;
+    asio::co_spawn(io_, serve(std::move(socket), handler_, configured_host_), log_failure);
+  }
+}
 
 Result<std::unique_ptr<AdminServer>> AdminServer::create(const asio::ip::tcp::endpoint& address,
                                                          std::string configured_host, Handler handler) {
@@ -91,13 +109,15 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(const asio::ip::tcp::en
   if (ec) return R::failure("admin: cannot listen on " + address.address().to_string() + ":" +
                             std::to_string(address.port()) + ": " + ec.message() +
                             " (set [admin] listen to another address, or \"off\")");
-  s->port_ = s->acceptor_->local_endpoint().port();
+  auto bound = s->acceptor_->local_endpoint(ec);
+  if (ec) return R::failure("admin: cannot read the port it listens on: " + ec.message());
+  s->port_ = bound.port();
   return s;
 }
 
 void AdminServer::start() {
-  asio::co_spawn(io_, accept_loop(*acceptor_, handler_, configured_host_), asio::detached);
-  thread_ = std::thread([this] { io_.run(); });
+  asio::co_spawn(io_, accept_loop(), log_failure);
+  thread_ = std::thread([this] { run_event_loop(io_, "admin"); });
 }
 
 void AdminServer::stop() {

@@ -5,8 +5,11 @@
 // because prometheus-cpp's pull Exposer (civetweb) would load the system OpenSSL next to BoringSSL.
 #pragma once
 
+#include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,9 +36,13 @@ class AdminServer {
   void start();
   void stop();
   std::uint16_t port() const { return port_; }
+  // accept() calls that failed (out of descriptors, ...); each is followed by a pause.
+  std::uint64_t accept_errors() const { return accept_errors_.load(std::memory_order_relaxed); }
 
  private:
   AdminServer() = default;
+  asio::awaitable<void> accept_loop();
+  std::atomic<std::uint64_t> accept_errors_{0};
   asio::io_context io_{1};
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   Handler handler_;

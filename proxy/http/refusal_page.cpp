@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "proxy/http/reason_phrase.hpp"
 #include "tls/identity.hpp"
 
 namespace gatehouse::proxy::http {
@@ -106,19 +107,7 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
-std::string phrase(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 408: return "Request Timeout";
-    case 421: return "Misdirected Request";
-    case 431: return "Request Header Fields Too Large";
-    case 495: return "SSL Certificate Error";
-    case 496: return "SSL Certificate Required";
-    case 502: return "Bad Gateway";
-    default: return "Error";
-  }
-}
+std::string phrase(int status) { return std::string(reason_phrase(status)); }
 
 std::string page(int status, const std::string& keyword, const Explanation& e) {
   std::string steps;

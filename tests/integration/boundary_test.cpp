@@ -373,6 +373,9 @@ TEST_P(Boundary, HostWithTrailingWhitespaceOrTwiceCannotLeaveTheRoute) {
   expect_refused("GET /a HTTP/1.1\r\nHost: localhost\r\nHost: other.test\r\n\r\n", {400}, "bad_request", "one Host");
   expect_refused("GET /a HTTP/1.1\r\nHost: localhost, other.test\r\n\r\n", {400}, "bad_request");
   expect_refused("GET /a HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n\r\n", {400}, "bad_request", "one Host");
+  // Issue 17: the names compare without case, and an HTTP/1.0 request is held to one Host too.
+  expect_refused("GET /a HTTP/1.1\r\nhost: localhost\r\nHOST: other.test\r\n\r\n", {400}, "bad_request", "one Host");
+  expect_refused("GET /a HTTP/1.0\r\nHost: localhost\r\nHost: other.test\r\n\r\n", {400}, "bad_request", "one Host");
   legit("/after");
   expect_upstream_got({"/after"});
 }

@@ -146,6 +146,27 @@ TEST(ConfParse, MissingFileIsAClearError) {
   EXPECT_NE(r.diagnostics.to_string().find("cannot read the config file"), std::string::npos);
 }
 
+// A route must name an upstream, and an upstream must have a name a route can give: an empty
+// one used to pass (and a route without its upstream put route_upstreams out of step).
+TEST(ConfParse, EmptyUpstreamNamesAreErrorsWithTheirPlace) {
+  std::string route_text = kGood;
+  route_text.replace(route_text.find("upstream = \"app\""), 16, "upstream = \"\"");
+  auto r = parse_text(route_text, "gh.toml", "/srv/gh");
+  ASSERT_FALSE(r.settings);
+  std::string all = r.diagnostics.to_string();
+  EXPECT_NE(all.find("gh.toml:17:14: listener[0].route[0].upstream: is empty; name one of the [[upstream]] tables"),
+            std::string::npos) << all;
+
+  std::string upstream_text = kGood;
+  upstream_text.replace(upstream_text.find("name = \"app\""), 12, "name = \"\"");
+  r = parse_text(upstream_text, "gh.toml", "/srv/gh");
+  ASSERT_FALSE(r.settings);
+  all = r.diagnostics.to_string();
+  EXPECT_NE(all.find("gh.toml:20:8: upstream[0].name: is empty; routes refer to an upstream by its name"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("listener[0].route[0].upstream: no [[upstream]] is named 'app'"), std::string::npos) << all;
+}
+
 const char* kHttp = R"([[listener]]
 listen = "127.0.0.1:8443"
 mode = "http"

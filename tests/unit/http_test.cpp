@@ -234,6 +234,8 @@ TEST(HttpRewrite, RefusesRequestsThatCouldMeanSomethingElseUpstream) {
               "")
         << named;
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")), "");
+  EXPECT_EQ(refusal_of(parsed_head("GET / HTTP/1.1\r\nhost: a\r\nHOST: b\r\n\r\n")),
+            "A request may carry one Host header, not several.");
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a b\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\nHost: \r\n\r\n")), "");
@@ -331,6 +333,10 @@ TEST(RefusalPageText, StatusesAndNoSecrets) {
   auto page = refusal_response(r, conf::RefusalCodes::always_403, false);
   EXPECT_EQ(page.body.find("<script>"), std::string::npos);
   EXPECT_NE(page.body.find("&lt;script&gt;"), std::string::npos);
+  // Every status an error page goes out with carries its own phrase (505 and 501 were "Error").
+  EXPECT_EQ(error_response(505, "bad_request", "x", false).reason_phrase, "HTTP Version Not Supported");
+  EXPECT_EQ(error_response(501, "bad_request", "x", false).reason_phrase, "Not Implemented");
+  EXPECT_EQ(error_response(495, "x", "x", false).reason_phrase, "SSL Certificate Error");
 }
 
 TEST(Network, ParsesAndMatchesCidrs) {

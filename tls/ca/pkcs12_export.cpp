@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "tls/der.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
 
@@ -115,26 +116,24 @@ Result<std::string> build_pkcs12(EVP_PKEY* key, const CertChain& chain, const st
                                  const std::string& friendly_name) {
   using RS = Result<std::string>;
   uint8_t key_id[SHA_DIGEST_LENGTH];  // localKeyId ties the key to its certificate
-  uint8_t* der = nullptr;
-  int der_len = i2d_X509(chain.front().get(), &der);
-  SHA1(der, static_cast<size_t>(der_len), key_id);
-  OPENSSL_free(der);
+  auto leaf_der = chain.empty() ? std::nullopt : der_bytes_of(chain.front().get());
+  if (!leaf_der) return RS::failure("the certificate cannot be DER-encoded");
+  SHA1(leaf_der->data.get(), leaf_der->size, key_id);
 
   bssl::ScopedCBB certs;  // SafeContents of cert bags
   CBB seq;
   bool ok = CBB_init(certs.get(), 1024) && CBB_add_asn1(certs.get(), &seq, CBS_ASN1_SEQUENCE);
   for (size_t i = 0; ok && i < chain.size(); ++i) {
     CBB bag, value, cert_bag, cert_value, octets;
-    uint8_t* cert_der = nullptr;
-    int cert_len = i2d_X509(chain[i].get(), &cert_der);
-    ok = cert_len > 0 && CBB_add_asn1(&seq, &bag, CBS_ASN1_SEQUENCE) && add_oid(&bag, kOidCertBag) &&
+    auto cert_der = der_bytes_of(chain[i].get());
+    ok = cert_der && CBB_add_asn1(&seq, &bag, CBS_ASN1_SEQUENCE) && add_oid(&bag, kOidCertBag) &&
          CBB_add_asn1(&bag, &value, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
          CBB_add_asn1(&value, &cert_bag, CBS_ASN1_SEQUENCE) && add_oid(&cert_bag, kOidX509Cert) &&
          CBB_add_asn1(&cert_bag, &cert_value, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
          CBB_add_asn1(&cert_value, &octets, CBS_ASN1_OCTETSTRING) &&
-         CBB_add_bytes(&octets, cert_der, static_cast<size_t>(cert_len)) && CBB_flush(&bag) &&
-         (i > 0 || add_bag_attributes(&bag, friendly_name, key_id, sizeof key_id)) && CBB_flush(&seq);
-    OPENSSL_free(cert_der);
+         CBB_add_bytes(&octets, cert_der->data.get(), cert_der->size) &&
+         CBB_flush(&bag) && (i > 0 || add_bag_attributes(&bag, friendly_name, key_id, sizeof key_id)) &&
+         CBB_flush(&seq);
   }
   std::string cert_contents = ok ? finish(certs.get()) : "";
 
@@ -165,8 +164,9 @@ Result<std::string> build_pkcs12(EVP_PKEY* key, const CertChain& chain, const st
                                        kMacIterations);
   uint8_t mac[SHA256_DIGEST_LENGTH];
   unsigned mac_len = 0;
-  HMAC(EVP_sha256(), mac_key.data(), mac_key.size(), reinterpret_cast<const uint8_t*>(auth_safe.data()),
-       auth_safe.size(), mac, &mac_len);
+  if (!HMAC(EVP_sha256(), mac_key.data(), mac_key.size(), reinterpret_cast<const uint8_t*>(auth_safe.data()),
+            auth_safe.size(), mac, &mac_len))
+    return RS::failure("cannot compute the PKCS#12 MAC: " + drain_errors());
 
   bssl::ScopedCBB pfx;
   CBB pfx_seq, mac_data, digest_info, alg, null;
