@@ -91,9 +91,21 @@ void build_upstream(const conf::UpstreamSettings& u, const std::string& file, si
     problems.add(file, u.endpoints_source, "builtin:whoami is an upstream of its own; do not mix it with other endpoints");
 }
 
+// The ring of the listener of that name in the snapshot being replaced, unless its rotation
+// period changed; a new one otherwise. No registry: a second server never sees this one's keys.
+std::shared_ptr<tls::TicketKeyRing> ticket_ring(const conf::ListenerSettings& l, const Snapshot* previous) {
+  if (l.tls.ticket_keys) return nullptr;
+  const std::int64_t period = l.tls.ticket_rotation.count() / 1000;
+  if (previous)
+    for (const auto& p : previous->listeners)
+      if (p.settings.name == l.name && p.ticket_ring && p.ticket_ring->period() == period) return p.ticket_ring;
+  return tls::TicketKeyRing::make(period);
+}
+
 }  // namespace
 
-std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, conf::Diagnostics& problems) {
+std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, conf::Diagnostics& problems,
+                                               const Snapshot* previous) {
   auto snap = std::make_shared<Snapshot>();
   snap->settings = settings;
   const std::string file = settings.config_file.empty() ? "<embedded default>" : settings.config_file.string();
@@ -123,8 +135,9 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
     for (const auto& route : l.routes)
       for (const auto& up : snap->upstreams)
         if (up.name == route.upstream) rt.route_upstreams.push_back(&up);
-    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http, l.name,
-                                        problems);
+    rt.ticket_ring = ticket_ring(l, previous);
+    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http,
+                                        rt.ticket_ring, problems);
     rt.route_counters.resize(workers);
     for (auto& per_worker : rt.route_counters)
       for (size_t r = 0; r < l.routes.size() + 1; ++r) per_worker.push_back(std::make_unique<metrics::RouteCounters>());

@@ -9,6 +9,7 @@
 
 #include "proxy/connection.hpp"
 #include "proxy/revalidation.hpp"
+#include "tls/verified_cache.hpp"
 
 namespace gatehouse::proxy {
 namespace {
@@ -57,7 +58,12 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
       }
     });
   }
-  thread_ = std::thread([this] { io_.run(); });
+  // The cache is the thread's: this server's setting, whatever other servers in the process use.
+  const auto cache_entries = static_cast<std::size_t>(snapshot_->settings.server.verified_cache);
+  thread_ = std::thread([this, cache_entries] {
+    tls::VerifiedCache::set_thread_capacity(cache_entries);
+    io_.run();
+  });
 }
 
 void Worker::adopt(std::shared_ptr<const Snapshot> snapshot) {
