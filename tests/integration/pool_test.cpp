@@ -16,8 +16,6 @@
 namespace gatehouse::test {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // One short echo exchange through the proxy; true when it came back.
 bool echo_once(ProxyHarness& proxy) {
   TlsClient client(proxy.client());

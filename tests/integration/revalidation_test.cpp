@@ -245,7 +245,7 @@ TEST_F(Revalidation, MaxConnectionAgeLetsTheRequestInProgressFinishFirst) {
     std::string head;
     char c = 0;
     while (head.find("\r\n\r\n") == std::string::npos && ::read(fd, &c, 1) == 1) head += c;
-    while (!release.load()) std::this_thread::yield();
+    eventually([&release] { return release.load(); });  // the test lets go once the age has passed
     write_all_fd(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate");
   });
   ProxyConfig c;
