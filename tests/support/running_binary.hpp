@@ -28,6 +28,7 @@ inline const std::string kGatehouseBinary = GATEHOUSE_BINARY;
 
 class Running {
  public:
+  // NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json() is noexcept; json.hpp says the same
   Running() = default;
   Running(const Running&) = delete;
   Running& operator=(const Running&) = delete;
