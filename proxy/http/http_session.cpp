@@ -128,12 +128,12 @@ class Session {
     if (!link_.is_open()) {
       response_.reset();
       upstream_in_ = {};
-      auto opened = co_await link_.open(up, c_.proxy_preface);
+      auto opened = co_await link_.open(up, c_.state->upstreams[up.index], c_.proxy_preface);
       if (!opened.ok) {
         c_.worker.counters.refused[static_cast<std::size_t>(gatehouse::Reason::upstream_unavailable)].add();
         co_await answer_error(502, "upstream_unavailable", "The service behind this address is not answering.");
-        log(opened.close, gatehouse::Reason::upstream_unavailable, opened.detail);
-        co_return opened.close;
+        log(std::string(close_keyword(opened.close)), gatehouse::Reason::upstream_unavailable, opened.detail);
+        co_return std::string(close_keyword(opened.close));
       }
       endpoint_ = opened.endpoint;
     }
@@ -312,8 +312,9 @@ class Session {
                                    c_.worker.terminating);
     bytes_in_ += spliced.client_to_upstream + from_client.size();
     bytes_out_ += spliced.upstream_to_client;
-    log(spliced.close);
-    co_return spliced.close;
+    std::string close(close_keyword(spliced.close));
+    log(spliced.detail.empty() ? close : close + ": " + spliced.detail);
+    co_return close;
   }
 
   asio::awaitable<std::string> serve_whoami(const Head& out, bool json, bool keep_alive) {
