@@ -31,8 +31,11 @@ std::string ready_line(const proxy::Server& server, const proxy::Snapshot& servi
     const std::string& listen = serving.settings.admin.listen;
     admin = listen.substr(0, listen.rfind(':')) + ":" + std::to_string(server.admin_port());
   }
-  nlohmann::json line = {{"event", std::string(event)},       {"pid", ::getpid()}, {"generation", generation},
-                         {"listeners", listeners}, {"admin", admin}};
+  nlohmann::json line = {{"event", std::string(event)},
+                         {"pid", ::getpid()},
+                         {"generation", generation},
+                         {"listeners", listeners},
+                         {"admin", admin}};
   return line.dump();
 }
 

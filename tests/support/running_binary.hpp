@@ -162,7 +162,9 @@ inline std::string alice_visits(const ProxyHarness& h, std::uint16_t port) {
   return in ? client.server_leaf_subject() : std::string("refused");
 }
 
-inline std::string info_level(std::string text) { return text.replace(text.find("level = \"warn\""), 14, "level = \"info\""); }
+inline std::string info_level(std::string text) {
+  return text.replace(text.find("level = \"warn\""), 14, "level = \"info\"");
+}
 
 inline std::string status_line(pid_t pid, const std::string& key) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
