@@ -11,6 +11,7 @@
 #include "conf/parse.hpp"
 #include "app/ca_cli.hpp"
 #include "app/diagnose_cli.hpp"
+#include "app/ready_line.hpp"
 #include "common/guarded_main.hpp"
 #include "proxy/privileges.hpp"
 #include "app/default_config.hpp"
@@ -105,6 +106,11 @@ int run(const RunOptions& opt) {
   } else {
     (*server)->set_config_source([file = opt.config] { return gh::conf::parse_file(file); });
   }
+  // The log level and stdout are the program's: a reload changes them here, not in the Server.
+  (*server)->on_reloaded([server = server->get()](const gh::proxy::Snapshot& serving, std::uint64_t generation) {
+    spdlog::set_level(spdlog::level::from_str(serving.settings.log.level));
+    gh::app::print_line(gh::app::ready_line(*server, serving, "reloaded", generation));
+  });
   if (!opt.user.empty()) {
     // Bound and loaded: nothing from here on needs root. (A later reload reads files as this user.)
     if (auto refused = gh::proxy::drop_privileges(opt.user); !refused.empty()) {
@@ -123,6 +129,7 @@ int run(const RunOptions& opt) {
     spdlog::info("admin on {} port {}: /metrics /healthz /readyz /certs /crl/", snapshot->settings.admin.listen,
                  (*server)->admin_port());
   if (is_default) print_demo_banner(opt, (*server)->port(0));
+  gh::app::print_line(gh::app::ready_line(**server, *snapshot, "ready", (*server)->generation()));
   (*server)->run_until_signal();
   return 0;
 }

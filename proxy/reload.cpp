@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "proxy/server.hpp"
-#include "tls/verified_cache.hpp"
 
 namespace gatehouse::proxy {
 namespace {
@@ -49,7 +48,7 @@ Server::ReloadOutcome Server::reload() {
   conf::ParseResult parsed = config_source_();
   if (!parsed.settings) return fail(parsed.diagnostics.to_string());
   conf::Diagnostics problems;
-  auto next = build_snapshot(*parsed.settings, problems);
+  auto next = build_snapshot(*parsed.settings, problems, snapshot().get());
   if (!next) return fail(problems.to_string());
   if (auto why = needs_restart(snapshot()->settings, next->settings); !why.empty())
     return fail("these changes need a restart: " + why);
@@ -64,12 +63,12 @@ Server::ReloadOutcome Server::reload() {
   out.ok = true;
   out.generation = generation_.fetch_add(1) + 1;
   out.message = "reloaded: serving generation " + std::to_string(out.generation);
+  if (on_reloaded_) on_reloaded_(*snapshot(), out.generation);  // first: it may change the log level
   spdlog::info("{}", out.message);
   return out;
 }
 
 void Server::publish(std::shared_ptr<const Snapshot> next) {
-  spdlog::set_level(spdlog::level::from_str(next->settings.log.level));
   if (started_) {
     // The monitor watches the new snapshot's endpoints (health, DNS) before workers use them.
     std::vector<asio::io_context*> ios;

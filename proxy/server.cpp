@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "proxy/socket_options.hpp"
-#include "tls/verified_cache.hpp"
 
 namespace gatehouse::proxy {
 namespace {
@@ -39,7 +38,6 @@ void prepare_signals() {
 
 Server::Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, const AccessLog& access_log)
     : snapshot_(std::move(snapshot)), slots_(snapshot_->settings.server.max_connections), access_log_(access_log) {
-  tls::VerifiedCache::set_capacity(static_cast<size_t>(snapshot_->settings.server.verified_cache));
   for (size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, slots_, access_log));
 }
 

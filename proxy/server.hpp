@@ -49,6 +49,11 @@ class Server {
   // hand it to every worker; new connections use it, live ones finish on theirs. A failure, or a
   // change that needs a restart (a listener's address, workers, ...), changes nothing.
   ReloadOutcome reload();
+  // Before start(): called after each successful reload with the snapshot now serving and its
+  // generation. What is process-wide (the log level, stdout) is the program's to change, never
+  // a Server's: two servers in one process share nothing.
+  using ReloadObserver = std::function<void(const Snapshot& serving, std::uint64_t generation)>;
+  void on_reloaded(ReloadObserver observer) { on_reloaded_ = std::move(observer); }
   std::uint64_t generation() const { return generation_.load(); }
 
   // The bound port of a listener (useful when it was configured as port 0).
@@ -75,6 +80,7 @@ class Server {
   std::shared_ptr<const Snapshot> snapshot_;
   std::mutex reload_mutex_;  // one reload at a time
   ConfigSource config_source_;
+  ReloadObserver on_reloaded_;
   std::atomic<std::uint64_t> generation_{1};
   std::atomic<std::uint64_t> reloads_ok_{0};
   std::atomic<std::uint64_t> reloads_error_{0};

@@ -116,9 +116,21 @@ std::vector<const UpstreamRuntime*> upstreams_of_routes(
   return out;
 }
 
+// The ring of the listener of that name in the snapshot being replaced, unless its rotation
+// period changed; a new one otherwise. No registry: a second server never sees this one's keys.
+std::shared_ptr<tls::TicketKeyRing> ticket_ring(const conf::ListenerSettings& l, const Snapshot* previous) {
+  if (l.tls.ticket_keys) return nullptr;
+  const std::int64_t period = l.tls.ticket_rotation.count() / 1000;
+  if (previous)
+    for (const auto& p : previous->listeners)
+      if (p.settings.name == l.name && p.ticket_ring && p.ticket_ring->period() == period) return p.ticket_ring;
+  return tls::TicketKeyRing::make(period);
+}
+
 }  // namespace
 
-std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, conf::Diagnostics& problems) {
+std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, conf::Diagnostics& problems,
+                                               const Snapshot* previous) {
   auto snap = std::make_shared<Snapshot>();
   snap->settings = settings;
   const std::string file = settings.config_file.empty() ? "<embedded default>" : settings.config_file.string();
@@ -153,8 +165,9 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
     if (rt.router && rt.router->routes().size() != rt.route_upstreams.size())
       problems.add(file, l.listen_source, "listener '" + l.name + "': " + std::to_string(rt.router->routes().size()) +
                                               " routes but " + std::to_string(rt.route_upstreams.size()) + " upstreams");
-    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http, l.name,
-                                        problems);
+    rt.ticket_ring = ticket_ring(l, previous);
+    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http,
+                                        rt.ticket_ring, problems);
     snap->listeners.push_back(std::move(rt));
   }
   if (problems.problems().size() != before) return nullptr;

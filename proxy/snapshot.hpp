@@ -48,6 +48,9 @@ struct ListenerRuntime {
   std::unique_ptr<policy::Router> router;            // before `tls`: the handshake uses it
   std::vector<const UpstreamRuntime*> route_upstreams;  // by route index
   std::unique_ptr<tls::ServerContext> tls;
+  // Self-rotated ticket keys (null with `ticket_keys`): shared with the next snapshot's listener
+  // of the same name, so sessions survive a reload; never with another server's.
+  std::shared_ptr<tls::TicketKeyRing> ticket_ring;
 };
 
 struct Snapshot {
@@ -60,7 +63,9 @@ struct Snapshot {
 size_t worker_count(const conf::ServerSettings& server);
 
 // Loads every file the settings name; all problems go to `problems` (nullptr result then).
-std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, conf::Diagnostics& problems);
+// `previous`: the snapshot a reload replaces, whose listeners hand on their ticket keys.
+std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, conf::Diagnostics& problems,
+                                               const Snapshot* previous = nullptr);
 
 // "127.0.0.1:8443", "[::1]:8443", "localhost:8443" → addresses (blocking lookup: start-up only).
 std::vector<asio::ip::tcp::endpoint> resolve_host_port(const std::string& text, std::string& error);

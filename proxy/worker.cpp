@@ -10,6 +10,7 @@
 #include "proxy/connection.hpp"
 #include "proxy/event_loop.hpp"
 #include "proxy/revalidation.hpp"
+#include "tls/verified_cache.hpp"
 
 namespace gatehouse::proxy {
 namespace {
@@ -65,7 +66,12 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
       }
     });
   }
-  thread_ = std::thread([this] { run_event_loop(io_, "worker " + std::to_string(index_)); });
+  // The cache is the thread's: this server's setting, whatever other servers in the process use.
+  const auto cache_entries = static_cast<std::size_t>(snapshot_->settings.server.verified_cache);
+  thread_ = std::thread([this, cache_entries] {
+    tls::VerifiedCache::set_thread_capacity(cache_entries);
+    run_event_loop(io_, "worker " + std::to_string(index_));
+  });
 }
 
 void Worker::adopt(std::shared_ptr<const Snapshot> snapshot) {

@@ -19,6 +19,7 @@ namespace {
 constexpr const char* kGroups = "X25519:P-256";
 constexpr std::size_t kCertificateMessageSlack = 8 * 1024;
 
+// ex_data indices are per process by BoringSSL's design (one slot number for every SSL).
 int report_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
@@ -42,11 +43,13 @@ ServerContext::~ServerContext() = default;
 
 std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tls, const std::string& file,
                                                      const Authorizer* authorizer, bool offer_http11,
-                                                     const std::string& listener, conf::Diagnostics& problems) {
+                                                     std::shared_ptr<TicketKeyRing> ring, conf::Diagnostics& problems) {
   std::unique_ptr<ServerContext> sc(new ServerContext());
   sc->authorizer_ = authorizer;
   sc->verify_optional_ = tls.verify == conf::VerifyMode::optional;
   sc->max_client_cert_size_ = static_cast<std::size_t>(tls.max_client_cert_size);
+  // Process-wide on purpose: an id must never repeat, even across servers, while a thread's
+  // VerifiedCache may still hold entries under it.
   static std::atomic<std::uint64_t> next_id{1};
   sc->id_ = next_id.fetch_add(1);
   size_t before = problems.problems().size();
@@ -120,7 +123,7 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
     if (keys.empty()) return nullptr;
     sc->ticket_keys_ = std::move(keys);
   } else {
-    sc->ring_ = TicketKeyRing::of_listener(listener, tls.ticket_rotation.count() / 1000);
+    sc->ring_ = ring ? std::move(ring) : TicketKeyRing::make(tls.ticket_rotation.count() / 1000);
   }
   if (tls.session_tickets) SSL_CTX_set_tlsext_ticket_key_cb(ctx, &ServerContext::on_ticket_key);
   // Tell clients which CAs we accept, so browsers offer the right certificate.

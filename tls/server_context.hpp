@@ -61,10 +61,12 @@ class ServerContext {
   // Loads every file `tls` names; each problem goes to `problems` with its config place.
   // `authorizer` (kept by the caller, alive as long as this) decides on verified identities.
   // `offer_http11`: answer ALPN with "http/1.1" when the client offers it (http mode).
-  // `listener` names the ticket-key ring that outlives reloads (see TicketKeyRing).
+  // `ring`: the listener's self-rotated ticket keys, owned with the snapshots that serve the
+  // listener so they outlive reloads (see TicketKeyRing); unused with `ticket_keys`, and when
+  // null this context makes its own.
   static std::unique_ptr<ServerContext> create(const conf::TlsSettings& tls, const std::string& config_file,
                                                const Authorizer* authorizer, bool offer_http11,
-                                               const std::string& listener, conf::Diagnostics& problems);
+                                               std::shared_ptr<TicketKeyRing> ring, conf::Diagnostics& problems);
   ~ServerContext();
 
   // A new server-side SSL for one connection, with `report` attached for the callbacks.

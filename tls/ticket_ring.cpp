@@ -3,7 +3,6 @@
 #include <openssl/rand.h>
 
 #include <cstring>
-#include <map>
 
 namespace gatehouse::tls {
 namespace {
@@ -49,16 +48,9 @@ const TicketKey* TicketKeyRing::find(const uint8_t* name, std::int64_t now) {
   return nullptr;
 }
 
-std::shared_ptr<TicketKeyRing> TicketKeyRing::of_listener(const std::string& listener, std::int64_t period_seconds) {
-  static std::mutex mutex;  // config build time only, never a handshake
-  static std::map<std::string, std::shared_ptr<TicketKeyRing>> rings;
-  std::lock_guard lock(mutex);
-  auto& ring = rings[listener];
-  if (!ring || ring->period() != period_seconds)
-    ring = std::make_shared<TicketKeyRing>(period_seconds, std::chrono::duration_cast<std::chrono::seconds>(
-                                                               std::chrono::system_clock::now().time_since_epoch())
-                                                               .count());
-  return ring;
+std::shared_ptr<TicketKeyRing> TicketKeyRing::make(std::int64_t period_seconds) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return std::make_shared<TicketKeyRing>(period_seconds, std::chrono::duration_cast<std::chrono::seconds>(now).count());
 }
 
 }  // namespace gatehouse::tls

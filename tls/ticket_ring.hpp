@@ -1,8 +1,9 @@
 // Session-ticket keys Gatehouse makes and rotates itself when no `ticket_keys` file is given:
 // a new key every `ticket_rotation` (12 h by default), the previous one still decrypting for
-// one more period. One ring per listener name lives as long as the process, so sessions survive
-// a reload (the session-ID context still refuses any session from other client CAs or verify
-// settings). Keys are random, in memory only, never logged.
+// one more period. A listener's ring is handed from snapshot to snapshot on reload (see
+// build_snapshot), so sessions survive a reload (the session-ID context still refuses any session
+// from other client CAs or verify settings); another server in the same process has its own ring.
+// Keys are random, in memory only, never logged.
 #pragma once
 
 #include <array>
@@ -26,8 +27,8 @@ class TicketKeyRing {
   const TicketKey* find(const uint8_t* name, std::int64_t now);
   std::int64_t period() const { return period_; }
 
-  // The ring of a listener (made on first use, or again when its period changed).
-  static std::shared_ptr<TicketKeyRing> of_listener(const std::string& listener, std::int64_t period_seconds);
+  // A new ring whose first key starts now.
+  static std::shared_ptr<TicketKeyRing> make(std::int64_t period_seconds);
 
  private:
   struct Generation {

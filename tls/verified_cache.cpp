@@ -2,7 +2,6 @@
 
 #include <openssl/sha.h>
 
-#include <atomic>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -18,7 +17,8 @@ std::string key_of(std::uint64_t context, const std::string& digest) {
   return key + digest;
 }
 
-std::atomic<std::size_t> capacity{16384};
+// Per thread like the maps: a worker's setting, not the process's.
+thread_local std::size_t capacity = 16384;
 
 std::unordered_map<std::string, VerifiedEntry>& entries() {
   thread_local std::unordered_map<std::string, VerifiedEntry> map;
@@ -62,10 +62,14 @@ const VerifiedEntry* VerifiedCache::find(std::uint64_t context, const std::strin
   return it == map.end() ? nullptr : &it->second;
 }
 
-void VerifiedCache::set_capacity(std::size_t entries) { capacity.store(entries, std::memory_order_relaxed); }
+void VerifiedCache::set_thread_capacity(std::size_t limit) {
+  capacity = limit;
+  entries().clear();  // a fresh cache: nothing from whatever this thread served before
+  paths().clear();
+}
 
 void VerifiedCache::store(std::uint64_t context, const std::string& chain_digest, VerifiedEntry entry) {
-  const std::size_t limit = capacity.load(std::memory_order_relaxed);
+  const std::size_t limit = capacity;
   if (chain_digest.empty() || limit == 0) return;
   auto& map = entries();
   if (map.size() >= limit) {  // crude but bounded; the next handshakes refill it

@@ -28,9 +28,10 @@ struct VerifiedEntry {
 
 class VerifiedCache {
  public:
-  // Entries per thread ([server] verified_cache); 0 verifies every certificate in full. Set
-  // before the workers start.
-  static void set_capacity(std::size_t entries);
+  // Empties the calling thread's cache and bounds it to `limit` entries ([server] verified_cache;
+  // 16384 until set); 0 verifies every certificate in full. Each worker sets its own when its
+  // thread starts, so servers in one process never share it; the hot path reads a thread_local.
+  static void set_thread_capacity(std::size_t limit);
   static const VerifiedEntry* find(std::uint64_t context, const std::string& chain_digest);
   // Entries with equal paths share one copy of it (clients of one intermediate CA).
   static void store(std::uint64_t context, const std::string& chain_digest, VerifiedEntry entry);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/support/command.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/running_binary.hpp"
 #include "tests/support/test_upstream.hpp"
@@ -113,12 +114,20 @@ namespace {
 TEST(Cli, RunServesThenDrainsAndExitsOnSigterm) {
   ProxyHarness h;
   std::string text = h.config_text(ProxyConfig{});
-  text.replace(text.find("level = \"warn\""), 14, "level = \"info\"");  // the port is logged at info
+  text.replace(text.find("level = \"warn\""), 14, "level = \"info\"");  // SIGTERM and "stopped" are logged at info
   auto file = h.dir().write("serve.toml", text);
   Running running;
   start_binary(file.string(), running);
   ASSERT_GT(running.pid, 0);
   ASSERT_NE(running.port, 0) << running.seen;
+  // The ready line on stdout (app/ready_line.hpp) says what a config's port 0 became.
+  EXPECT_EQ(running.ready["pid"], running.pid);
+  EXPECT_EQ(running.ready["generation"], 1);
+  ASSERT_EQ(running.ready["listeners"].size(), 1u) << running.ready.dump();
+  EXPECT_EQ(running.ready["listeners"][0]["name"], "test");
+  EXPECT_EQ(running.ready["listeners"][0]["address"], "127.0.0.1:" + std::to_string(running.port));
+  EXPECT_EQ(running.ready["listeners"][0]["mode"], "tcp");
+  EXPECT_NE(running.admin_port, 0) << running.ready.dump();
 
   ClientOptions opt = h.client();
   opt.port = running.port;
@@ -135,9 +144,9 @@ TEST(Cli, RunServesThenDrainsAndExitsOnSigterm) {
   running.pid = -1;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   std::string rest = read_until_eof(running.stderr_fd);
-  ::close(running.stderr_fd);
   EXPECT_NE(rest.find("SIGTERM"), std::string::npos) << rest;
   EXPECT_NE(rest.find("stopped"), std::string::npos) << rest;
+  EXPECT_EQ(running.events().size(), 1u);  // the access-log line on stdout is no event
 }
 
 }  // namespace
@@ -175,9 +184,7 @@ TEST(Cli, AccessLogFileSurvivesRenameAndSigusr1) {
   const auto log = h.dir() / "access.log";
   std::filesystem::rename(log, h.dir() / "access.log.1");  // what logrotate does
   ::kill(running.pid, SIGUSR1);
-  for (int i = 0; i < 500 && !std::filesystem::exists(log); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(std::filesystem::exists(log));
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(log); })) << "not reopened after SIGUSR1";
   requests(10);
   ::kill(running.pid, SIGTERM);
   int status = 0;

@@ -4,11 +4,10 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "tests/support/command.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/running_binary.hpp"
 #include "tests/support/test_upstream.hpp"
@@ -43,11 +42,7 @@ long rss_kib(pid_t pid) {
 
 // Bounded wait until the process holds `want` descriptors or fewer.
 bool descriptors_settle(pid_t pid, size_t want) {
-  for (int i = 0; i < 1000; ++i) {
-    if (open_descriptors(pid) <= want) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return eventually([&] { return open_descriptors(pid) <= want; });
 }
 
 TEST(Flood, OutOfDescriptorsAcceptBacksOffAndRecovers) {
@@ -73,10 +68,8 @@ TEST(Flood, OutOfDescriptorsAcceptBacksOffAndRecovers) {
   for (int fd : flood) ::close(fd);
   ASSERT_TRUE(descriptors_settle(running.pid, idle + 2));
   // Counted for alerting, on the admin endpoint.
-  auto admin_at = running.seen.find("admin on ");
-  ASSERT_NE(admin_at, std::string::npos) << running.seen;
-  auto admin_port = running.seen.substr(running.seen.find(" port ", admin_at) + 6, 5);
-  auto metrics = run_command("curl -s http://127.0.0.1:" + std::to_string(std::stoi(admin_port)) + "/metrics");
+  ASSERT_NE(running.admin_port, 0) << running.ready.dump();
+  auto metrics = run_command("curl -s http://127.0.0.1:" + std::to_string(running.admin_port) + "/metrics");
   EXPECT_NE(metrics.output.find("gatehouse_accept_errors_total "), std::string::npos) << metrics.output;
   EXPECT_EQ(metrics.output.find("gatehouse_accept_errors_total 0\n"), std::string::npos) << metrics.output;
   // Accepting again: the first good client after the flood is served.

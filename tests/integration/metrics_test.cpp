@@ -7,6 +7,7 @@
 #include <regex>
 #include <thread>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/command.hpp"
 #include "tests/support/http_upstream.hpp"
 #include "tests/support/proxy_harness.hpp"
@@ -147,12 +148,7 @@ TEST_F(Metrics, ReadyzIsUnavailableDuringADrain) {
   ASSERT_TRUE(busy.connect()) << busy.error();
   ASSERT_TRUE(busy.send("POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 10\r\n\r\nabc"));
   std::thread stopper([&] { proxy.stop(); });
-  int status = 0;
-  for (int i = 0; i < 1000 && status != 503; ++i) {
-    status = admin_get(port, "/readyz").first;
-    if (status != 503) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  EXPECT_EQ(status, 503);
+  EXPECT_TRUE(eventually([&] { return admin_get(port, "/readyz").first == 503; })) << "still ready while draining";
   EXPECT_EQ(admin_get(port, "/healthz").first, 200);  // alive, just not taking new clients
   ASSERT_TRUE(busy.send("defghij"));
   auto rest = busy.read_all();

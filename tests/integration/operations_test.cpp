@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/support/command.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/running_binary.hpp"
 #include "tests/support/test_pki.hpp"
@@ -40,7 +41,7 @@ TEST(Operations, RunDropsToTheGivenUserAfterLoadingRootOnlyKeys) {
   ASSERT_NE(running.port, 0) << running.seen;
   const std::string nobody = std::to_string(::getpwnam("nobody")->pw_uid);
   EXPECT_EQ(status_line(running.pid, "Uid"), "Uid:\t" + nobody + "\t" + nobody + "\t" + nobody + "\t" + nobody);
-  EXPECT_NE(running.seen.find("running as user 'nobody'"), std::string::npos) << running.seen;
+  EXPECT_TRUE(wait_for_output(running, "running as user 'nobody'")) << running.seen;
 
   ClientOptions opt = h.client();
   opt.port = running.port;
@@ -58,15 +59,14 @@ TEST(Operations, RunReloadsOnSighupAndOnPostReload) {
   Running running;
   start_binary(file.string(), running);
   ASSERT_NE(running.port, 0) << running.seen;
-  ASSERT_TRUE(wait_for_output(running, "/metrics /healthz")) << running.seen;  // logged after the listeners
-  auto at = running.seen.find("admin on ");
-  const std::string admin_port = std::to_string(std::stoi(running.seen.substr(running.seen.find(" port ", at) + 6)));
+  ASSERT_NE(running.admin_port, 0) << running.ready.dump();
+  const std::string admin_port = std::to_string(running.admin_port);
   auto alice_gets_in = [&] { return alice_visits(h, running.port) != "refused"; };
   ASSERT_TRUE(alice_gets_in());
 
   h.dir().write("reload.toml", info_level(h.config_text(deny)));
   ::kill(running.pid, SIGHUP);
-  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 2")) << running.seen;
+  ASSERT_TRUE(running.wait_for_event("reloaded", 2)) << running.seen;
   EXPECT_FALSE(alice_gets_in());
 
   h.dir().write("reload.toml", "[[listener]\n");  // broken: POST /reload says so, nothing changes
@@ -115,22 +115,22 @@ TEST(Operations, AReloadMovesTheAccessLogToAnotherFileOrTurnsItOffAndOn) {
   start_binary(config.string(), running);
   ASSERT_NE(running.port, 0) << running.seen;
   auto request = [&] { return alice_visits(h, running.port) != "refused"; };
-  auto lines_in = [&](const std::string& name, size_t want) {  // bounded wait for the writer thread
+  auto count_lines = [&](const std::string& name) {
+    std::ifstream in(h.dir().path() / name);
     size_t n = 0;
-    for (int i = 0; i < 500 && n < want; ++i) {
-      std::ifstream in(h.dir().path() / name);
-      n = 0;
-      for (std::string line; std::getline(in, line);) ++n;
-      if (n < want) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    for (std::string line; std::getline(in, line);) ++n;
     return n;
+  };
+  auto lines_in = [&](const std::string& name, size_t want) {  // the writer thread's batch comes within 20 ms
+    eventually([&] { return count_lines(name) >= want; }, std::chrono::seconds(5));
+    return count_lines(name);
   };
   ASSERT_TRUE(request());
   EXPECT_EQ(lines_in("first.log", 1), 1u);
 
   h.dir().write("log.toml", with_log("second.log"));
   ::kill(running.pid, SIGHUP);
-  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 2")) << running.seen;
+  ASSERT_TRUE(running.wait_for_event("reloaded", 2)) << running.seen;
   ASSERT_TRUE(request());
   EXPECT_EQ(lines_in("second.log", 1), 1u);
   EXPECT_EQ(lines_in("first.log", 1), 1u);  // nothing more went to the old file
@@ -145,11 +145,11 @@ TEST(Operations, AReloadMovesTheAccessLogToAnotherFileOrTurnsItOffAndOn) {
   std::string off = info_level(h.config_text(ProxyConfig{}));
   h.dir().write("log.toml", off.replace(off.find("level = \"info\""), 14, "level = \"info\"\naccess = \"off\""));
   ::kill(running.pid, SIGHUP);
-  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 3")) << running.seen;
+  ASSERT_TRUE(running.wait_for_event("reloaded", 3)) << running.seen;
   ASSERT_TRUE(request());
   h.dir().write("log.toml", with_log("third.log"));
   ::kill(running.pid, SIGHUP);
-  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 4")) << running.seen;
+  ASSERT_TRUE(running.wait_for_event("reloaded", 4)) << running.seen;
   ASSERT_TRUE(request());
   EXPECT_EQ(lines_in("third.log", 1), 1u);  // only the request made after it was turned on
   EXPECT_EQ(lines_in("second.log", 2), 2u);  // and nothing while it was off
@@ -186,8 +186,7 @@ TEST(Operations, ANewInstanceTakesOverThePortWithoutAFailedConnection) {
   };
   auto wait_for_more = [&](int more) {
     const int target = ok + more;
-    for (int i = 0; i < 5000 && ok < target && failed == 0; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling a counter, bounded
+    eventually([&] { return ok >= target || failed != 0; });
   };
   std::thread a(client_loop), b(client_loop);
   wait_for_more(50);
@@ -241,11 +240,11 @@ TEST(Operations, WatchReloadsWhenFilesAreRenamedIntoPlaceOrTheirSymlinksSwapped)
   deny.routes = "  [[listener.route]]\n  upstream = \"app\"\n  deny = [ { cn = \"alice\" } ]\n";
   h.dir().write("watch.toml.new", text(deny));
   fs::rename(dir / "watch.toml.new", config);
-  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 2")) << running.seen;
+  ASSERT_TRUE(running.wait_for_event("reloaded", 2)) << running.seen;
   EXPECT_EQ(server_subject(), "refused");
   h.dir().write("watch.toml.new", text(ProxyConfig{}));
   fs::rename(dir / "watch.toml.new", config);
-  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 3")) << running.seen;
+  ASSERT_TRUE(running.wait_for_event("reloaded", 3)) << running.seen;
 
   // 2. A new certificate: a new folder, then the ..data symlink swapped atomically.
   tls::pki::CertSpec spec{.cn = "localhost", .o = {"Rotated"}, .sans = {"dns:localhost", "ip:127.0.0.1"},
@@ -256,7 +255,7 @@ TEST(Operations, WatchReloadsWhenFilesAreRenamedIntoPlaceOrTheirSymlinksSwapped)
   write_key(h.dir(), "secret/v2/tls.key", next);
   fs::create_directory_symlink("v2", dir / "secret" / "..data_tmp");
   fs::rename(dir / "secret" / "..data_tmp", dir / "secret" / "..data");
-  ASSERT_TRUE(wait_for_output(running, "reloaded: serving generation 4")) << running.seen;
+  ASSERT_TRUE(running.wait_for_event("reloaded", 4)) << running.seen;
   EXPECT_NE(server_subject().find("O=Rotated"), std::string::npos);
 
   // 3. Files nobody named change in the same folders: no reload.
@@ -265,6 +264,7 @@ TEST(Operations, WatchReloadsWhenFilesAreRenamedIntoPlaceOrTheirSymlinksSwapped)
   ::kill(running.pid, SIGTERM);
   ASSERT_TRUE(wait_for_output(running, "stopped")) << running.seen;
   EXPECT_EQ(running.seen.find("generation 5"), std::string::npos) << running.seen;
+  EXPECT_EQ(running.events().back()["generation"], 4) << running.events().back().dump();
 }
 
 }  // namespace

@@ -8,24 +8,13 @@
 #include <atomic>
 #include <thread>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/command.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/test_upstream.hpp"
 
 namespace gatehouse::test {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Polls `done` until it holds or `timeout` passes: waiting on a condition, not a fixed sleep.
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = Clock::now() + timeout;
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 // One short echo exchange through the proxy; true when it came back.
 bool echo_once(ProxyHarness& proxy) {
@@ -108,7 +97,7 @@ TEST(Pool, DeadEndpointIsEjectedThenReadmittedWhenItComesBack) {
   ::close(reserved);
   TestUpstream back(TestUpstream::echo(), false, flaky_port);
   // Once eject_for has passed, it gets connections again.
-  EXPECT_TRUE(wait_until([&] { return echo_once(proxy) && back.accepted() > 0; }));
+  EXPECT_TRUE(eventually([&] { return echo_once(proxy) && back.accepted() > 0; }));
 }
 
 TEST(Pool, HealthChecksTakeEndpointsOutAndBackIn) {
@@ -117,13 +106,13 @@ TEST(Pool, HealthChecksTakeEndpointsOutAndBackIn) {
   ProxyHarness proxy;
   proxy.start({.endpoints = {a.endpoint(), b.endpoint()},
                .upstream_extra = "health = { interval = \"20ms\", timeout = \"1s\", path = \"/health\" }"});
-  ASSERT_TRUE(wait_until([&] { return !healthy(proxy, 0); }));
+  ASSERT_TRUE(eventually([&] { return !healthy(proxy, 0); }));
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(echo_once(proxy));
   EXPECT_EQ(clients_a.load(), 0);
   EXPECT_EQ(clients_b.load(), 4);
   EXPECT_EQ(proxy.totals().upstream_connect_failed, 0u);  // never even tried
   status_a = 200;
-  ASSERT_TRUE(wait_until([&] { return healthy(proxy, 0); }));
+  ASSERT_TRUE(eventually([&] { return healthy(proxy, 0); }));
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(echo_once(proxy));
   EXPECT_EQ(clients_a.load(), 2);
 }
@@ -134,7 +123,7 @@ TEST(Pool, NoHealthyEndpointRefusesPromptlyWithUpstreamUnavailable) {
   ProxyHarness proxy;
   proxy.start({.endpoints = {only.endpoint()},
                .upstream_extra = "health = { interval = \"20ms\", path = \"/health\" }"});
-  ASSERT_TRUE(wait_until([&] { return !healthy(proxy, 0); }));
+  ASSERT_TRUE(eventually([&] { return !healthy(proxy, 0); }));
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect());
   client.send("anyone?");
@@ -205,7 +194,7 @@ TEST(PoolNames, ANewAnswerForANameReachesEveryWorker) {
   ASSERT_TRUE(echo_once(proxy));
   EXPECT_EQ(first.accepted(), 1);
   answer = second.port();
-  EXPECT_TRUE(wait_until([&] { return echo_once(proxy) && second.accepted() > 0; }));
+  EXPECT_TRUE(eventually([&] { return echo_once(proxy) && second.accepted() > 0; }));
   const int before = first.accepted();
   ASSERT_TRUE(echo_once(proxy));
   EXPECT_EQ(first.accepted(), before);  // the old address is gone from the pool

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "proxy/proxy_protocol.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/command.hpp"
 #include "tests/support/http_upstream.hpp"
 #include "tests/support/proxy_harness.hpp"
@@ -157,15 +158,11 @@ class NginxUpstream {
   }
   // Bounded wait until nginx accepts connections.
   bool ready() const {
-    for (int i = 0; i < 500 && pid_ > 0; ++i) {
+    return pid_ > 0 && eventually([&] {
       int fd = connect_tcp(port_, 1000);
-      if (fd >= 0) {
-        ::close(fd);
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
+      if (fd >= 0) ::close(fd);
+      return fd >= 0;
+    });
   }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string access_log() const {
@@ -202,10 +199,7 @@ TEST(ProxyProtocolWire, NginxTakesTheClientAddressFromOurHeader) {
   ASSERT_TRUE(all) << client.error();
   EXPECT_NE(all->find("addr=203.0.113.7 pp=203.0.113.7"), std::string::npos) << *all;
   std::string log;
-  for (int i = 0; i < 500 && log.empty(); ++i) {  // nginx writes its line after answering
-    log = nginx.access_log();
-    if (log.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  eventually([&] { return !(log = nginx.access_log()).empty(); });  // nginx writes its line after answering
   EXPECT_EQ(log, "203.0.113.7 203.0.113.7\n");
 }
 

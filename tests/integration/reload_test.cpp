@@ -6,6 +6,7 @@
 #include <functional>
 #include <thread>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/command.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/test_upstream.hpp"
@@ -194,12 +195,7 @@ TEST_F(Reload, RotatingCertificateCaAndCrlUnderLoadFailsNoHandshake) {
   ASSERT_TRUE(crl);
   proxy.dir().write("crl.pem", *crl);
   // The new material must reach new connections within a second of the reload.
-  auto within_a_second = [](const std::function<bool()>& check) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    while (!check())
-      if (std::chrono::steady_clock::now() > until) return false;
-    return true;
-  };
+  auto within_a_second = [](const std::function<bool()>& check) { return eventually(check, std::chrono::seconds(1)); };
 
   const std::string d = proxy.dir().path().string();
   CommandResult load;
@@ -211,8 +207,7 @@ TEST_F(Reload, RotatingCertificateCaAndCrlUnderLoadFailsNoHandshake) {
   // Each step waits for more handshakes under load, reloads, and checks the next connection.
   auto under_load = [&] {
     const auto seen = proxy.totals().handshakes_ok;
-    for (int i = 0; i < 1000 && proxy.totals().handshakes_ok < seen + 50; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling the counter, bounded
+    eventually([&] { return proxy.totals().handshakes_ok >= seen + 50; });
   };
   struct Join {
     std::thread& t;

@@ -84,6 +84,27 @@ TEST_F(Resumption, InstancesSharingTicketKeysResumeEachOthersSessions) {
   EXPECT_EQ(on_a[1]["resumed"], false);  // a new key's ticket: a full handshake, not a failure
 }
 
+// Keys Gatehouse makes itself belong to one server: another in the same process, with a listener
+// of the same name, cannot open its tickets; a reload of the first one still can.
+TEST_F(Resumption, TwoServersInOneProcessShareNoTicketKeysAndAReloadKeepsThem) {
+  const std::string text = a.config_text({});  // no ticket_keys
+  a.start_text(text, a.dir().path());
+  b.start_text(text, a.dir().path());
+  bssl::UniquePtr<SSL_SESSION> session;
+  ASSERT_NE(request(a.port(), nullptr, &session).find("Hello, alice"), std::string::npos);
+  ASSERT_TRUE(session);
+  EXPECT_NE(request(b.port(), session.get()).find("Hello, alice"), std::string::npos);
+  auto on_b = b.wait_for_log(1);
+  ASSERT_EQ(on_b.size(), 1u);
+  EXPECT_EQ(on_b[0]["resumed"], false);  // a full handshake: b never saw a's keys
+
+  ASSERT_TRUE(a.reload_text(text, a.dir().path()).ok);
+  EXPECT_NE(request(a.port(), session.get()).find("Hello, alice"), std::string::npos);
+  auto on_a = a.wait_for_log(2);
+  ASSERT_EQ(on_a.size(), 2u);
+  EXPECT_EQ(on_a[1]["resumed"], true);
+}
+
 TEST_F(Resumption, AResumedSessionIsAuthorizedAgainstTheCurrentRoutes) {
   a.start_text(config(""), a.dir().path());
   bssl::UniquePtr<SSL_SESSION> session;

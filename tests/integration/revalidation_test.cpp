@@ -12,6 +12,7 @@
 #include <thread>
 #include <optional>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/http_upstream.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/test_upstream.hpp"
@@ -244,7 +245,7 @@ TEST_F(Revalidation, MaxConnectionAgeLetsTheRequestInProgressFinishFirst) {
     std::string head;
     char c = 0;
     while (head.find("\r\n\r\n") == std::string::npos && ::read(fd, &c, 1) == 1) head += c;
-    while (!release.load()) std::this_thread::yield();
+    eventually([&release] { return release.load(); });  // the test lets go once the age has passed
     write_all_fd(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate");
   });
   ProxyConfig c;
@@ -255,11 +256,9 @@ TEST_F(Revalidation, MaxConnectionAgeLetsTheRequestInProgressFinishFirst) {
   ASSERT_TRUE(alice.connect()) << alice.error();
   ASSERT_TRUE(alice.send(kGet));
   const auto aged = "gatehouse_connections_max_age_closed_total{listener=\"test\"} 1";
-  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-       metrics().find(aged) == std::string::npos && std::chrono::steady_clock::now() < until;)
-    std::this_thread::yield();
+  const bool closed = eventually([&] { return metrics().find(aged) != std::string::npos; });
   release = true;
-  ASSERT_NE(metrics().find(aged), std::string::npos);
+  ASSERT_TRUE(closed) << metrics();
   std::string answer = read_response(alice);
   EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
   EXPECT_NE(answer.find("late"), std::string::npos) << answer;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "conf/parse.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace gatehouse::test {
 
@@ -114,11 +115,8 @@ ClientOptions ProxyHarness::client(const std::string& chain, const std::string& 
 }
 
 bool ProxyHarness::wait_until_no_connections() const {
-  for (int i = 0; i < 1000; ++i) {  // polling the gauge: the workers finish the connections
-    if (totals().connections_active == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
+  // The gauge: the workers finish the connections on their own threads.
+  return eventually([&] { return totals().connections_active == 0; }, std::chrono::seconds(5));
 }
 
 std::vector<nlohmann::json> ProxyHarness::wait_for_log(size_t count, int timeout_ms) {

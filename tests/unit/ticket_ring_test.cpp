@@ -1,5 +1,5 @@
 // Ticket keys Gatehouse makes itself: a new key every period, the previous one decrypting for
-// one more period, nothing older; one ring per listener name, kept while its period stays.
+// one more period, nothing older; a listener's ring is kept by a reload while its period stays.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -9,6 +9,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "app/default_config.hpp"
+#include "conf/parse.hpp"
+#include "proxy/snapshot.hpp"
+#include "tests/support/test_pki.hpp"
+#include "tls/pki/dev_pki.hpp"
 #include "tls/ticket_ring.hpp"
 
 namespace gatehouse::tls {
@@ -36,11 +41,31 @@ TEST(TicketKeyRing, RotatesEveryPeriodAndKeepsThePreviousKeyForOneMore) {
   EXPECT_EQ(ring.find(third.name, t0 + 7200 + 3 * 3600), nullptr);
 }
 
-TEST(TicketKeyRing, OneRingPerListenerWhileItsPeriodStays) {
-  auto a = TicketKeyRing::of_listener("ring-test-a", 600);
-  EXPECT_EQ(TicketKeyRing::of_listener("ring-test-a", 600), a);  // a reload keeps the keys
-  EXPECT_NE(TicketKeyRing::of_listener("ring-test-b", 600), a);
-  EXPECT_NE(TicketKeyRing::of_listener("ring-test-a", 1200), a);  // a new period, new keys
+// A listener's ring passes from the snapshot a reload replaces to the next one, and to no one
+// else: two servers built from the same config (the same listener name) never share keys.
+TEST(TicketKeyRing, AReloadKeepsTheListenersRingAndAnotherServerHasItsOwn) {
+  test::TempDir tmp;
+  auto pki = pki::ensure_dev_pki(tmp / "pki");
+  ASSERT_TRUE(pki) << pki.error();
+  auto parsed = conf::parse_text(app::default_config_text(), "<embedded default>", pki->dir);
+  ASSERT_TRUE(parsed.settings) << parsed.diagnostics.to_string();
+  conf::Diagnostics problems;
+  auto a = proxy::build_snapshot(*parsed.settings, problems);
+  auto b = proxy::build_snapshot(*parsed.settings, problems);
+  ASSERT_TRUE(a && b) << problems.to_string();
+  const auto& ring = a->listeners.at(0).ticket_ring;
+  ASSERT_NE(ring, nullptr);
+  EXPECT_NE(b->listeners.at(0).ticket_ring, ring);  // another server
+
+  auto reloaded = proxy::build_snapshot(*parsed.settings, problems, a.get());
+  ASSERT_TRUE(reloaded) << problems.to_string();
+  EXPECT_EQ(reloaded->listeners.at(0).ticket_ring, ring);  // a reload keeps the keys
+
+  conf::Settings slower = *parsed.settings;
+  slower.listeners.at(0).tls.ticket_rotation *= 2;
+  auto rotated = proxy::build_snapshot(slower, problems, a.get());
+  ASSERT_TRUE(rotated) << problems.to_string();
+  EXPECT_NE(rotated->listeners.at(0).ticket_ring, ring);  // a new period, new keys
 }
 
 TEST(TicketKeyFile, WarnsWhenEveryUserCanReadIt) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <thread>
 
 #include "tests/support/test_pki.hpp"
 #include "tls/ca/ca_folder.hpp"
@@ -127,7 +128,7 @@ TEST(VerifiedCache, AnEntryGivesBackTheChainItWasStoredWithAndEqualPathsAreShare
 
 TEST(VerifiedCache, RemembersPerConfigUpToItsCapacityAndNothingWhenZero) {
   const std::string a(32, 'a'), b(32, 'b'), c(32, 'c');
-  VerifiedCache::set_capacity(2);
+  VerifiedCache::set_thread_capacity(2);
   VerifiedCache::store(7, a, {});
   VerifiedCache::store(7, b, {});
   EXPECT_NE(VerifiedCache::find(7, a), nullptr);
@@ -137,10 +138,27 @@ TEST(VerifiedCache, RemembersPerConfigUpToItsCapacityAndNothingWhenZero) {
   EXPECT_NE(VerifiedCache::find(7, c), nullptr);
   EXPECT_EQ(VerifiedCache::find(7, ""), nullptr);  // no certificate, no entry
 
-  VerifiedCache::set_capacity(0);
+  VerifiedCache::set_thread_capacity(0);
   VerifiedCache::store(9, a, {});
   EXPECT_EQ(VerifiedCache::find(9, a), nullptr);
-  VerifiedCache::set_capacity(16384);
+  VerifiedCache::set_thread_capacity(16384);
+}
+
+// Two servers in one process: each worker thread keeps the capacity its own server set.
+TEST(VerifiedCache, EachThreadHasItsOwnCapacity) {
+  const std::string a(32, 'a');
+  VerifiedCache::set_thread_capacity(0);  // this thread: a worker of a server with verified_cache = 0
+  bool other_remembers = false;
+  std::thread other([&] {
+    VerifiedCache::set_thread_capacity(4);
+    VerifiedCache::store(5, a, {});
+    other_remembers = VerifiedCache::find(5, a) != nullptr;
+  });
+  other.join();
+  EXPECT_TRUE(other_remembers);
+  VerifiedCache::store(5, a, {});
+  EXPECT_EQ(VerifiedCache::find(5, a), nullptr);
+  VerifiedCache::set_thread_capacity(16384);
 }
 
 }  // namespace
