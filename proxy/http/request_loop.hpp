@@ -1,0 +1,43 @@
+// The requests of one http-mode connection, one after the other (keep-alive and pipelining):
+// read a head, check it, and hand the verdict to a fresh Exchange, until either side closes.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <string>
+
+#include "proxy/http/exchange.hpp"
+#include "proxy/http/exchange_parts.hpp"
+#include "proxy/http/request_checks.hpp"
+#include "proxy/http/request_reader.hpp"
+
+namespace gatehouse::proxy::http {
+
+// Returns why the connection ended.
+template <typename Client, typename Upstream>
+asio::awaitable<std::string> serve_requests(Client& client, Upstream& upstream, const SessionFacts& facts) {
+  Parts<Client, Upstream> parts(client, upstream, facts);
+  for (int n = 1;; ++n) {
+    const auto started = std::chrono::steady_clock::now();
+    const HeadResult head =
+        co_await read_request_head(client, parts.client_in, parts.request, {facts.worker, facts.live, facts.http, n == 1});
+    switch (head) {
+      case HeadResult::closed: co_return "client_closed";
+      case HeadResult::error: co_return facts.worker.terminating ? "terminated" : "client_error";
+      case HeadResult::idle: co_return n == 1 ? "head_timeout" : "keepalive_timeout";
+      case HeadResult::drained: co_return "drained";
+      case HeadResult::ok:
+      case HeadResult::timeout:
+      case HeadResult::bad: break;
+    }
+    const MessageParser& request = parts.request;
+    Checked checked = head == HeadResult::ok        ? check_request(request.head(), request.upgrade(), facts.checks)
+                      : head == HeadResult::timeout ? Checked{head_timeout_answer(request.head())}
+                                                    : Checked{check_unparsable(request.head(), request.problem(), request.error())};
+    Exchange<Client, Upstream> exchange(parts, n, started);
+    After after = co_await exchange.run(std::move(checked));
+    if (!after.another) co_return after.close;
+  }
+}
+
+}  // namespace gatehouse::proxy::http
