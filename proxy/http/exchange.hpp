@@ -28,26 +28,21 @@ template <typename Client, typename Upstream>
 class Exchange {
  public:
   using Clock = std::chrono::steady_clock;
-  Exchange(Parts<Client, Upstream>& s, int number, Clock::time_point started) : s_(s), number_(number), started_(started) {}
+  using Reason = gatehouse::Reason;
+  Exchange(Parts<Client, Upstream>& s, int number, Clock::time_point started)
+      : s_(s), number_(number), started_(started) {}
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
-  asio::awaitable<After> run(Checked checked) {
-    if (auto* answer = std::get_if<Answer>(&checked)) co_return co_await send_answer(*answer);
-    co_return co_await forward(std::get<RequestPlan>(std::move(checked)));
-  }
-
- private:
-  using Reason = gatehouse::Reason;
-
-  asio::awaitable<After> send_answer(const Answer& a) {
+  // What the checks decided: our answer (the connection ends), or the request goes on.
+  asio::awaitable<After> answer(const Answer& a) {
     host_ = a.host;
     co_await send(a.response, a.close_connection);
     log(a.close, Reason::ok, a.detail);
     co_return After::end(a.ends);
   }
 
-  asio::awaitable<After> forward(RequestPlan plan) {
+  asio::awaitable<After> forward(RequestPlan&& plan) {
     plan_ = std::move(plan);
     host_ = plan_.host;
     const Head& in = s_.request.head();
@@ -65,7 +60,8 @@ class Exchange {
       auto opened = co_await up.open();
       if (!opened.ok) {
         s_.facts.worker.counters.refused[static_cast<std::size_t>(Reason::upstream_unavailable)].add();
-        co_await send(bad_gateway(in, "upstream_unavailable", "The service behind this address is not answering."), true);
+        co_await send(bad_gateway(in, "upstream_unavailable", "The service behind this address is not answering."),
+                      true);
         log(opened.close, Reason::upstream_unavailable, opened.detail);
         co_return After::end(opened.close);
       }
@@ -83,6 +79,7 @@ class Exchange {
     co_return co_await relay(keep_alive);
   }
 
+ private:
   // The request body upstream and the response back, at once (an upstream may answer early).
   asio::awaitable<After> relay(bool keep_alive) {
     using namespace asio::experimental::awaitable_operators;
@@ -95,8 +92,8 @@ class Exchange {
     idle_ = nullptr;
     if (!failure_.empty()) {
       if (upstream_failed_ && !response_started_ && !upgraded_) {
-        co_await send(bad_gateway(s_.request.head(), "upstream_error", "The service behind this address failed to answer."),
-                      true);
+        co_await send(
+            bad_gateway(s_.request.head(), "upstream_error", "The service behind this address failed to answer."), true);
         log(failure_.starts_with("upstream_error") ? failure_ : "upstream_error: " + failure_);
       } else {
         log(failure_);

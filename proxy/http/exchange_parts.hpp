@@ -41,7 +41,8 @@ struct Parts {
       : client(c),
         upstream(u),
         facts(f),
-        request(HTTP_REQUEST, {static_cast<std::size_t>(f.http.max_head_size), static_cast<std::size_t>(f.http.max_headers)}),
+        request(HTTP_REQUEST,
+                {static_cast<std::size_t>(f.http.max_head_size), static_cast<std::size_t>(f.http.max_headers)}),
         response(HTTP_RESPONSE, kResponseLimits) {
     auto keep = [&http = f.http](std::string_view name) { return trailer_allowed(name, http); };
     request.keep_trailers(keep);

@@ -42,7 +42,8 @@ class LinkUpstream {
 
 const UpstreamRuntime* route_upstream(const HttpConnection& c) {
   const auto& all = c.listener.route_upstreams;
-  return c.route >= 0 && static_cast<std::size_t>(c.route) < all.size() ? all[static_cast<std::size_t>(c.route)] : nullptr;
+  const auto route = static_cast<std::size_t>(c.route);
+  return c.route >= 0 && route < all.size() ? all[route] : nullptr;
 }
 
 }  // namespace

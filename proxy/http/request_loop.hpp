@@ -19,8 +19,8 @@ asio::awaitable<std::string> serve_requests(Client& client, Upstream& upstream, 
   Parts<Client, Upstream> parts(client, upstream, facts);
   for (int n = 1;; ++n) {
     const auto started = std::chrono::steady_clock::now();
-    const HeadResult head =
-        co_await read_request_head(client, parts.client_in, parts.request, {facts.worker, facts.live, facts.http, n == 1});
+    const HeadWait wait{facts.worker, facts.live, facts.http, n == 1};
+    const HeadResult head = co_await read_request_head(client, parts.client_in, parts.request, wait);
     switch (head) {
       case HeadResult::closed: co_return "client_closed";
       case HeadResult::error: co_return facts.worker.terminating ? "terminated" : "client_error";
@@ -31,11 +31,15 @@ asio::awaitable<std::string> serve_requests(Client& client, Upstream& upstream, 
       case HeadResult::bad: break;
     }
     const MessageParser& request = parts.request;
-    Checked checked = head == HeadResult::ok        ? check_request(request.head(), request.upgrade(), facts.checks)
-                      : head == HeadResult::timeout ? Checked{head_timeout_answer(request.head())}
-                                                    : Checked{check_unparsable(request.head(), request.problem(), request.error())};
+    Checked checked = head == HeadResult::ok ? check_request(request.head(), request.upgrade(), facts.checks)
+                      : head == HeadResult::timeout
+                          ? Checked{head_timeout_answer(request.head())}
+                          : Checked{check_unparsable(request.head(), request.problem(), request.error())};
     Exchange<Client, Upstream> exchange(parts, n, started);
-    After after = co_await exchange.run(std::move(checked));
+    // Two statements: GCC 12 mishandles a temporary awaitable chosen by ?: (it is destroyed twice).
+    After after;
+    if (auto* answer = std::get_if<Answer>(&checked)) after = co_await exchange.answer(*answer);
+    else after = co_await exchange.forward(std::get<RequestPlan>(std::move(checked)));
     if (!after.another) co_return after.close;
   }
 }

@@ -41,7 +41,8 @@ class MemoryUpstream {
   }
   asio::awaitable<proxy::UpstreamLink::Opened> open() {
     std::error_code ec;
-    if (fails_ && fails_->fail(ec)) co_return proxy::UpstreamLink::Opened{false, "", "upstream_unreachable", ec.message()};
+    if (fails_ && fails_->fail(ec))
+      co_return proxy::UpstreamLink::Opened{false, "", "upstream_unreachable", ec.message()};
     auto c = std::make_shared<Connection>();
     std::tie(c->near, c->far) = TestStream::pair(ex_, fails_);
     connections_.push_back(c);
@@ -70,11 +71,10 @@ class MemoryUpstream {
     for (;;) {
       auto [ec, n] = co_await from.read_ready(buf, sizeof buf);
       if (ec == asio::error::would_block && !(ec = co_await from.wait_readable())) continue;
-      if (ec == asio::error::eof) {
-        co_await to.close_send();
-        co_return;
-      }
-      if (!ec) ec = co_await to.write_all(buf, n);
+      const bool eof = ec == asio::error::eof;
+      if (eof) ec = co_await to.close_send();  // a half-close that fails ends both ways too
+      else if (!ec) ec = co_await to.write_all(buf, n);
+      if (eof && !ec) co_return;
       if (ec) {
         if (r.close.empty()) r.close = std::string(side) + "_error: " + ec.message();
         asio::error_code ignored;

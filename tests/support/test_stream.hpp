@@ -88,8 +88,10 @@ class TestStream {
   asio::awaitable<std::tuple<std::error_code, size_t>> read_ready(void* data, size_t size) {
     std::error_code ec;
     if (fails_ && fails_->fail(ec)) co_return std::tuple{ec, size_t{0}};
-    if (in_.data.empty())
-      co_return std::tuple{std::error_code(in_.closed ? asio::error::eof : asio::error::would_block), size_t{0}};
+    if (in_.data.empty()) {
+      std::error_code none = in_.closed ? std::error_code(asio::error::eof) : std::error_code(asio::error::would_block);
+      co_return std::tuple{none, size_t{0}};
+    }
     size_t n = std::min({size, read_size_, in_.data.size()});
     std::memcpy(data, in_.data.data(), n);
     in_.data.erase(0, n);

@@ -69,7 +69,8 @@ const std::vector<Case> kCases = {
     {"refused client, even a bad request", "CONNECT x:1 HTTP/1.1\r\n\r\n", 403, true, "refused", true},
     {"head over the limit", "GET / HTTP/1.1\r\nHost: a.example\r\nX-Big: " + std::string(200, 'x') + "\r\n\r\n", 431,
      true, "request_head_too_large", false, conf::RefusalCodes::always_403, 64},
-    {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505, true, "bad_request"},
+    {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, true, "bad_request"},
+    {"HTTP/1.2", "GET / HTTP/1.2\r\nHost: a.example\r\n\r\n", 505, true, "bad_request"},
     {"unknown transfer coding", "POST / HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: gzip\r\n\r\n", 501, true,
      "bad_request"},
     {"garbage", "\x01\x02 nonsense\r\n\r\n", 400, true, "bad_request"},
@@ -109,7 +110,9 @@ TEST_P(HttpChecks, AnswerAndClose) {
   EXPECT_EQ(answer->close, c.close);
   EXPECT_FALSE(answer->ends.empty());
   EXPECT_FALSE(answer->response.body.empty());
-  if (c.refused_client) EXPECT_TRUE(answer->detail.empty()) << "a refusal keeps the connection's own detail";
+  if (c.refused_client) {
+    EXPECT_TRUE(answer->detail.empty()) << "a refusal keeps the connection's own detail";
+  }
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {

@@ -11,7 +11,9 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <chrono>
+#include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -95,7 +97,7 @@ struct Scenario {
   int status = 200;            // of each request when nothing fails
 };
 
-struct Run {
+struct Outcome {
   bool finished = false;
   std::string close;
   std::size_t operations = 0;
@@ -106,7 +108,7 @@ struct Run {
   std::vector<std::shared_ptr<Connection>> upstream;
 };
 
-Run drive(const Scenario& s, std::size_t fail_at) {
+Outcome drive(const Scenario& s, std::size_t fail_at) {
   static const policy::Router routes = one_route();
   asio::io_context io;
   FailCount fails(fail_at);
@@ -133,7 +135,7 @@ Run drive(const Scenario& s, std::size_t fail_at) {
   AccessLog log([&logged](std::string_view lines) { logged += lines; });
   worker.access_log = log.writer();
 
-  Run run;
+  Outcome run;
   const SessionFacts facts{worker, live, http, std::chrono::seconds(60), counters, record, forward,
                            {http, routes, 0, "a.example", refusal}, s.whoami ? &whoami_label : nullptr, run.logged};
   far_client->put(s.client, true);
@@ -164,19 +166,21 @@ class ExchangeFaults : public ::testing::TestWithParam<Scenario> {};
 
 TEST_P(ExchangeFaults, EveryFailurePointEndsCleanly) {
   const Scenario& s = GetParam();
-  const Run clean = drive(s, std::numeric_limits<std::size_t>::max());
+  const Outcome clean = drive(s, std::numeric_limits<std::size_t>::max());
   ASSERT_TRUE(clean.finished) << "the faultless run did not end";
   EXPECT_EQ(clean.close, s.clean_close);
   ASSERT_EQ(clean.lines.size(), static_cast<std::size_t>(s.requests));
   for (const auto& line : clean.lines) EXPECT_EQ(line.value("status", 0), s.status) << line.dump();
   const std::string golden = s.whoami || clean.upstream.empty() ? "" : clean.upstream.front()->received;
 
+  std::set<std::string> sides;  // which side's failure each run reported
   std::size_t n = 1;
   for (; n < 10000; ++n) {
     SCOPED_TRACE("failing from operation " + std::to_string(n));
-    Run r = drive(s, n);
+    Outcome r = drive(s, n);
     ASSERT_TRUE(r.finished) << "hung (or waited for a timeout)";
     EXPECT_TRUE(sensible(r.close)) << r.close;
+    sides.insert(r.close.substr(0, r.close.find('_')));
     EXPECT_EQ(r.logged, static_cast<int>(r.lines.size()));
     EXPECT_LE(r.lines.size(), static_cast<std::size_t>(s.requests));
     for (const auto& line : r.lines) EXPECT_TRUE(sensible(line.value("close", ""))) << line.dump();
@@ -185,12 +189,20 @@ TEST_P(ExchangeFaults, EveryFailurePointEndsCleanly) {
       EXPECT_TRUE(golden.starts_with(c->received)) << "the upstream got what the faultless run did not send it:\n"
                                                    << c->received;
       EXPECT_EQ(c->parse_error, "");
-      if (c->mid_request) EXPECT_TRUE(c->near->closed()) << "part of a request left on an open connection";
+      if (c->mid_request) {
+        EXPECT_TRUE(c->near->closed()) << "part of a request left on an open connection";
+      }
     }
     if (!r.failed) break;  // the Nth operation was never reached: every failure point was covered
   }
   EXPECT_GT(n, 3u);
   EXPECT_LT(n, 10000u);
+  EXPECT_TRUE(sides.count("client")) << "no failure on the client's side was reached";
+  if (!s.whoami) {
+    EXPECT_TRUE(sides.count("upstream")) << "no failure on the upstream's side was reached";
+  }
+  std::cout << "[   INFO   ] " << s.name << ": " << n - 1 << " failure points, " << clean.operations
+            << " operations in the faultless run\n";
 }
 
 const std::string kPost = "POST /a HTTP/1.1\r\nHost: a.example\r\nContent-Length: 10\r\n\r\n0123456789";
@@ -207,7 +219,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Scenario{"ChunkedByteByByte", kChunked, 1, false, "client_closed", 1},
                       Scenario{"Whoami", kPost + kGet, 16, true, "client_closed", 2},
                       Scenario{"Upgrade", kUpgrade, 1 << 20, false, "done", 1, 101}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const ::testing::TestParamInfo<Scenario>& param) { return std::string(param.param.name); });
 
 }  // namespace
 }  // namespace gatehouse::test
