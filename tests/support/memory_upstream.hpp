@@ -69,8 +69,11 @@ class MemoryUpstream {
   asio::awaitable<void> copy(From& from, To& to, std::uint64_t& total, const char* side, proxy::SpliceResult& r) {
     char buf[4096];
     for (;;) {
+      // The other direction may have failed before this one first waited: its cancel missed us.
+      if (!r.close.empty()) co_return;
       auto [ec, n] = co_await from.read_ready(buf, sizeof buf);
-      if (ec == asio::error::would_block && !(ec = co_await from.wait_readable())) continue;
+      if (ec == asio::error::would_block && r.close.empty() && !(ec = co_await from.wait_readable())) continue;
+      if (ec == asio::error::would_block) co_return;
       const bool eof = ec == asio::error::eof;
       if (eof) ec = co_await to.close_send();  // a half-close that fails ends both ways too
       else if (!ec) ec = co_await to.write_all(buf, n);

@@ -1,8 +1,10 @@
 // An in-memory duplex stream with tls::Stream's operations, for driving http mode's reader and
 // exchanges without sockets, and a FailCount that makes the Nth operation fail (Boost.Beast's
 // test::stream and test::fail_count): a test runs an exchange with N = 1, 2, 3, ... until it
-// completes, and so goes through every failure point. As in Beast, once the Nth operation failed
-// every later one fails too, as on a connection that was reset.
+// completes, and so goes through every failure point. Sticky (Beast's way): once the Nth
+// operation failed every later one fails too, as on a connection that was reset. Once: only the
+// Nth fails and the rest carry on, so a failure whose cancellation misses a waiting operation
+// shows as a hang instead of being hidden by the failures that follow.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -24,11 +26,13 @@ namespace gatehouse::test {
 
 class FailCount {
  public:
-  explicit FailCount(std::size_t n = std::numeric_limits<std::size_t>::max()) : n_(n) {}
-  // True (with `ec` set) from the Nth operation on.
+  enum class Mode { sticky, once };
+  explicit FailCount(std::size_t n = std::numeric_limits<std::size_t>::max(), Mode mode = Mode::sticky)
+      : n_(n), mode_(mode) {}
+  // True (with `ec` set) for the Nth operation, and with Mode::sticky for every later one.
   bool fail(std::error_code& ec) {
-    if (i_ < n_) ++i_;
-    if (i_ < n_) return false;
+    ++i_;
+    if (i_ < n_ || (i_ > n_ && mode_ == Mode::once)) return false;
     ec = asio::error::connection_reset;
     return true;
   }
@@ -37,6 +41,7 @@ class FailCount {
 
  private:
   std::size_t n_;
+  Mode mode_;
   std::size_t i_ = 0;
 };
 

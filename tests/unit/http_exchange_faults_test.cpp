@@ -108,10 +108,10 @@ struct Outcome {
   std::vector<std::shared_ptr<Connection>> upstream;
 };
 
-Outcome drive(const Scenario& s, std::size_t fail_at) {
+Outcome drive(const Scenario& s, std::size_t fail_at, FailCount::Mode mode) {
   static const policy::Router routes = one_route();
   asio::io_context io;
-  FailCount fails(fail_at);
+  FailCount fails(fail_at, mode);
   auto [client, far_client] = TestStream::pair(io.get_executor(), &fails);
   client->set_read_size(s.read_size);
   MemoryUpstream upstream(io.get_executor(), &fails, serve);
@@ -166,43 +166,46 @@ class ExchangeFaults : public ::testing::TestWithParam<Scenario> {};
 
 TEST_P(ExchangeFaults, EveryFailurePointEndsCleanly) {
   const Scenario& s = GetParam();
-  const Outcome clean = drive(s, std::numeric_limits<std::size_t>::max());
+  const Outcome clean = drive(s, std::numeric_limits<std::size_t>::max(), FailCount::Mode::sticky);
   ASSERT_TRUE(clean.finished) << "the faultless run did not end";
   EXPECT_EQ(clean.close, s.clean_close);
   ASSERT_EQ(clean.lines.size(), static_cast<std::size_t>(s.requests));
   for (const auto& line : clean.lines) EXPECT_EQ(line.value("status", 0), s.status) << line.dump();
   const std::string golden = s.whoami || clean.upstream.empty() ? "" : clean.upstream.front()->received;
 
-  std::set<std::string> sides;  // which side's failure each run reported
-  std::size_t n = 1;
-  for (; n < 10000; ++n) {
-    SCOPED_TRACE("failing from operation " + std::to_string(n));
-    Outcome r = drive(s, n);
-    ASSERT_TRUE(r.finished) << "hung (or waited for a timeout)";
-    EXPECT_TRUE(sensible(r.close)) << r.close;
-    sides.insert(r.close.substr(0, r.close.find('_')));
-    EXPECT_EQ(r.logged, static_cast<int>(r.lines.size()));
-    EXPECT_LE(r.lines.size(), static_cast<std::size_t>(s.requests));
-    for (const auto& line : r.lines) EXPECT_TRUE(sensible(line.value("close", ""))) << line.dump();
-    EXPECT_LE(r.upstream.size(), 1u) << "a failure made the exchange reconnect";
-    for (const auto& c : r.upstream) {
-      EXPECT_TRUE(golden.starts_with(c->received)) << "the upstream got what the faultless run did not send it:\n"
-                                                   << c->received;
-      EXPECT_EQ(c->parse_error, "");
-      if (c->mid_request) {
-        EXPECT_TRUE(c->near->closed()) << "part of a request left on an open connection";
+  for (auto mode : {FailCount::Mode::sticky, FailCount::Mode::once}) {
+    const char* mode_name = mode == FailCount::Mode::sticky ? "sticky" : "once";
+    std::set<std::string> sides;  // which side's failure each run reported
+    std::size_t n = 1;
+    for (; n < 10000; ++n) {
+      SCOPED_TRACE(std::string(mode_name) + ": failing at operation " + std::to_string(n));
+      Outcome r = drive(s, n, mode);
+      ASSERT_TRUE(r.finished) << "hung (or waited for a timeout)";
+      EXPECT_TRUE(sensible(r.close)) << r.close;
+      sides.insert(r.close.substr(0, r.close.find('_')));
+      EXPECT_EQ(r.logged, static_cast<int>(r.lines.size()));
+      EXPECT_LE(r.lines.size(), static_cast<std::size_t>(s.requests));
+      for (const auto& line : r.lines) EXPECT_TRUE(sensible(line.value("close", ""))) << line.dump();
+      EXPECT_LE(r.upstream.size(), 1u) << "a failure made the exchange reconnect";
+      for (const auto& c : r.upstream) {
+        EXPECT_TRUE(golden.starts_with(c->received)) << "the upstream got what the faultless run did not send it:\n"
+                                                     << c->received;
+        EXPECT_EQ(c->parse_error, "");
+        if (c->mid_request) {
+          EXPECT_TRUE(c->near->closed()) << "part of a request left on an open connection";
+        }
       }
+      if (!r.failed) break;  // the Nth operation was never reached: every failure point was covered
     }
-    if (!r.failed) break;  // the Nth operation was never reached: every failure point was covered
+    EXPECT_GT(n, 3u);
+    EXPECT_LT(n, 10000u);
+    EXPECT_TRUE(sides.count("client")) << "no failure on the client's side was reached";
+    if (!s.whoami) {
+      EXPECT_TRUE(sides.count("upstream")) << "no failure on the upstream's side was reached";
+    }
+    std::cout << "[   INFO   ] " << s.name << " (" << mode_name << "): " << n - 1 << " failure points, " << clean.operations
+              << " operations in the faultless run\n";
   }
-  EXPECT_GT(n, 3u);
-  EXPECT_LT(n, 10000u);
-  EXPECT_TRUE(sides.count("client")) << "no failure on the client's side was reached";
-  if (!s.whoami) {
-    EXPECT_TRUE(sides.count("upstream")) << "no failure on the upstream's side was reached";
-  }
-  std::cout << "[   INFO   ] " << s.name << ": " << n - 1 << " failure points, " << clean.operations
-            << " operations in the faultless run\n";
 }
 
 const std::string kPost = "POST /a HTTP/1.1\r\nHost: a.example\r\nContent-Length: 10\r\n\r\n0123456789";
