@@ -38,6 +38,8 @@ struct Case {
   std::size_t max_head = 16 * 1024;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 const std::vector<Case> kCases = {
     {"plain GET", "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n", 0, false},
     {"host with port and final dot", "GET / HTTP/1.1\r\nHost: A.Example.:8443\r\n\r\n", 0, false},

@@ -97,6 +97,8 @@ struct Scenario {
   int status = 200;            // of each request when nothing fails
 };
 
+void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
+
 struct Outcome {
   bool finished = false;
   std::string close;
