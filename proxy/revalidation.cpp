@@ -18,11 +18,11 @@ void revalidate(WorkerContext& worker, LiveSockets& live) {
   live.checked_generation = worker.generation;
   if (!live.ssl || live.closing() || !worker.current) return;
   const ListenerRuntime& listener = worker.current->listeners[live.listener];
-  tls::HandshakeReport report = listener.tls->reverify(live.ssl);
-  if (report.verify.reason == gatehouse::Reason::ok && report.authz.allowed) return;  // moves on untouched
+  const tls::Verdict verdict = listener.tls->reverify(live.ssl);
+  if (verdict.allowed()) return;  // moves on untouched
   live.ending = Ending::reverified_closed;
-  live.ending_reason = report.verify.reason == gatehouse::Reason::ok ? gatehouse::Reason::policy_denied : report.verify.reason;
-  live.ending_detail = "after a reload: " + (report.verify.detail.empty() ? report.authz.detail : report.verify.detail);
+  live.ending_reason = verdict.reason;
+  live.ending_detail = "after a reload: " + verdict.detail;
   worker.listener(live.listener).reverified_closed[static_cast<size_t>(live.ending_reason)].add();
   live.close_now();
 }

@@ -186,16 +186,23 @@ void Server::run_until_signal() {
 
 std::uint64_t Server::authz_allowed(size_t listener, int route) const {
   auto snap = snapshot();
+  const auto& l = snap->listeners.at(listener);
+  const std::string name = route < 0 ? "" : l.settings.routes.at(static_cast<size_t>(route)).name;
   std::uint64_t sum = 0;
-  for (size_t w = 0; w < workers_.size(); ++w) sum += snap->listeners.at(listener).routes_of(w, route).allowed.get();
+  for (const auto& w : workers_)
+    w->context().state.read_route(l.settings.name, name, [&](const metrics::RouteCounters& c) { sum += c.allowed.get(); });
   return sum;
 }
 
 std::uint64_t Server::authz_refused(size_t listener, int route, gatehouse::Reason reason) const {
   auto snap = snapshot();
+  const auto& l = snap->listeners.at(listener);
+  const std::string name = route < 0 ? "" : l.settings.routes.at(static_cast<size_t>(route)).name;
   std::uint64_t sum = 0;
-  for (size_t w = 0; w < workers_.size(); ++w)
-    sum += snap->listeners.at(listener).routes_of(w, route).refused[static_cast<size_t>(reason)].get();
+  for (const auto& w : workers_)
+    w->context().state.read_route(l.settings.name, name, [&](const metrics::RouteCounters& c) {
+      sum += c.refused[static_cast<size_t>(reason)].get();
+    });
   return sum;
 }
 

@@ -100,14 +100,11 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
   size_t before = problems.problems().size();
 
   snap->upstreams.resize(settings.upstreams.size());
-  const size_t workers = worker_count(settings.server);
-  const size_t slots = workers + 1;  // + the upstream monitor's
+  const size_t slots = worker_count(settings.server) + 1;  // + the upstream monitor's
   for (size_t i = 0; i < settings.upstreams.size(); ++i) {
     auto& up = snap->upstreams[i];
     up.index = i;
     build_upstream(settings.upstreams[i], file, slots, problems, up);
-    up.pools.resize(workers);
-    for (size_t w = 0; w < workers; ++w) up.counters.push_back(std::make_unique<metrics::UpstreamCounters>());
   }
 
   for (const auto& l : settings.listeners) {
@@ -125,9 +122,6 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
         if (up.name == route.upstream) rt.route_upstreams.push_back(&up);
     rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http, l.name,
                                         problems);
-    rt.route_counters.resize(workers);
-    for (auto& per_worker : rt.route_counters)
-      for (size_t r = 0; r < l.routes.size() + 1; ++r) per_worker.push_back(std::make_unique<metrics::RouteCounters>());
     snap->listeners.push_back(std::move(rt));
   }
   if (problems.problems().size() != before) return nullptr;

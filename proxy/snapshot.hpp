@@ -10,8 +10,6 @@
 
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
-#include "metrics/worker_counters.hpp"
-#include "proxy/pool_state.hpp"
 #include "policy/router.hpp"
 #include "tls/client_context.hpp"
 #include "tls/server_context.hpp"
@@ -40,10 +38,7 @@ struct UpstreamRuntime {
   std::vector<Endpoint> endpoints;
   conf::UpstreamSettings settings;
   std::unique_ptr<tls::ClientContext> tls;  // set when the upstream speaks TLS
-  // By worker index; each worker touches only its own. They live and die with the snapshot:
-  // after a reload, new connections start from fresh pools and counters.
-  mutable std::vector<PoolState> pools;
-  std::vector<std::unique_ptr<metrics::UpstreamCounters>> counters;
+  // Pools and counters belong to the workers (proxy/worker_state.hpp), by this upstream's name.
 };
 
 struct ListenerRuntime {
@@ -53,12 +48,6 @@ struct ListenerRuntime {
   std::unique_ptr<policy::Router> router;            // before `tls`: the handshake uses it
   std::vector<const UpstreamRuntime*> route_upstreams;  // by route index
   std::unique_ptr<tls::ServerContext> tls;
-  // [worker][route], with one more for "no route matched"; each worker touches only its own.
-  std::vector<std::vector<std::unique_ptr<metrics::RouteCounters>>> route_counters;
-  metrics::RouteCounters& routes_of(size_t worker, int route) const {
-    const auto& slots = route_counters[worker];
-    return *slots[route < 0 ? slots.size() - 1 : static_cast<size_t>(route)];
-  }
 };
 
 struct Snapshot {

@@ -28,10 +28,14 @@ struct Shared {
   metrics::ListenerCounters& counters;
   SpliceResult result;
   IdleWatch& idle;
+  std::optional<Close> ended;  // the first hard error's, or the idle timeout's
 
-  // A hard error on either side ends both directions.
-  void fail(std::string why) {
-    if (result.close.empty()) result.close = std::move(why);
+  // A hard error on either side ends both directions (a cancellation only stops waits: nullopt).
+  void fail(std::optional<Close> why, const std::error_code& ec = {}) {
+    if (!ended && why) {
+      ended = why;
+      if (ec) result.detail = ec.message();
+    }
     asio::error_code ignored;
     client.socket().cancel(ignored);
     upstream.socket().cancel(ignored);
@@ -41,7 +45,7 @@ struct Shared {
 // One direction: borrow a buffer, read what is there (up to 64 KiB), write it on, give the
 // buffer back; wait for more holding none.
 template <typename From, typename To, typename Shared>
-asio::awaitable<void> forward(From& from, To& to, Shared& s, const char* from_side, const char* to_side,
+asio::awaitable<void> forward(From& from, To& to, Shared& s, Close from_error, Close to_error,
                               std::uint64_t& total, metrics::Counter& counter) {
   for (;;) {
     std::optional<PooledBuffer> buf(std::in_place);
@@ -55,12 +59,12 @@ asio::awaitable<void> forward(From& from, To& to, Shared& s, const char* from_si
       co_return;
     }
     if (ec) {
-      s.fail(ec == asio::error::operation_aborted ? "" : std::string(from_side) + "_error: " + ec.message());
+      s.fail(ec == asio::error::operation_aborted ? std::nullopt : std::optional(from_error), ec);
       co_return;
     }
     s.idle.touch();
     if (auto wec = co_await to.write_all(buf->data(), n)) {
-      s.fail(wec == asio::error::operation_aborted ? "" : std::string(to_side) + "_error: " + wec.message());
+      s.fail(wec == asio::error::operation_aborted ? std::nullopt : std::optional(to_error), wec);
       co_return;
     }
     total += n;
@@ -100,13 +104,13 @@ asio::awaitable<SpliceResult> splice(tls::Stream& client, Upstream& upstream, co
                                      metrics::ListenerCounters& counters, const bool& terminating) {
   IdleWatch idle(upstream.socket().get_executor());
   Shared<Upstream> s{client, upstream, counters, {}, idle};
-  idle.start(idle_timeout, [&s] { s.fail("idle_timeout"); });
-  co_await (forward(client, upstream, s, "client", "upstream", s.result.client_to_upstream,
+  idle.start(idle_timeout, [&s] { s.fail(Close::idle_timeout); });
+  co_await (forward(client, upstream, s, Close::client_error, Close::upstream_error, s.result.client_to_upstream,
                     counters.bytes_client_to_upstream) &&
-            forward(upstream, client, s, "upstream", "client", s.result.upstream_to_client,
+            forward(upstream, client, s, Close::upstream_error, Close::client_error, s.result.upstream_to_client,
                     counters.bytes_upstream_to_client));
   idle.stop();
-  if (s.result.close.empty()) s.result.close = terminating ? "terminated" : "done";
+  s.result.close = s.ended ? *s.ended : terminating ? Close::terminated : Close::done;
   co_return std::move(s.result);
 }
 

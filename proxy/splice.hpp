@@ -11,6 +11,7 @@
 
 #include "conf/settings.hpp"
 #include "metrics/worker_counters.hpp"
+#include "proxy/close_reason.hpp"
 #include "tls/stream.hpp"
 
 namespace gatehouse::proxy {
@@ -33,7 +34,8 @@ class PlainStream {
 struct SpliceResult {
   std::uint64_t client_to_upstream = 0;
   std::uint64_t upstream_to_client = 0;
-  std::string close;  // "done", "idle_timeout", "client_error: ...", "upstream_error: ...", "terminated"
+  Close close = Close::done;  // done, idle_timeout, client_error, upstream_error or terminated
+  std::string detail;         // the error, in plain words
 };
 
 // Instantiated for PlainStream and tls::Stream.

@@ -6,19 +6,20 @@
 
 namespace gatehouse::proxy {
 
-asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& up, const std::string& preface) {
+asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& up, UpstreamState state,
+                                                        const std::string& preface) {
   close();
   Opened result;
   auto& counters = worker_.counters;
-  auto& mine = *up.counters[worker_.index];
-  PoolState& pool = up.pools[worker_.index];
+  auto& mine = *state.counters;
+  PoolState& pool = *state.pool;
   const auto started = std::chrono::steady_clock::now();
   ConnectOutcome connected = co_await connect_upstream(up, pool, worker_.index, socket_);
   counters.upstream_connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
   mine.connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
   if (connected.endpoint < 0) {
     // Refused promptly rather than left hanging: no endpoint is healthy, or none answered.
-    result.close = "upstream_unreachable";
+    result.close = Close::upstream_unreachable;
     result.detail = connected.none_eligible ? "every endpoint of '" + up.name + "' is failing its health check or ejected"
                                             : "no upstream endpoint answered: " + connected.failures;
     co_return result;
@@ -32,7 +33,7 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
   result.endpoint = ep.label;
   if (!preface.empty()) {
     if (auto ec = co_await plain_.write_all(preface.data(), preface.size())) {
-      result.close = "upstream_unreachable";
+      result.close = Close::upstream_unreachable;
       result.detail = "could not send the PROXY header to " + ep.label + ": " + ec.message();
       close();
       co_return result;
@@ -47,7 +48,7 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
     deadline.disarm();
     if (ec) {
       long verify = SSL_get_verify_result(tls_->ssl());
-      result.close = "upstream_tls_failed";
+      result.close = Close::upstream_tls_failed;
       result.detail = "TLS to upstream " + ep.label + " failed: " +
                       (verify != X509_V_OK ? X509_verify_cert_error_string(verify)
                        : deadline.fired()  ? std::string("no handshake within connect_timeout")

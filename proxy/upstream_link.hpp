@@ -11,6 +11,7 @@
 #include <system_error>
 #include <tuple>
 
+#include "proxy/close_reason.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/splice.hpp"
 #include "proxy/worker_context.hpp"
@@ -29,11 +30,12 @@ class UpstreamLink {
   struct Opened {
     bool ok = false;
     std::string endpoint;  // label of the endpoint used
-    std::string close;     // on failure: "upstream_unreachable" | "upstream_tls_failed"
+    Close close = Close::upstream_unreachable;  // on failure: upstream_unreachable or upstream_tls_failed
     std::string detail;    // on failure, plain words
   };
   // `preface` (a PROXY v2 header, or empty) is written before anything else.
-  asio::awaitable<Opened> open(const UpstreamRuntime& upstream, const std::string& preface);
+  // `state`: this worker's pool and counters of `upstream`.
+  asio::awaitable<Opened> open(const UpstreamRuntime& upstream, UpstreamState state, const std::string& preface);
   bool is_open() const { return endpoint_ >= 0; }
   void close();
 

@@ -13,18 +13,19 @@
 namespace gatehouse::proxy {
 namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-// While every slot is taken, re-check this often for slots freed on other workers.
-constexpr auto kSlotPoll = std::chrono::milliseconds(10);
 // Connections re-verified before the worker serves other events again (a full chain
 // verification is tens of microseconds).
 constexpr size_t kRevalidationBatch = 64;
 }  // namespace
 
 void ConnectionSlots::release() {
-  if (used_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+  if (used_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
     std::lock_guard lock(mutex_);  // reached only when the last connection closes
     idle_.notify_all();
   }
+  // Only at the cap does anyone wait: then every worker's waiters look again.
+  if (waiting_.load(std::memory_order_seq_cst) > 0)
+    for (auto& wake : wakers_) wake();
 }
 
 bool ConnectionSlots::wait_until_idle(std::chrono::steady_clock::time_point deadline) {
@@ -35,6 +36,11 @@ bool ConnectionSlots::wait_until_idle(std::chrono::steady_clock::time_point dead
 Worker::Worker(size_t index, ConnectionSlots& slots, AccessLog access_log) : index_(index), slots_(slots) {
   context_.access_log = access_log.writer();
   context_.index = index;
+  slots_.add_waker([this] { asio::post(io_, [this] { wake_slot_waiters(); }); });
+}
+
+void Worker::wake_slot_waiters() {
+  for (auto* timer : slot_waiters_) timer->cancel();
 }
 
 void Worker::add_acceptor(size_t listener_index, asio::ip::tcp::acceptor acceptor) {
@@ -44,6 +50,7 @@ void Worker::add_acceptor(size_t listener_index, asio::ip::tcp::acceptor accepto
 void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   context_.current = snapshot_.get();
+  context_.bound = context_.state.bind(*snapshot_);
   context_.generation = 1;
   // Sized before the thread starts, so a scrape from another thread reads only the counters.
   context_.size_counters(snapshot_->listeners.size());
@@ -65,6 +72,7 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snapshot) {
   asio::post(io_, [this, next = std::move(snapshot)]() mutable {
     snapshot_ = std::move(next);
     context_.current = snapshot_.get();
+    context_.bound = context_.state.bind(*snapshot_);
     ++context_.generation;
     revalidate_open_connections();
   });
@@ -90,22 +98,28 @@ void Worker::revalidate_batch() {
   revalidating_ = false;
 }
 
-asio::awaitable<bool> Worker::wait_for_slot(bool take) {
-  while (take ? !slots_.try_take() : slots_.full()) {
-    slot_freed_.expires_after(kSlotPoll);
-    co_await slot_freed_.async_wait(use_tuple);
-    if (!accepting_) co_return false;
+asio::awaitable<bool> Worker::wait_for_slot(bool take, asio::steady_timer& wait) {
+  if (take ? slots_.try_take() : !slots_.full()) co_return true;
+  slots_.begin_wait();
+  slot_waiters_.push_back(&wait);
+  bool got = false;
+  while (accepting_ && !(got = take ? slots_.try_take() : !slots_.full())) {
+    wait.expires_at(asio::steady_timer::time_point::max());
+    co_await wait.async_wait(use_tuple);  // cancelled by wake_slot_waiters or stop_accepting
   }
-  co_return true;
+  std::erase(slot_waiters_, &wait);
+  slots_.end_wait();
+  co_return got;
 }
 
 asio::awaitable<void> Worker::accept_loop(size_t slot) {
   auto& [listener_index, acceptor] = acceptors_[slot];
   auto backoff = std::chrono::milliseconds(5);
   asio::steady_timer pause(io_);
+  asio::steady_timer slot_wait(io_);
   while (accepting_) {
     // At the cap, leave new connections in the kernel's backlog rather than accept them.
-    if (!co_await wait_for_slot(false)) co_return;
+    if (!co_await wait_for_slot(false, slot_wait)) co_return;
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !accepting_) co_return;
@@ -120,17 +134,16 @@ asio::awaitable<void> Worker::accept_loop(size_t slot) {
     }
     backoff = std::chrono::milliseconds(5);
     // Another worker may have taken the last slot meanwhile: this one waits, unserved.
-    if (!co_await wait_for_slot(true)) co_return;
+    if (!co_await wait_for_slot(true, slot_wait)) co_return;
     spawn_connection(listener_index, std::move(socket));
   }
 }
 
 void Worker::spawn_connection(size_t listener_index, asio::ip::tcp::socket socket) {
   const ListenerRuntime& listener = snapshot_->listeners[listener_index];
-  asio::co_spawn(io_, serve_connection(context_, snapshot_, context_.generation, listener, std::move(socket)),
+  asio::co_spawn(io_, serve_connection(context_, snapshot_, context_.bound, context_.generation, listener, std::move(socket)),
                  [this](const std::exception_ptr& e) {
-                   slots_.release();
-                   slot_freed_.cancel();  // wake a local acceptor waiting for a slot
+                   slots_.release();  // wakes accept loops waiting at the cap, here and elsewhere
                    if (!e) return;
                    try {
                      std::rethrow_exception(e);
@@ -144,7 +157,7 @@ void Worker::stop_accepting() {
   asio::post(io_, [this] {
     accepting_ = false;
     context_.start_draining();
-    slot_freed_.cancel();
+    wake_slot_waiters();
     asio::error_code ignored;
     for (auto& [index, acceptor] : acceptors_) acceptor.close(ignored);
   });

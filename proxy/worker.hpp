@@ -8,6 +8,7 @@
 #include <asio/steady_timer.hpp>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -22,6 +23,12 @@ namespace gatehouse::proxy {
 class ConnectionSlots {
  public:
   explicit ConnectionSlots(std::int64_t max) : max_(max) {}
+  // Each worker's way to be woken when a slot frees while it waits at the cap (a post to its
+  // io_context). Registered before any worker runs.
+  void add_waker(std::function<void()> wake) { wakers_.push_back(std::move(wake)); }
+  // Around a wait at the cap: register first, then check, then wait, so no release is missed.
+  void begin_wait() { waiting_.fetch_add(1, std::memory_order_seq_cst); }
+  void end_wait() { waiting_.fetch_sub(1, std::memory_order_relaxed); }
   bool full() const { return used_.load(std::memory_order_relaxed) >= max_; }
   bool try_take() {
     if (used_.fetch_add(1, std::memory_order_relaxed) < max_) return true;
@@ -36,6 +43,8 @@ class ConnectionSlots {
  private:
   const std::int64_t max_;
   std::atomic<std::int64_t> used_{0};
+  std::atomic<int> waiting_{0};  // accept loops waiting at the cap, on any worker
+  std::vector<std::function<void()>> wakers_;
   std::mutex mutex_;  // only for the waiter at shutdown
   std::condition_variable idle_;
 };
@@ -58,8 +67,10 @@ class Worker {
 
  private:
   asio::awaitable<void> accept_loop(size_t slot);
-  // Waits while every slot is in use; with `take`, also takes one. False when stopping.
-  asio::awaitable<bool> wait_for_slot(bool take);
+  // Waits while every slot is in use (woken by a release on any worker, never by polling); with
+  // `take`, also takes one. False when stopping.
+  asio::awaitable<bool> wait_for_slot(bool take, asio::steady_timer& wait);
+  void wake_slot_waiters();
   void spawn_connection(size_t listener_index, asio::ip::tcp::socket socket);
   // After a reload: every open connection checked against the new snapshot, a batch at a time
   // so that the worker keeps serving in between.
@@ -72,7 +83,7 @@ class Worker {
   WorkerContext context_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::pair<size_t, asio::ip::tcp::acceptor>> acceptors_;
-  asio::steady_timer slot_freed_{io_};
+  std::vector<asio::steady_timer*> slot_waiters_;  // this worker's accept loops waiting at the cap
   bool accepting_ = true;
   bool revalidating_ = false;  // a sweep is under way (it picks up a newer reload by itself)
   std::thread thread_;

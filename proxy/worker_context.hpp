@@ -12,6 +12,7 @@
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/upstream_connect.hpp"
+#include "proxy/worker_state.hpp"
 #include "tls/bssl.hpp"
 #include "common/reason.hpp"
 
@@ -70,8 +71,11 @@ struct WorkerContext {
   const Snapshot* current = nullptr;
   std::uint64_t generation = 0;
   // By ListenerRuntime::index (a reload never changes the listeners); sized before the worker
-  // runs. Per-upstream and per-route state lives in the snapshot (UpstreamRuntime::pools, ...).
+  // runs.
   std::vector<std::unique_ptr<metrics::ListenerCounters>> listener_counters;
+  // Per upstream and per route, kept across reloads; `bound` maps the current snapshot to it.
+  WorkerState state;
+  std::shared_ptr<const SnapshotState> bound;
 
   metrics::ListenerCounters& listener(size_t i) { return *listener_counters[i]; }
   void size_counters(size_t listeners) {

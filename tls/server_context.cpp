@@ -237,11 +237,22 @@ bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_a
   return verify_in_full(ssl, report, out_alert, digest);
 }
 
-HandshakeReport ServerContext::reverify(SSL* ssl) const {
+Verdict ServerContext::reverify(SSL* ssl) const {
   HandshakeReport report;
   uint8_t alert = 0;  // nothing is sent: the caller closes the connection
   verify_in_full(ssl, &report, &alert, peer_chain_digest(ssl));
-  return report;
+  Verdict v;
+  v.chain_verified = report.identity.has_value();
+  v.presented = std::move(report.identity);
+  v.authorized = v.chain_verified && report.authz.allowed;
+  v.route = report.authz.route;
+  v.rule = report.authz.rule;
+  // authorize() records a route's refusal as the verify outcome too.
+  v.reason = report.verify.reason != Reason::ok ? report.verify.reason
+             : v.authorized                     ? Reason::ok
+                                                : Reason::policy_denied;
+  v.detail = report.verify.detail.empty() ? report.authz.detail : report.verify.detail;
+  return v;
 }
 
 bool ServerContext::verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* out_alert,

@@ -15,6 +15,7 @@
 #include "tls/identity.hpp"
 #include "tls/session_resumption.hpp"
 #include "tls/ticket_ring.hpp"
+#include "tls/verdict.hpp"
 
 namespace gatehouse::tls {
 
@@ -79,8 +80,8 @@ class ServerContext {
   // chain it presented, verified again in full against this context's CAs and CRLs and authorized
   // by its routes. The same code as the handshake's, never answered from VerifiedCache, so a
   // revoked or no longer admitted client cannot be let through by an older verdict. Nothing is
-  // sent on the connection. Passed when verify.reason is ok and authz.allowed.
-  HandshakeReport reverify(SSL* ssl) const;
+  // sent on the connection.
+  Verdict reverify(SSL* ssl) const;
   const std::vector<LoadedCertificate>& loaded() const { return loaded_; }
   const CrlList& crls() const { return verifier_->crls(); }  // the listener's `crl`, for /crl/
   // verify = "optional": a failed or absent certificate still completes the handshake.

@@ -93,17 +93,17 @@ void listener_metrics(Exposition& e, const ListenerRuntime& l, const std::vector
   ended_metrics(e, l, workers);
 }
 
-void authz_metrics(Exposition& e, const ListenerRuntime& l) {
+void authz_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {
   const auto& routes = l.router->routes();
   for (std::size_t r = 0; r <= routes.size(); ++r) {
     std::string route = r < routes.size() ? routes[r].name : "(none)";
     std::uint64_t allowed = 0;
     std::array<std::uint64_t, gatehouse::kReasonCount> refused{};
-    for (const auto& per_worker : l.route_counters) {
-      const auto& slot = *per_worker[r];
-      allowed += slot.allowed.get();
-      for (std::size_t i = 0; i < refused.size(); ++i) refused[i] += slot.refused[i].get();
-    }
+    for (const auto* w : workers)
+      w->state.read_route(l.settings.name, r < routes.size() ? routes[r].name : "", [&](const metrics::RouteCounters& c) {
+        allowed += c.allowed.get();
+        for (std::size_t i = 0; i < refused.size(); ++i) refused[i] += c.refused[i].get();
+      });
     const std::string help = "Authorization decisions on verified clients, by route.";
     if (r < routes.size())  // "(none)": no route matched, which only ever refuses
       e.counter("gatehouse_authz_decisions_total", help,
@@ -120,15 +120,15 @@ void authz_metrics(Exposition& e, const ListenerRuntime& l) {
   }
 }
 
-void upstream_metrics(Exposition& e, const UpstreamRuntime& u) {
+void upstream_metrics(Exposition& e, const UpstreamRuntime& u, const std::vector<const WorkerContext*>& workers) {
   std::uint64_t ok = 0, failed = 0;
   HistogramSum<metrics::kLatencyBounds.size()> connect;
-  for (const auto& per_worker : u.counters) {
-    const auto& c = *per_worker;
-    ok += c.connect_ok.get();
-    failed += c.connect_failed.get();
-    connect.add(c.connect_duration);
-  }
+  for (const auto* w : workers)
+    w->state.read_upstream(u.name, [&](const metrics::UpstreamCounters& c) {
+      ok += c.connect_ok.get();
+      failed += c.connect_failed.get();
+      connect.add(c.connect_duration);
+    });
   const std::string help = "Connection attempts to the upstream's endpoints.";
   e.counter("gatehouse_upstream_connect_total", help, {{"upstream", u.name}, {"result", "ok"}}, static_cast<double>(ok));
   e.counter("gatehouse_upstream_connect_total", help, {{"upstream", u.name}, {"result", "error"}},
@@ -147,8 +147,8 @@ std::string metrics_text(const Snapshot& snapshot, const std::vector<const Worke
                          const ServerFacts& facts) {
   Exposition e;
   for (const auto& l : snapshot.listeners) listener_metrics(e, l, workers);
-  for (const auto& l : snapshot.listeners) authz_metrics(e, l);
-  for (const auto& u : snapshot.upstreams) upstream_metrics(e, u);
+  for (const auto& l : snapshot.listeners) authz_metrics(e, l, workers);
+  for (const auto& u : snapshot.upstreams) upstream_metrics(e, u, workers);
   for (const auto& l : snapshot.listeners)
     for (const auto& c : l.tls->loaded())
       e.gauge("gatehouse_certificate_not_after_seconds",

@@ -17,6 +17,7 @@
 #include <variant>
 
 #include "proxy/access_log.hpp"
+#include "proxy/close_reason.hpp"
 #include "proxy/deadline.hpp"
 #include "proxy/http/exchange_parts.hpp"
 #include "proxy/http/request_checks.hpp"
@@ -62,8 +63,9 @@ class Exchange {
         s_.facts.worker.counters.refused[static_cast<std::size_t>(Reason::upstream_unavailable)].add();
         co_await send(bad_gateway(in, "upstream_unavailable", "The service behind this address is not answering."),
                       true);
-        log(opened.close, Reason::upstream_unavailable, opened.detail);
-        co_return After::end(opened.close);
+        std::string close(close_keyword(opened.close));
+        log(close, Reason::upstream_unavailable, opened.detail);
+        co_return After::end(std::move(close));
       }
       s_.endpoint = opened.endpoint;
     }
@@ -93,7 +95,8 @@ class Exchange {
     if (!failure_.empty()) {
       if (upstream_failed_ && !response_started_ && !upgraded_) {
         co_await send(
-            bad_gateway(s_.request.head(), "upstream_error", "The service behind this address failed to answer."), true);
+            bad_gateway(s_.request.head(), "upstream_error", "The service behind this address failed to answer."),
+            true);
         log(failure_.starts_with("upstream_error") ? failure_ : "upstream_error: " + failure_);
       } else {
         log(failure_);
@@ -180,7 +183,8 @@ class Exchange {
         upstream_eof_ = true;
         if (ev == MessageParser::Event::body_done && status_ >= 200) co_return finish_response();
         co_return fail(response_started_ ? "upstream_error: closed in the middle of the response"
-                                         : "upstream_error: closed without answering", true);
+                                         : "upstream_error: closed without answering",
+                       true);
       }
       if (ec) co_return fail(ec == asio::error::operation_aborted ? failure_ : "upstream_error: " + ec.message(), true);
     }
@@ -244,12 +248,13 @@ class Exchange {
     if (!from_client.empty() && co_await s_.upstream.stream().write_all(from_client.data(), from_client.size()))
       co_return "upstream_error";
     if (!from_upstream.empty() && !co_await to_client(from_upstream)) co_return "client_error";
-    auto spliced = co_await s_.upstream.tunnel(s_.client, s_.facts.idle_timeout, s_.facts.counters,
-                                               s_.facts.worker.terminating);
+    auto spliced =
+        co_await s_.upstream.tunnel(s_.client, s_.facts.idle_timeout, s_.facts.counters, s_.facts.worker.terminating);
     bytes_in_ += spliced.client_to_upstream + from_client.size();
     bytes_out_ += spliced.upstream_to_client;
-    log(spliced.close);
-    co_return spliced.close;
+    std::string close(close_keyword(spliced.close));
+    log(spliced.detail.empty() ? close : close + ": " + spliced.detail);
+    co_return close;
   }
 
   // The built-in whoami reads the body (and drops it) before it answers, as an upstream would.

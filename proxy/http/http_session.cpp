@@ -12,15 +12,15 @@ namespace {
 class LinkUpstream {
  public:
   LinkUpstream(WorkerContext& worker, asio::ip::tcp::socket& socket, const UpstreamRuntime* upstream,
-               const std::string& preface)
-      : link_(worker, socket), socket_(socket), upstream_(upstream), preface_(preface) {}
+               const SnapshotState* state, const std::string& preface)
+      : link_(worker, socket), socket_(socket), upstream_(upstream), state_(state), preface_(preface) {}
 
   bool is_open() const { return link_.is_open(); }
   bool stale() { return http::stale(socket_); }
   void close() { link_.close(); }
   asio::awaitable<UpstreamLink::Opened> open() {
-    if (!upstream_) return no_upstream();
-    return link_.open(*upstream_, preface_);
+    if (!upstream_ || !state_) return no_upstream();
+    return link_.open(*upstream_, state_->upstreams[upstream_->index], preface_);
   }
   UpstreamLink& stream() { return link_; }
   asio::awaitable<SpliceResult> tunnel(tls::Stream& client, conf::Duration idle, metrics::ListenerCounters& counters,
@@ -31,12 +31,13 @@ class LinkUpstream {
  private:
   // A connection whose SNI chose no route has no upstream; its checks never let a request through.
   static asio::awaitable<UpstreamLink::Opened> no_upstream() {
-    co_return UpstreamLink::Opened{false, "", "upstream_unreachable", "this route has no upstream"};
+    co_return UpstreamLink::Opened{false, "", Close::upstream_unreachable, "this route has no upstream"};
   }
 
   UpstreamLink link_;
   asio::ip::tcp::socket& socket_;
   const UpstreamRuntime* upstream_;
+  const SnapshotState* state_;  // this worker's pools and counters for the snapshot
   const std::string& preface_;
 };
 
@@ -53,7 +54,7 @@ asio::awaitable<std::string> serve_http(HttpConnection& c) {
   const UpstreamRuntime* up = route_upstream(c);
   const std::string* whoami = nullptr;
   if (up && up->endpoints.front().kind == Endpoint::Kind::builtin_whoami) whoami = &up->endpoints.front().label;
-  LinkUpstream upstream(c.worker, c.upstream_socket, up, c.proxy_preface);
+  LinkUpstream upstream(c.worker, c.upstream_socket, up, c.state, c.proxy_preface);
   const SessionFacts facts{c.worker,
                            c.live,
                            http,

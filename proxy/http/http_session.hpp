@@ -35,6 +35,7 @@ struct HttpConnection {
   std::optional<Refusal> refusal;          // verify = "optional" and the client was not accepted
   ForwardFacts facts;
   std::string proxy_preface;               // PROXY v2 header for each upstream connection, or empty
+  const SnapshotState* state = nullptr;    // the worker's pools and counters for this snapshot
   int requests_logged = 0;                 // out: access-log lines written
 };
 

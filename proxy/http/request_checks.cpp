@@ -5,8 +5,8 @@ namespace {
 
 bool json_of(const Head& head) { return wants_json(head.find("accept")); }
 
-Answer error_answer(const Head& head, int status, const std::string& keyword, std::string message,
-                    std::string host, std::string ends) {
+Answer error_answer(const Head& head, int status, const std::string& keyword, std::string message, std::string host,
+                    std::string ends) {
   Answer a;
   a.response = error_response(status, keyword, message, json_of(head));
   a.close = keyword;

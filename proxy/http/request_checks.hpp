@@ -20,8 +20,8 @@ namespace gatehouse::proxy::http {
 // What the connection knows that decides each of its requests; fixed for the connection.
 struct ConnectionFacts {
   const conf::HttpSettings& http;
-  const policy::Router& router;           // Host → route, as the SNI was routed
-  int route = -1;                         // the route the SNI chose
+  const policy::Router& router;  // Host → route, as the SNI was routed
+  int route = -1;                // the route the SNI chose
   std::string_view sni;
   const std::optional<Refusal>& refusal;  // verify = "optional" and the client was not accepted
 };

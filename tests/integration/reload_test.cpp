@@ -8,6 +8,7 @@
 
 #include "tests/support/command.hpp"
 #include "tests/support/proxy_harness.hpp"
+#include "tests/support/test_upstream.hpp"
 #include "tls/ca/ca_folder.hpp"
 #include "tls/pem_io.hpp"
 
@@ -60,6 +61,36 @@ TEST_F(Reload, NewRulesReachNewConnectionsAndOpenOnes) {
   // And back: a second reload lets alice in again.
   ASSERT_TRUE(proxy.reload_text(config(), proxy.dir().path()).ok);
   EXPECT_NE(request().find("Hello, alice"), std::string::npos);
+}
+
+// Pools and counters belong to the workers, by name: a reload that keeps a route and an upstream
+// keeps their series counting (they used to restart from zero with every snapshot).
+TEST(ReloadCounters, RouteAndUpstreamSeriesKeepCountingAcrossAReload) {
+  TestUpstream upstream(TestUpstream::echo());
+  ProxyHarness proxy;
+  ProxyConfig c;
+  c.endpoints = {upstream.endpoint()};
+  proxy.start(c);
+  auto echo_once = [&] {
+    TlsClient client(proxy.client());
+    if (!client.connect() || !client.send("ping")) return false;
+    client.close_send();
+    return client.read_all().value_or("") == "ping";
+  };
+  ASSERT_TRUE(echo_once());
+  ASSERT_TRUE(echo_once());
+  EXPECT_EQ(proxy.server().authz_allowed(0, 0), 2u);
+
+  c.idle_timeout = "4m";  // a change that keeps the route and the upstream
+  auto outcome = proxy.reload_text(proxy.config_text(c), proxy.dir().path());
+  ASSERT_TRUE(outcome.ok) << outcome.message;
+  ASSERT_TRUE(echo_once());
+  EXPECT_EQ(proxy.server().authz_allowed(0, 0), 3u);
+  const std::string m = proxy.server().admin_reply("GET", "/metrics").body;
+  EXPECT_NE(m.find("gatehouse_upstream_connect_total{upstream=\"app\",result=\"ok\"} 3"), std::string::npos) << m;
+  EXPECT_NE(m.find("gatehouse_authz_decisions_total{listener=\"test\",route=\"route0\",decision=\"allow\",reason=\"ok\"} 3"),
+            std::string::npos)
+      << m;
 }
 
 TEST_F(Reload, ABrokenReloadKeepsTheOldConfigServing) {

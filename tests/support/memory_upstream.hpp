@@ -42,13 +42,14 @@ class MemoryUpstream {
   asio::awaitable<proxy::UpstreamLink::Opened> open() {
     std::error_code ec;
     if (fails_ && fails_->fail(ec))
-      co_return proxy::UpstreamLink::Opened{false, "", "upstream_unreachable", ec.message()};
+      co_return proxy::UpstreamLink::Opened{false, "", proxy::Close::upstream_unreachable, ec.message()};
     auto c = std::make_shared<Connection>();
     std::tie(c->near, c->far) = TestStream::pair(ex_, fails_);
     connections_.push_back(c);
     open_ = c.get();
     asio::co_spawn(ex_, serve_(c), asio::detached);
-    co_return proxy::UpstreamLink::Opened{true, "memory:" + std::to_string(connections_.size()), "", ""};
+    co_return proxy::UpstreamLink::Opened{true, "memory:" + std::to_string(connections_.size()), proxy::Close::done,
+                                          ""};
   }
   TestStream& stream() { return *open_->near; }
   const std::vector<std::shared_ptr<Connection>>& connections() const { return connections_; }
@@ -58,28 +59,33 @@ class MemoryUpstream {
   asio::awaitable<proxy::SpliceResult> tunnel(Client& client, conf::Duration, metrics::ListenerCounters&, const bool&) {
     using namespace asio::experimental::awaitable_operators;
     proxy::SpliceResult r;
-    co_await (copy(client, stream(), r.client_to_upstream, "client", r) &&
-              copy(stream(), client, r.upstream_to_client, "upstream", r));
-    if (r.close.empty()) r.close = "done";
+    co_await (copy(client, stream(), r.client_to_upstream, proxy::Close::client_error, r) &&
+              copy(stream(), client, r.upstream_to_client, proxy::Close::upstream_error, r));
     co_return r;
   }
 
  private:
   template <typename From, typename To>
-  asio::awaitable<void> copy(From& from, To& to, std::uint64_t& total, const char* side, proxy::SpliceResult& r) {
+  asio::awaitable<void> copy(From& from, To& to, std::uint64_t& total, proxy::Close side, proxy::SpliceResult& r) {
     char buf[4096];
     for (;;) {
       // The other direction may have failed before this one first waited: its cancel missed us.
-      if (!r.close.empty()) co_return;
+      if (r.close != proxy::Close::done) co_return;
       auto [ec, n] = co_await from.read_ready(buf, sizeof buf);
-      if (ec == asio::error::would_block && r.close.empty() && !(ec = co_await from.wait_readable())) continue;
+      if (ec == asio::error::would_block && r.close == proxy::Close::done && !(ec = co_await from.wait_readable()))
+        continue;
       if (ec == asio::error::would_block) co_return;
       const bool eof = ec == asio::error::eof;
-      if (eof) ec = co_await to.close_send();  // a half-close that fails ends both ways too
-      else if (!ec) ec = co_await to.write_all(buf, n);
+      if (eof)
+        ec = co_await to.close_send();  // a half-close that fails ends both ways too
+      else if (!ec)
+        ec = co_await to.write_all(buf, n);
       if (eof && !ec) co_return;
       if (ec) {
-        if (r.close.empty()) r.close = std::string(side) + "_error: " + ec.message();
+        if (r.close == proxy::Close::done) {
+          r.close = side;
+          r.detail = ec.message();
+        }
         asio::error_code ignored;
         from.socket().cancel(ignored);
         to.socket().cancel(ignored);

@@ -7,20 +7,20 @@
 // shows as a hang instead of being hidden by the failures that follow.
 #pragma once
 
+#include <algorithm>
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <system_error>
 #include <tuple>
+#include <utility>
 
 namespace gatehouse::test {
 
@@ -48,7 +48,7 @@ class FailCount {
 // One direction of a connection: what was written and not read yet, and the reader waiting.
 struct Pipe {
   std::string data;
-  bool closed = false;                // the writer sent its half-close (or the connection closed)
+  bool closed = false;  // the writer sent its half-close (or the connection closed)
   asio::steady_timer* waiter = nullptr;
   void wake() {
     if (waiter) waiter->cancel();

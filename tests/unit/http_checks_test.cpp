@@ -29,10 +29,10 @@ policy::Router router() {
 
 struct Case {
   const char* name;
-  std::string request;     // the bytes of the head (and perhaps a body)
-  int status;              // 0: forwarded
-  bool closes = true;      // our answers always close; a forwarded request does not
-  const char* close = "";  // the request's log close, for our answers
+  std::string request;          // the bytes of the head (and perhaps a body)
+  int status;                   // 0: forwarded
+  bool closes = true;           // our answers always close; a forwarded request does not
+  const char* close = "";       // the request's log close, for our answers
   bool refused_client = false;  // verify = "optional" refused the client's certificate
   conf::RefusalCodes codes = conf::RefusalCodes::always_403;
   std::size_t max_head = 16 * 1024;
@@ -45,8 +45,8 @@ const std::vector<Case> kCases = {
     {"host with port and final dot", "GET / HTTP/1.1\r\nHost: A.Example.:8443\r\n\r\n", 0, false},
     {"absolute form for the route", "GET https://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n", 0, false},
     {"POST with a body", "POST /p HTTP/1.1\r\nHost: a.example\r\nContent-Length: 3\r\n\r\nabc", 0, false},
-    {"websocket upgrade",
-     "GET /ws HTTP/1.1\r\nHost: a.example\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", 0, false},
+    {"websocket upgrade", "GET /ws HTTP/1.1\r\nHost: a.example\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", 0,
+     false},
     {"HTTP/1.0 with Host", "GET / HTTP/1.0\r\nHost: a.example\r\n\r\n", 0, false},
     {"Host of another route", "GET / HTTP/1.1\r\nHost: x.b.example\r\n\r\n", 421, true, "misdirected_request"},
     {"Host of the default route", "GET / HTTP/1.1\r\nHost: elsewhere.example\r\n\r\n", 421, true,

@@ -89,12 +89,12 @@ policy::Router one_route() {
 
 struct Scenario {
   const char* name;
-  std::string client;          // what the client sends, then its half-close
-  std::size_t read_size;       // per read on the client's stream
-  bool whoami = false;         // the route's upstream is the built-in whoami
-  const char* clean_close;     // the connection's close when nothing fails
-  int requests;                // access-log lines when nothing fails
-  int status = 200;            // of each request when nothing fails
+  std::string client;       // what the client sends, then its half-close
+  std::size_t read_size;    // per read on the client's stream
+  bool whoami = false;      // the route's upstream is the built-in whoami
+  const char* clean_close;  // the connection's close when nothing fails
+  int requests;             // access-log lines when nothing fails
+  int status = 200;         // of each request when nothing fails
 };
 
 void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
@@ -138,14 +138,25 @@ Outcome drive(const Scenario& s, std::size_t fail_at, FailCount::Mode mode) {
   worker.access_log = log.writer();
 
   Outcome run;
-  const SessionFacts facts{worker, live, http, std::chrono::seconds(60), counters, record, forward,
-                           {http, routes, 0, "a.example", refusal}, s.whoami ? &whoami_label : nullptr, run.logged};
+  const SessionFacts facts{worker,
+                           live,
+                           http,
+                           std::chrono::seconds(60),
+                           counters,
+                           record,
+                           forward,
+                           {http, routes, 0, "a.example", refusal},
+                           s.whoami ? &whoami_label : nullptr,
+                           run.logged};
   far_client->put(s.client, true);
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    run.close = co_await serve_requests(*client, upstream, facts);
-    upstream.close();  // as the real upstream link does when the connection's frame goes
-    run.finished = true;
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        run.close = co_await serve_requests(*client, upstream, facts);
+        upstream.close();  // as the real upstream link does when the connection's frame goes
+        run.finished = true;
+      },
+      asio::detached);
   io.run_for(std::chrono::seconds(5));
   log.flush();
   run.operations = fails.operations();
@@ -158,8 +169,8 @@ Outcome drive(const Scenario& s, std::size_t fail_at, FailCount::Mode mode) {
 }
 
 bool sensible(const std::string& close) {
-  for (const char* prefix : {"client_closed", "client_error", "upstream_error", "upstream_unreachable", "done",
-                             "idle_timeout"})
+  for (const char* prefix :
+       {"client_closed", "client_error", "upstream_error", "upstream_unreachable", "done", "idle_timeout"})
     if (close.starts_with(prefix)) return true;
   return false;
 }
@@ -205,8 +216,8 @@ TEST_P(ExchangeFaults, EveryFailurePointEndsCleanly) {
     if (!s.whoami) {
       EXPECT_TRUE(sides.count("upstream")) << "no failure on the upstream's side was reached";
     }
-    std::cout << "[   INFO   ] " << s.name << " (" << mode_name << "): " << n - 1 << " failure points, " << clean.operations
-              << " operations in the faultless run\n";
+    std::cout << "[   INFO   ] " << s.name << " (" << mode_name << "): " << n - 1 << " failure points, "
+              << clean.operations << " operations in the faultless run\n";
   }
 }
 
@@ -217,14 +228,14 @@ const std::string kChunked =
 const std::string kUpgrade =
     "GET /ws HTTP/1.1\r\nHost: a.example\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nping";
 
-INSTANTIATE_TEST_SUITE_P(
-    Scenarios, ExchangeFaults,
-    ::testing::Values(Scenario{"KeepAliveWholeReads", kPost + kGet, 1 << 20, false, "client_closed", 2},
-                      Scenario{"KeepAliveSmallReads", kPost + kGet, 7, false, "client_closed", 2},
-                      Scenario{"ChunkedByteByByte", kChunked, 1, false, "client_closed", 1},
-                      Scenario{"Whoami", kPost + kGet, 16, true, "client_closed", 2},
-                      Scenario{"Upgrade", kUpgrade, 1 << 20, false, "done", 1, 101}),
-    [](const ::testing::TestParamInfo<Scenario>& param) { return std::string(param.param.name); });
+INSTANTIATE_TEST_SUITE_P(Scenarios, ExchangeFaults,
+                         ::testing::Values(Scenario{"KeepAliveWholeReads", kPost + kGet, 1 << 20, false,
+                                                    "client_closed", 2},
+                                           Scenario{"KeepAliveSmallReads", kPost + kGet, 7, false, "client_closed", 2},
+                                           Scenario{"ChunkedByteByByte", kChunked, 1, false, "client_closed", 1},
+                                           Scenario{"Whoami", kPost + kGet, 16, true, "client_closed", 2},
+                                           Scenario{"Upgrade", kUpgrade, 1 << 20, false, "done", 1, 101}),
+                         [](const ::testing::TestParamInfo<Scenario>& param) { return std::string(param.param.name); });
 
 }  // namespace
 }  // namespace gatehouse::test

@@ -1,0 +1,127 @@
+#include "proxy/connection_scope.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/revalidation.hpp"
+
+namespace gatehouse::proxy {
+namespace {
+
+double ms_since(ConnectionScope::Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(ConnectionScope::Clock::now() - t).count();
+}
+
+std::string peer_text(const asio::ip::tcp::endpoint& ep) {
+  if (ep.port() == 0) return "unknown";
+  auto addr = ep.address();
+  std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
+  return host + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+ConnectionScope::ConnectionScope(WorkerContext& worker, const SnapshotState& state, const ListenerRuntime& listener,
+                                 asio::ip::tcp::socket& client, asio::ip::tcp::socket& upstream,
+                                 std::uint64_t generation)
+    : worker_(worker), state_(state), counters_(worker.listener(listener.index)), listener_(listener) {
+  worker_.counters.connections_total.add();
+  worker_.counters.connections_active.add();
+  counters_.connections_total.add();
+  counters_.connections_active.add();
+  live_ = worker_.live.insert(worker_.live.end(), LiveSockets{&client, &upstream});
+  live_->listener = listener.index;
+  live_->checked_generation = generation;
+  rec_.listener = listener.settings.name;
+  asio::error_code ignored;
+  rec_.client = peer_text(client.remote_endpoint(ignored));
+}
+
+ConnectionScope::~ConnectionScope() {
+  if (!written_) finish(Close::terminated);
+  worker_.live.erase(live_);
+  worker_.counters.connections_active.sub();
+  counters_.connections_active.sub();
+  counters_.connection_duration.observe(ms_since(started_) / 1000);
+}
+
+void ConnectionScope::count_refusal(Reason reason) {
+  rec_.decision = "deny";
+  rec_.reason = reason;
+  worker_.counters.refused[static_cast<size_t>(reason)].add();
+}
+
+void ConnectionScope::client_via_proxy(const asio::ip::tcp::endpoint& client) {
+  rec_.client = peer_text(client) + " via " + rec_.client;
+}
+
+void ConnectionScope::refuse_proxy_header(std::string detail) {
+  count_refusal(Reason::protocol_error);
+  rec_.detail = std::move(detail);
+  counters_.handshakes[static_cast<size_t>(Reason::protocol_error)][static_cast<size_t>(metrics::TlsVersionSlot::none)][0].add();
+}
+
+void ConnectionScope::handshake_done(const tls::Verdict& verdict, const tls::SessionFacts& session) {
+  rec_.handshake_ms = ms_since(started_);
+  rec_.sni = session.sni;
+  rec_.tls_version = session.version;
+  rec_.cipher = session.cipher;
+  rec_.resumed = session.resumed;
+  auto version = !session.completed ? metrics::TlsVersionSlot::none
+                 : session.tls13   ? metrics::TlsVersionSlot::tls13
+                                   : metrics::TlsVersionSlot::tls12;
+  counters_.handshakes[static_cast<size_t>(verdict.reason)][static_cast<size_t>(version)][session.resumed ? 1 : 0].add();
+  counters_.handshake_duration.observe(rec_.handshake_ms / 1000);
+  if (session.completed && (verdict.allowed() || listener_.tls->verify_optional())) worker_.counters.handshakes_ok.add();
+  if (const tls::PeerIdentity* identity = verdict.identity()) {
+    rec_.identity = identity;
+    auto& route = state_.route(listener_.index, verdict.route);
+    if (verdict.allowed()) route.allowed.add();
+    else if (!verdict.authorized) route.refused[static_cast<size_t>(verdict.reason)].add();
+  }
+  rec_.rule = verdict.rule;
+  if (verdict.allowed()) return;
+  count_refusal(verdict.reason);
+  rec_.detail = verdict.detail;
+  rec_.failed_issuer = verdict.failed_issuer;
+  rec_.failed_depth = verdict.failed_depth;
+}
+
+void ConnectionScope::admit(const std::string& route, const std::string& upstream) {
+  admitted_ = true;
+  rec_.decision = "allow";
+  rec_.route = route;
+  rec_.upstream = upstream;
+}
+
+void ConnectionScope::upstream_unavailable(std::string detail) {
+  rec_.reason = Reason::upstream_unavailable;
+  rec_.detail = std::move(detail);
+  worker_.counters.refused[static_cast<size_t>(Reason::upstream_unavailable)].add();
+}
+
+void ConnectionScope::finish(Close close, std::string detail) {
+  if (written_) return;
+  written_ = true;
+  const bool ended = admitted_ && live_->closing();
+  if (ended) {  // Gatehouse ended it: that is its close, with the reason
+    if (live_->ending == Ending::reverified_closed) {
+      rec_.decision = "deny";
+      rec_.reason = live_->ending_reason;
+    }
+    rec_.detail = live_->ending_detail;
+    close = live_->ending == Ending::reverified_closed ? Close::reverified_closed : Close::max_connection_age;
+  } else if (worker_.terminating) {
+    close = Close::terminated;
+  } else if (!detail.empty() && rec_.detail.empty()) {
+    rec_.detail = std::move(detail);
+  }
+  if (request_lines_ > 0 && !ended) return;  // http mode: the requests' lines tell the story
+  rec_.close = std::string(close_keyword(close));
+  rec_.duration_ms = ms_since(started_);
+  worker_.access_log.write(rec_);
+  if (!worker_.access_log.enabled() && rec_.decision == "deny")  // refusals are never only at debug
+    spdlog::info("refused {} on {}: {} ({}) issuer '{}' depth {}", rec_.client, rec_.listener,
+                 reason_keyword(rec_.reason), rec_.detail, rec_.failed_issuer, rec_.failed_depth);
+}
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,70 @@
+// Everything a connection owes its worker whatever way it ends, written once: the gauges and
+// counters, the registration that lets a drain, a reload or max_connection_age reach its
+// sockets, and its access-log line with a typed close reason.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <optional>
+
+#include "proxy/access_log.hpp"
+#include "proxy/close_reason.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/worker_context.hpp"
+#include "tls/verdict.hpp"
+
+namespace gatehouse::proxy {
+
+class ConnectionScope {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  ConnectionScope(WorkerContext& worker, const SnapshotState& state, const ListenerRuntime& listener,
+                  asio::ip::tcp::socket& client,
+                  asio::ip::tcp::socket& upstream, std::uint64_t generation);
+  ConnectionScope(const ConnectionScope&) = delete;
+  ConnectionScope& operator=(const ConnectionScope&) = delete;
+  // Writes the line if it is still owed (a coroutine destroyed mid-way: "terminated").
+  ~ConnectionScope();
+
+  ConnectionRecord& record() { return rec_; }
+  LiveSockets& live() { return *live_; }
+  Clock::time_point started() const { return started_; }
+
+  // The PROXY header named the real client: logged as "<client> via <proxy>".
+  void client_via_proxy(const asio::ip::tcp::endpoint& client);
+  // The PROXY header in front of TLS was refused: no handshake happened.
+  void refuse_proxy_header(std::string detail);
+  // The handshake's verdict and session: counted (handshakes, refusals, the route's decision)
+  // and copied into the line.
+  void handshake_done(const tls::Verdict& verdict, const tls::SessionFacts& session);
+  // Verified and admitted on `route`, served by `upstream`.
+  void admit(const std::string& route, const std::string& upstream);
+  void upstream_unavailable(std::string detail);
+  // Gatehouse ended it (after a reload or at max_connection_age): true once that is so.
+  bool ended_by_gatehouse() const { return live_->closing(); }
+
+  // The connection ends: its line is written now, with Gatehouse's own ending (for an admitted
+  // client) or the drain deadline winning over `close`. `detail` adds plain words (an error).
+  void finish(Close close, std::string detail = "");
+  // http mode: each request wrote its own line; the connection writes one only if none came.
+  void lines_written_by_requests(int count) { request_lines_ = count; }
+
+ private:
+  void count_refusal(Reason reason);
+
+  WorkerContext& worker_;
+  const SnapshotState& state_;
+  metrics::ListenerCounters& counters_;
+  const ListenerRuntime& listener_;
+  std::list<LiveSockets>::iterator live_;
+  Clock::time_point started_ = Clock::now();
+  ConnectionRecord rec_;
+  bool admitted_ = false;
+  bool written_ = false;
+  int request_lines_ = 0;
+};
+
+}  // namespace gatehouse::proxy
