@@ -3,6 +3,11 @@
 // "optional" refusals), rewritten with identity headers and forwarded over one upstream
 // connection kept for the client's connection. Bodies (fixed-length or chunked), 100-continue
 // and Upgrade (WebSocket, then a byte tunnel) are passed through. One access-log line a request.
+//
+// The pieces: request_reader.hpp reads a head, request_checks.hpp decides (pure), exchange.hpp
+// carries one request to its end, request_loop.hpp strings them together, whoami_answer.hpp is
+// the built-in whoami. They are templates on the streams, so tests drive them in memory
+// (tests/support/test_stream.hpp); this file gives them the real ones.
 #pragma once
 
 #include <asio/awaitable.hpp>

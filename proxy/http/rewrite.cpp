@@ -93,13 +93,13 @@ std::string authority_host(std::string_view authority) {
   return tls::ascii_lower(out);
 }
 
-RequestRefusal unparsable_request(const MessageParser& parser) {
-  switch (parser.problem()) {
+RequestRefusal unparsable_request(ParseProblem problem, const std::string& parse_error) {
+  switch (problem) {
     case ParseProblem::too_large:
       return {431, "request_head_too_large", "The request head is larger than this service accepts."};
-    case ParseProblem::version: return {505, "bad_request", parser.error() + "."};
-    case ParseProblem::transfer_coding: return {501, "bad_request", parser.error() + "."};
-    default: return bad("The request is not valid HTTP/1.1 (" + parser.error() + ").");
+    case ParseProblem::version: return {505, "bad_request", parse_error + "."};
+    case ParseProblem::transfer_coding: return {501, "bad_request", parse_error + "."};
+    default: return bad("The request is not valid HTTP/1.1 (" + parse_error + ").");
   }
 }
 

@@ -34,7 +34,10 @@ using RequestDecision = std::variant<RequestPlan, RequestRefusal>;
 
 // The answer to a request the parser refused: 431 for a head over the limits, 505 for another
 // version, 501 for another transfer coding, 400 for the rest.
-RequestRefusal unparsable_request(const MessageParser& parser);
+RequestRefusal unparsable_request(ParseProblem problem, const std::string& parse_error);
+inline RequestRefusal unparsable_request(const MessageParser& parser) {
+  return unparsable_request(parser.problem(), parser.error());
+}
 
 // `upgrade`: the parser saw Connection: upgrade with Upgrade (llhttp's upgrade flag).
 RequestDecision plan_request(const Head& request, bool upgrade, const conf::HttpSettings& http);

@@ -1,0 +1,320 @@
+// One request's exchange, from a checked head to the end of its response: our own answer, the
+// built-in whoami, or the upstream's (rebuilt head forwarded, body re-framed, response relayed,
+// an upgrade tunnelled), and that request's access-log line. An Exchange is made fresh for each
+// request, so nothing of one request's state can leak into the next.
+//
+// Templated on the client stream and the upstream, for tests/support/test_stream.hpp; the real
+// ones are tls::Stream and http_session.cpp's link to the route's upstream. Streams offer
+// tls::Stream's operations (read_ready, wait_readable, write_all, close_send, socket() with
+// cancel(ec) and get_executor()). The upstream offers is_open(), stale(), close(), open() ->
+// UpstreamLink::Opened, stream(), and tunnel(client, idle, counters, terminating) -> SpliceResult.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <chrono>
+#include <string>
+#include <variant>
+
+#include "proxy/access_log.hpp"
+#include "proxy/close_reason.hpp"
+#include "proxy/deadline.hpp"
+#include "proxy/http/exchange_parts.hpp"
+#include "proxy/http/request_checks.hpp"
+#include "proxy/http/whoami_answer.hpp"
+
+namespace gatehouse::proxy::http {
+
+template <typename Client, typename Upstream>
+class Exchange {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Reason = gatehouse::Reason;
+  Exchange(Parts<Client, Upstream>& s, int number, Clock::time_point started)
+      : s_(s), number_(number), started_(started) {}
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  // What the checks decided: our answer (the connection ends), or the request goes on.
+  asio::awaitable<After> answer(const Answer& a) {
+    host_ = a.host;
+    co_await send(a.response, a.close_connection);
+    log(a.close, Reason::ok, a.detail);
+    co_return After::end(a.ends);
+  }
+
+  asio::awaitable<After> forward(RequestPlan&& plan) {
+    plan_ = std::move(plan);
+    host_ = plan_.host;
+    const Head& in = s_.request.head();
+    const bool keep_alive = s_.request.keep_alive() && !s_.facts.worker.draining;
+    Head out = upstream_request(in, plan_, keep_alive, s_.facts.http.headers, s_.facts.forward);
+    if (s_.facts.whoami) {
+      s_.endpoint = *s_.facts.whoami;
+      co_return co_await serve_whoami(out, keep_alive);
+    }
+    Upstream& up = s_.upstream;
+    if (up.is_open() && up.stale()) up.close();
+    if (!up.is_open()) {
+      s_.response.reset();
+      s_.upstream_in = {};
+      auto opened = co_await up.open();
+      if (!opened.ok) {
+        s_.facts.worker.counters.refused[static_cast<std::size_t>(Reason::upstream_unavailable)].add();
+        co_await send(bad_gateway(in, "upstream_unavailable", "The service behind this address is not answering."),
+                      true);
+        std::string close(close_keyword(opened.close));
+        log(close, Reason::upstream_unavailable, opened.detail);
+        co_return After::end(std::move(close));
+      }
+      s_.endpoint = opened.endpoint;
+    }
+    s_.response.expect_no_body(in.method == "HEAD");
+    std::string head = serialize_request(out);
+    if (auto ec = co_await up.stream().write_all(head.data(), head.size())) {
+      up.close();
+      co_await send(bad_gateway(in, "upstream_unavailable", "The service behind this address closed the connection."),
+                    true);
+      log("upstream_error: " + ec.message());
+      co_return After::end("upstream_error");
+    }
+    co_return co_await relay(keep_alive);
+  }
+
+ private:
+  // The request body upstream and the response back, at once (an upstream may answer early).
+  asio::awaitable<After> relay(bool keep_alive) {
+    using namespace asio::experimental::awaitable_operators;
+    upgrade_asked_ = !plan_.upgrade.empty();
+    IdleWatch idle(s_.client.socket().get_executor());
+    idle_ = &idle;
+    idle.start(s_.facts.idle_timeout, [this] { fail("idle_timeout", false); });
+    co_await (forward_request_body() && relay_response());
+    idle.stop();
+    idle_ = nullptr;
+    if (!failure_.empty()) {
+      if (upstream_failed_ && !response_started_ && !upgraded_) {
+        co_await send(
+            bad_gateway(s_.request.head(), "upstream_error", "The service behind this address failed to answer."),
+            true);
+        log(failure_.starts_with("upstream_error") ? failure_ : "upstream_error: " + failure_);
+      } else {
+        log(failure_);
+      }
+      co_return After::end(failure_);
+    }
+    if (upgraded_) co_return After::end(co_await tunnel());
+    log("done");
+    // An answer before the whole request arrived leaves us unable to find the next request.
+    if (!request_done_ || close_client_ || !keep_alive) {
+      co_await s_.client.close_send();
+      co_return After::end("done");
+    }
+    if (!s_.response.keep_alive() || upstream_eof_ || s_.upstream_in.available() > 0) s_.upstream.close();
+    if (upgrade_asked_) s_.request.reset();  // the parser stopped at that head
+    co_return After::next();
+  }
+
+  void fail(std::string why, bool upstream) {
+    if (!failure_.empty()) return;
+    failure_ = std::move(why);
+    upstream_failed_ = upstream;
+    asio::error_code ignored;
+    s_.client.socket().cancel(ignored);
+    if (s_.upstream.is_open()) s_.upstream.stream().socket().cancel(ignored);
+  }
+
+  asio::awaitable<void> forward_request_body() {
+    std::string out;
+    for (;;) {
+      while ((s_.client_in.available() > 0 || s_.request.pending()) && !request_done_) {
+        std::size_t used = 0;
+        out.clear();
+        auto ev = s_.request.feed(s_.client_in.next(), s_.client_in.available(), used, out);
+        s_.client_in.pos += used;
+        if (ev == MessageParser::Event::error) co_return fail("bad request body: " + s_.request.error(), false);
+        if (!out.empty()) {
+          if (!discard_body_) {
+            if (auto ec = co_await s_.upstream.stream().write_all(out.data(), out.size()))
+              co_return fail("upstream_error: " + ec.message(), true);
+          }
+          bytes_in_ += out.size();
+          s_.facts.counters.bytes_client_to_upstream.add(out.size());
+        }
+        if (idle_) idle_->touch();
+        if (ev == MessageParser::Event::body_done) request_done_ = true;
+      }
+      if (request_done_ || response_done_ || !failure_.empty()) co_return;
+      auto ec = co_await read_into(s_.client, s_.client_in);
+      if (ec && response_done_) co_return;  // cancelled: the upstream already answered
+      if (ec == asio::error::eof) co_return fail("client_closed: the request body was cut short", false);
+      if (ec) co_return fail(ec == asio::error::operation_aborted ? failure_ : "client_error: " + ec.message(), false);
+    }
+  }
+
+  asio::awaitable<void> relay_response() {
+    std::string out;
+    MessageParser& response = s_.response;
+    Inbox& in = s_.upstream_in;
+    for (;;) {
+      while (in.available() > 0 || response.pending()) {
+        std::size_t used = 0;
+        out.clear();
+        auto ev = response.feed(in.next(), in.available(), used, out);
+        in.pos += used;
+        if (idle_) idle_->touch();
+        if (ev == MessageParser::Event::error)
+          co_return fail("the upstream's response is not valid HTTP: " + response.error(), true);
+        if (ev == MessageParser::Event::head) {
+          if (!co_await send_response_head()) co_return;
+          continue;  // even after 101: the parser still owes the head's last byte
+        }
+        if (!out.empty() && !co_await to_client(out)) co_return;
+        if (ev == MessageParser::Event::body_done && (status_ >= 200 || upgraded_)) co_return finish_response();
+      }
+      // The body may have failed before this read was started: fail()'s cancel missed it, and the
+      // upstream, still owed the rest of the body, would never answer (a hang until idle_timeout).
+      if (!failure_.empty()) co_return;
+      auto ec = co_await read_into(s_.upstream.stream(), in);
+      if (ec == asio::error::eof) {
+        out.clear();
+        auto ev = response.finish(out);
+        if (!out.empty() && !co_await to_client(out)) co_return;
+        upstream_eof_ = true;
+        if (ev == MessageParser::Event::body_done && status_ >= 200) co_return finish_response();
+        co_return fail(response_started_ ? "upstream_error: closed in the middle of the response"
+                                         : "upstream_error: closed without answering",
+                       true);
+      }
+      if (ec) co_return fail(ec == asio::error::operation_aborted ? failure_ : "upstream_error: " + ec.message(), true);
+    }
+  }
+
+  void finish_response() {
+    response_done_ = true;
+    asio::error_code ignored;
+    if (!request_done_) s_.client.socket().cancel(ignored);  // stop waiting for the rest of the body
+  }
+
+  asio::awaitable<bool> send_response_head() {
+    const Head& h = s_.response.head();
+    const int client_minor = s_.request.head().minor;
+    if (h.status == 101) {
+      if (!upgrade_asked_) {
+        fail("upstream_error: 101 Switching Protocols to a request that did not ask for it", true);
+        co_return false;
+      }
+      if (!upgrade_accepted(h, plan_.upgrade)) {
+        fail("upstream_error: 101 Switching Protocols to a protocol the request did not ask for", true);
+        co_return false;
+      }
+      upgraded_ = true;
+      status_ = 101;
+      co_return co_await to_client(serialize_response(h, client_minor, false, true));
+    }
+    if (h.status >= 200) {
+      status_ = h.status;
+      response_started_ = true;
+      // An HTTP/1.0 client knows no chunks: it gets the bare body, ended by closing the connection.
+      const bool dechunk = h.framing == Framing::chunked && client_minor == 0;
+      s_.response.emit_chunk_framing(!dechunk);
+      close_client_ = h.framing == Framing::until_close || dechunk || s_.facts.worker.draining;
+      if (dechunk) {
+        Head plain = h;
+        plain.framing = Framing::until_close;
+        co_return co_await to_client(serialize_response(plain, 0, true, false));
+      }
+    }
+    co_return co_await to_client(serialize_response(h, client_minor, close_client_, false));
+  }
+
+  asio::awaitable<bool> to_client(const std::string& data) {
+    if (auto ec = co_await s_.client.write_all(data.data(), data.size())) {
+      fail(ec == asio::error::operation_aborted ? failure_ : "client_error: " + ec.message(), false);
+      co_return false;
+    }
+    bytes_out_ += data.size();
+    s_.facts.counters.bytes_upstream_to_client.add(data.size());
+    co_return true;
+  }
+
+  // After 101: what each side sent beyond the heads goes first, then bytes both ways.
+  asio::awaitable<std::string> tunnel() {
+    s_.facts.live.enter_tunnel();  // a reload's verdict or max_connection_age no longer waits for a request
+    std::string from_client(s_.client_in.next(), s_.client_in.available());
+    std::string from_upstream(s_.upstream_in.next(), s_.upstream_in.available());
+    s_.client_in = {};
+    s_.upstream_in = {};
+    if (!from_client.empty() && co_await s_.upstream.stream().write_all(from_client.data(), from_client.size()))
+      co_return "upstream_error";
+    if (!from_upstream.empty() && !co_await to_client(from_upstream)) co_return "client_error";
+    auto spliced =
+        co_await s_.upstream.tunnel(s_.client, s_.facts.idle_timeout, s_.facts.counters, s_.facts.worker.terminating);
+    bytes_in_ += spliced.client_to_upstream + from_client.size();
+    bytes_out_ += spliced.upstream_to_client;
+    std::string close(close_keyword(spliced.close));
+    log(spliced.detail.empty() ? close : close + ": " + spliced.detail);
+    co_return close;
+  }
+
+  // The built-in whoami reads the body (and drops it) before it answers, as an upstream would.
+  asio::awaitable<After> serve_whoami(const Head& out, bool keep_alive) {
+    const std::string* expect = s_.request.head().find("expect");
+    if (expect && has_token(*expect, "100-continue")) co_await to_client("HTTP/1.1 100 Continue\r\n\r\n");
+    discard_body_ = true;
+    IdleWatch idle(s_.client.socket().get_executor());
+    idle_ = &idle;
+    idle.start(s_.facts.idle_timeout, [this] { fail("idle_timeout", false); });
+    co_await forward_request_body();
+    idle.stop();
+    idle_ = nullptr;
+    if (!failure_.empty()) {
+      log(failure_);
+      co_return After::end(failure_);
+    }
+    const bool json = wants_json(s_.request.head().find("accept"));
+    const ConnectionRecord& c = s_.facts.connection;
+    co_await send(whoami_response(out, *s_.facts.forward.identity, c.tls_version, c.cipher, json), !keep_alive);
+    log("done");
+    co_return keep_alive ? After::next() : After::end("done");
+  }
+
+  asio::awaitable<void> send(const Response& r, bool close) {
+    status_ = r.status;
+    std::string text = serialize(r, close);
+    if (co_await to_client(text) && close) co_await s_.client.close_send();
+  }
+
+  void log(const std::string& close, Reason reason = Reason::ok, const std::string& detail = "") {
+    ConnectionRecord r = s_.facts.connection;
+    const Head& in = s_.request.head();
+    r.http_method = in.method.empty() ? "-" : in.method;
+    r.http_target = in.target;
+    r.http_host = host_;
+    r.http_status = status_;
+    r.http_request = number_;
+    r.endpoint = s_.endpoint;
+    r.bytes_client_to_upstream = bytes_in_;
+    r.bytes_upstream_to_client = bytes_out_;
+    r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    r.close = close;
+    if (reason != Reason::ok) r.reason = reason;
+    if (!detail.empty()) r.detail = detail;
+    s_.facts.worker.access_log.write(r);
+    ++s_.facts.requests_logged;
+  }
+
+  Parts<Client, Upstream>& s_;
+  const int number_;
+  const Clock::time_point started_;
+  RequestPlan plan_;
+  IdleWatch* idle_ = nullptr;
+  std::string host_, failure_;
+  int status_ = 0;
+  std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
+  bool request_done_ = false, response_done_ = false, upgraded_ = false, response_started_ = false;
+  bool upstream_eof_ = false, close_client_ = false, upstream_failed_ = false, upgrade_asked_ = false;
+  bool discard_body_ = false;
+};
+
+}  // namespace gatehouse::proxy::http

@@ -1,0 +1,57 @@
+// What Gatehouse decides about one request from its parsed head and the connection's facts
+// alone: forward it (a RequestPlan) or answer it itself (an Answer). No I/O and no clock, so a
+// table of heads tests it, and HTTP/2 can hand it heads of its own: nothing here depends on
+// how the head arrived beyond the parsed fields.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "conf/settings.hpp"
+#include "policy/router.hpp"
+#include "proxy/http/http_message.hpp"
+#include "proxy/http/refusal_page.hpp"
+#include "proxy/http/rewrite.hpp"
+
+namespace gatehouse::proxy::http {
+
+// What the connection knows that decides each of its requests; fixed for the connection.
+struct ConnectionFacts {
+  const conf::HttpSettings& http;
+  const policy::Router& router;  // Host → route, as the SNI was routed
+  int route = -1;                // the route the SNI chose
+  std::string_view sni;
+  const std::optional<Refusal>& refusal;  // verify = "optional" and the client was not accepted
+};
+
+// A request Gatehouse answers itself. Each such answer ends the connection: after a request we
+// would not forward, the bytes that follow cannot be trusted to start the next one.
+struct Answer {
+  Response response;
+  std::string close;   // the request's access-log close, e.g. "misdirected_request"
+  std::string detail;  // the log's detail, as the client is told; empty keeps the connection's
+  std::string host;    // the host the request named, once it was understood
+  std::string ends;    // why the connection ends (every plan refusal ends it as "bad_request")
+  bool close_connection = true;
+};
+
+using Checked = std::variant<RequestPlan, Answer>;
+
+// In order: the refusal page (verify = "optional"), the request itself (CONNECT, Host count,
+// target, Connection, Upgrade: plan_request), then Host against the route the SNI chose (a
+// request for another route needs a connection of its own: 421, the domain fronting guard).
+Checked check_request(const Head& head, bool upgrade, const ConnectionFacts& facts);
+
+// A head the parser refused: 431 past the limits, 505 for another version, 501 for another
+// transfer coding, 400 for the rest. `partial` is what was parsed of it (its Accept is honoured).
+Answer check_unparsable(const Head& partial, ParseProblem problem, const std::string& parse_error);
+
+// A head that started and did not finish within head_timeout: 408.
+Answer head_timeout_answer(const Head& partial);
+
+// A 502 of ours when the upstream failed before its answer started (the exchange logs it itself).
+Response bad_gateway(const Head& request, const std::string& keyword, const std::string& message);
+
+}  // namespace gatehouse::proxy::http
