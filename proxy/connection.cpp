@@ -90,10 +90,10 @@ asio::awaitable<void> serve_tunnel(WorkerContext& worker, const SnapshotState& s
   ConnectionRecord& rec = scope.record();
   if (up.endpoints.front().kind == Endpoint::Kind::builtin_whoami) {
     rec.endpoint = up.endpoints.front().label;
-    WhoamiResult r = co_await serve_whoami(tls.stream(), *verdict.identity(), listener.settings.idle_timeout);
+    WhoamiResult r = co_await serve_whoami(tls.stream(), *verdict.identity(), tls.facts(), listener.settings.idle_timeout);
     rec.bytes_client_to_upstream = r.bytes_in;
     rec.bytes_upstream_to_client = r.bytes_out;
-    scope.finish(close_of_keyword(r.close));
+    scope.finish(r.close);
     co_return;
   }
   UpstreamLink link(worker, upstream);

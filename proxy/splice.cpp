@@ -47,11 +47,14 @@ struct Shared {
 template <typename From, typename To, typename Shared>
 asio::awaitable<void> forward(From& from, To& to, Shared& s, Close from_error, Close to_error,
                               std::uint64_t& total, metrics::Counter& counter) {
-  for (;;) {
+  // The other direction's failure cancels what we wait for; if we were not waiting at that
+  // moment, we must not start to (we would sit there until idle_timeout).
+  while (!s.ended) {
     std::optional<PooledBuffer> buf(std::in_place);
     auto [ec, n] = co_await from.read_ready(buf->data(), buf->size());
     if (ec == asio::error::would_block) {
       buf.reset();  // nothing to read: hold no buffer while waiting
+      if (s.ended) co_return;
       if (!(ec = co_await from.wait_readable())) continue;
     }
     if (ec == asio::error::eof) {

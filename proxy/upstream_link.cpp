@@ -54,12 +54,10 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
     auto ec = co_await tls_->handshake();
     deadline.disarm();
     if (ec) {
-      long verify = SSL_get_verify_result(tls_->ssl());
       result.close = Close::upstream_tls_failed;
       result.detail = "TLS to upstream " + ep.label + " failed: " +
-                      (verify != X509_V_OK ? X509_verify_cert_error_string(verify)
-                       : deadline.fired()  ? std::string("no handshake within connect_timeout")
-                                           : tls_->last_error());
+                      (deadline.fired() ? std::string("no handshake within connect_timeout")
+                                        : tls::ClientContext::failure_detail(*tls_));
       close();
       co_return result;
     }

@@ -65,7 +65,7 @@ std::string whoami_http_body(const tls::PeerIdentity& id, const std::string& tls
 }
 
 asio::awaitable<WhoamiResult> serve_whoami(tls::Stream& client, const tls::PeerIdentity& identity,
-                                           conf::Duration idle_timeout) {
+                                           const tls::SessionFacts& session, conf::Duration idle_timeout) {
   WhoamiResult result;
   Deadline deadline(client.socket().get_executor());
   deadline.arm(idle_timeout, [&client] { cancel_io(client.socket()); });
@@ -74,20 +74,19 @@ asio::awaitable<WhoamiResult> serve_whoami(tls::Stream& client, const tls::PeerI
   while (head.find("\r\n\r\n") == std::string::npos) {
     auto [ec, n] = co_await client.read_some(buf, sizeof buf);
     if (ec) {
-      result.close = deadline.fired() ? "idle_timeout" : ec == asio::error::eof ? "client_closed" : "client_error";
+      result.close = deadline.fired()           ? Close::idle_timeout
+                     : ec == asio::error::eof ? Close::client_closed
+                                              : Close::client_error;
       co_return result;
     }
     head.append(buf, n);
     result.bytes_in += n;
     if (head.size() > kMaxHead) {
-      result.close = "request_too_large";
+      result.close = Close::request_too_large;
       co_return result;
     }
   }
-  SSL* ssl = client.ssl();
-  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
-  std::string body = whoami_body(identity, SSL_get_version(ssl), cipher ? SSL_CIPHER_standard_name(cipher) : "",
-                                 wants_json(head));
+  std::string body = whoami_body(identity, session.version, session.cipher, wants_json(head));
   std::string response = "HTTP/1.1 200 OK\r\nContent-Type: " +
                          std::string(wants_json(head) ? "application/json" : "text/plain; charset=utf-8") +
                          "\r\nContent-Length: " + std::to_string(body.size()) +
@@ -98,7 +97,7 @@ asio::awaitable<WhoamiResult> serve_whoami(tls::Stream& client, const tls::PeerI
     co_await client.close_send();
   }
   deadline.disarm();
-  result.close = ec ? "client_error" : "done";
+  result.close = ec ? Close::client_error : Close::done;
   co_return result;
 }
 

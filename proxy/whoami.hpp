@@ -9,14 +9,16 @@
 
 #include "conf/settings.hpp"
 #include "tls/identity.hpp"
+#include "proxy/close_reason.hpp"
 #include "tls/stream.hpp"
+#include "tls/verdict.hpp"
 
 namespace gatehouse::proxy {
 
 struct WhoamiResult {
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
-  std::string close;
+  Close close = Close::done;
 };
 
 std::string whoami_body(const tls::PeerIdentity& id, const std::string& tls_version, const std::string& cipher,
@@ -28,8 +30,8 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 std::string whoami_http_body(const tls::PeerIdentity& id, const std::string& tls_version, const std::string& cipher,
                              const HeaderList& received, bool json);
 
-// tcp mode: serves one request and closes and closes (Connection: close), within `idle_timeout`.
+// tcp mode: serves one request and closes (Connection: close), within `idle_timeout`.
 asio::awaitable<WhoamiResult> serve_whoami(tls::Stream& client, const tls::PeerIdentity& identity,
-                                           conf::Duration idle_timeout);
+                                           const tls::SessionFacts& session, conf::Duration idle_timeout);
 
 }  // namespace gatehouse::proxy

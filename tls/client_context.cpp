@@ -78,4 +78,9 @@ Result<bssl::UniquePtr<SSL>> ClientContext::new_ssl(const std::string& host) con
   return R(std::move(ssl));
 }
 
+std::string ClientContext::failure_detail(const Stream& stream) {
+  const long verify = SSL_get_verify_result(stream.ssl());
+  return verify != X509_V_OK ? X509_verify_cert_error_string(verify) : stream.last_error();
+}
+
 }  // namespace gatehouse::tls

@@ -10,6 +10,7 @@
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
 #include "tls/bssl.hpp"
+#include "tls/stream.hpp"
 
 namespace gatehouse::tls {
 
@@ -21,6 +22,9 @@ class ClientContext {
   // server_name was configured, which then wins. A failure when the name cannot be set (never
   // an SSL that would skip the name check).
   Result<bssl::UniquePtr<SSL>> new_ssl(const std::string& host) const;
+  // Why a handshake on `stream` failed, in plain words: the certificate check's verdict when it
+  // refused the upstream, otherwise the TLS error.
+  static std::string failure_detail(const Stream& stream);
 
  private:
   bssl::UniquePtr<SSL_CTX> ctx_;
