@@ -119,9 +119,9 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
                                        std::shared_ptr<const SnapshotState> state, std::uint64_t generation,
                                        const ListenerRuntime& listener, asio::ip::tcp::socket socket) {
   asio::ip::tcp::socket upstream(socket.get_executor());
-  ConnectionScope scope(worker, *state, listener, socket, upstream, generation);
   asio::error_code ignored;
   asio::ip::tcp::endpoint client = socket.remote_endpoint(ignored);
+  ConnectionScope scope(worker, *state, listener, socket, client, upstream, generation);
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   // Armed from accept; gone before the scope is (declared after it).
   Deadline age(socket.get_executor());

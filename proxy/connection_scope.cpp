@@ -21,7 +21,8 @@ std::string peer_text(const asio::ip::tcp::endpoint& ep) {
 }  // namespace
 
 ConnectionScope::ConnectionScope(WorkerContext& worker, const SnapshotState& state, const ListenerRuntime& listener,
-                                 asio::ip::tcp::socket& client, asio::ip::tcp::socket& upstream,
+                                 asio::ip::tcp::socket& client, const asio::ip::tcp::endpoint& client_address,
+                                 asio::ip::tcp::socket& upstream,
                                  std::uint64_t generation)
     : worker_(worker), state_(state), counters_(worker.listener(listener.index)), listener_(listener) {
   worker_.counters.connections_total.add();
@@ -32,8 +33,7 @@ ConnectionScope::ConnectionScope(WorkerContext& worker, const SnapshotState& sta
   live_->listener = listener.index;
   live_->checked_generation = generation;
   rec_.listener = listener.settings.name;
-  asio::error_code ignored;
-  rec_.client = peer_text(client.remote_endpoint(ignored));
+  rec_.client = peer_text(client_address);
 }
 
 ConnectionScope::~ConnectionScope() {

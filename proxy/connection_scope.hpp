@@ -22,7 +22,7 @@ class ConnectionScope {
   using Clock = std::chrono::steady_clock;
 
   ConnectionScope(WorkerContext& worker, const SnapshotState& state, const ListenerRuntime& listener,
-                  asio::ip::tcp::socket& client,
+                  asio::ip::tcp::socket& client, const asio::ip::tcp::endpoint& client_address,
                   asio::ip::tcp::socket& upstream, std::uint64_t generation);
   ConnectionScope(const ConnectionScope&) = delete;
   ConnectionScope& operator=(const ConnectionScope&) = delete;

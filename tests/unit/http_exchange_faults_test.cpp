@@ -114,7 +114,9 @@ Outcome drive(const Scenario& s, std::size_t fail_at, FailCount::Mode mode) {
   static const policy::Router routes = one_route();
   asio::io_context io;
   FailCount fails(fail_at, mode);
-  auto [client, far_client] = TestStream::pair(io.get_executor(), &fails);
+  auto streams = TestStream::pair(io.get_executor(), &fails);  // not a structured binding: clang 14 cannot capture one
+  auto& client = std::get<0>(streams);
+  auto& far_client = std::get<1>(streams);
   client->set_read_size(s.read_size);
   MemoryUpstream upstream(io.get_executor(), &fails, serve);
 
