@@ -68,8 +68,23 @@ TEST(AdminStatus, ACodeOutsideHttpsRangeGoesOutAs500) {
   EXPECT_EQ(http::reason_phrase(599), "Server Error");
 }
 
+// UBSan's vptr check opens a pipe to probe memory: with no descriptor left it misfires (as in
+// flood_test). Descriptor exhaustion is tested on the plain build.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // In a child process (a death test), so the descriptor limit it lowers is its own.
 TEST(AdminAcceptDeathTest, OutOfDescriptorsTheLoopWaitsInsteadOfSpinning) {
+  if (kSanitized) GTEST_SKIP() << "descriptor exhaustion is tested on the plain build";
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto child = [] {
     auto server = serving_statuses();
