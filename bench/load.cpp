@@ -11,7 +11,7 @@
 #include <chrono>
 #include <vector>
 
-#include "proxy/deadline.hpp"
+#include "common/deadline.hpp"
 #include "tls/stream.hpp"
 
 namespace gatehouse::bench {
@@ -21,7 +21,7 @@ using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr conf::Duration kStallTimeout{std::chrono::seconds(10)};
+constexpr std::chrono::milliseconds kStallTimeout{std::chrono::seconds(10)};
 
 // What the callbacks on the SSL_CTX learn about one connection.
 struct ConnectionNotes {
@@ -78,7 +78,7 @@ class Client {
   asio::awaitable<bool> once() {
     auto started = Clock::now();
     tcp::socket socket(io_);
-    proxy::Deadline deadline(io_.get_executor());
+    Deadline deadline(io_.get_executor());
     deadline.arm(kStallTimeout, [&socket] { socket.cancel(); });
     auto [ec] = co_await socket.async_connect(target_, use_tuple);
     if (ec) {
@@ -144,7 +144,7 @@ class Client {
   }
 
   // GET with a tiny answer; with `close` the server ends the connection after it.
-  asio::awaitable<bool> request(tls::Stream& stream, proxy::Deadline& deadline, bool close) {
+  asio::awaitable<bool> request(tls::Stream& stream, Deadline& deadline, bool close) {
     deadline.arm(kStallTimeout, [&stream] { stream.socket().cancel(); });
     std::string req = "GET " + o_.path + " HTTP/1.1\r\nHost: " + (o_.sni.empty() ? o_.host : o_.sni) +
                       (close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n");
@@ -180,7 +180,7 @@ class Client {
   }
 
   // Sends bulk_bytes to an echoing upstream while reading them back.
-  asio::awaitable<bool> bulk(tls::Stream& stream, proxy::Deadline& deadline) {
+  asio::awaitable<bool> bulk(tls::Stream& stream, Deadline& deadline) {
     std::size_t sent = 0, received = 0;
     bool failed = false;
     std::vector<char> out(16384, 'b');

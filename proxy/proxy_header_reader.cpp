@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "conf/network.hpp"
-#include "proxy/deadline.hpp"
+#include "common/deadline.hpp"
 #include "proxy/proxy_protocol.hpp"
 
 namespace gatehouse::proxy {

@@ -12,7 +12,7 @@
 #include <chrono>
 
 #include "proxy/buffer_pool.hpp"
-#include "proxy/deadline.hpp"
+#include "common/deadline.hpp"
 #include "proxy/upstream_link.hpp"
 
 namespace gatehouse::proxy {

@@ -4,7 +4,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include "proxy/deadline.hpp"
+#include "common/deadline.hpp"
 
 namespace gatehouse::proxy {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "proxy/deadline.hpp"
+#include "common/deadline.hpp"
 
 namespace gatehouse::proxy {
 

@@ -10,7 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
-#include "proxy/deadline.hpp"
+#include "common/deadline.hpp"
 #include "proxy/event_loop.hpp"
 #include "proxy/upstream_connect.hpp"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "proxy/deadline.hpp"
+#include "common/deadline.hpp"
 
 namespace gatehouse::proxy {
 namespace {

@@ -9,7 +9,8 @@
 #include <asio/write.hpp>
 
 #include "proxy/admin/admin_guard.hpp"
-#include "proxy/deadline.hpp"
+#include "common/deadline.hpp"
+#include "conf/settings.hpp"
 #include "proxy/event_loop.hpp"
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/reason_phrase.hpp"

@@ -18,7 +18,7 @@
 
 #include "proxy/access_log.hpp"
 #include "proxy/close_reason.hpp"
-#include "proxy/deadline.hpp"
+#include "common/deadline.hpp"
 #include "proxy/http/exchange_parts.hpp"
 #include "proxy/http/request_checks.hpp"
 #include "proxy/http/whoami_answer.hpp"

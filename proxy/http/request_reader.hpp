@@ -7,7 +7,7 @@
 #include <asio/awaitable.hpp>
 
 #include "conf/settings.hpp"
-#include "proxy/deadline.hpp"
+#include "common/deadline.hpp"
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/inbox.hpp"
 #include "proxy/worker_context.hpp"

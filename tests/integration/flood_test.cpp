@@ -10,24 +10,11 @@
 #include "tests/support/eventually.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/running_binary.hpp"
+#include "tests/support/sanitized.hpp"
 #include "tests/support/test_upstream.hpp"
 
 namespace gatehouse::test {
 namespace {
-
-// Sanitizers keep freed memory in quarantine on purpose: RSS says nothing under them (and
-// LeakSanitizer checks leaks there instead).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
 
 size_t open_descriptors(pid_t pid) {
   size_t n = 0;

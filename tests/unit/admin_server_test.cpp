@@ -15,6 +15,8 @@
 
 #include "proxy/admin/admin_server.hpp"
 #include "proxy/http/reason_phrase.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/sanitized.hpp"
 #include "tests/support/test_upstream.hpp"
 
 namespace gatehouse::proxy::admin {
@@ -68,23 +70,9 @@ TEST(AdminStatus, ACodeOutsideHttpsRangeGoesOutAs500) {
   EXPECT_EQ(http::reason_phrase(599), "Server Error");
 }
 
-// UBSan's vptr check opens a pipe to probe memory: with no descriptor left it misfires (as in
-// flood_test). Descriptor exhaustion is tested on the plain build.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
-
 // In a child process (a death test), so the descriptor limit it lowers is its own.
 TEST(AdminAcceptDeathTest, OutOfDescriptorsTheLoopWaitsInsteadOfSpinning) {
-  if (kSanitized) GTEST_SKIP() << "descriptor exhaustion is tested on the plain build";
+  if (test::kSanitized) GTEST_SKIP() << "descriptor exhaustion is tested on the plain build";
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto child = [] {
     auto server = serving_statuses();
@@ -103,9 +91,7 @@ TEST(AdminAcceptDeathTest, OutOfDescriptorsTheLoopWaitsInsteadOfSpinning) {
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) std::_Exit(2);
     // The kernel completed the connection; the loop's accept() now fails with EMFILE.
-    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (server->accept_errors() == 0 && std::chrono::steady_clock::now() < give_up)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    test::eventually([&] { return server->accept_errors() > 0; });  // checked below
     const auto first = server->accept_errors();
     // A window to count tries in: spinning makes thousands, a 100 ms pause about five.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
