@@ -1,8 +1,8 @@
 # The one place that decides which BoringSSL Gatehouse links.
 #
 # GATEHOUSE_BORINGSSL=static (the default): BoringSSL built from Debian's source package by
-# scripts/build-boringssl.sh (run here when its cache is empty): static libraries, hidden
-# symbols, assembly on. Nothing else in the process can bind to these symbols, so a library
+# scripts/build-boringssl.sh (run by `make deps`; configuring only locates its cache and never
+# fetches, builds or installs anything): static libraries, hidden symbols, assembly on. Nothing else in the process can bind to these symbols, so a library
 # that pulls the system OpenSSL (libcurl, civetweb) cannot mix the two.
 # GATEHOUSE_BORINGSSL=system: Debian's android-libboringssl(-dev) shared libraries, built with
 # OPENSSL_SMALL (portable P-256, small tables: about a third of the signing speed). Headers in
@@ -17,12 +17,13 @@ set(GATEHOUSE_BORINGSSL "static" CACHE STRING "Which BoringSSL to link: static o
 set_property(CACHE GATEHOUSE_BORINGSSL PROPERTY STRINGS static system)
 
 if(GATEHOUSE_BORINGSSL STREQUAL "static")
-  execute_process(COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/scripts/build-boringssl.sh
+  execute_process(COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/scripts/build-boringssl.sh --locate
                   OUTPUT_VARIABLE BORINGSSL_PREFIX OUTPUT_STRIP_TRAILING_WHITESPACE
                   RESULT_VARIABLE built)
   if(NOT built EQUAL 0 OR NOT EXISTS ${BORINGSSL_PREFIX}/lib/libssl.a)
-    message(FATAL_ERROR "could not build the static BoringSSL (scripts/build-boringssl.sh said why above); "
-                        "-DGATEHOUSE_BORINGSSL=system uses Debian's shared one instead")
+    message(FATAL_ERROR "the static BoringSSL is not built (scripts/build-boringssl.sh said why above): "
+                        "run `make deps` first, or configure with -DGATEHOUSE_BORINGSSL=system for "
+                        "Debian's shared one")
   endif()
   set(BORINGSSL_INCLUDE_DIR ${BORINGSSL_PREFIX}/include)
   file(READ ${BORINGSSL_PREFIX}/share/BORINGSSL_REVISION revision)

@@ -6,7 +6,13 @@
 # the build tree, so fresh clones and CI reuse it. Prints the install prefix on stdout.
 #
 #   GATEHOUSE_CACHE   where to cache (default /var/cache/gatehouse as root, else ~/.cache/gatehouse)
+#
+# `make deps` (scripts/install-deps.sh) runs it to build; CMake runs it with --locate, which only
+# prints the prefix of a finished build and fails otherwise: configuring never fetches, builds or
+# edits apt sources.
 set -euo pipefail
+locate_only=false
+if [ "${1:-}" = "--locate" ]; then locate_only=true; fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 pkg=android-platform-external-boringssl
 say() { echo "build-boringssl: $*" >&2; }
@@ -25,6 +31,10 @@ prefix="$cache/boringssl-$version"
 if [ -f "$prefix/lib/libssl.a" ] && [ -f "$prefix/lib/libcrypto.a" ]; then
   echo "$prefix"
   exit 0
+fi
+if $locate_only; then
+  say "BoringSSL $version is not built yet (no $prefix): run \`make deps\` (or scripts/build-boringssl.sh)"
+  exit 1
 fi
 
 sudo=""

@@ -826,8 +826,11 @@ TEST(DesyncProperty, UpstreamSeesExactlyTheRequestsTheLogAuthorized) {
   }
   std::cout << "seed " << seed << ": " << streams << " streams, " << forwarded_total << " requests forwarded, "
             << refused_total << " refused\n";
-  EXPECT_GT(forwarded_total, streams / 4);  // about 40 % of the streams' requests get through
-  EXPECT_GT(refused_total, streams / 4);
+  // The grammar is not vacuous: on average about a third of the streams' requests get through and
+  // as many are refused. The floor sits far below that mean (seed 3062660758 forwarded 22 of 100
+  // streams under ASan), so only a grammar that stopped producing one kind can trip it.
+  EXPECT_GT(forwarded_total, streams / 10);
+  EXPECT_GT(refused_total, streams / 10);
 }
 
 }  // namespace
