@@ -45,7 +45,15 @@ std::string the_cn(const CaOptions& o) { return o.cn.empty() ? "" : o.cn.front()
 
 tls::ca::LeafRequest leaf_request(const CaOptions& o) {
   return {o.profile == "server" ? Purpose::server : Purpose::client,
-          o.name, the_cn(o), o.o, o.ou, o.sans, o.days > 0 ? o.days : 90, key_type(o.key), o.force, o.use_csr_names};
+          o.name,
+          the_cn(o),
+          o.o,
+          o.ou,
+          o.sans,
+          o.days > 0 ? o.days : 90,
+          key_type(o.key),
+          o.force,
+          o.use_csr_names};
 }
 
 // Several --cn, control characters, oversized names: refused before the CA is even opened.
@@ -65,8 +73,9 @@ void add_subject_options(CLI::App* cmd, CaOptions& o) {
   cmd->add_option("--cn", o.cn, "Common name: a person's or service's name (one)")->allow_extra_args(false);
   cmd->add_option("--o", o.o, "Organization (repeatable)");
   cmd->add_option("--ou", o.ou, "Organizational unit, e.g. testers (repeatable)");
-  cmd->add_option("--san", o.sans, "Subject alternative names: dns:NAME, ip:ADDR, email:ADDR, uri:spiffe://... "
-                                   "(comma-separated or repeated)")
+  cmd->add_option("--san", o.sans,
+                  "Subject alternative names: dns:NAME, ip:ADDR, email:ADDR, uri:spiffe://... "
+                  "(comma-separated or repeated)")
       ->delimiter(',');
 }
 
@@ -76,8 +85,9 @@ const std::string kKeyHelp = "Key type: p256 (default, fastest handshakes), p384
 
 void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   static CaOptions o;
-  auto* ca_cmd = app.add_subcommand("ca", "Run a private CA: root, intermediate, client and server certificates, "
-                                      "CSR signing, revocation, CRLs and PKCS#12 for browsers");
+  auto* ca_cmd = app.add_subcommand("ca",
+                                    "Run a private CA: root, intermediate, client and server certificates, "
+                                    "CSR signing, revocation, CRLs and PKCS#12 for browsers");
   ca_cmd->require_subcommand(1);
   ca_cmd->footer(
       "Every command holds DIR/ca.lock while it runs (exclusive for those that write, shared for `list`):\n"
@@ -99,8 +109,8 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   init->add_flag("--force", o.force, "Replace an existing CA (its keys are lost)");
   init->callback([&action] {
     action = [] {
-      auto made = CaFolder::init(o.dir, o.name, o.o.empty() ? "" : o.o.front(), key_type(o.key), o.days > 0 ? o.days : 3650,
-                                 o.path_len >= 0 ? o.path_len : 1, o.crl_url, o.force);
+      auto made = CaFolder::init(o.dir, o.name, o.o.empty() ? "" : o.o.front(), key_type(o.key),
+                                 o.days > 0 ? o.days : 3650, o.path_len >= 0 ? o.path_len : 1, o.crl_url, o.force);
       if (!made) return fail(made.error());
       std::cout << "Created root CA '" << o.name << "' in " << o.dir << "/\n"
                 << "  root certificate: " << (made->dir() / "root.pem").string() << " (client_ca for the proxy)\n";
@@ -167,16 +177,18 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
       if (!o.force && (std::filesystem::exists(key) || std::filesystem::exists(req)))
         return fail(key.string() + " or " + req.string() + " already exists; add --force to replace");
       if (auto w = tls::write_file_atomic(key, tls::to_pem(made->key.get()), 0600); !w) return fail(w.error());
-      if (auto w = tls::write_file_atomic(req, tls::ca::csr_to_pem(made->request.get()), 0644); !w) return fail(w.error());
+      if (auto w = tls::write_file_atomic(req, tls::ca::csr_to_pem(made->request.get()), 0644); !w)
+        return fail(w.error());
       std::cout << "key: " << key.string() << " (stays with you)\nrequest: " << req.string()
                 << " (send it to your CA for `gatehouse ca sign`)\n";
       return 0;
     };
   });
 
-  auto* sign = ca_cmd->add_subcommand("sign", "Sign a CSR. The CA decides profile, lifetime and names: the names come "
-                                              "from --cn/--o/--ou/--san; the CSR's are shown, and copied only with "
-                                              "--use-csr-names");
+  auto* sign = ca_cmd->add_subcommand("sign",
+                                      "Sign a CSR. The CA decides profile, lifetime and names: the names come "
+                                      "from --cn/--o/--ou/--san; the CSR's are shown, and copied only with "
+                                      "--use-csr-names");
   sign->add_option("dir", o.dir, "CA folder")->required();
   sign->add_option("csr", o.csr_file, "The request (PEM or DER)")->required()->check(CLI::ExistingFile);
   sign->add_option("--profile", o.profile, "client or server")->check(CLI::IsMember({"client", "server"}));
@@ -192,7 +204,8 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
       if (auto refused = refused_flags(o)) return fail(*refused);
       auto req = tls::ca::read_csr(o.csr_file);
       if (!req) return fail(req.error());
-      std::cout << "The request asks for:\n" << tls::ca::describe(tls::ca::requested_names(req->get()))
+      std::cout << "The request asks for:\n"
+                << tls::ca::describe(tls::ca::requested_names(req->get()))
                 << (o.use_csr_names ? "(copied where no flag names them, if every name is acceptable)\n"
                                     : "(not copied: the certificate carries only the names given with --cn, --o, "
                                       "--ou and --san; add --use-csr-names to copy them)\n");
@@ -208,8 +221,9 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   auto* revoke = ca_cmd->add_subcommand("revoke", "Revoke a certificate by serial or file; then run `ca crl`");
   revoke->add_option("dir", o.dir, "CA folder")->required();
   revoke->add_option("what", o.what, "Serial number (as `ca list` shows it) or certificate file")->required();
-  revoke->add_option("--reason", o.reason, "keyCompromise, superseded, affiliationChanged, cessationOfOperation, "
-                                           "privilegeWithdrawn, cACompromise, certificateHold, unspecified");
+  revoke->add_option("--reason", o.reason,
+                     "keyCompromise, superseded, affiliationChanged, cessationOfOperation, "
+                     "privilegeWithdrawn, cACompromise, certificateHold, unspecified");
   revoke->callback([&action] {
     action = [] {
       auto ca = CaFolder::open(o.dir, Access::read_write);
@@ -222,9 +236,10 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
     };
   });
 
-  auto* crl = ca_cmd->add_subcommand("crl", "Write the signed CRL(s) to DIR/crl.pem (the proxy's `crl`) and, in DER for a "
-                                            "web server, DIR/crl/HASH.crl; each gets a CRL number above any used before "
-                                            "(DIR/crlnumber)");
+  auto* crl = ca_cmd->add_subcommand("crl",
+                                     "Write the signed CRL(s) to DIR/crl.pem (the proxy's `crl`) and, in DER for a "
+                                     "web server, DIR/crl/HASH.crl; each gets a CRL number above any used before "
+                                     "(DIR/crlnumber)");
   crl->add_option("dir", o.dir, "CA folder")->required();
   crl->add_option("--days", o.crl_days, "Days until the next update is due")->capture_default_str();
   crl->callback([&action] {
@@ -246,8 +261,9 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
     };
   });
 
-  auto* crl_url = ca_cmd->add_subcommand("crl-url", "Set where the CRLs are published; certificates issued from now "
-                                                    "on name URL/HASH.crl (\"\" stops naming one)");
+  auto* crl_url = ca_cmd->add_subcommand("crl-url",
+                                         "Set where the CRLs are published; certificates issued from now "
+                                         "on name URL/HASH.crl (\"\" stops naming one)");
   crl_url->add_option("dir", o.dir, "CA folder")->required();
   crl_url->add_option("url", o.crl_url, "A plain http:// URL, e.g. http://pki.example.com/crl")->required();
   crl_url->callback([&action] {
@@ -264,7 +280,8 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
     };
   });
 
-  auto* list = ca_cmd->add_subcommand("list", "Show every certificate the CA issued, with serial, subject, expiry, status");
+  auto* list =
+      ca_cmd->add_subcommand("list", "Show every certificate the CA issued, with serial, subject, expiry, status");
   list->add_option("dir", o.dir, "CA folder")->required();
   list->callback([&action] {
     action = [] {
@@ -272,7 +289,7 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
       if (!ca) return fail(ca.error());
       auto now = std::time(nullptr);
       for (const auto& e : ca->entries()) {
-        std::string status = e.revoked ? "revoked (" + e.reason + ", " + tls::iso8601(e.revoked_at) + ")"
+        std::string status = e.revoked           ? "revoked (" + e.reason + ", " + tls::iso8601(e.revoked_at) + ")"
                              : e.not_after < now ? "expired"
                                                  : "valid";
         std::cout << e.serial << "  " << e.profile << "  " << e.subject << "  expires " << tls::iso8601(e.not_after)
@@ -283,7 +300,8 @@ void add_ca_commands(CLI::App& app, std::function<int()>& action) {
     };
   });
 
-  auto* exp = ca_cmd->add_subcommand("export", "Export an issued certificate, its key and chain as PKCS#12 for browsers");
+  auto* exp =
+      ca_cmd->add_subcommand("export", "Export an issued certificate, its key and chain as PKCS#12 for browsers");
   exp->add_option("dir", o.dir, "CA folder")->required();
   exp->add_option("name", o.name, "Name under issued/ (as `ca issue` printed)")->required();
   static bool p12_flag = false;

@@ -11,14 +11,16 @@ std::string default_config_text() {
 drain_timeout = "5s"
 
 [admin]
-listen = ")" + std::string(tls::pki::kDevAdminAddress) + R"("    # /metrics /healthz /readyz /certs /crl/
+listen = ")" +
+         std::string(tls::pki::kDevAdminAddress) + R"("    # /metrics /healthz /readyz /certs /crl/
 
 [log]
 access = "stdout"
 
 [[listener]]
 name = "dev"
-listen = ")" + std::string(kDefaultListen) + R"("
+listen = ")" +
+         std::string(kDefaultListen) + R"("
 mode = "http"                # requests, with the client's identity in headers
 handshake_timeout = "10s"
 idle_timeout = "5m"

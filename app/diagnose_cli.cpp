@@ -68,7 +68,8 @@ int verify(const DiagnoseOptions& o) {
   options.host = o.name;
   if (!o.at.empty()) {
     options.at = parse_time(o.at);
-    if (!options.at) return fail_input("--at '" + o.at + "' is neither RFC 3339 (2030-01-01T00:00:00Z) nor Unix seconds");
+    if (!options.at)
+      return fail_input("--at '" + o.at + "' is neither RFC 3339 (2030-01-01T00:00:00Z) nor Unix seconds");
   }
   auto chain = tls::read_certificates(o.cert);
   if (!chain) return fail_input(chain.error());
@@ -95,8 +96,9 @@ int verify(const DiagnoseOptions& o) {
 
 void add_diagnose_commands(CLI::App& app, std::function<int()>& action) {
   static DiagnoseOptions o;
-  auto* insp = app.add_subcommand("inspect", "Show what a PEM, DER or PKCS#12 file holds: certificates, chains, keys, "
-                                             "CSRs, CRLs, in plain words");
+  auto* insp = app.add_subcommand("inspect",
+                                  "Show what a PEM, DER or PKCS#12 file holds: certificates, chains, keys, "
+                                  "CSRs, CRLs, in plain words");
   insp->add_option("files", o.files, "One or more files (keys are matched against the certificates of all)")
       ->required()
       ->check(CLI::ExistingFile);

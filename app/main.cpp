@@ -1,20 +1,20 @@
 // gatehouse: the command line. Parsing with CLI11 (Debian's libcli11-dev): subcommands, --help
 // on each, and errors that name the bad flag, without writing our own parser.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <unistd.h>
 
 #include <iostream>
 
-#include "conf/parse.hpp"
 #include "app/ca_cli.hpp"
+#include "app/default_config.hpp"
 #include "app/diagnose_cli.hpp"
 #include "app/ready_line.hpp"
 #include "common/guarded_main.hpp"
+#include "conf/parse.hpp"
 #include "proxy/privileges.hpp"
-#include "app/default_config.hpp"
 #include "proxy/server.hpp"
 #include "tls/pki/dev_pki.hpp"
 
@@ -100,9 +100,8 @@ int run(const RunOptions& opt) {
   // SIGHUP and POST /reload read the same source again.
   if (is_default) {
     const auto pki_dir = std::filesystem::absolute(opt.dev_pki);
-    (*server)->set_config_source([pki_dir] {
-      return gh::conf::parse_text(gh::app::default_config_text(), "<embedded default>", pki_dir);
-    });
+    (*server)->set_config_source(
+        [pki_dir] { return gh::conf::parse_text(gh::app::default_config_text(), "<embedded default>", pki_dir); });
   } else {
     (*server)->set_config_source([file = opt.config] { return gh::conf::parse_file(file); });
   }
@@ -159,13 +158,14 @@ int check(const std::string& config) {
 namespace {
 int run_main(int argc, char** argv) {
   CLI::App app{"Gatehouse: an mTLS-terminating reverse proxy that lets in only certificates your private CA issued."};
-  app.set_version_flag("--version",
-                       std::string("gatehouse ") + GATEHOUSE_VERSION + "\nBoringSSL: " + GATEHOUSE_BORINGSSL_DESCRIPTION);
+  app.set_version_flag(
+      "--version", std::string("gatehouse ") + GATEHOUSE_VERSION + "\nBoringSSL: " + GATEHOUSE_BORINGSSL_DESCRIPTION);
   app.require_subcommand(1);
 
   RunOptions run_opt;
-  auto* run_cmd = app.add_subcommand("run", "Serve a config, or with no -c the embedded default: "
-                                            "127.0.0.1:8443, a dev PKI and the built-in whoami upstream");
+  auto* run_cmd = app.add_subcommand("run",
+                                     "Serve a config, or with no -c the embedded default: "
+                                     "127.0.0.1:8443, a dev PKI and the built-in whoami upstream");
   run_cmd->add_option("-c,--config", run_opt.config, "TOML config file (see conf/README.md)")->check(CLI::ExistingFile);
   run_cmd->add_option("--dev-pki", run_opt.dev_pki, "Folder for the development PKI used without -c")
       ->capture_default_str();
@@ -174,8 +174,9 @@ int run_main(int argc, char** argv) {
   run_cmd->add_flag("--show-default", run_opt.show_default, "Print the embedded default config and exit");
 
   std::string check_config;
-  auto* check_cmd = app.add_subcommand("check", "Validate a config and every file it names; list every problem "
-                                                "with file:line:column");
+  auto* check_cmd = app.add_subcommand("check",
+                                       "Validate a config and every file it names; list every problem "
+                                       "with file:line:column");
   check_cmd->add_option("-c,--config", check_config, "TOML config file")->required();
 
   std::function<int()> ca_action;  // set by the ca, inspect and verify commands

@@ -9,11 +9,11 @@
 // A resumed TLS 1.3 handshake (psk_dhe_ke) costs the X25519 exchange only. Forwarding a GiB each
 // way costs opening 1 GiB of AES-128-GCM records from one side and sealing 1 GiB to the other.
 #include <benchmark/benchmark.h>
+#include <openssl/aead.h>
 #include <openssl/bn.h>
 #include <openssl/curve25519.h>
 #include <openssl/digest.h>
 #include <openssl/ec_key.h>
-#include <openssl/aead.h>
 #include <openssl/ecdsa.h>
 #include <openssl/nid.h>
 #include <openssl/rsa.h>

@@ -4,17 +4,17 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+#include <algorithm>
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "bench/load.hpp"
@@ -54,11 +54,13 @@ long rss_kib(int pid) {
 // They restrict what the server may sign with (so it picks its ECDSA or RSA certificate), not
 // what our own client certificate signs with.
 std::vector<uint16_t> parse_sigalgs(const std::string& list) {
-  static const std::pair<const char*, uint16_t> kNames[] = {
-      {"ECDSA+SHA256", SSL_SIGN_ECDSA_SECP256R1_SHA256}, {"ECDSA+SHA384", SSL_SIGN_ECDSA_SECP384R1_SHA384},
-      {"RSA-PSS+SHA256", SSL_SIGN_RSA_PSS_RSAE_SHA256},  {"RSA-PSS+SHA384", SSL_SIGN_RSA_PSS_RSAE_SHA384},
-      {"RSA+SHA256", SSL_SIGN_RSA_PKCS1_SHA256},         {"RSA+SHA384", SSL_SIGN_RSA_PKCS1_SHA384},
-      {"Ed25519", SSL_SIGN_ED25519}};
+  static const std::pair<const char*, uint16_t> kNames[] = {{"ECDSA+SHA256", SSL_SIGN_ECDSA_SECP256R1_SHA256},
+                                                            {"ECDSA+SHA384", SSL_SIGN_ECDSA_SECP384R1_SHA384},
+                                                            {"RSA-PSS+SHA256", SSL_SIGN_RSA_PSS_RSAE_SHA256},
+                                                            {"RSA-PSS+SHA384", SSL_SIGN_RSA_PSS_RSAE_SHA384},
+                                                            {"RSA+SHA256", SSL_SIGN_RSA_PKCS1_SHA256},
+                                                            {"RSA+SHA384", SSL_SIGN_RSA_PKCS1_SHA384},
+                                                            {"Ed25519", SSL_SIGN_ED25519}};
   std::vector<uint16_t> out;
   std::istringstream in(list);
   for (std::string name; std::getline(in, name, ':');) {
@@ -71,8 +73,8 @@ std::vector<uint16_t> parse_sigalgs(const std::string& list) {
 
 // A context that fails early, in words, on a wrong certificate, key or CA.
 bssl::UniquePtr<SSL_CTX> make_context(const std::string& cert, const std::string& key, const std::string& ca,
-                                      const std::string& version, const std::string& groups,
-                                      const std::string& sigalgs, std::string& error) {
+                                      const std::string& version, const std::string& groups, const std::string& sigalgs,
+                                      std::string& error) {
   bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
   uint16_t v = version == "1.2" ? TLS1_2_VERSION : TLS1_3_VERSION;
   SSL_CTX_set_min_proto_version(ctx.get(), version.empty() ? TLS1_2_VERSION : v);
@@ -80,8 +82,10 @@ bssl::UniquePtr<SSL_CTX> make_context(const std::string& cert, const std::string
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT);
   if (!cert.empty()) {
     auto parsed_key = gatehouse::tls::read_private_key(key);
-    if (!SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str())) error = cert + ": not a PEM certificate chain";
-    else if (!parsed_key) error = parsed_key.error();
+    if (!SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()))
+      error = cert + ": not a PEM certificate chain";
+    else if (!parsed_key)
+      error = parsed_key.error();
     else if (!SSL_CTX_use_PrivateKey(ctx.get(), parsed_key->get()) || !SSL_CTX_check_private_key(ctx.get()))
       error = key + " is not the private key of " + cert;
   }
@@ -160,9 +164,11 @@ int run_main(int argc, char** argv) {
   o.path = path;
   o.connections = connections;
   o.bulk_bytes = bulk_mib << 20;
-  o.mode = mode_name == "resume" ? gb::Mode::resume : mode_name == "requests" ? gb::Mode::requests
-           : mode_name == "bulk"  ? gb::Mode::bulk   : mode_name == "hold"     ? gb::Mode::hold
-                                                                                : gb::Mode::handshake;
+  o.mode = mode_name == "resume"     ? gb::Mode::resume
+           : mode_name == "requests" ? gb::Mode::requests
+           : mode_name == "bulk"     ? gb::Mode::bulk
+           : mode_name == "hold"     ? gb::Mode::hold
+                                     : gb::Mode::handshake;
   std::string error;
   if (cert.empty() != key.empty()) error = "give both --cert and --key, or neither";
   auto ctx = error.empty() ? make_context(cert, key, ca, version, groups, sigalgs, error) : nullptr;
@@ -215,13 +221,23 @@ int run_main(int argc, char** argv) {
   gb::LoadStats total;
   for (const auto& s : stats) total.merge(s);
   double rate = static_cast<double>(total.operations) / elapsed;
-  nlohmann::ordered_json j{{"target", target}, {"mode", mode_name}, {"threads", threads},
-                           {"connections", connections}, {"seconds", elapsed}, {"operations", total.operations},
-                           {"per_second", rate}, {"resumed", total.resumed},
-                           {"latency_us", {{"p50", total.latency.quantile(0.5)}, {"p90", total.latency.quantile(0.9)},
-                                           {"p99", total.latency.quantile(0.99)}, {"p99.9", total.latency.quantile(0.999)}}},
-                           {"bytes_sent", total.bytes_sent}, {"bytes_received", total.bytes_received},
-                           {"held", total.held}, {"errors", total.errors}};
+  nlohmann::ordered_json j{{"target", target},
+                           {"mode", mode_name},
+                           {"threads", threads},
+                           {"connections", connections},
+                           {"seconds", elapsed},
+                           {"operations", total.operations},
+                           {"per_second", rate},
+                           {"resumed", total.resumed},
+                           {"latency_us",
+                            {{"p50", total.latency.quantile(0.5)},
+                             {"p90", total.latency.quantile(0.9)},
+                             {"p99", total.latency.quantile(0.99)},
+                             {"p99.9", total.latency.quantile(0.999)}}},
+                           {"bytes_sent", total.bytes_sent},
+                           {"bytes_received", total.bytes_received},
+                           {"held", total.held},
+                           {"errors", total.errors}};
   if (pid && total.operations)
     j["target_cpu_us_per_operation"] = (cpu_after - cpu_before) * 1e6 / static_cast<double>(total.operations);
   if (pid && o.mode == gb::Mode::bulk && total.bytes_sent)  // CPU seconds per GiB forwarded each way
@@ -252,7 +268,8 @@ int run_main(int argc, char** argv) {
                   j["target_kib_per_connection"].get<double>(), rss_before, rss_held);
     if (j.contains("target_cpu_us_per_operation"))
       std::printf("target CPU: %.0f µs per operation\n", j["target_cpu_us_per_operation"].get<double>());
-    for (const auto& [kind, n] : total.errors) std::printf("errors: %llu × %s\n", static_cast<unsigned long long>(n), kind.c_str());
+    for (const auto& [kind, n] : total.errors)
+      std::printf("errors: %llu × %s\n", static_cast<unsigned long long>(n), kind.c_str());
   }
   return total.operations > 0 || o.mode == gb::Mode::hold ? 0 : 1;
 }

@@ -37,7 +37,7 @@ class LatencyHistogram {
  private:
   static std::size_t index_of(std::uint64_t v) {
     if (v < (1u << kSubBits)) return static_cast<std::size_t>(v);  // exact below 64 µs
-    int magnitude = std::bit_width(v) - 1 - kSubBits;               // how far v is shifted
+    int magnitude = std::bit_width(v) - 1 - kSubBits;              // how far v is shifted
     if (magnitude >= kMagnitudes - 1) return kCount - 1;
     std::uint64_t sub = v >> magnitude;  // 64..127
     return static_cast<std::size_t>((magnitude + 1) << kSubBits) + static_cast<std::size_t>(sub - (1u << kSubBits));

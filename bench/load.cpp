@@ -25,13 +25,14 @@ constexpr std::chrono::milliseconds kStallTimeout{std::chrono::seconds(10)};
 
 // What the callbacks on the SSL_CTX learn about one connection.
 struct ConnectionNotes {
-  std::string alert;                        // the alert the server sent
-  bssl::UniquePtr<SSL_SESSION>* session;    // where a ticket (a resumable session) goes
+  std::string alert;                      // the alert the server sent
+  bssl::UniquePtr<SSL_SESSION>* session;  // where a ticket (a resumable session) goes
 };
 
 void on_info(const SSL* ssl, int where, int ret) {
   if (!(where & SSL_CB_READ_ALERT)) return;
-  if (auto* notes = static_cast<ConnectionNotes*>(SSL_get_app_data(ssl))) notes->alert = SSL_alert_desc_string_long(ret);
+  if (auto* notes = static_cast<ConnectionNotes*>(SSL_get_app_data(ssl)))
+    notes->alert = SSL_alert_desc_string_long(ret);
 }
 
 // TLS 1.3 tickets arrive after the handshake; BoringSSL hands them over only here.
@@ -100,8 +101,8 @@ class Client {
     } forget{alert_};
     tls::Stream stream(socket, std::move(ssl));
     if (auto hec = co_await stream.handshake()) {
-      error(!alert.empty()      ? "alert: " + alert
-            : deadline.fired()  ? "timeout: handshake"
+      error(!alert.empty()                 ? "alert: " + alert
+            : deadline.fired()             ? "timeout: handshake"
             : !stream.last_error().empty() ? "tls: " + stream.last_error()
                                            : "handshake: " + hec.message());
       co_return false;

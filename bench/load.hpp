@@ -21,8 +21,8 @@ struct LoadOptions {
   std::string port = "8443";
   std::string sni;
   Mode mode = Mode::handshake;
-  int connections = 16;          // per thread
-  std::string path = "/";        // the tiny request after each handshake
+  int connections = 16;               // per thread
+  std::string path = "/";             // the tiny request after each handshake
   std::size_t bulk_bytes = 64 << 20;  // each way, per connection, in bulk mode
 };
 
@@ -42,8 +42,8 @@ struct LoadStats {
 struct LoadControl {
   std::atomic<bool> stop{false};
   std::atomic<bool> measuring{false};
-  std::atomic<std::uint64_t> progress{0};   // operations so far, for the live line
-  std::uint64_t max_operations = 0;         // 0: run for the duration
+  std::atomic<std::uint64_t> progress{0};  // operations so far, for the live line
+  std::uint64_t max_operations = 0;        // 0: run for the duration
 };
 
 // Runs until control.stop; fills `stats` (only what happened while measuring).

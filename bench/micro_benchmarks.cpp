@@ -17,19 +17,23 @@ namespace {
 gh::test::Cert client_cert() {
   static gh::test::Cert root = gh::test::make_root("Bench Root", "Acme");
   return gh::test::make_leaf(
-      gh::tls::pki::CertSpec{.cn = "build-bot", .o = {"Acme"}, .ou = {"team-999"},
+      gh::tls::pki::CertSpec{.cn = "build-bot",
+                             .o = {"Acme"},
+                             .ou = {"team-999"},
                              .sans = {"dns:bot.internal", "uri:spiffe://corp.example/ci/build", "email:bot@acme.test"}},
       &root);
 }
 
 // One listener with `routes` routes (svc-N.example.com), each allowing `rules` OUs.
 std::string config_text(int routes, int rules) {
-  std::string text = "[[listener]]\nlisten = \"127.0.0.1:8443\"\n  [listener.tls]\n"
-                     "  certificates = [ { cert = \"s.pem\", key = \"s.key\" } ]\n  client_ca = \"root.pem\"\n";
+  std::string text =
+      "[[listener]]\nlisten = \"127.0.0.1:8443\"\n  [listener.tls]\n"
+      "  certificates = [ { cert = \"s.pem\", key = \"s.key\" } ]\n  client_ca = \"root.pem\"\n";
   for (int r = 0; r < routes; ++r) {
     text += "  [[listener.route]]\n  name = \"r" + std::to_string(r) + "\"\n  sni = [\"svc-" + std::to_string(r) +
             ".example.com\"]\n  upstream = \"app\"\n  allow = [";
-    for (int i = 0; i < rules; ++i) text += (i ? ", " : "") + std::string("{ ou = \"team-") + std::to_string(i) + "\" }";
+    for (int i = 0; i < rules; ++i)
+      text += (i ? ", " : "") + std::string("{ ou = \"team-") + std::to_string(i) + "\" }";
     text += "]\n";
   }
   return text + "[[upstream]]\nname = \"app\"\nendpoints = [\"127.0.0.1:8080\"]\n";

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <memory>
 
-
 namespace gatehouse {
 
 // What a deadline's handler calls: it runs inside io_context::run(), where the throwing
@@ -82,7 +81,8 @@ class IdleWatch {
         on_idle();
         return;
       }
-      arm(std::chrono::duration_cast<std::chrono::milliseconds>(idle_ - idle_for) + std::chrono::milliseconds(1), on_idle);
+      arm(std::chrono::duration_cast<std::chrono::milliseconds>(idle_ - idle_for) + std::chrono::milliseconds(1),
+          on_idle);
     });
   }
   Deadline deadline_;

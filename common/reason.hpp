@@ -23,9 +23,9 @@ enum class Reason : std::uint8_t {
   policy_denied,
   handshake_timeout,
   protocol_error,
-  name_mismatch,        // `gatehouse verify --name` and upstream checks; never a client refusal
-  invalid_certificate,  // breaks an RFC 5280 rule (serial, key identifiers, basic constraints)
-  upstream_unavailable, // verified and allowed, but no endpoint of the route's upstream answered
+  name_mismatch,          // `gatehouse verify --name` and upstream checks; never a client refusal
+  invalid_certificate,    // breaks an RFC 5280 rule (serial, key identifiers, basic constraints)
+  upstream_unavailable,   // verified and allowed, but no endpoint of the route's upstream answered
   client_cert_too_large,  // the certificates the client sent add up to more than max_client_cert_size
   several_common_names,   // the client certificate's subject has more than one CN: which one is "the" CN?
 };

@@ -11,12 +11,18 @@ std::optional<Duration> parse_duration(std::string_view text) {
   std::string_view unit(rest, static_cast<size_t>(text.data() + text.size() - rest));
   constexpr std::int64_t kMaxMs = std::int64_t{1} << 50;  // keeps arithmetic far from overflow
   std::int64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else if (unit == "d") scale = 86'400'000;
-  else return std::nullopt;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else if (unit == "d")
+    scale = 86'400'000;
+  else
+    return std::nullopt;
   if (value > kMaxMs / scale) return std::nullopt;
   return Duration(value * scale);
 }

@@ -12,14 +12,23 @@ namespace {
 // certificate, address or user (nginx and Traefik configs, AWS ALB, Envoy, oauth2-proxy).
 constexpr std::array<std::string_view, 7> kSpoofablePrefixes = {
     "x-client-", "x-forwarded-", "x-ssl-", "ssl-client-", "x-amzn-mtls-", "x-auth-request-", "x-envoy-"};
-constexpr std::array<std::string_view, 13> kSpoofable = {
-    "client-cert",      "client-cert-chain", "forwarded",           "x-real-ip",        "true-client-ip",
-    "x-arr-clientcert", "remote-user",       "x-remote-user",       "client-ip",        "x-cluster-client-ip",
-    "cf-connecting-ip", "fastly-client-ip",  "x-original-forwarded-for"};
+constexpr std::array<std::string_view, 13> kSpoofable = {"client-cert",
+                                                         "client-cert-chain",
+                                                         "forwarded",
+                                                         "x-real-ip",
+                                                         "true-client-ip",
+                                                         "x-arr-clientcert",
+                                                         "remote-user",
+                                                         "x-remote-user",
+                                                         "client-ip",
+                                                         "x-cluster-client-ip",
+                                                         "cf-connecting-ip",
+                                                         "fastly-client-ip",
+                                                         "x-original-forwarded-for"};
 
 constexpr std::array<std::string_view, 10> kFramingAndHop = {
-    "content-length", "transfer-encoding", "host", "connection", "keep-alive",
-    "proxy-connection", "te", "trailer", "upgrade", "http2-settings"};
+    "content-length", "transfer-encoding", "host",          "connection", "keep-alive", "proxy-connection", "te",
+    "trailer",        "upgrade",           "http2-settings"};
 
 }  // namespace
 
@@ -33,7 +42,8 @@ std::string normalized_field_name(std::string_view name) {
 
 bool is_client_identity_header(std::string_view name) {
   std::string n = normalized_field_name(name);
-  if (std::any_of(kSpoofablePrefixes.begin(), kSpoofablePrefixes.end(), [&](std::string_view p) { return n.starts_with(p); }))
+  if (std::any_of(kSpoofablePrefixes.begin(), kSpoofablePrefixes.end(),
+                  [&](std::string_view p) { return n.starts_with(p); }))
     return true;
   return std::find(kSpoofable.begin(), kSpoofable.end(), n) != kSpoofable.end();
 }
@@ -45,7 +55,8 @@ bool is_framing_or_hop_header(std::string_view name) {
 
 bool is_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
 }
 

@@ -4,15 +4,15 @@
 #include <map>
 #include <sstream>
 
+#include "conf/field_names.hpp"
 #include "conf/network.hpp"
 #include "conf/table_reader.hpp"
-#include "conf/field_names.hpp"
 
 namespace gatehouse::conf {
 namespace {
 
-constexpr const char* kRuleFields[] = {"cn",     "o",      "ou",          "dns",  "email", "uri",
-                                       "ip",     "serial", "issuer",      "fingerprint", "spki"};
+constexpr const char* kRuleFields[] = {"cn", "o",      "ou",     "dns",         "email", "uri",
+                                       "ip", "serial", "issuer", "fingerprint", "spki"};
 
 TlsVersion to_version(const std::string& s) { return s == "1.3" ? TlsVersion::v1_3 : TlsVersion::v1_2; }
 
@@ -65,12 +65,10 @@ void read_tls(TableReader& r, TlsSettings& tls) {
     auto key = c.file("key");
     if (cert && key) tls.certificates.push_back({*cert, *key});
   });
-  if (r.has("certificates") && entries == 0)
-    r.error("certificates", "needs at least one { cert = ..., key = ... }");
+  if (r.has("certificates") && entries == 0) r.error("certificates", "needs at least one { cert = ..., key = ... }");
   if (auto v = r.choice("min_version", {"1.2", "1.3"})) tls.min_version = to_version(*v);
   if (auto v = r.choice("max_version", {"1.2", "1.3"})) tls.max_version = to_version(*v);
-  if (tls.min_version > tls.max_version)
-    r.error("min_version", "min_version is above max_version");
+  if (tls.min_version > tls.max_version) r.error("min_version", "min_version is above max_version");
   if (auto v = r.file("client_ca")) tls.client_ca = *v;
   if (auto v = r.file("client_intermediates")) tls.client_intermediates = *v;
   if (auto v = r.file("crl")) tls.crl = *v;
@@ -81,8 +79,9 @@ void read_tls(TableReader& r, TlsSettings& tls) {
     if (*v < std::chrono::minutes(1) || *v > std::chrono::hours(24 * 7))
       r.error("ticket_rotation", "use a period from \"1m\" to \"7d\"");
     else if (tls.ticket_keys)
-      r.error("ticket_rotation", "ticket_keys are rotated by replacing the file (and reloading); "
-                                 "ticket_rotation is for the keys Gatehouse makes without it");
+      r.error("ticket_rotation",
+              "ticket_keys are rotated by replacing the file (and reloading); "
+              "ticket_rotation is for the keys Gatehouse makes without it");
     else
       tls.ticket_rotation = *v;
   }
@@ -115,12 +114,18 @@ void read_identity_headers(TableReader& r, IdentityHeaderSettings& h) {
   if (names) {
     h.xfcc = h.x_client = h.client_cert = h.forwarded = false;
     for (const auto& n : *names) {
-      if (n == "xfcc") h.xfcc = true;
-      else if (n == "x-client") h.x_client = true;
-      else if (n == "client-cert") h.client_cert = true;
-      else if (n == "forwarded") h.forwarded = true;
-      else r.error("identity_headers", "unknown header set '" + n + "'; use \"xfcc\", \"x-client\", "
-                   "\"client-cert\" or \"forwarded\"");
+      if (n == "xfcc")
+        h.xfcc = true;
+      else if (n == "x-client")
+        h.x_client = true;
+      else if (n == "client-cert")
+        h.client_cert = true;
+      else if (n == "forwarded")
+        h.forwarded = true;
+      else
+        r.error("identity_headers", "unknown header set '" + n +
+                                        "'; use \"xfcc\", \"x-client\", "
+                                        "\"client-cert\" or \"forwarded\"");
     }
   }
   if (auto keys = r.strings("xfcc_keys")) {
@@ -143,7 +148,8 @@ void read_http(TableReader& r, HttpSettings& http) {
     http.refusal_codes = *v == "nginx" ? RefusalCodes::nginx : RefusalCodes::always_403;
   if (auto names = r.strings("allowed_trailers")) {
     for (const auto& n : *names) {
-      if (!is_token(n)) r.error("allowed_trailers", "'" + n + "' is not a header field name");
+      if (!is_token(n))
+        r.error("allowed_trailers", "'" + n + "' is not a header field name");
       else if (is_protected_field_name(n))
         r.error("allowed_trailers", "'" + n + "' frames, routes or carries identity; it can never be a trailer");
     }
@@ -151,7 +157,8 @@ void read_http(TableReader& r, HttpSettings& http) {
   }
   if (auto protocols = r.strings("upgrade_protocols")) {
     for (const auto& p : *protocols) {
-      if (!is_token(p)) r.error("upgrade_protocols", "'" + p + "' is not a protocol name (e.g. \"websocket\")");
+      if (!is_token(p))
+        r.error("upgrade_protocols", "'" + p + "' is not a protocol name (e.g. \"websocket\")");
       else if (normalized_field_name(p) == "h2c")
         r.error("upgrade_protocols", "h2c cannot be allowed: HTTP/2 inside the tunnel would bypass every check");
     }
@@ -171,8 +178,10 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
     l.proxy_protocol = *v == "v2" ? ProxyProtocol::v2 : ProxyProtocol::off;
   if (auto nets = r.strings("accept_proxy_protocol")) {
     for (const auto& n : *nets) {
-      if (auto net = parse_network(n)) l.accept_proxy_protocol.push_back(*net);
-      else r.error("accept_proxy_protocol", "'" + n + "' is not an address or network (e.g. \"10.0.0.0/8\")");
+      if (auto net = parse_network(n))
+        l.accept_proxy_protocol.push_back(*net);
+      else
+        r.error("accept_proxy_protocol", "'" + n + "' is not an address or network (e.g. \"10.0.0.0/8\")");
     }
   }
   if (const auto* t = r.table("http")) {
@@ -183,15 +192,18 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
   if (auto v = r.duration("handshake_timeout")) l.handshake_timeout = *v;
   if (auto v = r.duration("idle_timeout")) l.idle_timeout = *v;
   if (auto v = r.duration("max_connection_age")) {
-    if (v->count() <= 0) r.error("max_connection_age", "must be longer than 0 (leave it out to keep connections open for any time)");
-    else l.max_connection_age = *v;
+    if (v->count() <= 0)
+      r.error("max_connection_age", "must be longer than 0 (leave it out to keep connections open for any time)");
+    else
+      l.max_connection_age = *v;
   }
   r.require("tls");
   if (const auto* t = r.table("tls")) {
     TableReader tr(*t, r.path_of("tls"), r.context());
     read_tls(tr, l.tls);
     if (l.tls.verify == VerifyMode::optional && l.mode != ListenerMode::http)
-      tr.error("verify", "verify = \"optional\" needs mode = \"http\" (only http mode can answer with a page "
+      tr.error("verify",
+               "verify = \"optional\" needs mode = \"http\" (only http mode can answer with a page "
                "that explains the refusal; in tcp mode the TLS alert is the answer)");
   }
   r.require("route");
@@ -255,7 +267,8 @@ void read_upstream(TableReader& r, UpstreamSettings& u) {
     if (auto v = tr.file("ca")) tls.ca = *v;
     tls.cert = tr.file("cert");
     tls.key = tr.file("key");
-    if (tls.cert.has_value() != tls.key.has_value()) tr.error(tls.cert ? "cert" : "key", "give both cert and key, or neither");
+    if (tls.cert.has_value() != tls.key.has_value())
+      tr.error(tls.cert ? "cert" : "key", "give both cert and key, or neither");
     tls.server_name = tr.string("server_name").value_or("");
     u.tls = tls;
   }
@@ -288,8 +301,7 @@ ParseResult parse_with(std::string_view text, ParseContext ctx) {
     root = toml::parse(text, ctx.file);
   } catch (const toml::parse_error& e) {
     const auto& begin = e.source().begin;
-    result.diagnostics.add(Problem{ctx.file, static_cast<int>(begin.line),
-                                   static_cast<int>(begin.column), "",
+    result.diagnostics.add(Problem{ctx.file, static_cast<int>(begin.line), static_cast<int>(begin.column), "",
                                    "TOML syntax error: " + std::string(e.description())});
     return result;
   }
@@ -332,8 +344,7 @@ ParseResult parse_with(std::string_view text, ParseContext ctx) {
 
 }  // namespace
 
-ParseResult parse_text(std::string_view text, const std::string& display_name,
-                       const std::filesystem::path& base_dir) {
+ParseResult parse_text(std::string_view text, const std::string& display_name, const std::filesystem::path& base_dir) {
   ParseContext ctx{display_name, base_dir, {}};
   return parse_with(text, std::move(ctx));
 }
@@ -342,8 +353,8 @@ ParseResult parse_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     ParseResult result;
-    result.diagnostics.add(Problem{file.string(), 0, 0, "", "cannot read the config file: " +
-                                                                std::string(std::strerror(errno))});
+    result.diagnostics.add(
+        Problem{file.string(), 0, 0, "", "cannot read the config file: " + std::string(std::strerror(errno))});
     return result;
   }
   std::ostringstream text;

@@ -20,7 +20,6 @@ struct ParseResult {
 ParseResult parse_file(const std::filesystem::path& file);
 
 // `display_name` names the text in errors; relative paths resolve against `base_dir`.
-ParseResult parse_text(std::string_view text, const std::string& display_name,
-                       const std::filesystem::path& base_dir);
+ParseResult parse_text(std::string_view text, const std::string& display_name, const std::filesystem::path& base_dir);
 
 }  // namespace gatehouse::conf

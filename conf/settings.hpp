@@ -42,10 +42,10 @@ struct TlsSettings {
   TlsVersion max_version = TlsVersion::v1_3;
   FileRef client_ca;
   std::optional<FileRef> client_intermediates;
-  std::optional<FileRef> crl;  // PEM, one or several CRLs
+  std::optional<FileRef> crl;    // PEM, one or several CRLs
   bool crl_stale_reject = true;  // crl_stale = "reject" (default) | "warn"
   bool session_tickets = true;
-  std::optional<FileRef> ticket_keys;  // 80-byte keys, the first encrypts; shared by instances
+  std::optional<FileRef> ticket_keys;                // 80-byte keys, the first encrypts; shared by instances
   Duration ticket_rotation{std::chrono::hours(12)};  // keys Gatehouse makes itself (no ticket_keys)
   VerifyMode verify = VerifyMode::require;
   int verify_depth = 2;  // intermediates allowed between the client cert and the root
@@ -74,12 +74,12 @@ enum class ProxyProtocol { off, v2 };
 
 // Identity headers http mode adds to each request (after removing any the client sent).
 struct IdentityHeaderSettings {
-  bool xfcc = true;                // X-Forwarded-Client-Cert, Envoy's format
+  bool xfcc = true;                                                     // X-Forwarded-Client-Cert, Envoy's format
   std::vector<std::string> xfcc_keys{"Hash", "Subject", "URI", "DNS"};  // plus Cert, Chain with forward_cert
-  bool x_client = true;            // X-Client-Subject, -CN, -Fingerprint, -Serial, -Not-After
-  bool client_cert = false;        // RFC 9440 Client-Cert and Client-Cert-Chain
-  bool forwarded = true;           // X-Forwarded-For, X-Forwarded-Proto, Forwarded
-  bool forward_cert = false;       // adds the certificate (and chain) to XFCC
+  bool x_client = true;       // X-Client-Subject, -CN, -Fingerprint, -Serial, -Not-After
+  bool client_cert = false;   // RFC 9440 Client-Cert and Client-Cert-Chain
+  bool forwarded = true;      // X-Forwarded-For, X-Forwarded-Proto, Forwarded
+  bool forward_cert = false;  // adds the certificate (and chain) to XFCC
 };
 
 // What a refused request is answered with in http mode with verify = "optional".
@@ -87,12 +87,12 @@ enum class RefusalCodes { always_403, nginx };  // nginx: 496 no certificate, 49
 
 struct HttpSettings {
   IdentityHeaderSettings headers;
-  std::int64_t max_head_size = 16 * 1024;  // request head bytes; beyond: 431
-  std::int64_t max_headers = 100;          // header lines; beyond: 431
+  std::int64_t max_head_size = 16 * 1024;                // request head bytes; beyond: 431
+  std::int64_t max_headers = 100;                        // header lines; beyond: 431
   Duration head_timeout{std::chrono::seconds(10)};       // a request head must arrive within this
   Duration keepalive_timeout{std::chrono::seconds(60)};  // idle time between requests
   RefusalCodes refusal_codes = RefusalCodes::always_403;
-  std::vector<std::string> allowed_trailers;                 // chunked trailer fields passed on; others dropped
+  std::vector<std::string> allowed_trailers;                // chunked trailer fields passed on; others dropped
   std::vector<std::string> upgrade_protocols{"websocket"};  // Upgrade protocols tunnelled after a checked 101
 };
 
@@ -112,7 +112,7 @@ struct ListenerSettings {
   Duration max_connection_age{0};  // 0: off; else older connections are closed (http: at a request boundary)
   ListenerMode mode = ListenerMode::tcp;
   ProxyProtocol proxy_protocol = ProxyProtocol::off;  // sent to the upstream
-  std::vector<Network> accept_proxy_protocol;          // sources whose PROXY v1/v2 header we read
+  std::vector<Network> accept_proxy_protocol;         // sources whose PROXY v1/v2 header we read
   HttpSettings http;
   TlsSettings tls;
   std::vector<RouteSettings> routes;
@@ -131,7 +131,7 @@ struct UpstreamTlsSettings {
   FileRef ca;                   // the only anchors for the upstream's certificate
   std::optional<FileRef> cert;  // Gatehouse's client certificate chain, for upstreams that require mTLS
   std::optional<FileRef> key;
-  std::string server_name;      // SNI and the name checked; default: each endpoint's host
+  std::string server_name;  // SNI and the name checked; default: each endpoint's host
   Source source;
 };
 
@@ -141,7 +141,7 @@ struct UpstreamSettings {
   Source endpoints_source;
   Duration connect_timeout{std::chrono::seconds(2)};
   Balance balance = Balance::round_robin;
-  int eject_after = 3;                        // consecutive connect failures before ejection
+  int eject_after = 3;  // consecutive connect failures before ejection
   Duration eject_for{std::chrono::seconds(30)};
   std::optional<HealthSettings> health;
   std::optional<UpstreamTlsSettings> tls;
@@ -153,7 +153,7 @@ struct ServerSettings {
   std::int64_t max_connections = 100000;
   Duration drain_timeout{std::chrono::seconds(30)};
   std::int64_t verified_cache = 16384;  // client certificates each worker remembers as verified; 0 = none
-  bool watch = false;  // reload when the config or a file it names changes (inotify)
+  bool watch = false;                   // reload when the config or a file it names changes (inotify)
 };
 
 struct AdminSettings {

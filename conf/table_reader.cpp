@@ -39,8 +39,7 @@ void TableReader::error_at(const toml::node& node, std::string key_path, std::st
 
 void TableReader::require(std::string_view key) {
   if (!table_.contains(key)) {
-    ctx_.diagnostics.add(ctx_.file, source(),
-                         "missing required key '" + path_of(key) + "'");
+    ctx_.diagnostics.add(ctx_.file, source(), "missing required key '" + path_of(key) + "'");
   }
 }
 
@@ -63,8 +62,7 @@ std::optional<std::string> TableReader::string(std::string_view key) {
   return std::nullopt;
 }
 
-std::optional<std::int64_t> TableReader::integer(std::string_view key, std::int64_t min,
-                                                 std::int64_t max) {
+std::optional<std::int64_t> TableReader::integer(std::string_view key, std::int64_t min, std::int64_t max) {
   const auto* node = take(key);
   if (!node) return std::nullopt;
   const auto* i = node->as_integer();
@@ -73,8 +71,8 @@ std::optional<std::int64_t> TableReader::integer(std::string_view key, std::int6
     return std::nullopt;
   }
   if (i->get() < min || i->get() > max) {
-    error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                   ", found " + std::to_string(i->get()));
+    error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", found " +
+                   std::to_string(i->get()));
     return std::nullopt;
   }
   return i->get();
@@ -108,8 +106,7 @@ std::optional<FileRef> TableReader::file(std::string_view key) {
   return FileRef{p.lexically_normal(), source_of(key)};
 }
 
-std::optional<std::string> TableReader::choice(std::string_view key,
-                                               std::initializer_list<const char*> choices) {
+std::optional<std::string> TableReader::choice(std::string_view key, std::initializer_list<const char*> choices) {
   auto text = string(key);
   if (!text) return std::nullopt;
   std::string listed;

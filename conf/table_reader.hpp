@@ -2,10 +2,10 @@
 // for (typos) when it is done. Private to conf/: only parse.cpp and this file see toml++.
 #pragma once
 
+#include <toml++/toml.h>
 #include <filesystem>
 #include <set>
 #include <string>
-#include <toml++/toml.h>
 
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"

@@ -54,8 +54,10 @@ std::string Exposition::text() const {
     for (size_t i = 0; i < f.samples.size(); ++i) {
       auto m = with_labels(f.samples[i].first);
       double value = f.samples[i].second.front();
-      if (f.type == kCounter) m.counter.value = value;
-      else if (f.type == kGauge) m.gauge.value = value;
+      if (f.type == kCounter)
+        m.counter.value = value;
+      else if (f.type == kGauge)
+        m.gauge.value = value;
       else {
         std::uint64_t cumulative = 0;
         const auto& counts = f.buckets[i];

@@ -27,7 +27,7 @@ class Exposition {
     std::string name, help;
     int type;
     std::vector<std::pair<Labels, std::vector<double>>> samples;  // counter/gauge: one value
-    std::vector<std::vector<std::uint64_t>> buckets;                // histogram samples
+    std::vector<std::vector<std::uint64_t>> buckets;              // histogram samples
     std::vector<std::vector<double>> bounds;
   };
   Family& family(const std::string& name, const std::string& help, int type);

@@ -45,8 +45,8 @@ bool Glob::matches(std::string_view value) const {
     } else {
       for (size_t i = 0; i < n; ++i) {
         if (!reach[i]) continue;
-        bool same = seg == "*" ? !parts[i].empty()
-                               : (kind_ == Kind::dns ? equal_nocase(seg, parts[i]) : seg == parts[i]);
+        bool same =
+            seg == "*" ? !parts[i].empty() : (kind_ == Kind::dns ? equal_nocase(seg, parts[i]) : seg == parts[i]);
         if (same) next[i + 1] = 1;
       }
     }

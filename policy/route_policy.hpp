@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "common/reason.hpp"
 #include "policy/rule.hpp"
 #include "tls/identity.hpp"
-#include "common/reason.hpp"
 
 namespace gatehouse::policy {
 

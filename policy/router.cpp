@@ -22,8 +22,10 @@ std::vector<Rule> compile_rules(const std::vector<conf::RuleSettings>& rules, co
   for (size_t i = 0; i < rules.size(); ++i) {
     std::string error;
     auto rule = Rule::compile(rules[i], std::string(kind) + "[" + std::to_string(i) + "]", error);
-    if (rule) out.push_back(std::move(*rule));
-    else problems.add(file, rules[i].source, "route '" + route + "' " + kind + "[" + std::to_string(i) + "]: " + error);
+    if (rule)
+      out.push_back(std::move(*rule));
+    else
+      problems.add(file, rules[i].source, "route '" + route + "' " + kind + "[" + std::to_string(i) + "]: " + error);
   }
   return out;
 }
@@ -36,22 +38,26 @@ std::optional<Router> Router::compile(const std::vector<conf::RouteSettings>& ro
   Router router;
   std::map<std::string, std::string> owner;  // SNI pattern → route name
   for (const auto& r : routes) {
-    CompiledRoute route{r.name, {}, RoutePolicy(compile_rules(r.allow, "allow", file, r.name, problems),
-                                                compile_rules(r.deny, "deny", file, r.name, problems))};
+    CompiledRoute route{r.name,
+                        {},
+                        RoutePolicy(compile_rules(r.allow, "allow", file, r.name, problems),
+                                    compile_rules(r.deny, "deny", file, r.name, problems))};
     for (const auto& raw : r.sni) {
       std::string name = tls::ascii_lower(raw);
       if (!valid_sni_pattern(name))
-        problems.add(file, r.source, "route '" + r.name + "': sni \"" + raw +
-                                         "\" must be a host name or \"*.\" followed by one (\"*.staging.example.com\")");
+        problems.add(file, r.source,
+                     "route '" + r.name + "': sni \"" + raw +
+                         "\" must be a host name or \"*.\" followed by one (\"*.staging.example.com\")");
       else if (auto [it, fresh] = owner.emplace(name, r.name); !fresh)
-        problems.add(file, r.source, "route '" + r.name + "': sni \"" + raw + "\" is already routed by '" + it->second + "'");
+        problems.add(file, r.source,
+                     "route '" + r.name + "': sni \"" + raw + "\" is already routed by '" + it->second + "'");
       route.sni.push_back(name);
     }
     if (r.sni.empty()) {
       if (router.default_route_ >= 0)
-        problems.add(file, r.source, "route '" + r.name + "' has no sni, but '" +
-                                         router.routes_[router.default_route_].name +
-                                         "' is already the default route; give one of them sni names");
+        problems.add(file, r.source,
+                     "route '" + r.name + "' has no sni, but '" + router.routes_[router.default_route_].name +
+                         "' is already the default route; give one of them sni names");
       router.default_route_ = static_cast<int>(router.routes_.size());
     }
     router.routes_.push_back(std::move(route));
@@ -60,8 +66,10 @@ std::optional<Router> Router::compile(const std::vector<conf::RouteSettings>& ro
   // Hash look-ups for select(): exact names, and wildcards by what follows their "*.".
   for (size_t i = 0; i < router.routes_.size(); ++i)
     for (const auto& pattern : router.routes_[i].sni) {
-      if (pattern.starts_with("*.")) router.wildcards_.emplace(pattern.substr(2), static_cast<int>(i));
-      else router.exact_.emplace(pattern, static_cast<int>(i));
+      if (pattern.starts_with("*."))
+        router.wildcards_.emplace(pattern.substr(2), static_cast<int>(i));
+      else
+        router.exact_.emplace(pattern, static_cast<int>(i));
     }
   return router;
 }
@@ -80,8 +88,8 @@ tls::Authorization Router::authorize(const tls::PeerIdentity& identity, std::str
   int index = select(sni);
   if (index < 0)
     return {false, gatehouse::Reason::policy_denied,
-            "no route for the server name '" + std::string(sni.empty() ? "(none)" : sni) + "' and no default route",
-            "", -1};
+            "no route for the server name '" + std::string(sni.empty() ? "(none)" : sni) + "' and no default route", "",
+            -1};
   // Both digests are empty only when the certificate could not be DER-encoded; a deny rule on
   // them could not match then. Refuse rather than decide without them.
   if (identity.fingerprint.empty() || identity.spki.empty())

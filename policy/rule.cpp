@@ -27,7 +27,8 @@ std::string normalize_hex(std::string_view text, bool upper) {
   std::string out;
   for (char c : text) {
     if (c == ':' || c == ' ') continue;
-    out += static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c)) : std::tolower(static_cast<unsigned char>(c)));
+    out += static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
+                                   : std::tolower(static_cast<unsigned char>(c)));
   }
   if (upper)  // serials: "00:4F" and "4F" are the same number
     while (out.size() > 2 && out.compare(0, 2, "00") == 0) out.erase(0, 2);
@@ -36,13 +37,17 @@ std::string normalize_hex(std::string_view text, bool upper) {
 
 std::optional<Rule> Rule::compile(const conf::RuleSettings& settings, std::string label, std::string& error) {
   static const std::pair<const char*, Field> kFields[] = {
-      {"cn", Field::cn},         {"o", Field::o},          {"ou", Field::ou},         {"dns", Field::dns},
-      {"email", Field::email},   {"uri", Field::uri},      {"ip", Field::ip},         {"serial", Field::serial},
-      {"issuer", Field::issuer}, {"fingerprint", Field::fingerprint}, {"spki", Field::spki}};
+      {"cn", Field::cn},         {"o", Field::o},
+      {"ou", Field::ou},         {"dns", Field::dns},
+      {"email", Field::email},   {"uri", Field::uri},
+      {"ip", Field::ip},         {"serial", Field::serial},
+      {"issuer", Field::issuer}, {"fingerprint", Field::fingerprint},
+      {"spki", Field::spki}};
   Rule rule;
   rule.label_ = std::move(label);
   for (const auto& [name, value] : settings.fields) {
-    auto it = std::find_if(std::begin(kFields), std::end(kFields), [&name = name](const auto& f) { return name == f.first; });
+    auto it =
+        std::find_if(std::begin(kFields), std::end(kFields), [&name = name](const auto& f) { return name == f.first; });
     if (it == std::end(kFields)) {
       error = "unknown identity field '" + name + "'";
       return std::nullopt;
@@ -50,14 +55,21 @@ std::optional<Rule> Rule::compile(const conf::RuleSettings& settings, std::strin
     Field field = it->second;
     const bool globbing = field == Field::dns || field == Field::uri;
     if (!globbing && value.find('*') != std::string::npos) {
-      error = name + " = \"" + value + "\": patterns (*, **) work only in dns and uri; " + name + " is compared exactly";
+      error =
+          name + " = \"" + value + "\": patterns (*, **) work only in dns and uri; " + name + " is compared exactly";
       return std::nullopt;
     }
     Matcher m{field, value};
     switch (field) {
-      case Field::dns: m.expected = Glob(tls::ascii_lower(value), Glob::Kind::dns); break;
-      case Field::uri: m.expected = Glob(value, Glob::Kind::uri); break;
-      case Field::email: m.expected = tls::ascii_lower(value); break;
+      case Field::dns:
+        m.expected = Glob(tls::ascii_lower(value), Glob::Kind::dns);
+        break;
+      case Field::uri:
+        m.expected = Glob(value, Glob::Kind::uri);
+        break;
+      case Field::email:
+        m.expected = tls::ascii_lower(value);
+        break;
       case Field::ip: {
         auto ip = canonical_ip(value);
         if (!ip) {
@@ -81,7 +93,8 @@ std::optional<Rule> Rule::compile(const conf::RuleSettings& settings, std::strin
         m.expected = hex;
         break;
       }
-      default: break;
+      default:
+        break;
     }
     rule.matchers_.push_back(std::move(m));
   }
@@ -92,18 +105,28 @@ bool Rule::field_matches(const Matcher& m, const tls::PeerIdentity& id) {
   auto text = [&]() -> const std::string& { return std::get<std::string>(m.expected); };
   auto glob = [&]() -> const Glob& { return std::get<Glob>(m.expected); };
   switch (m.field) {
-    case Field::cn: return id.cn == text();
-    case Field::o: return any_of(id.o, [&](const std::string& v) { return v == text(); });
-    case Field::ou: return any_of(id.ou, [&](const std::string& v) { return v == text(); });
-    case Field::dns: return any_of(id.dns, [&](const std::string& v) { return glob().matches(v); });
-    case Field::uri: return any_of(id.uri, [&](const std::string& v) { return glob().matches(v); });
-    case Field::email: return any_of(id.email, [&](const std::string& v) { return tls::ascii_lower(v) == text(); });
+    case Field::cn:
+      return id.cn == text();
+    case Field::o:
+      return any_of(id.o, [&](const std::string& v) { return v == text(); });
+    case Field::ou:
+      return any_of(id.ou, [&](const std::string& v) { return v == text(); });
+    case Field::dns:
+      return any_of(id.dns, [&](const std::string& v) { return glob().matches(v); });
+    case Field::uri:
+      return any_of(id.uri, [&](const std::string& v) { return glob().matches(v); });
+    case Field::email:
+      return any_of(id.email, [&](const std::string& v) { return tls::ascii_lower(v) == text(); });
     case Field::ip:
       return any_of(id.ip, [&](const std::string& v) { return canonical_ip(v).value_or("") == text(); });
-    case Field::serial: return normalize_hex(id.serial, true) == text();
-    case Field::issuer: return id.issuer == text();
-    case Field::fingerprint: return id.fingerprint == text();
-    case Field::spki: return id.spki == text();
+    case Field::serial:
+      return normalize_hex(id.serial, true) == text();
+    case Field::issuer:
+      return id.issuer == text();
+    case Field::fingerprint:
+      return id.fingerprint == text();
+    case Field::spki:
+      return id.spki == text();
   }
   return false;
 }

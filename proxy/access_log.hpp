@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "tls/identity.hpp"
 #include "common/reason.hpp"
+#include "tls/identity.hpp"
 
 namespace gatehouse::proxy {
 
@@ -23,7 +23,7 @@ struct ConnectionRecord {
   bool resumed = false;
   double handshake_ms = 0;
   const tls::PeerIdentity* identity = nullptr;  // set once the certificate verified
-  std::string decision;  // "allow" | "deny"
+  std::string decision;                         // "allow" | "deny"
   gatehouse::Reason reason = gatehouse::Reason::ok;
   std::string detail;  // plain words for a refusal
   std::string failed_issuer;

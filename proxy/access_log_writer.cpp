@@ -26,7 +26,9 @@ void write_all(int fd, std::string_view data) {
   }
 }
 
-int open_append(const std::string& path) { return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640); }
+int open_append(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+}
 
 // A file the log appends to; only the writer thread touches the descriptor.
 struct AppendFile {
@@ -71,9 +73,9 @@ struct AccessLog::Writer::Queue {
 };
 
 struct AccessLog::State {
-  Output output;  // the writer thread's, once it runs
+  Output output;                     // the writer thread's, once it runs
   std::atomic<bool> enabled{false};  // workers queue lines only while the output is not off
-  std::mutex mutex;  // queues list, hand-overs and wake-ups; never taken by a worker writing a line
+  std::mutex mutex;                  // queues list, hand-overs and wake-ups; never taken by a worker writing a line
   std::condition_variable wake;
   std::vector<std::unique_ptr<Writer::Queue>> queues;
   std::optional<Output> next_output;  // handed over by retarget(), taken by the writer thread
@@ -119,8 +121,10 @@ struct AccessLog::State {
       {
         std::unique_lock lock(mutex);
         auto due = [&] { return stop || reopen_requested || next_output || flush_requested != flushed; };
-        if (output.sink) wake.wait_for(lock, kWriterPeriod, due);
-        else wake.wait(lock, due);  // off: nothing to write until someone asks
+        if (output.sink)
+          wake.wait_for(lock, kWriterPeriod, due);
+        else
+          wake.wait(lock, due);  // off: nothing to write until someone asks
         stopping = stop;
         flushing = flush_requested;
         reopening = std::exchange(reopen_requested, false);
@@ -155,7 +159,8 @@ struct AccessLog::State {
   }
 };
 
-AccessLog::AccessLog(Sink sink, std::function<void()> on_reopen) : AccessLog(Output{std::move(sink), std::move(on_reopen)}) {}
+AccessLog::AccessLog(Sink sink, std::function<void()> on_reopen)
+    : AccessLog(Output{std::move(sink), std::move(on_reopen)}) {}
 
 AccessLog::AccessLog(Output output) : state_(std::make_shared<State>()) {
   state_->enabled = output.sink != nullptr;

@@ -29,11 +29,24 @@ enum class Close : std::uint8_t {
 };
 
 constexpr std::string_view close_keyword(Close c) {
-  constexpr std::string_view kNames[] = {
-      "done",          "client_closed",        "client_error",         "upstream_error",      "idle_timeout",
-      "head_timeout",  "drained",              "terminated",           "handshake_failed",    "proxy_header_refused",
-      "upstream_unreachable", "upstream_tls_failed", "refused",        "bad_request",         "misdirected_request",
-      "request_too_large", "reverified_closed", "max_connection_age"};
+  constexpr std::string_view kNames[] = {"done",
+                                         "client_closed",
+                                         "client_error",
+                                         "upstream_error",
+                                         "idle_timeout",
+                                         "head_timeout",
+                                         "drained",
+                                         "terminated",
+                                         "handshake_failed",
+                                         "proxy_header_refused",
+                                         "upstream_unreachable",
+                                         "upstream_tls_failed",
+                                         "refused",
+                                         "bad_request",
+                                         "misdirected_request",
+                                         "request_too_large",
+                                         "reverified_closed",
+                                         "max_connection_age"};
   return kNames[static_cast<std::size_t>(c)];
 }
 

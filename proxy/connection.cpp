@@ -72,10 +72,20 @@ std::string proxy_v2_preface(const tls::Verdict& verdict, const tls::SessionFact
 // verify = "optional" (http mode): the handshake completed for a client that was not admitted;
 // each of its requests gets a page saying why.
 asio::awaitable<void> serve_refusal_pages(WorkerContext& worker, const SnapshotState& state,
-                                          const ListenerRuntime& listener, ConnectionScope& scope, tls::ServerConnection& tls,
-                                          asio::ip::tcp::socket& upstream, const tls::Verdict& verdict) {
-  http::HttpConnection hc{worker, listener, tls.stream(), upstream, scope.live(), scope.record(), verdict.route,
-                          refusal_of(verdict, *listener.router), {}, "", &state};
+                                          const ListenerRuntime& listener, ConnectionScope& scope,
+                                          tls::ServerConnection& tls, asio::ip::tcp::socket& upstream,
+                                          const tls::Verdict& verdict) {
+  http::HttpConnection hc{worker,
+                          listener,
+                          tls.stream(),
+                          upstream,
+                          scope.live(),
+                          scope.record(),
+                          verdict.route,
+                          refusal_of(verdict, *listener.router),
+                          {},
+                          "",
+                          &state};
   scope.live().request_boundaries = true;
   const std::string close = co_await http::serve_http(hc);
   scope.lines_written_by_requests(hc.requests_logged);
@@ -84,13 +94,13 @@ asio::awaitable<void> serve_refusal_pages(WorkerContext& worker, const SnapshotS
 
 // tcp mode: the route's upstream (or the built-in whoami), then bytes both ways.
 asio::awaitable<void> serve_tunnel(WorkerContext& worker, const SnapshotState& state, const ListenerRuntime& listener,
-                                   ConnectionScope& scope,
-                                   tls::ServerConnection& tls, asio::ip::tcp::socket& upstream,
+                                   ConnectionScope& scope, tls::ServerConnection& tls, asio::ip::tcp::socket& upstream,
                                    const UpstreamRuntime& up, const tls::Verdict& verdict, const std::string& preface) {
   ConnectionRecord& rec = scope.record();
   if (up.endpoints.front().kind == Endpoint::Kind::builtin_whoami) {
     rec.endpoint = up.endpoints.front().label;
-    WhoamiResult r = co_await serve_whoami(tls.stream(), *verdict.identity(), tls.facts(), listener.settings.idle_timeout);
+    WhoamiResult r =
+        co_await serve_whoami(tls.stream(), *verdict.identity(), tls.facts(), listener.settings.idle_timeout);
     rec.bytes_client_to_upstream = r.bytes_in;
     rec.bytes_upstream_to_client = r.bytes_out;
     scope.finish(r.close);
@@ -167,8 +177,10 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
 
   // 4. The upstream: one exchange per request (http mode) or a tunnel (tcp mode).
   if (listener.settings.mode == conf::ListenerMode::http) {
-    http::HttpConnection hc{worker, listener, tls.stream(), upstream, live, scope.record(), verdict.route,
-                            std::nullopt, forward_facts(verdict, tls.facts(), client), preface, state.get()};
+    http::HttpConnection hc{worker,        listener,     tls.stream(),
+                            upstream,      live,         scope.record(),
+                            verdict.route, std::nullopt, forward_facts(verdict, tls.facts(), client),
+                            preface,       state.get()};
     const std::string close = co_await http::serve_http(hc);
     scope.lines_written_by_requests(hc.requests_logged);
     co_return scope.finish(close_of_keyword(close));

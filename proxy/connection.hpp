@@ -16,7 +16,7 @@ namespace gatehouse::proxy {
 // arrived is re-verified against it at once.
 // `state`: the worker's pools and counters for the parts of `snapshot`.
 asio::awaitable<void> serve_connection(WorkerContext& worker, std::shared_ptr<const Snapshot> snapshot,
-                                       std::shared_ptr<const SnapshotState> state, std::uint64_t generation, const ListenerRuntime& listener,
-                                       asio::ip::tcp::socket socket);
+                                       std::shared_ptr<const SnapshotState> state, std::uint64_t generation,
+                                       const ListenerRuntime& listener, asio::ip::tcp::socket socket);
 
 }  // namespace gatehouse::proxy

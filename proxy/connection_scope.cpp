@@ -22,8 +22,7 @@ std::string peer_text(const asio::ip::tcp::endpoint& ep) {
 
 ConnectionScope::ConnectionScope(WorkerContext& worker, const SnapshotState& state, const ListenerRuntime& listener,
                                  asio::ip::tcp::socket& client, const asio::ip::tcp::endpoint& client_address,
-                                 asio::ip::tcp::socket& upstream,
-                                 std::uint64_t generation)
+                                 asio::ip::tcp::socket& upstream, std::uint64_t generation)
     : worker_(worker), state_(state), counters_(worker.listener(listener.index)), listener_(listener) {
   worker_.counters.connections_total.add();
   worker_.counters.connections_active.add();
@@ -57,7 +56,9 @@ void ConnectionScope::client_via_proxy(const asio::ip::tcp::endpoint& client) {
 void ConnectionScope::refuse_proxy_header(std::string detail) {
   count_refusal(Reason::protocol_error);
   rec_.detail = std::move(detail);
-  counters_.handshakes[static_cast<size_t>(Reason::protocol_error)][static_cast<size_t>(metrics::TlsVersionSlot::none)][0].add();
+  counters_
+      .handshakes[static_cast<size_t>(Reason::protocol_error)][static_cast<size_t>(metrics::TlsVersionSlot::none)][0]
+      .add();
 }
 
 void ConnectionScope::handshake_done(const tls::Verdict& verdict, const tls::SessionFacts& session) {
@@ -67,16 +68,20 @@ void ConnectionScope::handshake_done(const tls::Verdict& verdict, const tls::Ses
   rec_.cipher = session.cipher;
   rec_.resumed = session.resumed;
   auto version = !session.completed ? metrics::TlsVersionSlot::none
-                 : session.tls13   ? metrics::TlsVersionSlot::tls13
-                                   : metrics::TlsVersionSlot::tls12;
-  counters_.handshakes[static_cast<size_t>(verdict.reason)][static_cast<size_t>(version)][session.resumed ? 1 : 0].add();
+                 : session.tls13    ? metrics::TlsVersionSlot::tls13
+                                    : metrics::TlsVersionSlot::tls12;
+  counters_.handshakes[static_cast<size_t>(verdict.reason)][static_cast<size_t>(version)][session.resumed ? 1 : 0]
+      .add();
   counters_.handshake_duration.observe(rec_.handshake_ms / 1000);
-  if (session.completed && (verdict.allowed() || listener_.tls->verify_optional())) worker_.counters.handshakes_ok.add();
+  if (session.completed && (verdict.allowed() || listener_.tls->verify_optional()))
+    worker_.counters.handshakes_ok.add();
   if (const tls::PeerIdentity* identity = verdict.identity()) {
     rec_.identity = identity;
     auto& route = state_.route(listener_.index, verdict.route);
-    if (verdict.allowed()) route.allowed.add();
-    else if (!verdict.authorized) route.refused[static_cast<size_t>(verdict.reason)].add();
+    if (verdict.allowed())
+      route.allowed.add();
+    else if (!verdict.authorized)
+      route.refused[static_cast<size_t>(verdict.reason)].add();
   }
   rec_.rule = verdict.rule;
   if (verdict.allowed()) return;

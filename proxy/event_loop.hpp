@@ -5,11 +5,11 @@
 // handler threw, and the handler that threw is gone from the queue.
 #pragma once
 
+#include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
 #include <atomic>
 #include <cstdint>
 #include <exception>
-#include <spdlog/spdlog.h>
 #include <string_view>
 
 namespace gatehouse::proxy {

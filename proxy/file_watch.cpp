@@ -84,8 +84,10 @@ void FileWatch::watch_folders() {
   constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB;
   for (const auto& folder : folders) {
     int wd = ::inotify_add_watch(inotify_.native_handle(), folder.c_str(), kMask);
-    if (wd < 0) spdlog::warn("watch: cannot watch {}: {}", folder.string(), std::strerror(errno));
-    else folders_[wd] = folder;
+    if (wd < 0)
+      spdlog::warn("watch: cannot watch {}: {}", folder.string(), std::strerror(errno));
+    else
+      folders_[wd] = folder;
   }
 }
 

@@ -7,8 +7,8 @@
 #include <asio/use_awaitable.hpp>
 #include <cstring>
 
-#include "conf/network.hpp"
 #include "common/deadline.hpp"
+#include "conf/network.hpp"
 #include "proxy/proxy_protocol.hpp"
 
 namespace gatehouse::proxy {
@@ -36,7 +36,8 @@ asio::awaitable<ProxyHeaderOutcome> read_proxy_header(asio::ip::tcp::socket& soc
   auto [wait_ec] = co_await socket.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
   std::uint8_t first = 0;
   ssize_t peeked = wait_ec ? -1 : ::recv(socket.native_handle(), &first, 1, MSG_PEEK);
-  if (peeked <= 0) co_return refuse(deadline.fired() ? "nothing arrived within handshake_timeout" : "the client went away");
+  if (peeked <= 0)
+    co_return refuse(deadline.fired() ? "nothing arrived within handshake_timeout" : "the client went away");
   if (first != 'P' && first != '\r') co_return ProxyHeaderOutcome{};  // a TLS ClientHello: no header
   const auto address = bytes16(remote.address());
   bool allowed = false;
@@ -58,12 +59,14 @@ asio::awaitable<ProxyHeaderOutcome> read_proxy_header(asio::ip::tcp::socket& soc
       co_return refuse(h.error.empty() ? "not a PROXY protocol header" : h.error);
     // v2: the 16-byte header names its length; v1: one byte at a time up to CRLF.
     std::size_t want = 1;
-    if (buf[0] == '\r') want = buf.size() < 16 ? 16 - buf.size() : 16 + (std::size_t{buf[14]} << 8 | buf[15]) - buf.size();
+    if (buf[0] == '\r')
+      want = buf.size() < 16 ? 16 - buf.size() : 16 + (std::size_t{buf[14]} << 8 | buf[15]) - buf.size();
     std::size_t old = buf.size();
     buf.resize(old + want);
     auto [e2, n2] = co_await asio::async_read(socket, asio::buffer(buf.data() + old, want), use_tuple);
-    if (e2) co_return refuse(deadline.fired() ? "the PROXY header did not arrive within handshake_timeout"
-                                              : "the PROXY header was cut short");
+    if (e2)
+      co_return refuse(deadline.fired() ? "the PROXY header did not arrive within handshake_timeout"
+                                        : "the PROXY header was cut short");
   }
 }
 

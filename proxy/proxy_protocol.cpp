@@ -60,8 +60,7 @@ ReceivedProxyHeader parse_v1(const std::uint8_t* data, std::size_t size) {
   }
   ReceivedProxyHeader h{ReceivedProxyHeader::Status::complete, end + 2};
   if (words.size() >= 2 && words[1] == "UNKNOWN") return h;
-  if (words.size() != 6 || (words[1] != "TCP4" && words[1] != "TCP6"))
-    return invalid("a malformed PROXY v1 line");
+  if (words.size() != 6 || (words[1] != "TCP4" && words[1] != "TCP6")) return invalid("a malformed PROXY v1 line");
   h.source = parse_v1_endpoint(words[2], words[4]);
   if (!h.source || !parse_v1_endpoint(words[3], words[5])) return invalid("bad addresses in a PROXY v1 line");
   return h;
@@ -101,7 +100,8 @@ ReceivedProxyHeader parse_v2(const std::uint8_t* data, std::size_t size) {
 
 std::string_view proxy_tlv_keyword(ProxyTlv tlv) {
   static constexpr std::array<std::string_view, kProxyTlvCount> kNames = {
-      "alpn", "authority", "ssl", "ssl_version", "ssl_cn", "ssl_cipher", "ssl_sig_alg", "ssl_key_alg", "ssl_client_cert"};
+      "alpn",       "authority",   "ssl",         "ssl_version",    "ssl_cn",
+      "ssl_cipher", "ssl_sig_alg", "ssl_key_alg", "ssl_client_cert"};
   return kNames[static_cast<std::size_t>(tlv)];
 }
 

@@ -15,8 +15,7 @@ namespace gatehouse::proxy {
 
 inline constexpr std::uint8_t kPp2TypeAlpn = 0x01, kPp2TypeAuthority = 0x02, kPp2TypeSsl = 0x20;
 inline constexpr std::uint8_t kPp2SubtypeSslVersion = 0x21, kPp2SubtypeSslCn = 0x22, kPp2SubtypeSslCipher = 0x23,
-                              kPp2SubtypeSslSigAlg = 0x24, kPp2SubtypeSslKeyAlg = 0x25,
-                              kPp2SubtypeSslClientCert = 0x28;
+                              kPp2SubtypeSslSigAlg = 0x24, kPp2SubtypeSslKeyAlg = 0x25, kPp2SubtypeSslClientCert = 0x28;
 inline constexpr std::uint8_t kPp2ClientSsl = 0x01, kPp2ClientCertConn = 0x02, kPp2ClientCertSess = 0x04;
 
 struct ProxyV2Info {
@@ -27,17 +26,25 @@ struct ProxyV2Info {
   std::uint32_t verify = 0;             // 0: the certificate verified
   std::string version;                  // "TLSv1.3"
   std::string cn;
-  std::string cipher;                   // OpenSSL name, "TLS_AES_128_GCM_SHA256"
-  std::string sig_alg;                  // of our certificate, as HAProxy sends it
+  std::string cipher;   // OpenSSL name, "TLS_AES_128_GCM_SHA256"
+  std::string sig_alg;  // of our certificate, as HAProxy sends it
   std::string key_alg;
   std::string client_cert_der;
-  std::string authority;                // SNI
+  std::string authority;  // SNI
   std::string alpn;
 };
 
 // The TLVs we send, as counted in gatehouse_proxy_tlv_dropped_total{tlv="..."}.
 enum class ProxyTlv : std::uint8_t {
-  alpn, authority, ssl, ssl_version, ssl_cn, ssl_cipher, ssl_sig_alg, ssl_key_alg, ssl_client_cert
+  alpn,
+  authority,
+  ssl,
+  ssl_version,
+  ssl_cn,
+  ssl_cipher,
+  ssl_sig_alg,
+  ssl_key_alg,
+  ssl_client_cert
 };
 inline constexpr std::size_t kProxyTlvCount = 9;
 std::string_view proxy_tlv_keyword(ProxyTlv tlv);  // "ssl_client_cert"

@@ -19,7 +19,8 @@ std::string needs_restart(const conf::Settings& now, const conf::Settings& next)
     for (size_t i = 0; i < now.listeners.size(); ++i) {
       const auto& a = now.listeners[i];
       const auto& b = next.listeners[i];
-      if (a.name != b.name) add("listener " + std::to_string(i + 1) + " is now named '" + b.name + "', was '" + a.name + "'");
+      if (a.name != b.name)
+        add("listener " + std::to_string(i + 1) + " is now named '" + b.name + "', was '" + a.name + "'");
       if (a.listen != b.listen) add("listener '" + a.name + "' moved from " + a.listen + " to " + b.listen);
     }
   }

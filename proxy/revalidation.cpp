@@ -7,9 +7,12 @@ namespace gatehouse::proxy {
 
 std::string_view ending_keyword(Ending ending) {
   switch (ending) {
-    case Ending::reverified_closed: return "reverified_closed";
-    case Ending::max_connection_age: return "max_connection_age";
-    case Ending::none: break;
+    case Ending::reverified_closed:
+      return "reverified_closed";
+    case Ending::max_connection_age:
+      return "max_connection_age";
+    case Ending::none:
+      break;
   }
   return "";
 }

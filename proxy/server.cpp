@@ -45,7 +45,8 @@ Server::~Server() {
   if (started_ && !stopped_) shutdown();
 }
 
-Result<std::unique_ptr<Server>> Server::create(const std::shared_ptr<const Snapshot>& snapshot, const AccessLog& access_log) {
+Result<std::unique_ptr<Server>> Server::create(const std::shared_ptr<const Snapshot>& snapshot,
+                                               const AccessLog& access_log) {
   using R = Result<std::unique_ptr<Server>>;
   size_t workers = proxy::worker_count(snapshot->settings.server);
   std::unique_ptr<Server> server(new Server(snapshot, workers, access_log));
@@ -80,9 +81,9 @@ Result<std::unique_ptr<Server>> Server::create(const std::shared_ptr<const Snaps
     // "127.0.0.1:9901" -> "127.0.0.1", "[::1]:9901" -> "::1"
     std::string host = admin.listen.substr(0, admin.listen.rfind(':'));
     if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    auto made = admin::AdminServer::create(addresses.front(), host, [self](const std::string& method, const std::string& path) {
-      return self->admin_reply(method, path);
-    });
+    auto made = admin::AdminServer::create(
+        addresses.front(), host,
+        [self](const std::string& method, const std::string& path) { return self->admin_reply(method, path); });
     if (!made) return R::failure(made.error());
     server->admin_ = std::move(*made);
   }
@@ -113,7 +114,8 @@ admin::Reply Server::admin_reply(const std::string& method, const std::string& p
                   : admin::Reply{503, "text/plain; charset=utf-8", "not ready: starting or draining\n"};
   if (path == "/certs") return {200, "application/json", admin::certs_json(*snapshot())};
   if (path.starts_with("/crl/")) return admin::published_crl(*snapshot(), path.substr(5));
-  return {404, "text/plain; charset=utf-8", "not found; try /metrics, /healthz, /readyz, /certs, /crl/ or POST /reload\n"};
+  return {404, "text/plain; charset=utf-8",
+          "not found; try /metrics, /healthz, /readyz, /certs, /crl/ or POST /reload\n"};
 }
 
 void Server::start() {
@@ -143,7 +145,7 @@ void Server::shutdown() {
     stopped_ = true;
   }
   if (watch_) watch_->stop();  // no reload once the drain has begun
-  ready_ = false;  // /readyz answers 503 from now on: balancers stop sending us clients
+  ready_ = false;              // /readyz answers 503 from now on: balancers stop sending us clients
   for (auto& w : workers_) w->stop_accepting();
   auto drain = snapshot()->settings.server.drain_timeout;
   if (!slots_.wait_until_idle(std::chrono::steady_clock::now() + drain)) {
@@ -190,7 +192,8 @@ std::uint64_t Server::authz_allowed(size_t listener, int route) const {
   const std::string name = route < 0 ? "" : l.settings.routes.at(static_cast<size_t>(route)).name;
   std::uint64_t sum = 0;
   for (const auto& w : workers_)
-    w->context().state.read_route(l.settings.name, name, [&](const metrics::RouteCounters& c) { sum += c.allowed.get(); });
+    w->context().state.read_route(l.settings.name, name,
+                                  [&](const metrics::RouteCounters& c) { sum += c.allowed.get(); });
   return sum;
 }
 

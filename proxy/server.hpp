@@ -10,14 +10,14 @@
 
 #include "conf/parse.hpp"
 
-#include "metrics/worker_counters.hpp"
-#include "proxy/admin/admin_server.hpp"
-#include "proxy/access_log.hpp"
-#include "proxy/file_watch.hpp"
-#include "proxy/upstream_monitor.hpp"
-#include "proxy/snapshot.hpp"
-#include "proxy/worker.hpp"
 #include "common/result.hpp"
+#include "metrics/worker_counters.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/admin/admin_server.hpp"
+#include "proxy/file_watch.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/upstream_monitor.hpp"
+#include "proxy/worker.hpp"
 
 namespace gatehouse::proxy {
 
@@ -25,7 +25,8 @@ class Server {
  public:
   // Binds every listener on every worker (SO_REUSEPORT) before anything runs, so an address
   // in use or a missing permission fails here, with nothing half-started.
-  static Result<std::unique_ptr<Server>> create(const std::shared_ptr<const Snapshot>& snapshot, const AccessLog& access_log);
+  static Result<std::unique_ptr<Server>> create(const std::shared_ptr<const Snapshot>& snapshot,
+                                                const AccessLog& access_log);
   ~Server();
 
   void start();

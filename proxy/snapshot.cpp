@@ -1,8 +1,8 @@
 #include "proxy/snapshot.hpp"
 
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <algorithm>
 #include <charconv>
 #include <map>
 #include <thread>
@@ -60,8 +60,8 @@ std::vector<asio::ip::tcp::endpoint> resolve_host_port(const std::string& text, 
 
 namespace {
 
-void build_upstream(const conf::UpstreamSettings& u, const std::string& file, size_t slots,
-                    conf::Diagnostics& problems, UpstreamRuntime& out) {
+void build_upstream(const conf::UpstreamSettings& u, const std::string& file, size_t slots, conf::Diagnostics& problems,
+                    UpstreamRuntime& out) {
   out.name = u.name;
   out.settings = u;
   for (const auto& text : u.endpoints) {
@@ -93,7 +93,8 @@ void build_upstream(const conf::UpstreamSettings& u, const std::string& file, si
   bool builtin = std::any_of(out.endpoints.begin(), out.endpoints.end(),
                              [](const Endpoint& e) { return e.kind != Endpoint::Kind::tcp; });
   if (builtin && u.endpoints.size() > 1)
-    problems.add(file, u.endpoints_source, "builtin:whoami is an upstream of its own; do not mix it with other endpoints");
+    problems.add(file, u.endpoints_source,
+                 "builtin:whoami is an upstream of its own; do not mix it with other endpoints");
 }
 
 // Route i's upstream at index i, for every route: a name that finds no upstream is a problem
@@ -108,8 +109,9 @@ std::vector<const UpstreamRuntime*> upstreams_of_routes(
     if (it == by_name.end()) {
       conf::Source where = route.source;
       where.key_path += ".upstream";
-      problems.add(file, where, route.upstream.empty() ? "route '" + route.name + "' names no upstream"
-                                                       : "no [[upstream]] is named '" + route.upstream + "'");
+      problems.add(file, where,
+                   route.upstream.empty() ? "route '" + route.name + "' names no upstream"
+                                          : "no [[upstream]] is named '" + route.upstream + "'");
     }
     out.push_back(it == by_name.end() ? nullptr : it->second);
   }
@@ -157,14 +159,17 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
     rt.settings = l;
     std::string error;
     auto addresses = resolve_host_port(l.listen, error);
-    if (addresses.empty()) problems.add(file, l.listen_source, error);
-    else rt.address = addresses.front();
+    if (addresses.empty())
+      problems.add(file, l.listen_source, error);
+    else
+      rt.address = addresses.front();
     if (auto router = policy::Router::compile(l.routes, file, problems))
       rt.router = std::make_unique<policy::Router>(std::move(*router));
     rt.route_upstreams = upstreams_of_routes(l, upstreams_by_name, file, problems);
     if (rt.router && rt.router->routes().size() != rt.route_upstreams.size())
-      problems.add(file, l.listen_source, "listener '" + l.name + "': " + std::to_string(rt.router->routes().size()) +
-                                              " routes but " + std::to_string(rt.route_upstreams.size()) + " upstreams");
+      problems.add(file, l.listen_source,
+                   "listener '" + l.name + "': " + std::to_string(rt.router->routes().size()) + " routes but " +
+                       std::to_string(rt.route_upstreams.size()) + " upstreams");
     rt.ticket_ring = ticket_ring(l, previous);
     rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http,
                                         rt.ticket_ring, problems);

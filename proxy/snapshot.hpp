@@ -19,8 +19,8 @@ namespace gatehouse::proxy {
 struct Endpoint {
   using Addresses = std::vector<asio::ip::tcp::endpoint>;
   enum class Kind { tcp, builtin_whoami } kind = Kind::tcp;
-  std::string label;     // as written in the config, for logs
-  std::string host;      // a name or an IP address: what an upstream certificate must carry
+  std::string label;  // as written in the config, for logs
+  std::string host;   // a name or an IP address: what an upstream certificate must carry
   std::string port;
   bool by_name = false;  // re-resolved every resolve_interval
   // The current addresses, one slot per worker and one for the upstream monitor. Each slot is
@@ -45,7 +45,7 @@ struct ListenerRuntime {
   size_t index = 0;  // position in Snapshot::listeners
   conf::ListenerSettings settings;
   asio::ip::tcp::endpoint address;
-  std::unique_ptr<policy::Router> router;            // before `tls`: the handshake uses it
+  std::unique_ptr<policy::Router> router;               // before `tls`: the handshake uses it
   std::vector<const UpstreamRuntime*> route_upstreams;  // by route index
   std::unique_ptr<tls::ServerContext> tls;
   // Self-rotated ticket keys (null with `ticket_keys`): shared with the next snapshot's listener

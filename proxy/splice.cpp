@@ -2,17 +2,17 @@
 
 #include <sys/socket.h>
 
-#include <cerrno>
-#include <optional>
-#include <tuple>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <chrono>
+#include <optional>
+#include <tuple>
 
-#include "proxy/buffer_pool.hpp"
 #include "common/deadline.hpp"
+#include "proxy/buffer_pool.hpp"
 #include "proxy/upstream_link.hpp"
 
 namespace gatehouse::proxy {
@@ -45,8 +45,8 @@ struct Shared {
 // One direction: borrow a buffer, read what is there (up to 64 KiB), write it on, give the
 // buffer back; wait for more holding none.
 template <typename From, typename To, typename Shared>
-asio::awaitable<void> forward(From& from, To& to, Shared& s, Close from_error, Close to_error,
-                              std::uint64_t& total, metrics::Counter& counter) {
+asio::awaitable<void> forward(From& from, To& to, Shared& s, Close from_error, Close to_error, std::uint64_t& total,
+                              metrics::Counter& counter) {
   // The other direction's failure cancels what we wait for; if we were not waiting at that
   // moment, we must not start to (we would sit there until idle_timeout).
   while (!s.ended) {

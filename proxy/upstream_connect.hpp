@@ -15,11 +15,10 @@
 
 namespace gatehouse::proxy {
 
-
 struct ConnectOutcome {
-  int endpoint = -1;     // index into the upstream's endpoints; -1 when none connected
+  int endpoint = -1;           // index into the upstream's endpoints; -1 when none connected
   bool none_eligible = false;  // every endpoint unhealthy or ejected: nothing was tried
-  std::string failures;  // "127.0.0.1:9 (Connection refused); ..."
+  std::string failures;        // "127.0.0.1:9 (Connection refused); ..."
   int failed_attempts = 0;
 };
 

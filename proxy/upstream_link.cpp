@@ -7,7 +7,7 @@
 namespace gatehouse::proxy {
 
 asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& up, UpstreamState state,
-                                                        const std::string& preface) {
+                                                         const std::string& preface) {
   close();
   Opened result;
   auto& counters = worker_.counters;
@@ -20,8 +20,9 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
   if (connected.endpoint < 0) {
     // Refused promptly rather than left hanging: no endpoint is healthy, or none answered.
     result.close = Close::upstream_unreachable;
-    result.detail = connected.none_eligible ? "every endpoint of '" + up.name + "' is failing its health check or ejected"
-                                            : "no upstream endpoint answered: " + connected.failures;
+    result.detail = connected.none_eligible
+                        ? "every endpoint of '" + up.name + "' is failing its health check or ejected"
+                        : "no upstream endpoint answered: " + connected.failures;
     co_return result;
   }
   counters.upstream_connect_ok.add();
@@ -86,7 +87,6 @@ asio::awaitable<std::error_code> UpstreamLink::wait_readable() {
   if (tls_) co_return co_await tls_->wait_readable();
   co_return co_await plain_.wait_readable();
 }
-
 
 asio::awaitable<std::error_code> UpstreamLink::write_all(const void* data, size_t size) {
   if (tls_) co_return co_await tls_->write_all(data, size);

@@ -22,16 +22,17 @@ namespace gatehouse::proxy {
 class UpstreamLink {
  public:
   // `socket` stays the caller's (it is registered for drain); the link opens and closes it.
-  UpstreamLink(WorkerContext& worker, asio::ip::tcp::socket& socket) : worker_(worker), socket_(socket), plain_(socket) {}
+  UpstreamLink(WorkerContext& worker, asio::ip::tcp::socket& socket)
+      : worker_(worker), socket_(socket), plain_(socket) {}
   UpstreamLink(const UpstreamLink&) = delete;
   UpstreamLink& operator=(const UpstreamLink&) = delete;
   ~UpstreamLink() { close(); }
 
   struct Opened {
     bool ok = false;
-    std::string endpoint;  // label of the endpoint used
+    std::string endpoint;                       // label of the endpoint used
     Close close = Close::upstream_unreachable;  // on failure: upstream_unreachable or upstream_tls_failed
-    std::string detail;    // on failure, plain words
+    std::string detail;                         // on failure, plain words
   };
   // `preface` (a PROXY v2 header, or empty) is written before anything else.
   // `state`: this worker's pool and counters of `upstream`.

@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -81,8 +81,10 @@ asio::awaitable<void> UpstreamMonitor::keep_resolving(const UpstreamRuntime& ups
     std::string error;
     if (lookup_for_test_) {
       auto found = lookup_for_test_(endpoint.host, endpoint.port);
-      if (found) fresh = *found;
-      else error = "no such name";
+      if (found)
+        fresh = *found;
+      else
+        error = "no such name";
     } else {
       auto [ec, results] = co_await resolver.async_resolve(endpoint.host, endpoint.port, use_tuple);
       if (ec) error = ec.message();

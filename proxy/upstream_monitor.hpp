@@ -19,7 +19,8 @@ namespace gatehouse::proxy {
 
 // Looks a name up; nullopt when it does not resolve. Only tests replace the real lookup, to
 // change a name's answer while running (the machine's DNS is not theirs to change).
-using LookupForTest = std::function<std::optional<Endpoint::Addresses>(const std::string& host, const std::string& port)>;
+using LookupForTest =
+    std::function<std::optional<Endpoint::Addresses>(const std::string& host, const std::string& port)>;
 
 class UpstreamMonitor {
  public:

@@ -11,7 +11,8 @@ namespace {
 constexpr size_t kMaxHead = 16 * 1024;
 
 bool wants_json(std::string head) {
-  std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(head.begin(), head.end(), head.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   auto accept = head.find("\naccept:");
   return accept != std::string::npos && head.find("application/json", accept) < head.find('\n', accept + 1);
 }
@@ -22,21 +23,30 @@ void add_list(std::string& out, const char* label, const std::vector<std::string
 
 nlohmann::ordered_json identity_json(const tls::PeerIdentity& id, const std::string& tls_version,
                                      const std::string& cipher) {
-  return nlohmann::ordered_json{{"subject", id.subject}, {"issuer", id.issuer},     {"cn", id.cn},
-                             {"o", id.o},             {"ou", id.ou},             {"dns", id.dns},
-                             {"email", id.email},     {"uri", id.uri},           {"ip", id.ip},
-                             {"serial", id.serial},   {"fingerprint_sha256", id.fingerprint},
-                             {"not_after", tls::iso8601(id.not_after)},           {"tls_version", tls_version},
-                             {"cipher", cipher}};
+  return nlohmann::ordered_json{{"subject", id.subject},
+                                {"issuer", id.issuer},
+                                {"cn", id.cn},
+                                {"o", id.o},
+                                {"ou", id.ou},
+                                {"dns", id.dns},
+                                {"email", id.email},
+                                {"uri", id.uri},
+                                {"ip", id.ip},
+                                {"serial", id.serial},
+                                {"fingerprint_sha256", id.fingerprint},
+                                {"not_after", tls::iso8601(id.not_after)},
+                                {"tls_version", tls_version},
+                                {"cipher", cipher}};
 }
 
 }  // namespace
 
 std::string whoami_body(const tls::PeerIdentity& id, const std::string& tls_version, const std::string& cipher,
                         bool json) {
-  if (json) return identity_json(id, tls_version, cipher).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  std::string out = "Hello, " + (id.cn.empty() ? id.subject : id.cn) +
-                    "! Gatehouse verified your client certificate.\n\n";
+  if (json)
+    return identity_json(id, tls_version, cipher).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string out =
+      "Hello, " + (id.cn.empty() ? id.subject : id.cn) + "! Gatehouse verified your client certificate.\n\n";
   out += "subject:     " + id.subject + "\n";
   out += "issuer:      " + id.issuer + "\n";
   out += "serial:      " + id.serial + "\n";
@@ -74,7 +84,7 @@ asio::awaitable<WhoamiResult> serve_whoami(tls::Stream& client, const tls::PeerI
   while (head.find("\r\n\r\n") == std::string::npos) {
     auto [ec, n] = co_await client.read_some(buf, sizeof buf);
     if (ec) {
-      result.close = deadline.fired()           ? Close::idle_timeout
+      result.close = deadline.fired()         ? Close::idle_timeout
                      : ec == asio::error::eof ? Close::client_closed
                                               : Close::client_error;
       co_return result;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "conf/settings.hpp"
-#include "tls/identity.hpp"
 #include "proxy/close_reason.hpp"
+#include "tls/identity.hpp"
 #include "tls/stream.hpp"
 #include "tls/verdict.hpp"
 

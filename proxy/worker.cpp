@@ -148,16 +148,17 @@ asio::awaitable<void> Worker::accept_loop(size_t slot) {
 
 void Worker::spawn_connection(size_t listener_index, asio::ip::tcp::socket socket) {
   const ListenerRuntime& listener = snapshot_->listeners[listener_index];
-  asio::co_spawn(io_, serve_connection(context_, snapshot_, context_.bound, context_.generation, listener, std::move(socket)),
-                 [this](const std::exception_ptr& e) {
-                   slots_.release();  // wakes accept loops waiting at the cap, here and elsewhere
-                   if (!e) return;
-                   try {
-                     std::rethrow_exception(e);
-                   } catch (const std::exception& ex) {
-                     spdlog::error("worker {}: connection ended with an unexpected error: {}", index_, ex.what());
-                   }
-                 });
+  asio::co_spawn(
+      io_, serve_connection(context_, snapshot_, context_.bound, context_.generation, listener, std::move(socket)),
+      [this](const std::exception_ptr& e) {
+        slots_.release();  // wakes accept loops waiting at the cap, here and elsewhere
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("worker {}: connection ended with an unexpected error: {}", index_, ex.what());
+        }
+      });
 }
 
 void Worker::stop_accepting() {

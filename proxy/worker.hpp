@@ -59,8 +59,8 @@ class Worker {
   void add_acceptor(size_t listener_index, asio::ip::tcp::acceptor acceptor);
   void start(std::shared_ptr<const Snapshot> snapshot);
   void adopt(std::shared_ptr<const Snapshot> snapshot);  // thread-safe: new connections use it
-  void stop_accepting();          // thread-safe
-  void terminate_connections();   // thread-safe
+  void stop_accepting();                                 // thread-safe
+  void terminate_connections();                          // thread-safe
   void join();
   const metrics::WorkerCounters& counters() const { return context_.counters; }
   const WorkerContext& context() const { return context_; }

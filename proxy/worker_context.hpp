@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "common/reason.hpp"
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/upstream_connect.hpp"
 #include "proxy/worker_state.hpp"
 #include "tls/bssl.hpp"
-#include "common/reason.hpp"
 
 namespace gatehouse::proxy {
 
@@ -64,8 +64,8 @@ struct WorkerContext {
   size_t index = 0;  // also this worker's slot in each endpoint's address list
   metrics::WorkerCounters counters;
   AccessLog::Writer access_log;  // this worker's queue
-  bool draining = false;       // stopped accepting: finish what is in flight, keep nothing alive
-  bool terminating = false;    // set when the drain deadline passed
+  bool draining = false;         // stopped accepting: finish what is in flight, keep nothing alive
+  bool terminating = false;      // set when the drain deadline passed
   std::list<LiveSockets> live;
   // The snapshot new connections get (kept alive by the Worker) and its number, +1 per reload.
   const Snapshot* current = nullptr;
@@ -79,7 +79,8 @@ struct WorkerContext {
 
   metrics::ListenerCounters& listener(size_t i) { return *listener_counters[i]; }
   void size_counters(size_t listeners) {
-    while (listener_counters.size() < listeners) listener_counters.push_back(std::make_unique<metrics::ListenerCounters>());
+    while (listener_counters.size() < listeners)
+      listener_counters.push_back(std::make_unique<metrics::ListenerCounters>());
   }
 
   // Idle keep-alive connections have nothing in flight: they close now, not at the deadline.

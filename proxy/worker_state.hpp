@@ -23,7 +23,7 @@ namespace gatehouse::proxy {
 struct Snapshot;
 
 struct UpstreamState {
-  PoolState* pool = nullptr;                  // per upstream name and endpoint list
+  PoolState* pool = nullptr;                      // per upstream name and endpoint list
   metrics::UpstreamCounters* counters = nullptr;  // per upstream name
 };
 

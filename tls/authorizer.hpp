@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "tls/identity.hpp"
 #include "common/reason.hpp"
+#include "tls/identity.hpp"
 
 namespace gatehouse::tls {
 

@@ -35,9 +35,9 @@ std::string ChainVerifier::revocation_words(X509* cert) const {
     int crit = 0;
     bssl::UniquePtr<ASN1_ENUMERATED> code(
         static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, nullptr)));
-    static const char* kNames[] = {"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
-                                   "superseded", "cessationOfOperation", "certificateHold", "", "removeFromCRL",
-                                   "privilegeWithdrawn", "aACompromise"};
+    static const char* kNames[] = {"unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+                                   "superseded",    "cessationOfOperation", "certificateHold", "",
+                                   "removeFromCRL", "privilegeWithdrawn",   "aACompromise"};
     long c = code ? ASN1_ENUMERATED_get(code.get()) : -1;
     if (c >= 0 && c <= 10 && kNames[c][0]) out += std::string(" (") + kNames[c] + ")";
     return out;
@@ -103,8 +103,8 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
   if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
     return {Reason::wrong_usage,
             "certificate " + quoted_subject(leaf) + " is a CA certificate, not a " +
-                (options_.purpose == VerifyOptions::Purpose::client ? "client" : "server") + " certificate", 0,
-            issuer_line(leaf)};
+                (options_.purpose == VerifyOptions::Purpose::client ? "client" : "server") + " certificate",
+            0, issuer_line(leaf)};
   }
   // Every set-up step is checked: one that failed silently would verify with less than asked
   // (no purpose, no name, an intermediate missing).
@@ -133,7 +133,8 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
   // limit, the partial chain (no anchor) already holds too many intermediates.
   const size_t built = sk_X509_num(X509_STORE_CTX_get0_chain(ctx.get()));
   const int err = X509_STORE_CTX_get_error(ctx.get());
-  const bool stopped = err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+  const bool stopped =
+      err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
   const size_t intermediates = verified  ? built - std::min<size_t>(built, 2)
                                : stopped ? built - std::min<size_t>(built, 1)
                                          : 0;
@@ -149,8 +150,7 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
     ERR_clear_error();
     STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
     VerifyOutcome out = strict_checks(chain, crls_);
-    if (out.reason == Reason::ok && options_.purpose == VerifyOptions::Purpose::client)
-      out = one_common_name(leaf);
+    if (out.reason == Reason::ok && options_.purpose == VerifyOptions::Purpose::client) out = one_common_name(leaf);
     if (facts && out.reason == Reason::ok && !describe_chain(chain, *facts))
       out = {Reason::invalid_certificate, "a certificate of the verified path cannot be DER-encoded", -1, ""};
     return out;
@@ -160,7 +160,7 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
   return out;
 }
 
-bool ChainVerifier::describe_chain(const STACK_OF(X509)* chain, VerifiedChain& facts) {
+bool ChainVerifier::describe_chain(const STACK_OF(X509) * chain, VerifiedChain& facts) {
   facts.certificates.clear();
   facts.valid_from = 0;
   facts.valid_until = INT64_MAX;
@@ -213,8 +213,7 @@ VerifyOutcome ChainVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
       break;
     case X509_V_ERR_CERT_NOT_YET_VALID:
       out.reason = Reason::not_yet_valid;
-      out.detail = "certificate " + who + " is not valid before " +
-                   iso8601(unix_time(X509_get0_notBefore(failing)));
+      out.detail = "certificate " + who + " is not valid before " + iso8601(unix_time(X509_get0_notBefore(failing)));
       break;
     case X509_V_ERR_CERT_REVOKED:
       out.reason = Reason::revoked;
@@ -234,10 +233,11 @@ VerifyOutcome ChainVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
       break;
     case X509_V_ERR_INVALID_PURPOSE:
       out.reason = Reason::wrong_usage;
-      out.detail = "certificate " + who + " is not meant for " +
-                   (options_.purpose == VerifyOptions::Purpose::server ? "servers (its extended key usage lacks serverAuth)"
-                                                                       : "client authentication (its key usage or "
-                                                                         "extended key usage lacks clientAuth)");
+      out.detail =
+          "certificate " + who + " is not meant for " +
+          (options_.purpose == VerifyOptions::Purpose::server ? "servers (its extended key usage lacks serverAuth)"
+                                                              : "client authentication (its key usage or "
+                                                                "extended key usage lacks clientAuth)");
       break;
     case X509_V_ERR_INVALID_CA:
     case X509_V_ERR_PATH_LENGTH_EXCEEDED:
@@ -265,8 +265,8 @@ VerifyOutcome ChainVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
       if (X509_NAME_cmp(X509_get_subject_name(failing), X509_get_issuer_name(failing)) == 0) {
         out.reason = Reason::untrusted_issuer;
-        out.detail = "certificate " + who + " is self-signed and is not one of the trusted roots (" +
-                     anchor_names() + ")";
+        out.detail =
+            "certificate " + who + " is self-signed and is not one of the trusted roots (" + anchor_names() + ")";
         break;
       }
       // The issuer is missing. If it carries the organisation of one of our roots it is most
@@ -282,8 +282,7 @@ VerifyOutcome ChainVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
       break;
     default:
       out.reason = Reason::untrusted_issuer;
-      out.detail = "certificate " + who + " failed verification: " +
-                   X509_verify_cert_error_string(err);
+      out.detail = "certificate " + who + " failed verification: " + X509_verify_cert_error_string(err);
       break;
   }
   return out;

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "tls/bssl.hpp"
 #include "common/reason.hpp"
+#include "tls/bssl.hpp"
 
 namespace gatehouse::tls {
 
@@ -67,10 +67,10 @@ class ChainVerifier {
  private:
   VerifyOutcome explain(X509_STORE_CTX* ctx, X509* leaf) const;
   // False when a certificate of the path cannot be encoded: the verification then fails.
-  static bool describe_chain(const STACK_OF(X509)* chain, VerifiedChain& facts);
+  static bool describe_chain(const STACK_OF(X509) * chain, VerifiedChain& facts);
   bool shares_anchor_organization(X509* cert) const;
   std::string revocation_words(X509* cert) const;  // " on DATE (reason)"
-  std::string anchor_names() const;                 // "'CN=Root A', 'CN=Root B'"
+  std::string anchor_names() const;                // "'CN=Root A', 'CN=Root B'"
 
   bssl::UniquePtr<X509_STORE> store_;
   CertChain anchors_;

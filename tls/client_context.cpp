@@ -27,7 +27,8 @@ std::unique_ptr<ClientContext> ClientContext::create(const conf::UpstreamTlsSett
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   size_t before = problems.problems().size();
   auto anchors = read_certificates(settings.ca.path);
-  if (!anchors) problems.add(file, settings.ca.source, anchors.error());
+  if (!anchors)
+    problems.add(file, settings.ca.source, anchors.error());
   else
     for (const auto& a : *anchors)
       if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), a.get()))
@@ -71,8 +72,8 @@ Result<bssl::UniquePtr<SSL>> ClientContext::new_ssl(const std::string& host) con
     if (!SSL_set_tlsext_host_name(ssl.get(), name.c_str()))
       return R::failure("cannot send '" + diagnose::printable(name) + "' as the server name (SNI): " + drain_errors());
     if (!X509_VERIFY_PARAM_set1_host(param, name.data(), name.size()))
-      return R::failure("cannot check the upstream's certificate for the name '" + diagnose::printable(name) + "': " +
-                        drain_errors());
+      return R::failure("cannot check the upstream's certificate for the name '" + diagnose::printable(name) +
+                        "': " + drain_errors());
   }
   SSL_set_connect_state(ssl.get());
   return R(std::move(ssl));

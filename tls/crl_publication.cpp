@@ -16,11 +16,13 @@ Result<std::string> checked_crl_base_url(const std::string& base) {
   using R = Result<std::string>;
   if (base.empty()) return base;
   if (!base.starts_with("http://") || base.size() <= 7)
-    return R::failure("the CRL URL '" + base + "' must be a plain http:// URL (CRL clients fetch it before they "
+    return R::failure("the CRL URL '" + base +
+                      "' must be a plain http:// URL (CRL clients fetch it before they "
                       "can trust any https server), e.g. http://pki.example.com/crl");
   for (unsigned char c : base)
     if (c <= ' ' || c >= 0x7f || c == ',')
-      return R::failure("the CRL URL '" + base + "' must be printable ASCII without spaces or commas "
+      return R::failure("the CRL URL '" + base +
+                        "' must be printable ASCII without spaces or commas "
                         "(percent-encode anything else)");
   std::string trimmed = base;
   while (trimmed.ends_with('/')) trimmed.pop_back();

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "tls/bssl.hpp"
 #include "common/result.hpp"
+#include "tls/bssl.hpp"
 
 namespace gatehouse::tls {
 

@@ -12,8 +12,7 @@ namespace {
 
 std::vector<std::string> name_entries(X509_NAME* name, int nid) {
   std::vector<std::string> out;
-  for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
-       i = X509_NAME_get_index_by_NID(name, nid, i)) {
+  for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0; i = X509_NAME_get_index_by_NID(name, nid, i)) {
     ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
     unsigned char* utf8 = nullptr;
     int len = ASN1_STRING_to_UTF8(&utf8, data);
@@ -51,11 +50,20 @@ void add_sans(X509* cert, PeerIdentity& id) {
   for (size_t i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
     switch (gn->type) {
-      case GEN_DNS: id.dns.push_back(asn1_bytes(gn->d.dNSName)); break;
-      case GEN_EMAIL: id.email.push_back(asn1_bytes(gn->d.rfc822Name)); break;
-      case GEN_URI: id.uri.push_back(asn1_bytes(gn->d.uniformResourceIdentifier)); break;
-      case GEN_IPADD: id.ip.push_back(ip_text(gn->d.iPAddress)); break;
-      default: break;
+      case GEN_DNS:
+        id.dns.push_back(asn1_bytes(gn->d.dNSName));
+        break;
+      case GEN_EMAIL:
+        id.email.push_back(asn1_bytes(gn->d.rfc822Name));
+        break;
+      case GEN_URI:
+        id.uri.push_back(asn1_bytes(gn->d.uniformResourceIdentifier));
+        break;
+      case GEN_IPADD:
+        id.ip.push_back(ip_text(gn->d.iPAddress));
+        break;
+      default:
+        break;
     }
   }
 }

@@ -20,9 +20,9 @@ struct PeerIdentity {
   std::vector<std::string> email;
   std::vector<std::string> uri;  // SPIFFE IDs included
   std::vector<std::string> ip;
-  std::string serial;       // upper-case hex with colons, "4F:2A:..."
-  std::string fingerprint;  // SHA-256 of the DER certificate, lower-case hex
-  std::string spki;         // SHA-256 of the SubjectPublicKeyInfo, lower-case hex
+  std::string serial;           // upper-case hex with colons, "4F:2A:..."
+  std::string fingerprint;      // SHA-256 of the DER certificate, lower-case hex
+  std::string spki;             // SHA-256 of the SubjectPublicKeyInfo, lower-case hex
   std::int64_t not_before = 0;  // Unix seconds
   std::int64_t not_after = 0;
 };

@@ -48,7 +48,8 @@ Result<CertChain> read_certificates(const std::filesystem::path& file) {
     return Result<CertChain>::failure(file.string() + ": certificate " + std::to_string(chain.size() + 1) +
                                       " is damaged (" + problem + ")");
   if (chain.empty())
-    return Result<CertChain>::failure(file.string() + ": no PEM certificate found (expected a "
+    return Result<CertChain>::failure(file.string() +
+                                      ": no PEM certificate found (expected a "
                                       "'-----BEGIN CERTIFICATE-----' block)");
   return chain;
 }
@@ -77,7 +78,8 @@ Result<bssl::UniquePtr<EVP_PKEY>> read_private_key(const std::filesystem::path& 
   bssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) {
     drain_errors();  // the library's words say less than ours
-    return R::failure(file.string() + ": no unencrypted PEM private key found (expected "
+    return R::failure(file.string() +
+                      ": no unencrypted PEM private key found (expected "
                       "'-----BEGIN PRIVATE KEY-----' or 'BEGIN EC/RSA PRIVATE KEY')");
   }
   return key;
@@ -101,8 +103,7 @@ std::string to_pem(EVP_PKEY* key) {
   return bio_text(bio.get());
 }
 
-Result<bool> write_file_atomic(const std::filesystem::path& file, const std::string& data,
-                               unsigned mode) {
+Result<bool> write_file_atomic(const std::filesystem::path& file, const std::string& data, unsigned mode) {
   auto tmp = file;
   tmp += ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <string>
 
-#include "tls/bssl.hpp"
 #include "common/result.hpp"
+#include "tls/bssl.hpp"
 
 namespace gatehouse::tls {
 
@@ -22,12 +22,11 @@ std::string to_pem(EVP_PKEY* key);
 
 // Writes via a temporary file and rename, so readers never see half a file.
 // `mode` applies to the new file (0600 for private keys).
-Result<bool> write_file_atomic(const std::filesystem::path& file, const std::string& data,
-                               unsigned mode);
+Result<bool> write_file_atomic(const std::filesystem::path& file, const std::string& data, unsigned mode);
 
 std::string name_text(const X509_NAME* name);  // RFC 2253, UTF-8 kept
 std::string bio_text(BIO* bio);                // everything written to a memory BIO
-std::string subject_line(const X509* cert);  // "CN=alice,OU=testers,O=Acme" (RFC 2253 order)
+std::string subject_line(const X509* cert);    // "CN=alice,OU=testers,O=Acme" (RFC 2253 order)
 std::string issuer_line(const X509* cert);
 
 }  // namespace gatehouse::tls

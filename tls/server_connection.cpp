@@ -128,8 +128,9 @@ Verdict ServerConnection::explain_failure(const std::error_code& ec, bool timed_
   } else if (ssl_reason_is(code, SSL_R_KEY_USAGE_BIT_INCORRECT)) {
     // TLS 1.3 checks this before our verifier runs: typically a CA certificate used as a client's.
     v.reason = Reason::wrong_usage;
-    v.detail = "the client certificate's key usage does not allow signing (no digitalSignature); "
-               "is it a CA certificate?";
+    v.detail =
+        "the client certificate's key usage does not allow signing (no digitalSignature); "
+        "is it a CA certificate?";
   } else if (ssl_reason_is(code, SSL_R_EXCESSIVE_MESSAGE_SIZE) && report_.client_hello_read) {
     // After the ClientHello only the client's Certificate message can outgrow BoringSSL's
     // max_cert_list (set from max_client_cert_size).
@@ -141,8 +142,8 @@ Verdict ServerConnection::explain_failure(const std::error_code& ec, bool timed_
   } else {
     v.reason = Reason::protocol_error;
     v.detail = ec == std::error_code(asio::error::eof) ? "the client closed the connection during the handshake"
-               : stream_.last_error().empty()         ? ec.message()
-                                                      : stream_.last_error();
+               : stream_.last_error().empty()          ? ec.message()
+                                                       : stream_.last_error();
   }
   return v;
 }

@@ -6,11 +6,11 @@
 
 #include "tls/client_hello.hpp"
 #include "tls/der.hpp"
-#include "tls/server_credentials.hpp"
 #include "tls/diagnose/inspect.hpp"
 #include "tls/identity.hpp"
-#include "tls/reason_alert.hpp"
 #include "tls/pem_io.hpp"
+#include "tls/reason_alert.hpp"
+#include "tls/server_credentials.hpp"
 #include "tls/verified_cache.hpp"
 
 namespace gatehouse::tls {
@@ -34,7 +34,8 @@ uint16_t to_wire(conf::TlsVersion v) { return v == conf::TlsVersion::v1_3 ? TLS1
 }  // namespace
 
 std::string too_large_detail(std::size_t sent_bytes, std::size_t limit) {
-  return "the client sent " + (sent_bytes ? std::to_string(sent_bytes) + " bytes of certificates" : "a certificate message") +
+  return "the client sent " +
+         (sent_bytes ? std::to_string(sent_bytes) + " bytes of certificates" : "a certificate message") +
          ", more than max_client_cert_size (" + std::to_string(limit) +
          " bytes) allows; a client certificate is usually under 2 KiB (raise the limit if yours are really this big)";
 }
@@ -64,15 +65,19 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   CertChain intermediates;
   if (tls.client_intermediates) {
     auto loaded = load_ca_file(*tls.client_intermediates, "client_intermediates", warnings);
-    if (!loaded) problems.add(file, tls.client_intermediates->source, loaded.error());
-    else intermediates = std::move(*loaded);
+    if (!loaded)
+      problems.add(file, tls.client_intermediates->source, loaded.error());
+    else
+      intermediates = std::move(*loaded);
     for (auto& w : warnings) problems.warn(file, tls.client_intermediates->source, w);
   }
   CrlList crls;
   if (tls.crl) {
     auto loaded = read_crls(tls.crl->path);
-    if (!loaded) problems.add(file, tls.crl->source, loaded.error());
-    else crls = std::move(*loaded);
+    if (!loaded)
+      problems.add(file, tls.crl->source, loaded.error());
+    else
+      crls = std::move(*loaded);
     for (const auto& crl : crls) {
       std::int64_t next = unix_time(X509_CRL_get0_nextUpdate(crl.get()));
       if (next && next < std::time(nullptr))
@@ -86,7 +91,8 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   }
   if (problems.problems().size() != before) return nullptr;
 
-  VerifyOptions options{.purpose = VerifyOptions::Purpose::client, .max_depth = tls.verify_depth,
+  VerifyOptions options{.purpose = VerifyOptions::Purpose::client,
+                        .max_depth = tls.verify_depth,
                         .accept_stale_crl = !tls.crl_stale_reject};
   sc->loaded_ = describe_loaded(tls, *anchors, intermediates, crls);
   sc->verifier_ = std::make_unique<ChainVerifier>(*anchors, intermediates, crls, options);
@@ -134,13 +140,15 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
     names_ok = name && bssl::PushToStack(names.get(), std::move(name));
   }
   if (!names_ok) {
-    problems.add(file, tls.client_ca.source, "cannot build the list of accepted CAs sent to clients: " + drain_errors());
+    problems.add(file, tls.client_ca.source,
+                 "cannot build the list of accepted CAs sent to clients: " + drain_errors());
     return nullptr;
   }
   SSL_CTX_set0_client_CAs(ctx, names.release());
   // With verify = "optional" the handshake goes on without a (valid) certificate; the report
   // keeps the reason and http mode answers with a page instead of forwarding.
-  SSL_CTX_set_custom_verify(ctx, sc->verify_optional_ ? SSL_VERIFY_PEER : SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+  SSL_CTX_set_custom_verify(ctx,
+                            sc->verify_optional_ ? SSL_VERIFY_PEER : SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                             &ServerContext::on_verify);
   if (offer_http11) SSL_CTX_set_alpn_select_cb(ctx, &ServerContext::on_alpn, nullptr);
   SSL_CTX_set_select_certificate_cb(ctx, &ServerContext::on_select_certificate);
@@ -168,8 +176,8 @@ HandshakeReport* ServerContext::report_of(const SSL* ssl) {
 const ServerCredential* ServerContext::select(const SSL_CLIENT_HELLO* hello) const {
   ClientHelloFacts facts = read_client_hello(hello);
   // TLS 1.3 picks the key type by signature algorithm alone; TLS 1.2 also by cipher suite.
-  bool ecdsa_ok = (facts.accepts_ecdsa || !facts.sent_sigalgs) &&
-                  ((facts.offers_tls13 && tls13_) || facts.offers_ecdsa_suite);
+  bool ecdsa_ok =
+      (facts.accepts_ecdsa || !facts.sent_sigalgs) && ((facts.offers_tls13 && tls13_) || facts.offers_ecdsa_suite);
   const ServerCredential* by_name = nullptr;
   const ServerCredential* by_type = nullptr;
   for (const auto& cred : credentials_) {
@@ -187,8 +195,7 @@ const ServerCredential* ServerContext::select(const SSL_CLIENT_HELLO* hello) con
 enum ssl_select_cert_result_t ServerContext::on_select_certificate(const SSL_CLIENT_HELLO* hello) {
   if (HandshakeReport* report = report_of(hello->ssl)) report->client_hello_read = true;
   const ServerCredential* cred = of(hello->ssl)->select(hello);
-  if (!SSL_set_chain_and_key(hello->ssl, cred->chain_view.data(), cred->chain_view.size(), cred->key.get(),
-                             nullptr))
+  if (!SSL_set_chain_and_key(hello->ssl, cred->chain_view.data(), cred->chain_view.size(), cred->key.get(), nullptr))
     return ssl_select_cert_error;
   return ssl_select_cert_success;
 }
@@ -280,8 +287,11 @@ bool ServerContext::verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* o
     X509* cert = X509_parse_from_buffer(sk_CRYPTO_BUFFER_value(buffers, i));
     if (!cert) {
       ERR_clear_error();
-      report->verify = {Reason::protocol_error, "certificate " + std::to_string(i) + " sent by the client "
-                        "cannot be parsed", static_cast<int>(i), ""};
+      report->verify = {Reason::protocol_error,
+                        "certificate " + std::to_string(i) +
+                            " sent by the client "
+                            "cannot be parsed",
+                        static_cast<int>(i), ""};
       report->verify_ran = true;
       *out_alert = SSL_AD_BAD_CERTIFICATE;
       return false;

@@ -9,8 +9,8 @@
 
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
-#include "tls/bssl.hpp"
 #include "tls/authorizer.hpp"
+#include "tls/bssl.hpp"
 #include "tls/chain_verifier.hpp"
 #include "tls/identity.hpp"
 #include "tls/session_resumption.hpp"
@@ -21,21 +21,21 @@ namespace gatehouse::tls {
 
 // What the handshake learned about the client, filled in by our callbacks.
 struct HandshakeReport {
-  VerifyOutcome verify;                  // reason ok while nothing failed (a policy refusal included)
+  VerifyOutcome verify;  // reason ok while nothing failed (a policy refusal included)
   bool verify_ran = false;
   bool client_hello_read = false;        // past the ClientHello: a too-large message is the client's certificates
   std::optional<PeerIdentity> identity;  // once the chain verified
   // With identity: the verified path between the client certificate and the anchor (both
   // excluded), DER, the same whether VerifiedCache answered or the chain was verified in full.
   std::shared_ptr<const std::vector<std::string>> chain_der;
-  Authorization authz;                   // the route and the rule that decided
+  Authorization authz;  // the route and the rule that decided
 };
 
 struct ServerCredential {
   bssl::UniquePtr<EVP_PKEY> key;
   std::vector<bssl::UniquePtr<CRYPTO_BUFFER>> chain;  // leaf first
-  std::vector<CRYPTO_BUFFER*> chain_view;            // what SSL_set_chain_and_key takes
-  std::vector<std::string> names;                    // DNS SANs (and CN when no SAN)
+  std::vector<CRYPTO_BUFFER*> chain_view;             // what SSL_set_chain_and_key takes
+  std::vector<std::string> names;                     // DNS SANs (and CN when no SAN)
   bool ecdsa = false;
   std::string subject;
   std::int64_t not_after = 0;
@@ -46,9 +46,9 @@ struct ServerCredential {
 
 // A certificate, CA or CRL a listener loaded, for /certs and certificate_not_after_seconds.
 struct LoadedCertificate {
-  std::string kind;     // "server", "client_ca", "client_intermediate", "crl"
-  std::string subject;  // a CRL: its issuer
-  std::string serial;   // empty for a CRL
+  std::string kind;             // "server", "client_ca", "client_intermediate", "crl"
+  std::string subject;          // a CRL: its issuer
+  std::string serial;           // empty for a CRL
   std::int64_t not_before = 0;  // a CRL: this update
   std::int64_t not_after = 0;   // a CRL: next update
 };
@@ -92,7 +92,6 @@ class ServerContext {
   // The server certificate chosen for this connection (for PROXY v2's SIG_ALG and KEY_ALG).
   static const ServerCredential* credential_of(const SSL* ssl);
 
-
  private:
   ServerContext() = default;
   const ServerCredential* select(const SSL_CLIENT_HELLO* hello) const;
@@ -113,7 +112,7 @@ class ServerContext {
   bool tls13_ = true;
   bool verify_optional_ = false;
   std::size_t max_client_cert_size_ = 16 * 1024;  // total DER bytes of the certificates a client sends
-  std::uint64_t id_ = 0;  // unique per context: keys the resumption cache
+  std::uint64_t id_ = 0;                          // unique per context: keys the resumption cache
   std::vector<LoadedCertificate> loaded_;
 };
 

@@ -37,9 +37,9 @@ std::optional<ServerCredential> load_credential(const conf::CertificateSettings&
   X509* leaf = chain->front().get();
   if (!X509_check_private_key(leaf, key->get())) {
     drain_errors();
-    problems.add(file, c.key.source,
-                 c.key.path.string() + " is not the private key of " + c.cert.path.string() + " ('" +
-                     subject_line(leaf) + "')");
+    problems.add(
+        file, c.key.source,
+        c.key.path.string() + " is not the private key of " + c.cert.path.string() + " ('" + subject_line(leaf) + "')");
     return std::nullopt;
   }
   ServerCredential cred;
@@ -50,27 +50,32 @@ std::optional<ServerCredential> load_credential(const conf::CertificateSettings&
   if (const char* sn = OBJ_nid2sn(X509_get_signature_nid(leaf))) cred.sig_alg = sn;
   int bits = EVP_PKEY_bits(key->get());
   int type = EVP_PKEY_id(key->get());
-  cred.key_alg = (type == EVP_PKEY_RSA ? "RSA" : type == EVP_PKEY_EC ? "EC" : "unknown") +
+  cred.key_alg = (type == EVP_PKEY_RSA  ? "RSA"
+                  : type == EVP_PKEY_EC ? "EC"
+                                        : "unknown") +
                  (type == EVP_PKEY_RSA || type == EVP_PKEY_EC ? std::to_string(bits) : std::string());
   const std::int64_t now = std::time(nullptr);
   if (cred.not_after < now) {
-    problems.add(file, c.cert.source,
-                 c.cert.path.string() + ": server certificate '" + cred.subject + "' expired on " +
-                     iso8601(cred.not_after));
+    problems.add(
+        file, c.cert.source,
+        c.cert.path.string() + ": server certificate '" + cred.subject + "' expired on " + iso8601(cred.not_after));
     return std::nullopt;
   }
   if (cred.not_after < now + kExpiryWarning)
-    problems.warn(file, c.cert.source, c.cert.path.string() + ": server certificate '" + cred.subject + "' " +
-                                           diagnose::days_phrase(cred.not_after - now) + " (" + iso8601(cred.not_after) + ")");
+    problems.warn(file, c.cert.source,
+                  c.cert.path.string() + ": server certificate '" + cred.subject + "' " +
+                      diagnose::days_phrase(cred.not_after - now) + " (" + iso8601(cred.not_after) + ")");
   if (chain->size() == 1 && X509_check_issued(leaf, leaf) != X509_V_OK)
-    problems.warn(file, c.cert.source, c.cert.path.string() + ": holds only the server certificate, issued by '" +
-                                           issuer_line(leaf) + "'; clients that lack that intermediate will fail: "
-                                           "append it after the server certificate");
+    problems.warn(file, c.cert.source,
+                  c.cert.path.string() + ": holds only the server certificate, issued by '" + issuer_line(leaf) +
+                      "'; clients that lack that intermediate will fail: "
+                      "append it after the server certificate");
   for (const auto& cert : *chain) {
     auto buffer = der_buffer_of(cert.get());
     if (!buffer) {
-      problems.add(file, c.cert.source, c.cert.path.string() + ": '" + subject_line(cert.get()) +
-                                            "' cannot be DER-encoded (or memory ran out)");
+      problems.add(
+          file, c.cert.source,
+          c.cert.path.string() + ": '" + subject_line(cert.get()) + "' cannot be DER-encoded (or memory ran out)");
       return std::nullopt;
     }
     cred.chain.push_back(std::move(buffer));

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "common/result.hpp"
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
 #include "tls/chain_verifier.hpp"
-#include "common/result.hpp"
 #include "tls/server_context.hpp"
 
 namespace gatehouse::tls {

@@ -5,8 +5,8 @@
 #include <openssl/sha.h>
 #include <sys/stat.h>
 
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -40,7 +40,8 @@ std::vector<uint8_t> session_context(const CertChain& anchors, const CertChain& 
   return out;
 }
 
-std::vector<TicketKey> load_ticket_keys(const conf::FileRef& ref, const std::string& file, conf::Diagnostics& problems) {
+std::vector<TicketKey> load_ticket_keys(const conf::FileRef& ref, const std::string& file,
+                                        conf::Diagnostics& problems) {
   std::ifstream in(ref.path, std::ios::binary);
   if (!in) {
     problems.add(file, ref.source, "cannot read " + ref.path.string());
@@ -50,9 +51,11 @@ std::vector<TicketKey> load_ticket_keys(const conf::FileRef& ref, const std::str
   buf << in.rdbuf();
   const std::string data = buf.str();
   if (data.empty() || data.size() % sizeof(TicketKey) != 0) {
-    problems.add(file, ref.source, ref.path.string() + " must hold one or more 80-byte keys (" +
-                                       std::to_string(data.size()) + " bytes found); make one with "
-                                       "`head -c 80 /dev/urandom > " + ref.path.filename().string() + "`");
+    problems.add(file, ref.source,
+                 ref.path.string() + " must hold one or more 80-byte keys (" + std::to_string(data.size()) +
+                     " bytes found); make one with "
+                     "`head -c 80 /dev/urandom > " +
+                     ref.path.filename().string() + "`");
     return {};
   }
   struct stat st {};

@@ -28,7 +28,6 @@ std::vector<uint8_t> session_context(const CertChain& anchors, const CertChain& 
                                      const conf::TlsSettings& tls);
 
 // Reads a ticket key file: one or more 80-byte keys, the first one encrypts. Never logs a key.
-std::vector<TicketKey> load_ticket_keys(const conf::FileRef& ref, const std::string& file,
-                                        conf::Diagnostics& problems);
+std::vector<TicketKey> load_ticket_keys(const conf::FileRef& ref, const std::string& file, conf::Diagnostics& problems);
 
 }  // namespace gatehouse::tls

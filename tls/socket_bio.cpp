@@ -11,7 +11,7 @@ namespace gatehouse::tls {
 namespace {
 
 constexpr size_t kReadAhead = 64 * 1024 + 512;  // four full TLS records
-constexpr size_t kCorked = 64 * 1024 + 512;  // four full records and their headers and tags
+constexpr size_t kCorked = 64 * 1024 + 512;     // four full records and their headers and tags
 
 struct ReadAhead {
   int fd;
@@ -137,9 +137,7 @@ void cork_socket_bio(BIO* bio, bool corked) {
   if (BIO_get_data(bio)) state(bio)->corked = corked;
 }
 
-int flush_socket_bio(BIO* bio) {
-  return BIO_get_data(bio) ? flush_corked(state(bio)) : 1;
-}
+int flush_socket_bio(BIO* bio) { return BIO_get_data(bio) ? flush_corked(state(bio)) : 1; }
 
 bssl::UniquePtr<BIO> make_socket_bio(int fd) {
   const BIO_METHOD* method = read_ahead_method();

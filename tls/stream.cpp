@@ -12,8 +12,7 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
-Stream::Stream(asio::ip::tcp::socket& socket, bssl::UniquePtr<SSL> ssl)
-    : socket_(socket), ssl_(std::move(ssl)) {
+Stream::Stream(asio::ip::tcp::socket& socket, bssl::UniquePtr<SSL> ssl) : socket_(socket), ssl_(std::move(ssl)) {
   // Nothing here may throw (a connection's failure is its own); what fails is kept in broken_
   // and is the answer of the first operation.
   asio::error_code ec;

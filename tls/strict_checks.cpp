@@ -56,7 +56,7 @@ std::vector<std::string> dns_sans(X509* cert) {
 }
 
 // The DNS names of one side (permitted or excluded) of a nameConstraints extension.
-std::vector<std::string> constraint_dns(STACK_OF(GENERAL_SUBTREE)* subtrees) {
+std::vector<std::string> constraint_dns(STACK_OF(GENERAL_SUBTREE) * subtrees) {
   std::vector<std::string> out;
   for (size_t i = 0; subtrees && i < sk_GENERAL_SUBTREE_num(subtrees); ++i) {
     const GENERAL_SUBTREE* st = sk_GENERAL_SUBTREE_value(subtrees, i);
@@ -69,7 +69,7 @@ bool empty_subject(X509* cert) { return X509_NAME_entry_count(X509_get_subject_n
 
 // Name constraints: only on CAs, always critical, well-formed; and a wildcard SAN must not
 // reach into an excluded subtree (BoringSSL compares the wildcard as a literal name).
-VerifyOutcome check_name_constraints(STACK_OF(X509)* chain) {
+VerifyOutcome check_name_constraints(STACK_OF(X509) * chain) {
   const size_t n = sk_X509_num(chain);
   std::vector<std::string> excluded;
   for (size_t i = 0; i < n; ++i) {
@@ -93,8 +93,8 @@ VerifyOutcome check_name_constraints(STACK_OF(X509)* chain) {
     const std::string base = san.substr(1);  // ".example.com"
     for (const auto& e : excluded)
       if (e.size() > base.size() && e.ends_with(base))
-        return fail(Reason::invalid_certificate, 0, leaf, "has the wildcard name '" + san + "', which covers '" + e +
-                                                              "', a name its issuer excludes");
+        return fail(Reason::invalid_certificate, 0, leaf,
+                    "has the wildcard name '" + san + "', which covers '" + e + "', a name its issuer excludes");
   }
   return {};
 }
@@ -118,7 +118,7 @@ bool valid_dns_name(const std::string& name) {
   return true;
 }
 
-VerifyOutcome strict_checks(STACK_OF(X509)* chain, const CrlList& crls) {
+VerifyOutcome strict_checks(STACK_OF(X509) * chain, const CrlList& crls) {
   const size_t n = sk_X509_num(chain);
   for (size_t i = 0; i < n; ++i) {
     X509* cert = sk_X509_value(chain, i);
@@ -126,11 +126,13 @@ VerifyOutcome strict_checks(STACK_OF(X509)* chain, const CrlList& crls) {
     const bool issuer = i > 0;
     const uint32_t flags = X509_get_extension_flags(cert);
     if (!serial_ok(cert))
-      return fail(Reason::invalid_certificate, i, cert, "has a serial number that is zero, negative or longer than 20 bytes");
+      return fail(Reason::invalid_certificate, i, cert,
+                  "has a serial number that is zero, negative or longer than 20 bytes");
     if (X509_get_version(cert) != X509_VERSION_3 && X509_get_ext_count(cert) > 0)
       return fail(Reason::invalid_certificate, i, cert, "has extensions but is not a version 3 certificate");
     if (is_critical(cert, NID_authority_key_identifier))
-      return fail(Reason::invalid_certificate, i, cert, "marks its authority key identifier critical, which RFC 5280 forbids");
+      return fail(Reason::invalid_certificate, i, cert,
+                  "marks its authority key identifier critical, which RFC 5280 forbids");
     if (has_extension(cert, NID_policy_constraints) && !is_critical(cert, NID_policy_constraints))
       return fail(Reason::invalid_certificate, i, cert, "has policy constraints that are not marked critical");
     if (empty_subject(cert) && (flags & EXFLAG_CA))
@@ -150,12 +152,14 @@ VerifyOutcome strict_checks(STACK_OF(X509)* chain, const CrlList& crls) {
       for (const auto& crl : crls)
         if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_issuer_name(cert)) == 0 &&
             X509_CRL_get_ext_by_NID(crl.get(), NID_crl_number, -1) < 0)
-          return fail(Reason::revoked, i, cert, "cannot be checked for revocation: the CRL of its issuer has no CRL "
-                                                "number, so it is not a valid CRL");
+          return fail(Reason::revoked, i, cert,
+                      "cannot be checked for revocation: the CRL of its issuer has no CRL "
+                      "number, so it is not a valid CRL");
     }
     if (issuer) {
       if (!(flags & EXFLAG_CA) || !is_critical(cert, NID_basic_constraints))
-        return fail(Reason::untrusted_issuer, i, cert, "issues certificates but lacks a critical basicConstraints CA:TRUE");
+        return fail(Reason::untrusted_issuer, i, cert,
+                    "issues certificates but lacks a critical basicConstraints CA:TRUE");
       if ((flags & EXFLAG_KUSAGE) && !(X509_get_key_usage(cert) & KU_KEY_CERT_SIGN))
         return fail(Reason::untrusted_issuer, i, cert, "issues certificates but its key usage lacks keyCertSign");
       if (!X509_get0_subject_key_id(cert))

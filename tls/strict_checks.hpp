@@ -10,7 +10,7 @@ namespace gatehouse::tls {
 
 // `chain` as BoringSSL built it: the certificate first, its trust anchor last. `crls` are the
 // CRLs in use (each must carry a CRL number).
-VerifyOutcome strict_checks(STACK_OF(X509)* chain, const CrlList& crls);
+VerifyOutcome strict_checks(STACK_OF(X509) * chain, const CrlList& crls);
 
 // RFC 1034 preferred name syntax (letters, digits, hyphens; a leading "*." label allowed).
 bool valid_dns_name(const std::string& name);

@@ -38,16 +38,16 @@ struct Verdict {
 
 // What the connection and the upstream may be told about the TLS session.
 struct SessionFacts {
-  bool completed = false;    // the handshake finished (a refused client may still have a session
-                             // with verify = "optional")
+  bool completed = false;  // the handshake finished (a refused client may still have a session
+                           // with verify = "optional")
   std::string sni;
-  std::string version;       // "TLSv1.3"
+  std::string version;  // "TLSv1.3"
   bool tls13 = false;
-  std::string cipher;        // IANA name, "TLS_AES_128_GCM_SHA256"
+  std::string cipher;          // IANA name, "TLS_AES_128_GCM_SHA256"
   std::string cipher_openssl;  // OpenSSL's name (PROXY v2's SSL_CIPHER TLV, as HAProxy sends)
   bool resumed = false;
   std::string alpn;
-  std::string leaf_der;      // the client certificate, DER; empty when none
+  std::string leaf_der;                          // the client certificate, DER; empty when none
   const ServerCredential* credential = nullptr;  // our certificate chosen for this client
 };
 

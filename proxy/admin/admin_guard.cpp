@@ -33,7 +33,9 @@ bool same_address(const std::string& host, const asio::ip::address& local) {
   auto address = asio::ip::make_address(host, ec);
   if (ec) return false;
   auto plain = [](const asio::ip::address& a) {
-    return a.is_v6() && a.to_v6().is_v4_mapped() ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6())) : a;
+    return a.is_v6() && a.to_v6().is_v4_mapped()
+               ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()))
+               : a;
   };
   return plain(address) == plain(local);
 }
@@ -76,12 +78,15 @@ std::string admin_refusal_words(AdminVerdict verdict, const http::Head& head) {
   const std::string* host = head.find("Host");
   const std::string* origin = head.find("Origin");
   switch (verdict) {
-    case AdminVerdict::allowed: return "";
+    case AdminVerdict::allowed:
+      return "";
     case AdminVerdict::several_hosts:
       return "refused: the request has several Host headers; send one\n";
     case AdminVerdict::foreign_host:
       return "refused: the admin listener answers only to localhost, a loopback address or its own address, "
-             "not to Host '" + (host ? *host : "") + "' (a web page may be trying to reach it through DNS "
+             "not to Host '" +
+             (host ? *host : "") +
+             "' (a web page may be trying to reach it through DNS "
              "rebinding); use http://127.0.0.1:PORT/ or the address in [admin] listen\n";
     case AdminVerdict::foreign_origin:
       return "refused: the request comes from the web page of another site (Origin '" + (origin ? *origin : "") +

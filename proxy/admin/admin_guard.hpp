@@ -26,8 +26,8 @@ enum class AdminVerdict : std::uint8_t {
 
 // What the admin listener knows about itself.
 struct AdminSelf {
-  std::string configured_host;    // the host of [admin] listen: "127.0.0.1", "0.0.0.0", "admin.internal"
-  asio::ip::address local;        // the address this connection arrived at (for a wildcard listen)
+  std::string configured_host;  // the host of [admin] listen: "127.0.0.1", "0.0.0.0", "admin.internal"
+  asio::ip::address local;      // the address this connection arrived at (for a wildcard listen)
 };
 
 AdminVerdict judge_admin_request(const http::Head& head, const AdminSelf& self);

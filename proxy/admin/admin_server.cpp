@@ -3,14 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
-#include "proxy/admin/admin_guard.hpp"
 #include "common/deadline.hpp"
 #include "conf/settings.hpp"
+#include "proxy/admin/admin_guard.hpp"
 #include "proxy/event_loop.hpp"
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/reason_phrase.hpp"
@@ -107,9 +107,10 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(const asio::ip::tcp::en
   if (!ec) s->acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) s->acceptor_->bind(address, ec);
   if (!ec) s->acceptor_->listen(64, ec);
-  if (ec) return R::failure("admin: cannot listen on " + address.address().to_string() + ":" +
-                            std::to_string(address.port()) + ": " + ec.message() +
-                            " (set [admin] listen to another address, or \"off\")");
+  if (ec)
+    return R::failure("admin: cannot listen on " + address.address().to_string() + ":" +
+                      std::to_string(address.port()) + ": " + ec.message() +
+                      " (set [admin] listen to another address, or \"off\")");
   auto bound = s->acceptor_->local_endpoint(ec);
   if (ec) return R::failure("admin: cannot read the port it listens on: " + ec.message());
   s->port_ = bound.port();

@@ -43,7 +43,8 @@ void ended_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<co
     if (!reverified[r] && static_cast<gatehouse::Reason>(r) != gatehouse::Reason::revoked) continue;
     e.counter("gatehouse_connections_reverified_closed_total",
               "Open connections closed after a reload because their client no longer passes.",
-              {{"listener", l.settings.name}, {"reason", std::string(gatehouse::reason_keyword(static_cast<gatehouse::Reason>(r)))}},
+              {{"listener", l.settings.name},
+               {"reason", std::string(gatehouse::reason_keyword(static_cast<gatehouse::Reason>(r)))}},
               static_cast<double>(reverified[r]));
   }
   e.counter("gatehouse_connections_max_age_closed_total", "Connections closed at max_connection_age.",
@@ -73,23 +74,24 @@ void listener_metrics(Exposition& e, const ListenerRuntime& l, const std::vector
       for (std::size_t s = 0; s < 2; ++s) {
         bool baseline = r == 0 && v == 1 && s == 0;  // ok, TLSv1.3, full: always present
         if (!handshakes[r][v][s] && !baseline) continue;
-        e.counter("gatehouse_tls_handshakes_total", "TLS handshakes by outcome (ok or the refusal reason).",
-                  {{"listener", l.settings.name},
-                   {"result", r == 0 ? "ok" : std::string(gatehouse::reason_keyword(static_cast<gatehouse::Reason>(r)))},
-                   {"version", kVersions[v]},
-                   {"resumed", s ? "true" : "false"}},
-                  static_cast<double>(handshakes[r][v][s]));
+        e.counter(
+            "gatehouse_tls_handshakes_total", "TLS handshakes by outcome (ok or the refusal reason).",
+            {{"listener", l.settings.name},
+             {"result", r == 0 ? "ok" : std::string(gatehouse::reason_keyword(static_cast<gatehouse::Reason>(r)))},
+             {"version", kVersions[v]},
+             {"resumed", s ? "true" : "false"}},
+            static_cast<double>(handshakes[r][v][s]));
       }
-  handshake.expose(e, "gatehouse_tls_handshake_duration_seconds", "Time from accept to the end of the handshake.",
-                   who, metrics::kLatencyBounds);
+  handshake.expose(e, "gatehouse_tls_handshake_duration_seconds", "Time from accept to the end of the handshake.", who,
+                   metrics::kLatencyBounds);
   e.gauge("gatehouse_connections_active", "Client connections open now.", who, static_cast<double>(active));
   e.counter("gatehouse_connections_total", "Client connections accepted.", who, static_cast<double>(total));
   duration.expose(e, "gatehouse_connection_duration_seconds", "How long client connections lasted.", who,
                   metrics::kDurationBounds);
-  e.counter("gatehouse_bytes_total", "Bytes forwarded.", {{"listener", l.settings.name}, {"direction", "client_to_upstream"}},
-            static_cast<double>(up));
-  e.counter("gatehouse_bytes_total", "Bytes forwarded.", {{"listener", l.settings.name}, {"direction", "upstream_to_client"}},
-            static_cast<double>(down));
+  e.counter("gatehouse_bytes_total", "Bytes forwarded.",
+            {{"listener", l.settings.name}, {"direction", "client_to_upstream"}}, static_cast<double>(up));
+  e.counter("gatehouse_bytes_total", "Bytes forwarded.",
+            {{"listener", l.settings.name}, {"direction", "upstream_to_client"}}, static_cast<double>(down));
   ended_metrics(e, l, workers);
 }
 
@@ -100,10 +102,11 @@ void authz_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<co
     std::uint64_t allowed = 0;
     std::array<std::uint64_t, gatehouse::kReasonCount> refused{};
     for (const auto* w : workers)
-      w->state.read_route(l.settings.name, r < routes.size() ? routes[r].name : "", [&](const metrics::RouteCounters& c) {
-        allowed += c.allowed.get();
-        for (std::size_t i = 0; i < refused.size(); ++i) refused[i] += c.refused[i].get();
-      });
+      w->state.read_route(l.settings.name, r < routes.size() ? routes[r].name : "",
+                          [&](const metrics::RouteCounters& c) {
+                            allowed += c.allowed.get();
+                            for (std::size_t i = 0; i < refused.size(); ++i) refused[i] += c.refused[i].get();
+                          });
     const std::string help = "Authorization decisions on verified clients, by route.";
     if (r < routes.size())  // "(none)": no route matched, which only ever refuses
       e.counter("gatehouse_authz_decisions_total", help,
@@ -130,7 +133,8 @@ void upstream_metrics(Exposition& e, const UpstreamRuntime& u, const std::vector
       connect.add(c.connect_duration);
     });
   const std::string help = "Connection attempts to the upstream's endpoints.";
-  e.counter("gatehouse_upstream_connect_total", help, {{"upstream", u.name}, {"result", "ok"}}, static_cast<double>(ok));
+  e.counter("gatehouse_upstream_connect_total", help, {{"upstream", u.name}, {"result", "ok"}},
+            static_cast<double>(ok));
   e.counter("gatehouse_upstream_connect_total", help, {{"upstream", u.name}, {"result", "error"}},
             static_cast<double>(failed));
   connect.expose(e, "gatehouse_upstream_connect_duration_seconds", "Time to connect to an endpoint.",
@@ -167,7 +171,8 @@ std::string metrics_text(const Snapshot& snapshot, const std::vector<const Worke
   for (const auto* w : workers)
     for (std::size_t t = 0; t < tlv_dropped.size(); ++t) tlv_dropped[t] += w->counters.proxy_tlv_dropped[t].get();
   for (std::size_t t = 0; t < tlv_dropped.size(); ++t)
-    if (tlv_dropped[t] || static_cast<ProxyTlv>(t) == ProxyTlv::ssl_client_cert)  // the one that can happen: always shown
+    if (tlv_dropped[t] ||
+        static_cast<ProxyTlv>(t) == ProxyTlv::ssl_client_cert)  // the one that can happen: always shown
       e.counter("gatehouse_proxy_tlv_dropped_total",
                 "PROXY v2 TLVs left out because they did not fit the header's 16-bit lengths.",
                 {{"tlv", std::string(proxy_tlv_keyword(static_cast<ProxyTlv>(t)))}},

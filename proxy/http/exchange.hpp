@@ -16,9 +16,9 @@
 #include <string>
 #include <variant>
 
+#include "common/deadline.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/close_reason.hpp"
-#include "common/deadline.hpp"
 #include "proxy/http/exchange_parts.hpp"
 #include "proxy/http/request_checks.hpp"
 #include "proxy/http/whoami_answer.hpp"

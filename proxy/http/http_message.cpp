@@ -266,11 +266,16 @@ int MessageParser::check_head() {
   if (h.content_length > kMaxExactLength)
     return refuse(ParseProblem::malformed, "Content-Length " + std::to_string(h.content_length) + " is larger than " +
                                                std::to_string(kMaxExactLength));
-  const bool bodiless = (type_ == HTTP_RESPONSE) && (skip_body_ || h.status < 200 || h.status == 204 || h.status == 304);
-  if (bodiless) h.framing = Framing::none;
-  else if (parser_.flags & F_CHUNKED) h.framing = Framing::chunked;
-  else if (h.has_content_length) h.framing = Framing::content_length;
-  else h.framing = type_ == HTTP_RESPONSE ? Framing::until_close : Framing::none;
+  const bool bodiless =
+      (type_ == HTTP_RESPONSE) && (skip_body_ || h.status < 200 || h.status == 204 || h.status == 304);
+  if (bodiless)
+    h.framing = Framing::none;
+  else if (parser_.flags & F_CHUNKED)
+    h.framing = Framing::chunked;
+  else if (h.has_content_length)
+    h.framing = Framing::content_length;
+  else
+    h.framing = type_ == HTTP_RESPONSE ? Framing::until_close : Framing::none;
   return 0;
 }
 
@@ -278,8 +283,10 @@ int MessageParser::on_headers_complete(llhttp_t* p) {
   auto& s = self(p);
   s.head_.major = p->http_major;
   s.head_.minor = p->http_minor;
-  if (s.type_ == HTTP_REQUEST) s.head_.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
-  else s.head_.status = static_cast<int>(p->status_code);
+  if (s.type_ == HTTP_REQUEST)
+    s.head_.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+  else
+    s.head_.status = static_cast<int>(p->status_code);
   if (s.check_head() != 0) return -1;
   // llhttp's own "no body" mark, read right after this: llhttp 8.1 would read a 1xx, 204 or 304's
   // Content-Length or chunked body, which RFC 9112 6.3 says such a response never has.
@@ -323,8 +330,10 @@ int MessageParser::on_message_complete(llhttp_t* p) {
     s.trailers_dropped_ += s.trailers_.size();
   } else if (s.head_.framing == Framing::chunked) {
     for (const auto& t : s.trailers_) {
-      if (s.keep_trailer_ && s.keep_trailer_(t.name)) s.body_out_->append(t.name + ": " + t.value + "\r\n");
-      else ++s.trailers_dropped_;
+      if (s.keep_trailer_ && s.keep_trailer_(t.name))
+        s.body_out_->append(t.name + ": " + t.value + "\r\n");
+      else
+        ++s.trailers_dropped_;
     }
     s.body_out_->append("\r\n");
   }

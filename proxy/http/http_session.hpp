@@ -34,9 +34,9 @@ struct HttpConnection {
   int route = -1;                          // the route the SNI chose
   std::optional<Refusal> refusal;          // verify = "optional" and the client was not accepted
   ForwardFacts facts;
-  std::string proxy_preface;               // PROXY v2 header for each upstream connection, or empty
-  const SnapshotState* state = nullptr;    // the worker's pools and counters for this snapshot
-  int requests_logged = 0;                 // out: access-log lines written
+  std::string proxy_preface;             // PROXY v2 header for each upstream connection, or empty
+  const SnapshotState* state = nullptr;  // the worker's pools and counters for this snapshot
+  int requests_logged = 0;               // out: access-log lines written
 };
 
 // Serves requests until either side closes; returns why the connection ended.

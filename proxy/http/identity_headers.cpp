@@ -70,8 +70,8 @@ std::string byte_sequence(std::string_view der) {
   size_t len = 0;
   EVP_EncodedLength(&len, der.size());
   std::string out(len, '\0');
-  size_t n = EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()), reinterpret_cast<const uint8_t*>(der.data()),
-                             der.size());
+  size_t n =
+      EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()), reinterpret_cast<const uint8_t*>(der.data()), der.size());
   out.resize(n);
   return ":" + out + ":";
 }

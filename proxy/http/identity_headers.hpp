@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "conf/settings.hpp"
 #include "conf/field_names.hpp"
+#include "conf/settings.hpp"
 #include "proxy/http/http_message.hpp"
 #include "tls/identity.hpp"
 

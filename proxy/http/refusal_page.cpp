@@ -79,17 +79,20 @@ Explanation explain(const Refusal& r) {
       return {"This certificate is not meant for logging in",
               "The certificate your browser presented is not made for identifying a person or service to a website "
               "(it lacks the \"client authentication\" usage).",
-              "Choose the certificate you received from this site's administrators, or ask them for one.", {}};
+              "Choose the certificate you received from this site's administrators, or ask them for one.",
+              {}};
     case Reason::policy_denied:
       return {"You are not allowed on this service",
               "Your certificate is valid, but it does not give access to " +
                   (r.route.empty() ? std::string("this address") : "the service \"" + r.route + "\"") + ".",
-              "If you need access, ask the administrators of this site to grant it to you.", {}};
+              "If you need access, ask the administrators of this site to grant it to you.",
+              {}};
     default:
       return {"Your certificate cannot be used here",
               "The certificate your browser presented could not be checked (" +
                   std::string(gatehouse::reason_keyword(r.reason)) + ").",
-              "Ask the administrators of this site for a new certificate.", {}};
+              "Ask the administrators of this site for a new certificate.",
+              {}};
   }
 }
 
@@ -97,11 +100,20 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -114,21 +126,29 @@ std::string page(int status, const std::string& keyword, const Explanation& e) {
   for (const auto& s : e.steps) steps += "<li>" + html_escape(s) + "</li>\n";
   return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-         "<title>" + html_escape(e.title) + "</title>\n"
+         "<title>" +
+         html_escape(e.title) +
+         "</title>\n"
          "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em;color:#222}"
          "h1{font-size:1.4em}.why{background:#f4f4f4;border-left:4px solid #b33;padding:.5em 1em}"
          "footer{margin-top:2em;color:#777;font-size:.85em}</style></head>\n<body>\n"
-         "<h1>" + html_escape(e.title) + "</h1>\n<p class=\"why\">" + html_escape(e.what_happened) + "</p>\n"
-         "<p>" + html_escape(e.what_to_do) + "</p>\n" + (steps.empty() ? "" : "<ul>\n" + steps + "</ul>\n") +
-         "<footer>Gatehouse &middot; " + std::to_string(status) + " &middot; reason: <code>" +
-         html_escape(keyword) + "</code></footer>\n</body></html>\n";
+         "<h1>" +
+         html_escape(e.title) + "</h1>\n<p class=\"why\">" + html_escape(e.what_happened) +
+         "</p>\n"
+         "<p>" +
+         html_escape(e.what_to_do) + "</p>\n" + (steps.empty() ? "" : "<ul>\n" + steps + "</ul>\n") +
+         "<footer>Gatehouse &middot; " + std::to_string(status) + " &middot; reason: <code>" + html_escape(keyword) +
+         "</code></footer>\n</body></html>\n";
 }
 
 Response make(int status, const std::string& keyword, const Explanation& e, bool json) {
   Response r{status, phrase(status), "", ""};
   if (json) {
-    nlohmann::ordered_json j{{"status", status}, {"reason", keyword},      {"title", e.title},
-                             {"message", e.what_happened}, {"what_to_do", e.what_to_do}};
+    nlohmann::ordered_json j{{"status", status},
+                             {"reason", keyword},
+                             {"title", e.title},
+                             {"message", e.what_happened},
+                             {"what_to_do", e.what_to_do}};
     if (!e.steps.empty()) j["steps"] = e.steps;
     r.content_type = "application/json";
     r.body = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

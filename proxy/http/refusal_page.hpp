@@ -8,15 +8,15 @@
 #include <cstdint>
 #include <string>
 
-#include "conf/settings.hpp"
 #include "common/reason.hpp"
+#include "conf/settings.hpp"
 
 namespace gatehouse::proxy::http {
 
 struct Refusal {
   gatehouse::Reason reason = gatehouse::Reason::no_certificate;
-  std::string route;           // the service the client asked for (policy_denied)
-  std::string issuer;          // who issued the certificate it sent, if any
+  std::string route;            // the service the client asked for (policy_denied)
+  std::string issuer;           // who issued the certificate it sent, if any
   std::int64_t not_before = 0;  // of the certificate it sent
   std::int64_t not_after = 0;
 };

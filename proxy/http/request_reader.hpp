@@ -6,8 +6,8 @@
 
 #include <asio/awaitable.hpp>
 
-#include "conf/settings.hpp"
 #include "common/deadline.hpp"
+#include "conf/settings.hpp"
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/inbox.hpp"
 #include "proxy/worker_context.hpp"

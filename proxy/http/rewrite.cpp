@@ -13,9 +13,7 @@ std::string version(const Head& h) { return "HTTP/" + std::to_string(h.major) + 
 
 // Host names as DNS and certificates know them (RFC 3986 also allows sub-delims and
 // percent-encoding in a reg-name; no route can match those, and upstreams split on ',' ';' '=').
-bool host_name_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
-}
+bool host_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_'; }
 
 bool valid_port(std::string_view port) {
   return !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos &&
@@ -97,9 +95,12 @@ RequestRefusal unparsable_request(ParseProblem problem, const std::string& parse
   switch (problem) {
     case ParseProblem::too_large:
       return {431, "request_head_too_large", "The request head is larger than this service accepts."};
-    case ParseProblem::version: return {505, "bad_request", parse_error + "."};
-    case ParseProblem::transfer_coding: return {501, "bad_request", parse_error + "."};
-    default: return bad("The request is not valid HTTP/1.1 (" + parse_error + ").");
+    case ParseProblem::version:
+      return {505, "bad_request", parse_error + "."};
+    case ParseProblem::transfer_coding:
+      return {501, "bad_request", parse_error + "."};
+    default:
+      return bad("The request is not valid HTTP/1.1 (" + parse_error + ").");
   }
 }
 
@@ -205,8 +206,10 @@ std::string serialize_response(const Head& response, int client_minor, bool clos
   // A 204 never has a length; a 304 (or a HEAD answer) may state the length the body would have.
   else if (response.has_content_length && response.status != 204)
     out += "Content-Length: " + std::to_string(response.content_length) + "\r\n";
-  if (close) out += "Connection: close\r\n";
-  else if (client_minor == 0) out += "Connection: keep-alive\r\n";  // an HTTP/1.0 client must be told
+  if (close)
+    out += "Connection: close\r\n";
+  else if (client_minor == 0)
+    out += "Connection: keep-alive\r\n";  // an HTTP/1.0 client must be told
   return out + "\r\n";
 }
 

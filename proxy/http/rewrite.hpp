@@ -24,10 +24,10 @@ struct RequestRefusal {
 
 // What a request is for, decided once from its head; the forwarded head is built from it.
 struct RequestPlan {
-  std::string authority;                // Host sent upstream: the checked authority, port kept
-  std::string host;                     // what routing compares: lower-case, no port, no final dot
-  std::string target;                   // origin-form ("/path?q") or "*"
-  std::vector<std::string> upgrade;     // protocols asked for (all allowed); empty: no upgrade
+  std::string authority;             // Host sent upstream: the checked authority, port kept
+  std::string host;                  // what routing compares: lower-case, no port, no final dot
+  std::string target;                // origin-form ("/path?q") or "*"
+  std::vector<std::string> upgrade;  // protocols asked for (all allowed); empty: no upgrade
 };
 
 using RequestDecision = std::variant<RequestPlan, RequestRefusal>;

@@ -29,7 +29,8 @@ struct Ca {
   bssl::UniquePtr<EVP_PKEY> requester = tls::pki::generate_key(tls::pki::KeyType::ecdsa_p256);
 
   Ca() {
-    if (!tls::ca::CaFolder::init(dir, "Fuzz CA", "Fuzz", tls::pki::KeyType::ecdsa_p256, 30, 0, "http://ca.test/crl", true))
+    if (!tls::ca::CaFolder::init(dir, "Fuzz CA", "Fuzz", tls::pki::KeyType::ecdsa_p256, 30, 0, "http://ca.test/crl",
+                                 true))
       std::abort();
     std::ifstream in(dir / "index.json");
     empty_index.assign(std::istreambuf_iterator<char>(in), {});

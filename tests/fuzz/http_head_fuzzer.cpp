@@ -21,7 +21,8 @@ void check_forwarded(const http::Head& request, bool upgrade, bool keep_alive) {
   gatehouse::tls::PeerIdentity identity;
   identity.subject = "CN=alice,O=Acme";
   identity.cn = "alice";
-  http::ForwardFacts facts{.identity = &identity, .leaf_der = "not-der", .chain_der = {}, .client_ip = "192.0.2.1", .by = ""};
+  http::ForwardFacts facts{
+      .identity = &identity, .leaf_der = "not-der", .chain_der = {}, .client_ip = "192.0.2.1", .by = ""};
   gatehouse::conf::IdentityHeaderSettings settings;
   settings.client_cert = true;
   settings.forward_cert = true;

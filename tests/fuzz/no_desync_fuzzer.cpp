@@ -52,8 +52,8 @@ std::string forward(const char* data, std::size_t size, std::vector<Authorized>&
     s.allowed_trailers = {"x-checksum", "x-client-cn", "content-length", "x_forwarded_client_cert"};
     return s;
   }();
-  const http::ForwardFacts facts{.identity = &alice(), .leaf_der = "leaf", .chain_der = {}, .client_ip = "192.0.2.7",
-                                 .by = ""};
+  const http::ForwardFacts facts{
+      .identity = &alice(), .leaf_der = "leaf", .chain_der = {}, .client_ip = "192.0.2.7", .by = ""};
   http::MessageParser parser(HTTP_REQUEST, {});
   parser.keep_trailers([](std::string_view name) { return http::trailer_allowed(name, settings); });
   std::string wire, body;
@@ -87,9 +87,9 @@ std::string forward(const char* data, std::size_t size, std::vector<Authorized>&
 }
 
 // The identity headers Gatehouse adds with these settings, each exactly once.
-constexpr const char* kOurs[] = {"x-forwarded-for",  "x-forwarded-proto",    "forwarded",     "x-forwarded-client-cert",
-                                 "x-client-subject", "x-client-cn",          "x-client-fingerprint",
-                                 "x-client-serial",  "x-client-not-after"};
+constexpr const char* kOurs[] = {"x-forwarded-for",         "x-forwarded-proto", "forwarded",
+                                 "x-forwarded-client-cert", "x-client-subject",  "x-client-cn",
+                                 "x-client-fingerprint",    "x-client-serial",   "x-client-not-after"};
 
 void check_request(const ref::RefRequest& got, const Authorized& want) {
   if (got.method != want.method || got.target != want.target) violated("method or target changed");

@@ -44,7 +44,8 @@ class AdminGuard : public testing::Test {
 
 TEST_F(AdminGuard, LoopbackHostsAreAnswered) {
   const std::string p = std::to_string(port());
-  for (const std::string& host : {std::string("localhost"), "localhost:" + p, "127.0.0.1:" + p, std::string("127.8.9.10"), "[::1]:" + p}) {
+  for (const std::string& host :
+       {std::string("localhost"), "localhost:" + p, "127.0.0.1:" + p, std::string("127.8.9.10"), "[::1]:" + p}) {
     auto a = ask(port(), "GET /healthz HTTP/1.1\r\nHost: " + host);
     EXPECT_EQ(a.status, 200) << host << ": " << a.body;
   }
@@ -76,8 +77,8 @@ TEST_F(AdminGuard, ReloadNeedsTheAdminHeader) {
   const std::string host = "Host: 127.0.0.1:" + std::to_string(port());
   const auto before = proxy.server().generation();
   // What an HTML form on any site can send: a simple POST, form-encoded.
-  auto form = ask(port(), "POST /reload HTTP/1.1\r\n" + host + "\r\nContent-Type: application/x-www-form-urlencoded",
-                  "a=b");
+  auto form =
+      ask(port(), "POST /reload HTTP/1.1\r\n" + host + "\r\nContent-Type: application/x-www-form-urlencoded", "a=b");
   EXPECT_EQ(form.status, 403);
   EXPECT_NE(form.body.find("needs the header 'X-Gatehouse-Admin: 1'"), std::string::npos) << form.body;
   EXPECT_EQ(ask(port(), "POST /reload HTTP/1.1\r\n" + host + "\r\nX-Gatehouse-Admin: yes").status, 403);

@@ -78,7 +78,8 @@ class RawUpstream : public Upstream {
   std::vector<Got> requests() const override {
     std::vector<Got> out;
     for (const auto& c : rec_.connections())
-      for (const auto& r : c.requests) out.push_back({r.method, r.target, r.headers, r.trailers, r.body.size(), r.upgrade});
+      for (const auto& r : c.requests)
+        out.push_back({r.method, r.target, r.headers, r.trailers, r.body.size(), r.upgrade});
     return out;
   }
   std::vector<std::string> errors() const override {
@@ -110,7 +111,8 @@ class ScriptUpstream : public Upstream {
     ::close(out[1]);
     std::string line;
     pollfd p{out[0], POLLIN, 0};
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 20000) > 0) {  // python starts slowly on a busy machine
+    while (line.find('\n') == std::string::npos &&
+           ::poll(&p, 1, 20000) > 0) {  // python starts slowly on a busy machine
       char buf[64];
       ssize_t n = ::read(out[0], buf, sizeof buf);
       if (n <= 0) break;
@@ -184,11 +186,12 @@ std::vector<int> statuses(const std::string& text) {
 
 // Identity and framing names a client may never get to the upstream (normalized spellings).
 const std::set<std::string> kSpoofable = {
-    "x-client-cn",        "x-client-subject",   "x-client-fingerprint", "x-client-serial",   "x-client-not-after",
-    "x-client-issuer",    "x-client-san",       "x-forwarded-client-cert", "client-cert",    "client-cert-chain",
-    "x-forwarded-for",    "x-forwarded-proto",  "forwarded",            "x-real-ip",         "x-forwarded-host"};
+    "x-client-cn",        "x-client-subject",  "x-client-fingerprint", "x-client-serial",
+    "x-client-not-after", "x-client-issuer",   "x-client-san",         "x-forwarded-client-cert",
+    "client-cert",        "client-cert-chain", "x-forwarded-for",      "x-forwarded-proto",
+    "forwarded",          "x-real-ip",         "x-forwarded-host"};
 const std::set<std::string> kNeverTrailers = {"host", "content-length", "transfer-encoding", "connection", "trailer",
-                                              "te", "upgrade"};
+                                              "te",   "upgrade"};
 
 // Every check a forwarded request must pass: one Host, one X-Client-CN (alice), one XFCC of ours,
 // no field a client spoofed (values carry "SPOOF") and no identity or framing trailer.
@@ -235,8 +238,9 @@ class Boundary : public ::testing::TestWithParam<std::string> {
     c.endpoints = {up_->endpoint()};
     c.listener_extra = "mode = \"http\"";
     c.http_extra = http_extra;
-    c.routes = "  [[listener.route]]\n  name = \"other\"\n  sni = [\"other.test\"]\n  upstream = \"app\"\n"
-               "  [[listener.route]]\n  name = \"main\"\n  upstream = \"app\"\n";
+    c.routes =
+        "  [[listener.route]]\n  name = \"other\"\n  sni = [\"other.test\"]\n  upstream = \"app\"\n"
+        "  [[listener.route]]\n  name = \"main\"\n  upstream = \"app\"\n";
     proxy_.start(c);
   }
 
@@ -289,7 +293,8 @@ class Boundary : public ::testing::TestWithParam<std::string> {
 
   // A plain request after the attacks: answered by the upstream, and the list is not vacuous.
   void legit(const std::string& target) {
-    std::string got = exchange("GET " + target + " HTTP/1.1\r\nHost: localhost\r\nX-Client-CN: mallory-SPOOF\r\n"
+    std::string got = exchange("GET " + target +
+                               " HTTP/1.1\r\nHost: localhost\r\nX-Client-CN: mallory-SPOOF\r\n"
                                "Connection: close\r\n\r\n");
     EXPECT_EQ(statuses(got), std::vector<int>{200}) << got;
     logged("done");
@@ -304,7 +309,8 @@ class Boundary : public ::testing::TestWithParam<std::string> {
     EXPECT_EQ(seen, targets);
     for (const auto& g : got) expect_authorized_shape(g, GetParam());
     auto errors = up_->errors();
-    if (cut_short) std::erase_if(errors, [](const std::string& e) { return e.find("HPE_INVALID_EOF_STATE") != std::string::npos; });
+    if (cut_short)
+      std::erase_if(errors, [](const std::string& e) { return e.find("HPE_INVALID_EOF_STATE") != std::string::npos; });
     EXPECT_EQ(errors, std::vector<std::string>{});
   }
 
@@ -320,13 +326,14 @@ TEST_P(Boundary, SmugglingViaConnectionNamingFramingOrHostIsRefused) {
   expect_refused("POST /a HTTP/1.1\r\nHost: localhost\r\nConnection: Content-Length\r\nContent-Length: " +
                      std::to_string(kSmuggled.size()) + "\r\n\r\n" + kSmuggled,
                  {400}, "bad_request", "Connection may not name");
-  expect_refused("POST /a HTTP/1.1\r\nHost: localhost\r\nConnection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                     hex(kSmuggled.size()) + "\r\n" + kSmuggled + "\r\n0\r\n\r\n",
-                 {400}, "bad_request", "Connection may not name");
+  expect_refused(
+      "POST /a HTTP/1.1\r\nHost: localhost\r\nConnection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n" +
+          hex(kSmuggled.size()) + "\r\n" + kSmuggled + "\r\n0\r\n\r\n",
+      {400}, "bad_request", "Connection may not name");
   expect_refused("GET /a HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive, Host\r\n\r\n", {400}, "bad_request",
                  "Connection may not name");
-  expect_refused("GET /a HTTP/1.1\r\nHost: localhost\r\nConnection: X_Client_CN\r\nX-Client-CN: bob-SPOOF\r\n\r\n", {400},
-                 "bad_request", "Connection may not name");
+  expect_refused("GET /a HTTP/1.1\r\nHost: localhost\r\nConnection: X_Client_CN\r\nX-Client-CN: bob-SPOOF\r\n\r\n",
+                 {400}, "bad_request", "Connection may not name");
   legit("/after");
   expect_upstream_got({"/after"});
 }
@@ -353,7 +360,8 @@ TEST_P(Boundary, WhitespaceBeforeTheColonIsRefused) {
 TEST_P(Boundary, AbsoluteFormAuthorityWinsOverHost) {
   start();
   std::string port = std::to_string(proxy_.port());
-  std::string got = exchange("GET http://localhost:" + port + "/abs?q=1 HTTP/1.1\r\nHost: other.test\r\n"
+  std::string got = exchange("GET http://localhost:" + port +
+                             "/abs?q=1 HTTP/1.1\r\nHost: other.test\r\n"
                              "Connection: close\r\n\r\n");
   EXPECT_EQ(statuses(got), std::vector<int>{200}) << got;
   auto line = logged("done");
@@ -418,8 +426,9 @@ TEST_P(Boundary, InvalidTrailerEndsTheExchangeAtOnce) {
   start();
   TlsClient client(proxy_.client());
   ASSERT_TRUE(client.connect()) << client.error();
-  client.send("POST /t HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
-              "Transfer-Encoding: chunked\r\nX-Client-CN: bob-SPOOF\r\n\r\n");
+  client.send(
+      "POST /t HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+      "Transfer-Encoding: chunked\r\nX-Client-CN: bob-SPOOF\r\n\r\n");
   std::string got;
   for (;;) {  // the client's 10 s guard would end a hang; Gatehouse must close well before
     auto more = client.read_some();
@@ -436,9 +445,10 @@ TEST_P(Boundary, InvalidTrailerEndsTheExchangeAtOnce) {
 // 7. Upgrades: h2c never; a 101 naming a protocol nobody asked for is not tunnelled; WebSocket is.
 TEST_P(Boundary, H2cUpgradeIsRefused) {
   start();
-  expect_refused("GET /h2 HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
-                 "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
-                 {400}, "bad_request", "h2c");
+  expect_refused(
+      "GET /h2 HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+      "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
+      {400}, "bad_request", "h2c");
   expect_refused("GET /h2 HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket, h2c\r\n\r\n", {400},
                  "bad_request", "h2c");
   legit("/after");
@@ -455,7 +465,8 @@ TEST_P(Boundary, UpgradeAnsweredWithAnotherProtocolIsNotTunnelled) {
   std::string got = exchange("GET /wrong-upgrade HTTP/1.1\r\n" + kWebSocketHead);
   EXPECT_EQ(statuses(got), std::vector<int>{502}) << got;
   auto line = logged("upstream_error");
-  EXPECT_NE(line.value("close", "").find("to a protocol the request did not ask for"), std::string::npos) << line.dump();
+  EXPECT_NE(line.value("close", "").find("to a protocol the request did not ask for"), std::string::npos)
+      << line.dump();
   expect_upstream_got({"/wrong-upgrade"});
 }
 
@@ -491,10 +502,11 @@ TEST_P(Boundary, WebSocketStillTunnels) {
 // goes upstream.
 TEST_P(Boundary, UnderscoreIdentitySpellingsAreNeverForwarded) {
   start();
-  std::string got = exchange("GET /u HTTP/1.1\r\nHost: localhost\r\nX_Client_CN: admin-SPOOF\r\n"
-                             "X_Forwarded_Client_Cert: Hash=SPOOF\r\nx_client_subject: CN=admin-SPOOF\r\n"
-                             "X-CLIENT-cn: admin-SPOOF\r\nClient_Cert: :SPOOF:\r\nX_Forwarded_For: SPOOF\r\n"
-                             "X_Real_IP: SPOOF\r\nConnection: close\r\n\r\n");
+  std::string got = exchange(
+      "GET /u HTTP/1.1\r\nHost: localhost\r\nX_Client_CN: admin-SPOOF\r\n"
+      "X_Forwarded_Client_Cert: Hash=SPOOF\r\nx_client_subject: CN=admin-SPOOF\r\n"
+      "X-CLIENT-cn: admin-SPOOF\r\nClient_Cert: :SPOOF:\r\nX_Forwarded_For: SPOOF\r\n"
+      "X_Real_IP: SPOOF\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(statuses(got), std::vector<int>{200}) << got;
   logged("done");
   expect_upstream_got({"/u"});
@@ -503,8 +515,9 @@ TEST_P(Boundary, UnderscoreIdentitySpellingsAreNeverForwarded) {
 TEST_P(Boundary, InvalidTransferEncodingIsRefusedBeforeAnythingIsForwarded) {
   start();
   std::string body = hex(kSmuggled.size()) + "\r\n" + kSmuggled + "\r\n0\r\n\r\n";
-  for (std::string te : {"gzip, chunked", "chunked, chunked", "identity", "chunked, identity", "chunked\r\nTransfer-Encoding: chunked",
-                         "gzip\r\nTransfer-Encoding: chunked", "xchunked", "chunked\r\nContent-Length: 3"}) {
+  for (std::string te :
+       {"gzip, chunked", "chunked, chunked", "identity", "chunked, identity", "chunked\r\nTransfer-Encoding: chunked",
+        "gzip\r\nTransfer-Encoding: chunked", "xchunked", "chunked\r\nContent-Length: 3"}) {
     SCOPED_TRACE(te);
     expect_refused("POST /te HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: " + te + "\r\n\r\n" + body, {400, 501},
                    "bad_request");
@@ -527,7 +540,6 @@ TEST_P(Boundary, OtherHttpVersionsAreRefused) {
 INSTANTIATE_TEST_SUITE_P(Upstreams, Boundary, ::testing::Values("node", "python", "raw"),
                          [](const auto& param_info) { return param_info.param; });
 
-
 // ---- The no-desync property ----
 
 // Client byte streams from a grammar of pipelined requests, odd framing and spoofed identity.
@@ -546,7 +558,9 @@ class StreamGrammar {
   int pick(int n) { return static_cast<int>(rng_() % static_cast<std::uint64_t>(n)); }
   bool chance(int percent) { return pick(100) < percent; }
   template <typename T>
-  const T& one(const std::vector<T>& v) { return v[static_cast<std::size_t>(pick(static_cast<int>(v.size())))]; }
+  const T& one(const std::vector<T>& v) {
+    return v[static_cast<std::size_t>(pick(static_cast<int>(v.size())))];
+  }
 
   std::string smuggle_body(std::size_t n) {
     std::string b = kSmuggled;
@@ -572,23 +586,31 @@ class StreamGrammar {
   }
 
   std::string spoofed_field() {
-    std::string name = one<std::string>({"X-Client-CN", "x_client_cn", "X-CLIENT-CN", "X-Client_Subject",
-                                         "X-Forwarded-Client-Cert", "x_forwarded_client_cert", "Client-Cert", "Client_Cert",
-                                         "X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Client-Fingerprint",
-                                         "X-Forwarded-Proto", "x-client-verified"});
+    std::string name =
+        one<std::string>({"X-Client-CN", "x_client_cn", "X-CLIENT-CN", "X-Client_Subject", "X-Forwarded-Client-Cert",
+                          "x_forwarded_client_cert", "Client-Cert", "Client_Cert", "X-Forwarded-For", "Forwarded",
+                          "X-Real-IP", "X-Client-Fingerprint", "X-Forwarded-Proto", "x-client-verified"});
     return name + (chance(5) ? " :" : ":") + (chance(50) ? " " : "") + "SPOOF-" + std::to_string(pick(1000)) + "\r\n";
   }
 
   std::string garbage() {
     switch (pick(9)) {
-      case 0: return "GET / HTTP/1.9\r\nHost: localhost\r\n\r\n";
-      case 1: return "GET /\r\n\r\n";
-      case 2: return "GET / HTTP/1.1\nHost: localhost\n\n";
-      case 3: return "GET / HTTP/1.1\r\nHost: localhost\r\nX-A: 1\r\n folded\r\n\r\n";
-      case 4: return "\x16\x03\x01\x00\x05hello"s;
-      case 5: return "GET / HTTP/1.1\r\nHost: localhost\rX-A: 1\r\n\r\n";
-      case 6: return "G\0T / HTTP/1.1\r\nHost: localhost\r\n\r\n"s;
-      case 7: return "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+      case 0:
+        return "GET / HTTP/1.9\r\nHost: localhost\r\n\r\n";
+      case 1:
+        return "GET /\r\n\r\n";
+      case 2:
+        return "GET / HTTP/1.1\nHost: localhost\n\n";
+      case 3:
+        return "GET / HTTP/1.1\r\nHost: localhost\r\nX-A: 1\r\n folded\r\n\r\n";
+      case 4:
+        return "\x16\x03\x01\x00\x05hello"s;
+      case 5:
+        return "GET / HTTP/1.1\r\nHost: localhost\rX-A: 1\r\n\r\n";
+      case 6:
+        return "G\0T / HTTP/1.1\r\nHost: localhost\r\n\r\n"s;
+      case 7:
+        return "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
       default: {
         std::string s;
         for (int i = 0, n = 1 + pick(40); i < n; ++i) s += static_cast<char>(pick(256));
@@ -599,31 +621,49 @@ class StreamGrammar {
 
   std::string request(bool last) {
     if (chance(5)) return garbage();
-    std::string method = one<std::string>({"GET", "GET", "POST", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT"});
+    std::string method =
+        one<std::string>({"GET", "GET", "POST", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT"});
     std::string version = chance(90) ? "HTTP/1.1" : one<std::string>({"HTTP/1.0", "HTTP/1.0", "HTTP/1.9", "HTTP/2.0"});
     std::string target = "/p" + std::to_string(pick(1000)) + (chance(30) ? "?q=" + std::to_string(pick(100)) : "");
     if (chance(15))
-      target = one<std::string>({"http://localhost:" + port_ + target, "http://LOCALHOST" + target, "http://other.test" + target,
-                                 "https://localhost." + target, "http://user@localhost" + target, "http://localhost",
-                                 "http://localhost?x=1", "ftp://localhost/x"});
+      target = one<std::string>({"http://localhost:" + port_ + target, "http://LOCALHOST" + target,
+                                 "http://other.test" + target, "https://localhost." + target,
+                                 "http://user@localhost" + target, "http://localhost", "http://localhost?x=1",
+                                 "ftp://localhost/x"});
     if (method == "OPTIONS" && chance(30)) target = "*";
     std::string head = method + " " + target + " " + version + "\r\n";
     std::vector<std::string> fields;
     switch (pick(12)) {
-      case 0: break;  // no Host
-      case 1: fields.push_back("Host: other.test\r\n"); break;
-      case 2: fields.push_back(one<std::string>({"Host: other.test \r\n", "Host: other.test\t\r\n", "Host: OTHER.test.\r\n"})); break;
-      case 3: fields.push_back("Host: localhost\r\n"); fields.push_back("Host: " + one<std::string>({"localhost", "other.test"}) + "\r\n"); break;
-      case 4: fields.push_back("Host: localhost:" + port_ + "\r\n"); break;
-      case 5: fields.push_back(one<std::string>({"Host : localhost\r\n", "Host: local host\r\n", "Host: [::1]\r\n", "Host:\r\n"})); break;
-      default: fields.push_back("Host: localhost\r\n");
+      case 0:
+        break;  // no Host
+      case 1:
+        fields.push_back("Host: other.test\r\n");
+        break;
+      case 2:
+        fields.push_back(
+            one<std::string>({"Host: other.test \r\n", "Host: other.test\t\r\n", "Host: OTHER.test.\r\n"}));
+        break;
+      case 3:
+        fields.push_back("Host: localhost\r\n");
+        fields.push_back("Host: " + one<std::string>({"localhost", "other.test"}) + "\r\n");
+        break;
+      case 4:
+        fields.push_back("Host: localhost:" + port_ + "\r\n");
+        break;
+      case 5:
+        fields.push_back(
+            one<std::string>({"Host : localhost\r\n", "Host: local host\r\n", "Host: [::1]\r\n", "Host:\r\n"}));
+        break;
+      default:
+        fields.push_back("Host: localhost\r\n");
     }
     for (int i = 0, n = chance(50) ? 1 + pick(3) : 0; i < n; ++i) fields.push_back(spoofed_field());
     if (chance(30)) fields.push_back("X-Request: " + std::to_string(pick(1000)) + "\r\n");
     std::string connection;
     if (chance(25)) {
-      std::vector<std::string> tokens = {"close", "keep-alive", "X-Request", "Content-Length", "Transfer-Encoding", "Host",
-                                         "X-Client-CN", "x_client_cn", "TE", "Upgrade", "Trailer", "X-Forwarded-For"};
+      std::vector<std::string> tokens = {
+          "close",       "keep-alive",  "X-Request", "Content-Length", "Transfer-Encoding", "Host",
+          "X-Client-CN", "x_client_cn", "TE",        "Upgrade",        "Trailer",           "X-Forwarded-For"};
       for (int i = 0, n = 1 + pick(2); i < n; ++i) connection += (connection.empty() ? "" : ", ") + one(tokens);
     }
     if (last && chance(50)) connection += std::string(connection.empty() ? "" : ", ") + "close";
@@ -637,36 +677,86 @@ class StreamGrammar {
       fields.push_back("Content-Length: " + std::to_string(data.size()) + "\r\n");
       body = data;
     } else if (framing < 70) {
-      fields.push_back(one<std::string>({"Transfer-Encoding: chunked\r\n", "Transfer-Encoding: Chunked\r\n",
-                                         "transfer-encoding:chunked \r\n"}));
+      fields.push_back(one<std::string>(
+          {"Transfer-Encoding: chunked\r\n", "Transfer-Encoding: Chunked\r\n", "transfer-encoding:chunked \r\n"}));
       body = chunked_body(data);
     } else if (framing < 92) {
       std::string n = std::to_string(data.size());
       switch (pick(16)) {
-        case 0: fields.push_back("Content-Length: " + n + "\r\nContent-Length: " + n + "\r\n"); body = data; break;
-        case 1: fields.push_back("Content-Length: " + n + "\r\nContent-Length: " + std::to_string(data.size() / 2) + "\r\n"); body = data; break;
-        case 2: fields.push_back("Content-Length: " + n + "\r\nTransfer-Encoding: chunked\r\n"); body = chunked_body(data); break;
-        case 3: fields.push_back("Transfer-Encoding: " + one<std::string>({"gzip, chunked", "chunked, chunked", "identity",
-                                                                           "chunked, gzip", "xchunked", "chunked;q=1"}) + "\r\n");
-                body = chunked_body(data); break;
-        case 4: fields.push_back("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"); body = chunked_body(data); break;
-        case 5: fields.push_back("Content-Length : " + n + "\r\n"); body = data; break;
-        case 6: fields.push_back("Content_Length: " + n + "\r\n"); body = data; break;
-        case 7: fields.push_back("Transfer_Encoding: chunked\r\n"); body = chunked_body(data); break;
-        case 8: fields.push_back("Content-Length: +" + n + "\r\n"); body = data; break;
-        case 9: fields.push_back("Content-Length: " + n + ", " + n + "\r\n"); body = data; break;
-        case 10: fields.push_back("Content-Length: 0x" + hex(data.size()) + "\r\n"); body = data; break;
-        case 11: fields.push_back("Transfer-Encoding: chunked\r\n"); body = " " + hex(data.size() + 1) + " \r\n" + data + "\r\n0\r\n\r\n"; break;
-        case 12: fields.push_back("Transfer-Encoding: chunked\r\n"); body = "ffffffffffffffffffff\r\n" + data; break;
-        case 13: fields.push_back("Transfer-Encoding: chunked\r\n"); body = hex(data.size()) + "\n" + data + "\n0\n\n"; break;
-        case 14: fields.push_back("Content-Length: " + n + "\r\n"); body = data + "\r\n"; break;
-        default: fields.push_back("Transfer-Encoding:\tchunked\r\n"); body = chunked_body(data); break;
+        case 0:
+          fields.push_back("Content-Length: " + n + "\r\nContent-Length: " + n + "\r\n");
+          body = data;
+          break;
+        case 1:
+          fields.push_back("Content-Length: " + n + "\r\nContent-Length: " + std::to_string(data.size() / 2) + "\r\n");
+          body = data;
+          break;
+        case 2:
+          fields.push_back("Content-Length: " + n + "\r\nTransfer-Encoding: chunked\r\n");
+          body = chunked_body(data);
+          break;
+        case 3:
+          fields.push_back("Transfer-Encoding: " +
+                           one<std::string>({"gzip, chunked", "chunked, chunked", "identity", "chunked, gzip",
+                                             "xchunked", "chunked;q=1"}) +
+                           "\r\n");
+          body = chunked_body(data);
+          break;
+        case 4:
+          fields.push_back("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n");
+          body = chunked_body(data);
+          break;
+        case 5:
+          fields.push_back("Content-Length : " + n + "\r\n");
+          body = data;
+          break;
+        case 6:
+          fields.push_back("Content_Length: " + n + "\r\n");
+          body = data;
+          break;
+        case 7:
+          fields.push_back("Transfer_Encoding: chunked\r\n");
+          body = chunked_body(data);
+          break;
+        case 8:
+          fields.push_back("Content-Length: +" + n + "\r\n");
+          body = data;
+          break;
+        case 9:
+          fields.push_back("Content-Length: " + n + ", " + n + "\r\n");
+          body = data;
+          break;
+        case 10:
+          fields.push_back("Content-Length: 0x" + hex(data.size()) + "\r\n");
+          body = data;
+          break;
+        case 11:
+          fields.push_back("Transfer-Encoding: chunked\r\n");
+          body = " " + hex(data.size() + 1) + " \r\n" + data + "\r\n0\r\n\r\n";
+          break;
+        case 12:
+          fields.push_back("Transfer-Encoding: chunked\r\n");
+          body = "ffffffffffffffffffff\r\n" + data;
+          break;
+        case 13:
+          fields.push_back("Transfer-Encoding: chunked\r\n");
+          body = hex(data.size()) + "\n" + data + "\n0\n\n";
+          break;
+        case 14:
+          fields.push_back("Content-Length: " + n + "\r\n");
+          body = data + "\r\n";
+          break;
+        default:
+          fields.push_back("Transfer-Encoding:\tchunked\r\n");
+          body = chunked_body(data);
+          break;
       }
     } else {
       upgrade = true;
       std::string proto = one<std::string>({"websocket", "websocket", "h2c", "WebSocket/13", "foo"});
       fields.push_back("Upgrade: " + proto + "\r\n");
-      connection += std::string(connection.empty() ? "" : ", ") + one<std::string>({"Upgrade", "upgrade", "Upgrade, HTTP2-Settings"});
+      connection += std::string(connection.empty() ? "" : ", ") +
+                    one<std::string>({"Upgrade", "upgrade", "Upgrade, HTTP2-Settings"});
       if (proto == "h2c") fields.push_back("HTTP2-Settings: AAMAAABkAAQAAP__\r\n");
       fields.push_back("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n");
       if (chance(20)) {
@@ -697,20 +787,20 @@ std::string origin_form(const std::string& method, const std::string& target) {
 
 std::string host_of(const std::string& authority) {
   std::string h = authority.starts_with("[") ? authority.substr(0, authority.find(']') + 1)
-                                              : authority.substr(0, authority.rfind(':'));
+                                             : authority.substr(0, authority.rfind(':'));
   for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (h.size() > 1 && h.back() == '.') h.pop_back();
   return h;
 }
 
 // Log closes of requests Gatehouse answered itself: nothing of them went upstream.
-const std::set<std::string> kNotForwarded = {"bad_request", "misdirected_request", "method_not_allowed",
-                                             "request_head_too_large", "head_timeout", "refused"};
+const std::set<std::string> kNotForwarded = {
+    "bad_request", "misdirected_request", "method_not_allowed", "request_head_too_large", "head_timeout", "refused"};
 
 TEST(DesyncProperty, UpstreamSeesExactlyTheRequestsTheLogAuthorized) {
   std::uint64_t seed = std::random_device{}();
   if (const char* s = std::getenv("GATEHOUSE_DESYNC_SEED")) seed = std::stoull(s);
-  // About 30 s for 300 streams on 2 busy cores; sanitizer builds run fewer to stay under ctest's 120 s.
+    // About 30 s for 300 streams on 2 busy cores; sanitizer builds run fewer to stay under ctest's 120 s.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   const int default_streams = 100;
 #elif defined(__has_feature)
@@ -722,21 +812,24 @@ TEST(DesyncProperty, UpstreamSeesExactlyTheRequestsTheLogAuthorized) {
 #else
   const int default_streams = 300;
 #endif
-  const int streams = std::getenv("GATEHOUSE_DESYNC_STREAMS") ? std::atoi(std::getenv("GATEHOUSE_DESYNC_STREAMS")) : default_streams;
+  const int streams =
+      std::getenv("GATEHOUSE_DESYNC_STREAMS") ? std::atoi(std::getenv("GATEHOUSE_DESYNC_STREAMS")) : default_streams;
   RecordingUpstream up;
   ProxyHarness proxy;
   ProxyConfig c;
   c.endpoints = {up.endpoint()};
   c.listener_extra = "mode = \"http\"";
-  c.routes = "  [[listener.route]]\n  name = \"other\"\n  sni = [\"other.test\"]\n  upstream = \"app\"\n"
-             "  [[listener.route]]\n  name = \"main\"\n  upstream = \"app\"\n";
+  c.routes =
+      "  [[listener.route]]\n  name = \"other\"\n  sni = [\"other.test\"]\n  upstream = \"app\"\n"
+      "  [[listener.route]]\n  name = \"main\"\n  upstream = \"app\"\n";
   proxy.start(c);
   StreamGrammar grammar(seed, proxy.port());
   std::size_t seen = 0;
   int forwarded_total = 0, refused_total = 0;
   for (int iteration = 0; iteration < streams && !::testing::Test::HasFailure(); ++iteration) {
     std::string stream = grammar.stream();
-    SCOPED_TRACE("GATEHOUSE_DESYNC_SEED=" + std::to_string(seed) + " stream " + std::to_string(iteration) + ":\n" + stream);
+    SCOPED_TRACE("GATEHOUSE_DESYNC_SEED=" + std::to_string(seed) + " stream " + std::to_string(iteration) + ":\n" +
+                 stream);
     {
       TlsClient client(proxy.client());
       ASSERT_TRUE(client.connect()) << client.error();
@@ -798,7 +891,8 @@ TEST(DesyncProperty, UpstreamSeesExactlyTheRequestsTheLogAuthorized) {
       std::string s = "authorized by the log:\n";
       for (const auto& l : authorized) s += "  " + l.dump() + "\n";
       s += "received upstream:\n";
-      for (const auto& r : received) s += "  " + r.request.method + " " + r.request.target + (r.complete ? "\n" : " (cut short)\n");
+      for (const auto& r : received)
+        s += "  " + r.request.method + " " + r.request.target + (r.complete ? "\n" : " (cut short)\n");
       return s;
     }();
     for (std::size_t i = 0; i < received.size(); ++i) {

@@ -2,8 +2,8 @@
 // index stops the CA instead of emptying it, CRL numbers never go back, `ca sign` issues only
 // the names the operator chose, and the folders stay private whatever the umask. Each test
 // reproduces a finding against the real binary.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -140,13 +140,15 @@ TEST_F(CaIntegrity, RevocationBesideIssuancesIsNeverLost) {
     std::vector<std::string> commands;
     for (int i = 0; i < 8; ++i)
       commands.push_back("ca issue " + ca + " --cn r" + std::to_string(round) + "-" + std::to_string(i));
-    commands.insert(commands.begin() + 4, "ca revoke " + ca + " " + ca + "/issued/" + victim + ".pem --reason keyCompromise");
+    commands.insert(commands.begin() + 4,
+                    "ca revoke " + ca + " " + ca + "/issued/" + victim + ".pem --reason keyCompromise");
     for (const auto& r : in_parallel(commands)) ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   auto crl = gh("ca crl " + ca);
   ASSERT_EQ(crl.exit_code, 0) << crl.output;
   auto text = run_command("openssl crl -noout -text -in " + ca + "/crl.pem");
-  for (const auto& serial : victims) EXPECT_NE(text.output.find("Serial Number: " + serial), std::string::npos) << serial << "\n" << text.output;
+  for (const auto& serial : victims)
+    EXPECT_NE(text.output.find("Serial Number: " + serial), std::string::npos) << serial << "\n" << text.output;
 }
 
 TEST_F(CaIntegrity, MissingIndexStopsTheCaInsteadOfEmptyingIt) {
@@ -170,17 +172,22 @@ TEST_F(CaIntegrity, MisshapenIndexIsRefusedWithItsProblem) {
   make_ca();
   ASSERT_EQ(gh("ca crl " + ca).exit_code, 0);
   const std::string crl_before = slurp(ca + "/crl.pem");
-  const std::string entry = R"({"serial": "4F:2A", "name": "a", "subject": "CN=a", "issuer": "CN=x", "profile": "client",
+  const std::string entry =
+      R"({"serial": "4F:2A", "name": "a", "subject": "CN=a", "issuer": "CN=x", "profile": "client",
                                 "not_before": 1, "not_after": 2, "revoked": false})";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"([])", "the top level must be an object, not a list"},
       {R"({"format": "gatehouse-ca-index/1", "certificates": {}})", "certificates must be a list, not an object"},
       {R"({"format": "gatehouse-ca-index/1"})", "certificates is missing"},
       {R"({"certificates": []})", "format must be"},
-      {R"({"format": "gatehouse-ca-index/1", "certificates": [{"serial": 5}]})", "certificates[0].serial must be a string, not a number"},
-      {R"({"format": "gatehouse-ca-index/1", "certificates": [{"serial": "4F:2A"}]})", "certificates[0].name is missing"},
-      {R"({"format": "gatehouse-ca-index/1", "certificates": [)" + entry + "," + entry + "]}", "certificates[1].serial 4F:2A appears twice"},
-      {R"({"format": "gatehouse-ca-index/1", "certificates": [)" + std::regex_replace(entry, std::regex("CN=x"), "") + "]}",
+      {R"({"format": "gatehouse-ca-index/1", "certificates": [{"serial": 5}]})",
+       "certificates[0].serial must be a string, not a number"},
+      {R"({"format": "gatehouse-ca-index/1", "certificates": [{"serial": "4F:2A"}]})",
+       "certificates[0].name is missing"},
+      {R"({"format": "gatehouse-ca-index/1", "certificates": [)" + entry + "," + entry + "]}",
+       "certificates[1].serial 4F:2A appears twice"},
+      {R"({"format": "gatehouse-ca-index/1", "certificates": [)" + std::regex_replace(entry, std::regex("CN=x"), "") +
+           "]}",
        "certificates[0].issuer is empty"},
   };
   for (const auto& [index, problem] : cases) {
@@ -215,7 +222,8 @@ TEST_F(CaIntegrity, CrlNumbersOnlyGrowWhateverHappensToTheFiles) {
   tmp.write("ca/crlnumber", "1\n");
   const std::string highest = std::to_string(seen.back());
   auto behind = publish("after crlnumber was turned back");
-  EXPECT_NE(behind.find(ca + "/crlnumber says 1, but a CRL on disk has number " + highest), std::string::npos) << behind;
+  EXPECT_NE(behind.find(ca + "/crlnumber says 1, but a CRL on disk has number " + highest), std::string::npos)
+      << behind;
   EXPECT_EQ(std::set<long>(seen.begin(), seen.end()).size(), seen.size());  // never reused
   EXPECT_EQ(std::stol(slurp(ca + "/crlnumber")), seen.back());
 
@@ -254,7 +262,8 @@ TEST_F(CaIntegrity, SignIssuesOnlyTheNamesTheOperatorChose) {
   std::vector<std::string> huge;
   for (int i = 0; i < 2000; ++i) huge.push_back("host-" + std::to_string(i) + ".padding-padding.example");
   const std::vector<Attack> attacks = {
-      {"two-cns", "the CSR asks for 2 CNs ('a', 'b')", attacker_csr({{NID_commonName, "a"}, {NID_commonName, "b"}}, GEN_DNS, {})},
+      {"two-cns", "the CSR asks for 2 CNs ('a', 'b')",
+       attacker_csr({{NID_commonName, "a"}, {NID_commonName, "b"}}, GEN_DNS, {})},
       {"crlf-uri", "holds a control character (0x0d)",
        attacker_csr({{NID_commonName, "svc"}}, GEN_URI, {"https://svc.example/\r\nX-Client-CN: admin"})},
       {"huge-san", "subject alternative names take", attacker_csr({{NID_commonName, "big"}}, GEN_DNS, huge)},
@@ -273,19 +282,22 @@ TEST_F(CaIntegrity, SignIssuesOnlyTheNamesTheOperatorChose) {
     // With the operator's names: those, and only those.
     auto chosen = gh("ca sign " + ca + " " + csr + " --cn chosen --name " + attack.file);
     ASSERT_EQ(chosen.exit_code, 0) << chosen.output;
-    auto cert = run_command("openssl x509 -noout -subject -ext subjectAltName -in " + ca + "/issued/" + attack.file + ".pem");
+    auto cert =
+        run_command("openssl x509 -noout -subject -ext subjectAltName -in " + ca + "/issued/" + attack.file + ".pem");
     EXPECT_NE(cert.output.find("subject=CN = chosen\n"), std::string::npos) << cert.output;
     EXPECT_EQ(cert.output.find("URI:"), std::string::npos) << cert.output;
     EXPECT_EQ(cert.output.find("DNS:host-"), std::string::npos) << cert.output.substr(0, 300);
   }
   // The requested names are shown, control bytes escaped and long lists cut.
   auto shown = gh("ca sign " + ca + " " + path("crlf-uri.csr") + " --cn x --name shown");
-  EXPECT_NE(shown.output.find("SAN: uri:https://svc.example/\\x0d\\x0aX-Client-CN: admin"), std::string::npos) << shown.output;
+  EXPECT_NE(shown.output.find("SAN: uri:https://svc.example/\\x0d\\x0aX-Client-CN: admin"), std::string::npos)
+      << shown.output;
   shown = gh("ca sign " + ca + " " + path("huge-san.csr") + " --cn y --name shown2");
   EXPECT_NE(shown.output.find("SAN: ... and 1992 more"), std::string::npos) << shown.output.substr(0, 2000);
 
   // OU=admins asked for, never given unless the operator copies it knowingly.
-  auto admins = tmp.write("admins.csr", attacker_csr({{NID_commonName, "eve"}, {NID_organizationalUnitName, "admins"}}, GEN_DNS, {}));
+  auto admins = tmp.write("admins.csr",
+                          attacker_csr({{NID_commonName, "eve"}, {NID_organizationalUnitName, "admins"}}, GEN_DNS, {}));
   auto r = gh("ca sign " + ca + " " + admins.string() + " --cn eve");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("OU: admins"), std::string::npos) << r.output;
@@ -308,8 +320,9 @@ TEST_F(CaIntegrity, IssueRefusesSeveralCnsAndControlCharacters) {
 }
 
 TEST_F(CaIntegrity, FoldersArePrivateWhateverTheUmask) {
-  auto r = run_command("umask 000 && " + kBinary + " ca init " + ca + " --name R && " + kBinary + " ca intermediate " +
-                       ca + " --name I && " + kBinary + " ca issue " + ca + " --cn alice && " + kBinary + " ca crl " + ca);
+  auto r =
+      run_command("umask 000 && " + kBinary + " ca init " + ca + " --name R && " + kBinary + " ca intermediate " + ca +
+                  " --name I && " + kBinary + " ca issue " + ca + " --cn alice && " + kBinary + " ca crl " + ca);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* folder : {"", "/private", "/issued", "/crl"}) {
     struct stat st {};

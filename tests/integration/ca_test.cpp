@@ -35,7 +35,8 @@ class Ca : public testing::Test {
 
 TEST_F(Ca, IssuedChainsVerifyWithOpenssl) {
   make_ca();
-  auto r = gh("ca issue " + ca + " --cn alice --ou testers --o Acme --san email:alice@acme.test,uri:spiffe://acme/t/alice");
+  auto r =
+      gh("ca issue " + ca + " --cn alice --ou testers --o Acme --san email:alice@acme.test,uri:spiffe://acme/t/alice");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   ASSERT_EQ(gh("ca issue " + ca + " --profile server --cn staging.acme.test").exit_code, 0);
   auto v = run_command("openssl verify -purpose sslclient -CAfile " + ca + "/root.pem -untrusted " + ca +
@@ -73,10 +74,11 @@ TEST_F(Ca, RsaRootOnRequest) {
 
 TEST_F(Ca, SignsCsrsFromOpensslAndFromItself) {
   make_ca();
-  ASSERT_EQ(run_command("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + path("carol.key") +
-                        " -subj /CN=carol/O=Acme -addext subjectAltName=email:carol@acme.test -out " + path("carol.csr"))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run_command("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + path("carol.key") +
+                  " -subj /CN=carol/O=Acme -addext subjectAltName=email:carol@acme.test -out " + path("carol.csr"))
+          .exit_code,
+      0);
   // The CSR's names are copied only when the operator asks for it.
   auto r = gh("ca sign " + ca + " " + path("carol.csr") + " --profile client --use-csr-names");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -91,8 +93,9 @@ TEST_F(Ca, SignsCsrsFromOpensslAndFromItself) {
   EXPECT_NE(text.output.find("email:bob@acme.test"), std::string::npos) << text.output;
   EXPECT_EQ(text.output.find("evil"), std::string::npos);
   // The issued certificate belongs to the requester's key.
-  auto m = run_command("openssl x509 -noout -pubkey -in " + ca + "/issued/bob.pem | openssl sha256; openssl pkey -pubout -in " +
-                       path("bob.key") + " | openssl sha256");
+  auto m = run_command("openssl x509 -noout -pubkey -in " + ca +
+                       "/issued/bob.pem | openssl sha256; openssl pkey -pubout -in " + path("bob.key") +
+                       " | openssl sha256");
   auto nl = m.output.find('\n');
   EXPECT_EQ(m.output.substr(0, nl), m.output.substr(nl + 1, nl)) << m.output;
 }
@@ -138,8 +141,8 @@ TEST_F(Ca, RevocationReachesTheProxyThroughTheCrl) {
   proxy.start_text(config, tmp.path());
   auto curl = [&](const std::string& who) {
     return run_command("curl -sS --max-time 10 --cacert " + ca + "/root.pem --cert " + ca + "/issued/" + who +
-                       "-chain.pem --key " + ca + "/issued/" + who + ".key https://localhost:" +
-                       std::to_string(proxy.port()) + "/");
+                       "-chain.pem --key " + ca + "/issued/" + who +
+                       ".key https://localhost:" + std::to_string(proxy.port()) + "/");
   };
   auto alice = curl("alice");
   EXPECT_EQ(alice.exit_code, 0) << alice.output;
@@ -150,7 +153,8 @@ TEST_F(Ca, RevocationReachesTheProxyThroughTheCrl) {
   // `gatehouse verify` explains it the same way, with the date and reason.
   auto v = gh("verify --ca " + ca + "/root.pem --crl " + ca + "/crl.pem " + ca + "/issued/bob-chain.pem");
   EXPECT_EQ(v.exit_code, 1);
-  EXPECT_NE(v.output.find("revoked: certificate 'CN=bob,OU=testers' has been revoked on "), std::string::npos) << v.output;
+  EXPECT_NE(v.output.find("revoked: certificate 'CN=bob,OU=testers' has been revoked on "), std::string::npos)
+      << v.output;
   EXPECT_NE(v.output.find("(keyCompromise)"), std::string::npos) << v.output;
   auto log = proxy.wait_for_log(2);
   ASSERT_EQ(log.size(), 2u);
@@ -177,7 +181,8 @@ TEST_F(Ca, Pkcs12OpensWithOpensslAndNss) {
   auto ours = gh("inspect --password 'pa ss' " + ca + "/issued/alice.p12");
   EXPECT_EQ(ours.exit_code, 0) << ours.output;
   EXPECT_NE(ours.output.find("(PKCS#12)"), std::string::npos);
-  EXPECT_NE(ours.output.find("private key: ECDSA P-256, matches 'CN=alice,OU=testers'"), std::string::npos) << ours.output;
+  EXPECT_NE(ours.output.find("private key: ECDSA P-256, matches 'CN=alice,OU=testers'"), std::string::npos)
+      << ours.output;
   ours = gh("inspect --password nope " + ca + "/issued/alice.p12");
   EXPECT_EQ(ours.exit_code, 1);
   EXPECT_NE(ours.output.find("is a PKCS#12 file and the password is wrong"), std::string::npos) << ours.output;

@@ -142,11 +142,13 @@ TEST_F(ClientFaults, GarbageRecordsAndAGiantClientHelloAreProtocolErrors) {
   std::string giant_hello;
   std::string body = {0x01, 0x7f, 0x7f, 0x7f};  // handshake type 1, length 0x7f7f7f
   body += std::string(16000, 'B');
-  giant_hello += std::string{0x16, 0x03, 0x01} + static_cast<char>(body.size() >> 8) + static_cast<char>(body.size() & 0xff);
+  giant_hello +=
+      std::string{0x16, 0x03, 0x01} + static_cast<char>(body.size() >> 8) + static_cast<char>(body.size() & 0xff);
   giant_hello += body;
   for (int i = 0; i < 8; ++i) {
     std::string more(16000, 'C');
-    giant_hello += std::string{0x16, 0x03, 0x01} + static_cast<char>(more.size() >> 8) + static_cast<char>(more.size() & 0xff);
+    giant_hello +=
+        std::string{0x16, 0x03, 0x01} + static_cast<char>(more.size() >> 8) + static_cast<char>(more.size() & 0xff);
     giant_hello += more;
   }
   send_raw_and_wait_for_close(giant_hello);

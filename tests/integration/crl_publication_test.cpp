@@ -24,7 +24,8 @@ CommandResult gh(const std::string& args) { return run_command(kBinary + " " + a
 // The proxy serves its own (harness) server certificate; the client side comes from `ca`.
 std::string proxy_config(const std::string& client_side) {
   return "[server]\nworkers = 1\n[log]\nlevel = \"warn\"\n[[listener]]\nlisten = \"127.0.0.1:0\"\n  [listener.tls]\n"
-         "  certificates = [{ cert = \"server-ecdsa.pem\", key = \"server-ecdsa.key\" }]\n" + client_side +
+         "  certificates = [{ cert = \"server-ecdsa.pem\", key = \"server-ecdsa.key\" }]\n" +
+         client_side +
          "  [[listener.route]]\n  upstream = \"who\"\n[[upstream]]\nname = \"who\"\nendpoints = [\"builtin:whoami\"]\n";
 }
 
@@ -45,8 +46,10 @@ TEST(CrlPublication, CertificatesNameTheirCrlAndTheAdminListenerServesIt) {
   ASSERT_EQ(written.exit_code, 0) << written.output;
 
   // Each certificate names its issuer's CRL by the issuer hash openssl computes too.
-  const std::string inter_hash = trimmed(run_command("openssl x509 -noout -issuer_hash -in " + ca + "/issued/alice.pem").output);
-  const std::string root_hash = trimmed(run_command("openssl x509 -noout -issuer_hash -in " + ca + "/intermediate.pem").output);
+  const std::string inter_hash =
+      trimmed(run_command("openssl x509 -noout -issuer_hash -in " + ca + "/issued/alice.pem").output);
+  const std::string root_hash =
+      trimmed(run_command("openssl x509 -noout -issuer_hash -in " + ca + "/intermediate.pem").output);
   ASSERT_EQ(inter_hash.size(), 8u) << inter_hash;
   ASSERT_NE(inter_hash, root_hash);
   auto cdp = run_command("openssl x509 -noout -ext crlDistributionPoints -in " + ca + "/issued/alice.pem");
@@ -62,19 +65,21 @@ TEST(CrlPublication, CertificatesNameTheirCrlAndTheAdminListenerServesIt) {
     EXPECT_EQ(trimmed(der.output), hash) << der.output;
   }
 
-  const std::string verify = "openssl verify -crl_check -crl_download -CAfile " + ca + "/root.pem -untrusted " + ca +
-                             "/intermediate.pem ";
+  const std::string verify =
+      "openssl verify -crl_check -crl_download -CAfile " + ca + "/root.pem -untrusted " + ca + "/intermediate.pem ";
   // Before the proxy loads the CRL there is nothing at the URL: the checker cannot vouch.
   auto listing = run_command("curl -sS " + admin + "/crl/");
   EXPECT_NE(listing.output.find("no listener loads a CRL"), std::string::npos) << listing.output;
   EXPECT_NE(run_command(verify + ca + "/issued/alice.pem").exit_code, 0);
 
-  auto reloaded = proxy.reload_text(proxy_config("  client_ca = \"ca/root.pem\"\n  client_intermediates = \"ca/intermediate.pem\"\n"
-                                                 "  crl = \"ca/crl.pem\"\n"),
-                                    proxy.dir().path());
+  auto reloaded =
+      proxy.reload_text(proxy_config("  client_ca = \"ca/root.pem\"\n  client_intermediates = \"ca/intermediate.pem\"\n"
+                                     "  crl = \"ca/crl.pem\"\n"),
+                        proxy.dir().path());
   ASSERT_TRUE(reloaded.ok) << reloaded.message;
   listing = run_command("curl -sS " + admin + "/crl/");
-  EXPECT_NE(listing.output.find(inter_hash + ".crl  CN=Acme Intermediate,O=Acme Root"), std::string::npos) << listing.output;
+  EXPECT_NE(listing.output.find(inter_hash + ".crl  CN=Acme Intermediate,O=Acme Root"), std::string::npos)
+      << listing.output;
   EXPECT_NE(listing.output.find(root_hash + ".crl  CN=Acme Root,O=Acme Root"), std::string::npos) << listing.output;
   auto fetched = proxy.dir().path() / "fetched.crl";
   auto got = run_command("curl -sS -o " + fetched.string() + " -w '%{http_code} %{content_type}' " + admin + "/crl/" +
@@ -88,14 +93,16 @@ TEST(CrlPublication, CertificatesNameTheirCrlAndTheAdminListenerServesIt) {
   auto bob = run_command(verify + ca + "/issued/bob.pem");
   EXPECT_NE(bob.exit_code, 0);
   EXPECT_NE(bob.output.find("certificate revoked"), std::string::npos) << bob.output;
-  auto inter = run_command("openssl verify -crl_check -crl_download -CAfile " + ca + "/root.pem " + ca + "/intermediate.pem");
+  auto inter =
+      run_command("openssl verify -crl_check -crl_download -CAfile " + ca + "/root.pem " + ca + "/intermediate.pem");
   EXPECT_EQ(inter.exit_code, 0) << inter.output;
 }
 
 TEST(CrlPublication, ABadCrlUrlIsRefusedWithTheReason) {
   TempDir tmp;
   const std::string ca = (tmp.path() / "ca").string();
-  for (const char* url : {"https://pki.example.com/crl", "ftp://x/y", "http://a.test/x,y", "http://a.test/caf\u00e9", "http://"}) {
+  for (const char* url :
+       {"https://pki.example.com/crl", "ftp://x/y", "http://a.test/x,y", "http://a.test/caf\u00e9", "http://"}) {
     auto r = gh("ca init " + ca + " --name R --crl-url '" + std::string(url) + "'");
     EXPECT_NE(r.exit_code, 0) << url;
     EXPECT_NE(r.output.find("the CRL URL '" + std::string(url) + "' must"), std::string::npos) << r.output;
@@ -107,7 +114,8 @@ TEST(CrlPublication, ABadCrlUrlIsRefusedWithTheReason) {
   tmp.write("ca/ca.json", meta.substr(0, meta.rfind('}')) + ", \"crl_url\": \"https://pki.example.com\"}\n");
   auto issue = gh("ca issue " + ca + " --cn alice");
   EXPECT_NE(issue.exit_code, 0);
-  EXPECT_NE(issue.output.find("ca.json: the CRL URL 'https://pki.example.com' must be a plain http:// URL"), std::string::npos)
+  EXPECT_NE(issue.output.find("ca.json: the CRL URL 'https://pki.example.com' must be a plain http:// URL"),
+            std::string::npos)
       << issue.output;
 }
 
@@ -125,7 +133,8 @@ TEST(CrlPublication, TheUrlCanBeSetChangedOrRemovedLater) {
   ASSERT_EQ(set.exit_code, 0) << set.output;
   EXPECT_NE(set.output.find("name http://pki.test/crl/HASH.crl"), std::string::npos) << set.output;
   ASSERT_EQ(gh("ca issue " + ca + " --cn bob").exit_code, 0);
-  const std::string hash = trimmed(run_command("openssl x509 -noout -issuer_hash -in " + ca + "/issued/bob.pem").output);
+  const std::string hash =
+      trimmed(run_command("openssl x509 -noout -issuer_hash -in " + ca + "/issued/bob.pem").output);
   EXPECT_NE(cdp_of("bob").find("URI:http://pki.test/crl/" + hash + ".crl"), std::string::npos) << cdp_of("bob");
 
   auto refused = gh("ca crl-url " + ca + " https://pki.test/crl");

@@ -18,7 +18,8 @@ constexpr std::int64_t kDay = 86400;
 class Crl : public testing::Test {
  protected:
   // Writes crl.pem: one CRL from the intermediate (revoking `revoked`) and one from the root.
-  void write_crls(std::int64_t next_update, const std::vector<std::string>& revoked_serials, bool revoke_intermediate = false) {
+  void write_crls(std::int64_t next_update, const std::vector<std::string>& revoked_serials,
+                  bool revoke_intermediate = false) {
     const std::int64_t now = std::time(nullptr);
     std::vector<tls::ca::IndexEntry> entries;
     for (const auto& serial : revoked_serials)
@@ -26,7 +27,8 @@ class Crl : public testing::Test {
                          now - 60, "keyCompromise"});
     if (revoke_intermediate)
       entries.push_back({tls::serial_text(proxy.intermediate().x509.get()), "", "",
-                         tls::subject_line(proxy.root().x509.get()), "intermediate", 0, 0, true, now - 60, "cACompromise"});
+                         tls::subject_line(proxy.root().x509.get()), "intermediate", 0, 0, true, now - 60,
+                         "cACompromise"});
     auto a = tls::ca::signed_crl_pem(proxy.intermediate().x509.get(), proxy.intermediate().key.get(), entries, 1,
                                      now - 2 * kDay, next_update);
     auto b = tls::ca::signed_crl_pem(proxy.root().x509.get(), proxy.root().key.get(), entries, 2, now - 2 * kDay,
@@ -77,7 +79,8 @@ TEST_F(Crl, RevokedIntermediateRefusesEveryoneItIssued) {
   write_crls(std::time(nullptr) + 7 * kDay, {}, true);
   start("reject");
   auto reason = reason_for("alice-chain.pem", "alice.key");
-  EXPECT_EQ(reason.rfind("revoked: certificate 'CN=Test Intermediate CA,O=Acme Test' has been revoked", 0), 0u) << reason;
+  EXPECT_EQ(reason.rfind("revoked: certificate 'CN=Test Intermediate CA,O=Acme Test' has been revoked", 0), 0u)
+      << reason;
   EXPECT_NE(reason.find("(cACompromise)"), std::string::npos) << reason;
 }
 

@@ -1,8 +1,8 @@
 // Bytes through the proxy: bulk data intact both ways, half-close in each direction,
 // unreachable upstreams and retry on the next endpoint.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
 

@@ -27,7 +27,8 @@ class Diagnose : public testing::Test {
     plant("no-intermediate", make_leaf({.cn = "alice", .o = {"Acme Test"}}, &inter), {});
     plant("self-signed", make_leaf({.cn = "alice", .o = {"Acme Test"}}, nullptr), {});
     plant("expired", make_leaf({.cn = "old", .not_before = -30 * kDay, .not_after = -2 * kDay}, &inter), {&inter});
-    plant("not-yet-valid", make_leaf({.cn = "early", .not_before = 2 * kDay, .not_after = 30 * kDay}, &inter), {&inter});
+    plant("not-yet-valid", make_leaf({.cn = "early", .not_before = 2 * kDay, .not_after = 30 * kDay}, &inter),
+          {&inter});
     plant("server-only", make_leaf({.cn = "srv", .purpose = Purpose::server}, &inter), {&inter});
     Cert other = make_root("Other Root", "Other Org");
     plant("foreign", make_leaf({.cn = "eve", .o = {"Other Org"}}, &other), {});
@@ -48,8 +49,8 @@ class Diagnose : public testing::Test {
   }
 
   CommandResult verify(const std::string& name, const std::string& extra = "") {
-    return run_command(kBinary + " verify --max-depth 1 --ca " + (proxy.dir() / "root.pem").string() + " " + extra + " " +
-                       (proxy.dir() / (name + ".pem")).string());
+    return run_command(kBinary + " verify --max-depth 1 --ca " + (proxy.dir() / "root.pem").string() + " " + extra +
+                       " " + (proxy.dir() / (name + ".pem")).string());
   }
 
   // The reason the proxy logs for a client presenting `name`.
@@ -73,14 +74,17 @@ TEST_F(Diagnose, EveryPlantedFaultIsExplainedAndAgreesWithTheHandshake) {
       {"no-intermediate", "incomplete_chain",
        "is issued by 'CN=Test Intermediate CA,O=Acme Test', which was not sent and is not trusted: send the full "
        "chain, leaf first"},
-      {"self-signed", "untrusted_issuer", "is self-signed and is not one of the trusted roots ('CN=Test Root CA,O=Acme Test')"},
+      {"self-signed", "untrusted_issuer",
+       "is self-signed and is not one of the trusted roots ('CN=Test Root CA,O=Acme Test')"},
       {"expired", "expired", "'CN=old' expired on "},
       {"not-yet-valid", "not_yet_valid", "'CN=early' is not valid before "},
       {"server-only", "wrong_usage", "is not meant for client authentication"},
       {"foreign", "untrusted_issuer",
-       "is issued by 'CN=Other Root,O=Other Org', which is not among the trusted roots ('CN=Test Root CA,O=Acme Test')"},
-      {"too-deep", "chain_too_long", "the chain has 2 intermediate(s) between the client certificate and the root; "
-                                     "verify_depth allows 1"},
+       "is issued by 'CN=Other Root,O=Other Org', which is not among the trusted roots ('CN=Test Root CA,O=Acme "
+       "Test')"},
+      {"too-deep", "chain_too_long",
+       "the chain has 2 intermediate(s) between the client certificate and the root; "
+       "verify_depth allows 1"},
   };
   for (const auto& c : cases) {
     auto r = verify(c.name);
@@ -108,7 +112,8 @@ TEST_F(Diagnose, VerifyAtAnotherTimeAndAsJson) {
 }
 
 TEST_F(Diagnose, ServerPurposeAndNameMismatch) {
-  Cert server = make_leaf({.cn = "app", .sans = {"dns:app.staging.test"}, .purpose = Purpose::server}, &proxy.intermediate());
+  Cert server =
+      make_leaf({.cn = "app", .sans = {"dns:app.staging.test"}, .purpose = Purpose::server}, &proxy.intermediate());
   plant("app", server, {&proxy.intermediate()});
   auto ok = verify("app", "--purpose server --name app.staging.test");
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
@@ -123,13 +128,15 @@ TEST_F(Diagnose, ServerPurposeAndNameMismatch) {
 
 TEST_F(Diagnose, InspectExplainsChainsKeysAndExpiry) {
   const auto& d = proxy.dir();
-  auto r = run_command(kBinary + " inspect " + (d / "server-ecdsa.pem").string() + " " + (d / "server-ecdsa.key").string());
+  auto r =
+      run_command(kBinary + " inspect " + (d / "server-ecdsa.pem").string() + " " + (d / "server-ecdsa.key").string());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("chain of 2: in order, ends at 'CN=Test Intermediate CA,O=Acme Test', issued by "
                           "'CN=Test Root CA,O=Acme Test' (not included)"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find("private key: ECDSA P-256, matches 'CN=localhost,O=Acme Test'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("private key: ECDSA P-256, matches 'CN=localhost,O=Acme Test'"), std::string::npos)
+      << r.output;
   EXPECT_TRUE(r.output.find("expires in 89 days") != std::string::npos ||
               r.output.find("expires in 90 days") != std::string::npos)
       << r.output;
@@ -173,8 +180,9 @@ TEST_F(Diagnose, StartupChecksUseTheSameWords) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("is not issued by the next one"), std::string::npos) << r.output;
 
-  Cert soon = make_leaf({.cn = "localhost", .sans = {"dns:localhost"}, .not_after = 5 * kDay, .purpose = Purpose::server},
-                        &proxy.intermediate());
+  Cert soon =
+      make_leaf({.cn = "localhost", .sans = {"dns:localhost"}, .not_after = 5 * kDay, .purpose = Purpose::server},
+                &proxy.intermediate());
   plant("soon", soon, {&proxy.intermediate()});
   config = proxy.config_text(ProxyConfig{});
   const std::string original = "{ cert = \"server-ecdsa.pem\", key = \"server-ecdsa.key\" }";

@@ -18,7 +18,8 @@ namespace {
 
 size_t open_descriptors(pid_t pid) {
   size_t n = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+    ++n;
   return n;
 }
 
@@ -81,15 +82,16 @@ TEST(Flood, DescriptorsAndMemoryReturnToTheirBaselineAfterRoundsOfAbuse) {
   start_binary(h.dir().write("flood.toml", text).string(), running);
   ASSERT_NE(running.port, 0) << running.seen;
   const std::string d = h.dir().path().string();
-  const std::string bench = std::string(GATEHOUSE_BENCH) + " 127.0.0.1:" + std::to_string(running.port) + " --cert " + d +
-                            "/alice-chain.pem --key " + d + "/alice.key --sni localhost --warmup 0 ";
+  const std::string bench = std::string(GATEHOUSE_BENCH) + " 127.0.0.1:" + std::to_string(running.port) + " --cert " +
+                            d + "/alice-chain.pem --key " + d + "/alice.key --sni localhost --warmup 0 ";
   auto round = [&] {
     EXPECT_EQ(run_command(bench + "--mode handshake -c 8 -n 400").exit_code, 0);
     EXPECT_EQ(run_command(bench + "--mode resume -c 8 -n 400").exit_code, 0);
     EXPECT_EQ(run_command(bench + "--mode hold -c 300 -d 0.3").exit_code, 0);
     std::vector<int> abandoned;  // connect, say nothing, leave: cut at the handshake timeout
     for (int i = 0; i < 100; ++i) abandoned.push_back(connect_tcp(running.port));
-    for (int i = 0; i < 50; ++i) write_all_fd(abandoned[static_cast<size_t>(i)], std::string("\x16\x03\x01\x00\x10garbage", 12));
+    for (int i = 0; i < 50; ++i)
+      write_all_fd(abandoned[static_cast<size_t>(i)], std::string("\x16\x03\x01\x00\x10garbage", 12));
     for (int fd : abandoned) ::close(fd);
   };
   const size_t idle_descriptors = open_descriptors(running.pid);

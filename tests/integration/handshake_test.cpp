@@ -96,17 +96,17 @@ TEST(Handshake, TlsOneTwoOnlyListenerRefusesNothingButSpeaksOneTwo) {
 
 TEST(Handshake, ServerCertificateIsChosenBySni) {
   ProxyHarness proxy;
-  Cert other = make_leaf({.cn = "other", .o = {"Acme Test"}, .sans = {"dns:*.other.example"},
-                          .purpose = tls::pki::Purpose::server},
-                         &proxy.intermediate());
+  Cert other = make_leaf(
+      {.cn = "other", .o = {"Acme Test"}, .sans = {"dns:*.other.example"}, .purpose = tls::pki::Purpose::server},
+      &proxy.intermediate());
   write_chain(proxy.dir(), "other.pem", {&other, &proxy.intermediate()});
   write_key(proxy.dir(), "other.key", other);
   ProxyConfig config;
   config.extra_certificates = {{"other.pem", "other.key"}};
   proxy.start(config);
-  for (auto [sni, subject] : {std::pair{"app.other.example", "CN=other,O=Acme Test"},
-                              std::pair{"localhost", "CN=localhost,O=Acme Test"},
-                              std::pair{"unknown.example", "CN=other,O=Acme Test"}}) {  // no match: the first
+  for (auto [sni, subject] :
+       {std::pair{"app.other.example", "CN=other,O=Acme Test"}, std::pair{"localhost", "CN=localhost,O=Acme Test"},
+        std::pair{"unknown.example", "CN=other,O=Acme Test"}}) {  // no match: the first
     ClientOptions opt = proxy.client();
     opt.sni = sni;
     opt.server_ca.clear();  // names differ on purpose; the subject is what we check

@@ -67,9 +67,10 @@ tls::PeerIdentity identity_of(const std::filesystem::path& pem) {
 TEST(HttpMode, UpstreamReceivesIdentityHeadersAndNoSpoofedOnes) {
   HttpUpstream up;
   ProxyHarness proxy;
-  Cert svc = make_leaf(CertSpec{.cn = "build-bot", .o = {"Acme Test"},
-                                .sans = {"dns:bot.internal", "uri:spiffe://corp.example/ci/build"}},
-                       &proxy.intermediate());
+  Cert svc = make_leaf(
+      CertSpec{
+          .cn = "build-bot", .o = {"Acme Test"}, .sans = {"dns:bot.internal", "uri:spiffe://corp.example/ci/build"}},
+      &proxy.intermediate());
   write_chain(proxy.dir(), "svc.pem", {&svc, &proxy.intermediate()});
   write_key(proxy.dir(), "svc.key", svc);
   proxy.start(http_config(up));
@@ -86,8 +87,9 @@ TEST(HttpMode, UpstreamReceivesIdentityHeadersAndNoSpoofedOnes) {
   auto id = identity_of(proxy.dir() / "svc.pem");
   ASSERT_NE(req.header("x-forwarded-client-cert"), nullptr);
   EXPECT_EQ(*req.header("x-forwarded-client-cert"),
-            "Hash=" + id.fingerprint + ";Subject=\"CN=build-bot,O=Acme Test\";URI=spiffe://corp.example/ci/build;"
-            "DNS=bot.internal");
+            "Hash=" + id.fingerprint +
+                ";Subject=\"CN=build-bot,O=Acme Test\";URI=spiffe://corp.example/ci/build;"
+                "DNS=bot.internal");
   EXPECT_EQ(*req.header("x-client-cn"), "build-bot");
   EXPECT_EQ(*req.header("x-client-subject"), "CN=build-bot,O=Acme Test");
   EXPECT_EQ(*req.header("x-client-fingerprint"), id.fingerprint);
@@ -95,7 +97,8 @@ TEST(HttpMode, UpstreamReceivesIdentityHeadersAndNoSpoofedOnes) {
   EXPECT_EQ(*req.header("x-client-not-after"), tls::iso8601(id.not_after));
   EXPECT_EQ(*req.header("x-forwarded-for"), "127.0.0.1");
   EXPECT_EQ(*req.header("x-forwarded-proto"), "https");
-  EXPECT_EQ(*req.header("forwarded"), "for=127.0.0.1;proto=https;host=\"localhost:" + std::to_string(proxy.port()) + "\"");
+  EXPECT_EQ(*req.header("forwarded"),
+            "for=127.0.0.1;proto=https;host=\"localhost:" + std::to_string(proxy.port()) + "\"");
   for (const char* h : {"x-client-cn", "x-forwarded-client-cert", "x-forwarded-for", "forwarded"})
     EXPECT_EQ(req.count(h), 1) << h;
   EXPECT_EQ(req.header("x-real-ip"), nullptr);
@@ -147,9 +150,10 @@ TEST(HttpMode, PipelinedRequestsAreAnsweredInOrder) {
   proxy.start(http_config(up));
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect()) << client.error();
-  ASSERT_TRUE(client.send("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                          "POST /b HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello"
-                          "GET /c HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                  "POST /b HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello"
+                  "GET /c HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
   auto all = client.read_all();
   ASSERT_TRUE(all) << client.error();
   auto a = all->find("\"target\":\"/a\""), b = all->find("\"target\":\"/b\""), c = all->find("\"target\":\"/c\"");
@@ -183,8 +187,9 @@ TEST(HttpMode, WebSocketEchoThroughTheTunnel) {
   proxy.start(http_config(up));
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect()) << client.error();
-  ASSERT_TRUE(client.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
   std::string got;
   while (got.find("\r\n\r\n") == std::string::npos) {
     auto more = client.read_some();
@@ -257,7 +262,7 @@ TEST(HttpMode, SlowlorisTrickleIsCutAtTheHeadTimeoutAndOthersAreServed) {
       const std::string head = "GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + std::string(1000, 'a') + "\r\n\r\n";
       for (char c : head) {
         if (!client.send(std::string(1, c))) break;
-        if (client.readable()) break;  // the proxy answered
+        if (client.readable()) break;                                // the proxy answered
         std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the attacker's pace
       }
       auto all = client.read_all();
@@ -278,8 +283,8 @@ TEST(HttpMode, OversizedHeadGets431) {
   HttpUpstream up;
   ProxyHarness proxy;
   proxy.start(http_config(up, "  max_head_size = 2048\n"));
-  auto r = run_command(curl(proxy, "-o /dev/null -w '%{http_code}' -H 'X-Big: " + std::string(4000, 'b') + "' " +
-                                       url(proxy)));
+  auto r = run_command(
+      curl(proxy, "-o /dev/null -w '%{http_code}' -H 'X-Big: " + std::string(4000, 'b') + "' " + url(proxy)));
   EXPECT_EQ(r.output, "431") << r.output;
   EXPECT_TRUE(up.requests().empty());
 }
@@ -287,21 +292,25 @@ TEST(HttpMode, OversizedHeadGets431) {
 TEST(HttpMode, HostOfAnotherRouteGets421) {
   HttpUpstream up;
   ProxyHarness proxy;
-  Cert both = make_leaf(CertSpec{.cn = "a.test", .o = {"Acme Test"}, .sans = {"dns:a.test", "dns:b.test"},
+  Cert both = make_leaf(CertSpec{.cn = "a.test",
+                                 .o = {"Acme Test"},
+                                 .sans = {"dns:a.test", "dns:b.test"},
                                  .purpose = tls::pki::Purpose::server},
                         &proxy.intermediate());
   write_chain(proxy.dir(), "ab.pem", {&both, &proxy.intermediate()});
   write_key(proxy.dir(), "ab.key", both);
   ProxyConfig c = http_config(up);
   c.extra_certificates = {{"ab.pem", "ab.key"}};
-  c.routes = "  [[listener.route]]\n  name = \"a\"\n  sni = [\"a.test\"]\n  upstream = \"app\"\n"
-             "  [[listener.route]]\n  name = \"b\"\n  sni = [\"b.test\"]\n  upstream = \"app\"\n";
+  c.routes =
+      "  [[listener.route]]\n  name = \"a\"\n  sni = [\"a.test\"]\n  upstream = \"app\"\n"
+      "  [[listener.route]]\n  name = \"b\"\n  sni = [\"b.test\"]\n  upstream = \"app\"\n";
   proxy.start(c);
   std::string port = std::to_string(proxy.port());
   std::string resolve = "--resolve a.test:" + port + ":127.0.0.1 ";
   auto same = run_command(curl(proxy, "-o /dev/null -w '%{http_code}' " + resolve + "https://a.test:" + port + "/"));
   EXPECT_EQ(same.output, "200");
-  auto other = run_command(curl(proxy, "-w '\\n%{http_code}' -H 'Host: b.test' " + resolve + "https://a.test:" + port + "/"));
+  auto other =
+      run_command(curl(proxy, "-w '\\n%{http_code}' -H 'Host: b.test' " + resolve + "https://a.test:" + port + "/"));
   EXPECT_NE(other.output.find("\n421"), std::string::npos) << other.output;
   EXPECT_NE(other.output.find("misdirected_request"), std::string::npos) << other.output;
   EXPECT_EQ(up.requests().size(), 1u);
@@ -315,7 +324,7 @@ TEST(HttpMode, HeadRequestsAndUpstreamFailuresGetProperAnswers) {
   proxy.start(c);
   // HEAD: the upstream's Content-Length comes back, no body follows, the connection stays usable.
   auto head = run_command(curl(proxy, "-I -o /dev/null -o /dev/null -w '%{http_code} %{size_download} ' " +
-                                         url(proxy, "/h") + " " + url(proxy, "/again")));
+                                          url(proxy, "/h") + " " + url(proxy, "/again")));
   EXPECT_EQ(head.output, "200 0 200 0 ") << head.output;
   ASSERT_EQ(up.requests().size(), 2u);
   EXPECT_EQ(up.requests()[1].method, "HEAD");

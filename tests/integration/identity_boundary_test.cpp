@@ -58,13 +58,15 @@ TEST(IdentityBoundary, AClientCertificateOverMaxClientCertSizeIsRefusedInTheHand
   for (const auto& line : log) {
     EXPECT_EQ(line["reason"], "client_cert_too_large") << line.dump();
     EXPECT_EQ(line["decision"], "deny") << line.dump();
-    EXPECT_NE(line["detail"].get<std::string>().find("more than max_client_cert_size (16384 bytes)"),
-              std::string::npos) << line.dump();
+    EXPECT_NE(line["detail"].get<std::string>().find("more than max_client_cert_size (16384 bytes)"), std::string::npos)
+        << line.dump();
   }
   // The leaf and the intermediate it sent, counted exactly.
   const std::size_t sent = size + static_cast<std::size_t>(i2d_X509(proxy.intermediate().x509.get(), nullptr));
-  EXPECT_NE(log[0]["detail"].get<std::string>().find("the client sent " + std::to_string(sent) + " bytes of certificates"),
-            std::string::npos) << log[0].dump();
+  EXPECT_NE(
+      log[0]["detail"].get<std::string>().find("the client sent " + std::to_string(sent) + " bytes of certificates"),
+      std::string::npos)
+      << log[0].dump();
   EXPECT_EQ(proxy.totals().refused_for(gatehouse::Reason::client_cert_too_large), 2u);
 }
 
@@ -98,7 +100,8 @@ TEST(IdentityBoundary, ACertificateOver64KiBLeavesItsTlvOutOfAConsistentProxyHea
   auto parsed = proxy::parse_proxy_header(reinterpret_cast<const std::uint8_t*>(received.data()), received.size());
   ASSERT_EQ(parsed.status, proxy::ReceivedProxyHeader::Status::complete) << parsed.error;
   EXPECT_EQ(parsed.length, header);
-  EXPECT_EQ(received.substr(header), client_bytes) << "the upstream must get exactly the client's bytes after the header";
+  EXPECT_EQ(received.substr(header), client_bytes)
+      << "the upstream must get exactly the client's bytes after the header";
   // The SSL TLV is the last TLV and ends exactly where the header does; no client-certificate sub-TLV.
   std::size_t at = 16 + 12;
   std::string ssl;
@@ -119,8 +122,9 @@ TEST(IdentityBoundary, ACertificateOver64KiBLeavesItsTlvOutOfAConsistentProxyHea
     s += 3 + len;
   }
   EXPECT_TRUE(has_cn);
-  EXPECT_NE(admin_metrics(proxy.server().admin_port()).find("gatehouse_proxy_tlv_dropped_total{tlv=\"ssl_client_cert\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      admin_metrics(proxy.server().admin_port()).find("gatehouse_proxy_tlv_dropped_total{tlv=\"ssl_client_cert\"} 1"),
+      std::string::npos);
 }
 
 TEST(IdentityBoundary, ASubjectWithSeveralCommonNamesIsRefused) {
@@ -135,8 +139,9 @@ TEST(IdentityBoundary, ASubjectWithSeveralCommonNamesIsRefused) {
                                            reinterpret_cast<const std::uint8_t*>(cn), -1, -1, 0));
   Cert leaf;
   leaf.key = tls::pki::generate_key(tls::pki::KeyType::ecdsa_p256);
-  auto issued = tls::pki::issue_certificate(CertSpec{.purpose = Purpose::client}, leaf.key.get(),
-                                            proxy.intermediate().x509.get(), proxy.intermediate().key.get(), subject.get());
+  auto issued =
+      tls::pki::issue_certificate(CertSpec{.purpose = Purpose::client}, leaf.key.get(), proxy.intermediate().x509.get(),
+                                  proxy.intermediate().key.get(), subject.get());
   ASSERT_TRUE(issued) << issued.error();
   leaf.x509 = std::move(*issued);
   write_chain(proxy.dir(), "two-cns-chain.pem", {&leaf, &proxy.intermediate()});

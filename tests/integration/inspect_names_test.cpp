@@ -46,7 +46,8 @@ TEST_F(InspectNames, TextOutputEscapesControlBytesAndInvalidUtf8) {
   auto r = run_command(kBinary + " inspect " + file.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (char raw : {'\r', '\x1b', '\xff', '\xfe'})
-    EXPECT_EQ(r.output.find(raw), std::string::npos) << "raw byte " << +static_cast<unsigned char>(raw) << " in:\n" << r.output;
+    EXPECT_EQ(r.output.find(raw), std::string::npos) << "raw byte " << +static_cast<unsigned char>(raw) << " in:\n"
+                                                     << r.output;
   EXPECT_NE(r.output.find("bad\\xff\\xfe.example"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("spiffe://corp/x\\x0d\\x0aX-Injected: 1\\x1b[31m"), std::string::npos) << r.output;
   // One line per field: the LF in the URI did not start a line of its own.

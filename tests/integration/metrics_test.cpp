@@ -7,8 +7,8 @@
 #include <regex>
 #include <thread>
 
-#include "tests/support/eventually.hpp"
 #include "tests/support/command.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/http_upstream.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tls/identity.hpp"
@@ -44,8 +44,9 @@ class Metrics : public testing::Test {
     ProxyConfig c;
     c.endpoints = {up.endpoint()};
     c.upstream_extra = "\n[[upstream]]\nname = \"broken\"\nendpoints = [\"127.0.0.1:1\"]\n";
-    c.routes = "  [[listener.route]]\n  name = \"main\"\n  upstream = \"app\"\n"
-               "  [[listener.route]]\n  name = \"dead\"\n  sni = [\"dead.test\"]\n  upstream = \"broken\"\n";
+    c.routes =
+        "  [[listener.route]]\n  name = \"main\"\n  upstream = \"app\"\n"
+        "  [[listener.route]]\n  name = \"dead\"\n  sni = [\"dead.test\"]\n  upstream = \"broken\"\n";
     proxy.start(c);
   }
   std::string scrape() { return admin_get(proxy.server().admin_port(), "/metrics").second; }
@@ -75,9 +76,9 @@ TEST_F(Metrics, CountersMoveExactlyWithTheTraffic) {
 
   ASSERT_TRUE(request("alice-chain.pem", "alice.key"));
   ASSERT_TRUE(request("alice-chain.pem", "alice.key"));
-  EXPECT_FALSE(request("", ""));                           // no_certificate
-  EXPECT_FALSE(request("stranger.pem", "stranger.key"));  // untrusted_issuer
-  EXPECT_FALSE(request("old.pem", "old.key"));            // expired
+  EXPECT_FALSE(request("", ""));                                       // no_certificate
+  EXPECT_FALSE(request("stranger.pem", "stranger.key"));               // untrusted_issuer
+  EXPECT_FALSE(request("old.pem", "old.key"));                         // expired
   EXPECT_FALSE(request("alice-chain.pem", "alice.key", "dead.test"));  // verified, upstream down
   proxy.wait_for_log(6);
 
@@ -187,7 +188,8 @@ TEST_F(Metrics, DashboardAndAlertsUseOnlyMetricsWeExport) {
   }
   EXPECT_GT(used, 10);
   if (run_command("command -v promtool").exit_code != 0) GTEST_SKIP() << "promtool not installed";
-  auto rules = run_command("cd " + dir.string() + " && promtool check rules alerts.yml && promtool test rules alerts_test.yml");
+  auto rules =
+      run_command("cd " + dir.string() + " && promtool check rules alerts.yml && promtool test rules alerts_test.yml");
   EXPECT_EQ(rules.exit_code, 0) << rules.output;
 }
 

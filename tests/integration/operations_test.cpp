@@ -21,7 +21,6 @@ namespace {
 
 const std::string kBinary = kGatehouseBinary;
 
-
 TEST(Operations, RunDropsToTheGivenUserAfterLoadingRootOnlyKeys) {
   if (::geteuid() != 0) GTEST_SKIP() << "--user needs the test to run as root (CI does)";
   ProxyHarness h;
@@ -71,7 +70,9 @@ TEST(Operations, RunReloadsOnSighupAndOnPostReload) {
 
   h.dir().write("reload.toml", "[[listener]\n");  // broken: POST /reload says so, nothing changes
   auto post = [&] {
-    return run_command("curl -s -w ' HTTP %{http_code}' -X POST -H 'X-Gatehouse-Admin: 1' http://127.0.0.1:" + admin_port + "/reload").output;
+    return run_command("curl -s -w ' HTTP %{http_code}' -X POST -H 'X-Gatehouse-Admin: 1' http://127.0.0.1:" +
+                       admin_port + "/reload")
+        .output;
   };
   std::string refused = post();
   EXPECT_NE(refused.find("HTTP 422"), std::string::npos) << refused;
@@ -151,7 +152,7 @@ TEST(Operations, AReloadMovesTheAccessLogToAnotherFileOrTurnsItOffAndOn) {
   ::kill(running.pid, SIGHUP);
   ASSERT_TRUE(running.wait_for_event("reloaded", 4)) << running.seen;
   ASSERT_TRUE(request());
-  EXPECT_EQ(lines_in("third.log", 1), 1u);  // only the request made after it was turned on
+  EXPECT_EQ(lines_in("third.log", 1), 1u);   // only the request made after it was turned on
   EXPECT_EQ(lines_in("second.log", 2), 2u);  // and nothing while it was off
 }
 
@@ -247,7 +248,9 @@ TEST(Operations, WatchReloadsWhenFilesAreRenamedIntoPlaceOrTheirSymlinksSwapped)
   ASSERT_TRUE(running.wait_for_event("reloaded", 3)) << running.seen;
 
   // 2. A new certificate: a new folder, then the ..data symlink swapped atomically.
-  tls::pki::CertSpec spec{.cn = "localhost", .o = {"Rotated"}, .sans = {"dns:localhost", "ip:127.0.0.1"},
+  tls::pki::CertSpec spec{.cn = "localhost",
+                          .o = {"Rotated"},
+                          .sans = {"dns:localhost", "ip:127.0.0.1"},
                           .purpose = tls::pki::Purpose::server};
   Cert next = make_leaf(spec, &h.intermediate());
   fs::create_directories(dir / "secret" / "v2");

@@ -1,6 +1,6 @@
 // Upstream pools: balancing, passive ejection and re-admission, active health checks.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,8 +8,8 @@
 #include <atomic>
 #include <thread>
 
-#include "tests/support/eventually.hpp"
 #include "tests/support/command.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/test_upstream.hpp"
 
@@ -121,8 +121,8 @@ TEST(Pool, NoHealthyEndpointRefusesPromptlyWithUpstreamUnavailable) {
   std::atomic<int> status{500}, clients{0};
   TestUpstream only(http_or_echo(status, clients));
   ProxyHarness proxy;
-  proxy.start({.endpoints = {only.endpoint()},
-               .upstream_extra = "health = { interval = \"20ms\", path = \"/health\" }"});
+  proxy.start(
+      {.endpoints = {only.endpoint()}, .upstream_extra = "health = { interval = \"20ms\", path = \"/health\" }"});
   ASSERT_TRUE(eventually([&] { return !healthy(proxy, 0); }));
   TlsClient client(proxy.client());
   ASSERT_TRUE(client.connect());
@@ -145,7 +145,8 @@ namespace {
 TEST(PoolNames, ANameIsResolvedAndEachOfItsAddressesTried) {
   TestUpstream v4(TestUpstream::echo());  // localhost may also resolve to ::1, where nobody listens
   ProxyHarness proxy;
-  proxy.start({.endpoints = {"localhost:" + std::to_string(v4.port())}, .upstream_extra = "resolve_interval = \"20ms\""});
+  proxy.start(
+      {.endpoints = {"localhost:" + std::to_string(v4.port())}, .upstream_extra = "resolve_interval = \"20ms\""});
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(echo_once(proxy));
   EXPECT_EQ(v4.accepted(), 3);
   EXPECT_EQ(proxy.totals().upstream_connect_failed, 0u);  // one endpoint; its addresses tried in turn

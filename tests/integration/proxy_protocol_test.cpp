@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "proxy/proxy_protocol.hpp"
-#include "tests/support/eventually.hpp"
 #include "tests/support/command.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/http_upstream.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tls/pem_io.hpp"
@@ -65,7 +65,7 @@ TEST(ProxyProtocolWire, V2HeaderCarriesClientAddressAndTlsFacts) {
   EXPECT_EQ(top[0x02], "localhost");  // PP2_TYPE_AUTHORITY = SNI
   ASSERT_TRUE(top.count(0x20));
   const std::string& ssl = top[0x20];
-  EXPECT_EQ(static_cast<uint8_t>(ssl[0]), 0x07);  // SSL, cert on this connection, cert in the session
+  EXPECT_EQ(static_cast<uint8_t>(ssl[0]), 0x07);      // SSL, cert on this connection, cert in the session
   EXPECT_EQ(ssl.substr(1, 4), std::string(4, '\0'));  // verified
   auto sub = tlvs(ssl.substr(5));
   EXPECT_EQ(sub[0x21], "TLSv1.3");
@@ -96,8 +96,9 @@ class AcceptProxy : public testing::Test {
 TEST_F(AcceptProxy, TrustedBalancerGivesTheRealClientAddress) {
   start("\"127.0.0.0/8\", \"::1\"", "http");
   ASSERT_TRUE(request("PROXY TCP4 203.0.113.7 127.0.0.1 4242 443\r\n"));
-  std::string v2 = proxy::encode_proxy_v2({.source = asio::ip::tcp::endpoint(asio::ip::make_address("198.51.100.9"), 777),
-                                           .destination = asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 443)});
+  std::string v2 =
+      proxy::encode_proxy_v2({.source = asio::ip::tcp::endpoint(asio::ip::make_address("198.51.100.9"), 777),
+                              .destination = asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 443)});
   ASSERT_TRUE(request(v2));
   ASSERT_TRUE(request(""));  // a trusted source may also connect without a header
   auto log = proxy.wait_for_log(3);
@@ -130,14 +131,23 @@ class NginxUpstream {
     port_ = free_port();
     std::string d = dir.path().string();
     dir.write("nginx.conf",
-              "daemon off;\nmaster_process off;\npid " + d + "/nginx.pid;\nerror_log " + d + "/error.log;\n"
-              "events {}\nhttp {\n  log_format pp '$proxy_protocol_addr $remote_addr';\n"
-              "  access_log " + d + "/access.log pp;\n"
-              "  client_body_temp_path " + d + ";\n  proxy_temp_path " + d + ";\n  fastcgi_temp_path " + d + ";\n"
-              "  uwsgi_temp_path " + d + ";\n  scgi_temp_path " + d + ";\n"
-              "  server {\n    listen 127.0.0.1:" + std::to_string(port_) + " proxy_protocol;\n"
-              "    set_real_ip_from 127.0.0.1;\n    real_ip_header proxy_protocol;\n"
-              "    location / { return 200 \"addr=$remote_addr pp=$proxy_protocol_addr\\n\"; }\n  }\n}\n");
+              "daemon off;\nmaster_process off;\npid " + d + "/nginx.pid;\nerror_log " + d +
+                  "/error.log;\n"
+                  "events {}\nhttp {\n  log_format pp '$proxy_protocol_addr $remote_addr';\n"
+                  "  access_log " +
+                  d +
+                  "/access.log pp;\n"
+                  "  client_body_temp_path " +
+                  d + ";\n  proxy_temp_path " + d + ";\n  fastcgi_temp_path " + d +
+                  ";\n"
+                  "  uwsgi_temp_path " +
+                  d + ";\n  scgi_temp_path " + d +
+                  ";\n"
+                  "  server {\n    listen 127.0.0.1:" +
+                  std::to_string(port_) +
+                  " proxy_protocol;\n"
+                  "    set_real_ip_from 127.0.0.1;\n    real_ip_header proxy_protocol;\n"
+                  "    location / { return 200 \"addr=$remote_addr pp=$proxy_protocol_addr\\n\"; }\n  }\n}\n");
     std::string conf = d + "/nginx.conf";
     const char* argv[] = {"nginx", "-p", d.c_str(), "-c", conf.c_str(), nullptr};
     // The harness blocks SIGTERM for its sigwait thread; nginx must not inherit that mask.
@@ -159,10 +169,10 @@ class NginxUpstream {
   // Bounded wait until nginx accepts connections.
   bool ready() const {
     return pid_ > 0 && eventually([&] {
-      int fd = connect_tcp(port_, 1000);
-      if (fd >= 0) ::close(fd);
-      return fd >= 0;
-    });
+             int fd = connect_tcp(port_, 1000);
+             if (fd >= 0) ::close(fd);
+             return fd >= 0;
+           });
   }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string access_log() const {
@@ -181,7 +191,8 @@ class NginxUpstream {
 };
 
 TEST(ProxyProtocolWire, NginxTakesTheClientAddressFromOurHeader) {
-  if (run_command("command -v nginx").exit_code != 0) GTEST_SKIP() << "nginx is not installed (scripts/install-deps.sh)";
+  if (run_command("command -v nginx").exit_code != 0)
+    GTEST_SKIP() << "nginx is not installed (scripts/install-deps.sh)";
   ProxyHarness proxy;
   TempDir nginx_dir;
   NginxUpstream nginx(nginx_dir);

@@ -52,8 +52,8 @@ TEST(RealClients, OpensslSClientThroughToAnUpstream) {
   auto d = proxy.dir().path().string();
   for (const char* version : {"-tls1_2", "-tls1_3"}) {
     auto r = run_command("echo ping-through-gatehouse | timeout 10 openssl s_client -quiet " + std::string(version) +
-                         " -connect 127.0.0.1:" + std::to_string(proxy.port()) + " -servername localhost -CAfile " +
-                         d + "/root.pem -verify_return_error -cert " + d + "/alice.pem -key " + d + "/alice.key");
+                         " -connect 127.0.0.1:" + std::to_string(proxy.port()) + " -servername localhost -CAfile " + d +
+                         "/root.pem -verify_return_error -cert " + d + "/alice.pem -key " + d + "/alice.key");
     EXPECT_EQ(r.exit_code, 0) << version << ": " << r.output;
     EXPECT_NE(r.output.find("upstream got: ping-through-gatehouse"), std::string::npos) << version << ": " << r.output;
   }
@@ -65,10 +65,11 @@ TEST(RealClients, TheServersOrderOfTls12SuitesWins) {
   auto d = proxy.dir().path().string();
   // The client prefers ChaCha20 and AES-256; Gatehouse's first choice, AES-128-GCM, is used
   // (what testssl checks as "cipher order").
-  auto r = run_command("echo | timeout 10 openssl s_client -tls1_2 -cipher "
-                       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256 "
-                       "-connect 127.0.0.1:" + std::to_string(proxy.port()) + " -servername localhost -cert " + d +
-                       "/alice.pem -key " + d + "/alice.key");
+  auto r = run_command(
+      "echo | timeout 10 openssl s_client -tls1_2 -cipher "
+      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256 "
+      "-connect 127.0.0.1:" +
+      std::to_string(proxy.port()) + " -servername localhost -cert " + d + "/alice.pem -key " + d + "/alice.key");
   EXPECT_NE(r.output.find("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"), std::string::npos) << r.output;
 }
 
@@ -79,9 +80,9 @@ TEST(RealClients, OpensslSClientWithForeignCertificateIsToldUnknownCa) {
   Cert eve = make_leaf({.cn = "eve", .o = {"Elsewhere"}}, &other_root);
   auto chain = write_chain(proxy.dir(), "eve.pem", {&eve});
   auto key = write_key(proxy.dir(), "eve.key", eve);
-  auto r = run_command("echo hi | timeout 10 openssl s_client -quiet -tls1_2 -connect 127.0.0.1:" +
-                       std::to_string(proxy.port()) + " -servername localhost -cert " + chain.string() + " -key " +
-                       key.string());
+  auto r = run_command(
+      "echo hi | timeout 10 openssl s_client -quiet -tls1_2 -connect 127.0.0.1:" + std::to_string(proxy.port()) +
+      " -servername localhost -cert " + chain.string() + " -key " + key.string());
   EXPECT_NE(r.output.find("unknown ca"), std::string::npos) << r.output;
   auto log = proxy.wait_for_log(1);
   ASSERT_EQ(log.size(), 1u);

@@ -5,10 +5,10 @@
 
 #include <ctime>
 
+#include "conf/parse.hpp"
 #include "tests/support/command.hpp"
 #include "tests/support/http_upstream.hpp"
 #include "tests/support/proxy_harness.hpp"
-#include "conf/parse.hpp"
 #include "tls/ca/ca_folder.hpp"
 #include "tls/identity.hpp"
 #include "tls/pem_io.hpp"
@@ -37,8 +37,8 @@ class RefusalPage : public testing::Test {
     std::string d = proxy.dir().path().string();
     std::string auth = cert.empty() ? "" : " --cert " + d + "/" + cert + " --key " + d + "/" + key;
     auto r = run_command("curl -sS --max-time 10 -w '\\n%{http_code}' --cacert " + d + "/root.pem" + auth +
-                         (json ? " -H 'Accept: application/json'" : "") + " https://localhost:" +
-                         std::to_string(proxy.port()) + "/");
+                         (json ? " -H 'Accept: application/json'" : "") +
+                         " https://localhost:" + std::to_string(proxy.port()) + "/");
     auto nl = r.output.rfind('\n');
     return r.output.substr(nl + 1) + "\n" + r.output.substr(0, nl);
   }
@@ -65,7 +65,8 @@ TEST_F(RefusalPage, NoCertificateExplainsHowToInstallOne) {
   EXPECT_EQ(page.rfind("403\n", 0), 0u) << page;
   EXPECT_NE(page.find("A client certificate is needed"), std::string::npos) << page;
   EXPECT_NE(page.find(".p12"), std::string::npos);
-  for (const char* browser : {"Chrome", "Firefox", "macOS", "Windows"}) EXPECT_NE(page.find(browser), std::string::npos) << browser;
+  for (const char* browser : {"Chrome", "Firefox", "macOS", "Windows"})
+    EXPECT_NE(page.find(browser), std::string::npos) << browser;
   EXPECT_NE(page.find("<code>no_certificate</code>"), std::string::npos);
   EXPECT_EQ(last_reason(), "no_certificate");
 
@@ -124,7 +125,9 @@ TEST_F(RefusalPage, RevokedCertificate) {
 }
 
 TEST_F(RefusalPage, NotAllowedNamesTheServiceNotThePolicy) {
-  start("", "  [[listener.route]]\n  name = \"staging\"\n  upstream = \"app\"\n  allow = [ { ou = \"release-managers\" } ]\n");
+  start("",
+        "  [[listener.route]]\n  name = \"staging\"\n  upstream = \"app\"\n  allow = [ { ou = \"release-managers\" } "
+        "]\n");
   auto page = get("alice-chain.pem", "alice.key");
   EXPECT_EQ(page.rfind("403\n", 0), 0u) << page;
   EXPECT_NE(page.find("not allowed on this service"), std::string::npos) << page;

@@ -40,7 +40,7 @@ class Refusal : public testing::Test {
     // BoringSSL itself answers a missing certificate: certificate_required in TLS 1.3 (RFC 8446),
     // handshake_failure in TLS 1.2.
     int expected_alert = reason == Reason::no_certificate && version == TLS1_2_VERSION ? SSL_AD_HANDSHAKE_FAILURE
-                                                                                        : tls::reason_alert(reason);
+                                                                                       : tls::reason_alert(reason);
     EXPECT_EQ(client.alert(), expected_alert);
 
     auto log = proxy.wait_for_log(++lines);
@@ -114,8 +114,9 @@ TEST_F(Refusal, CaCertificatePresentedAsClientCertificate) {
   auto ca = write_chain(proxy.dir(), "ca-as-client.pem", {&proxy.intermediate()});
   auto key = write_key(proxy.dir(), "ca-as-client.key", proxy.intermediate());
   for (const char* version : {"-tls1_3", "-tls1_2"}) {
-    auto r = run_command("echo hi | timeout 10 openssl s_client -quiet " + std::string(version) + " -connect 127.0.0.1:" +
-                         std::to_string(proxy.port()) + " -cert " + ca.string() + " -key " + key.string());
+    auto r = run_command("echo hi | timeout 10 openssl s_client -quiet " + std::string(version) +
+                         " -connect 127.0.0.1:" + std::to_string(proxy.port()) + " -cert " + ca.string() + " -key " +
+                         key.string());
     EXPECT_NE(r.output.find("alert"), std::string::npos) << r.output;
     auto log = proxy.wait_for_log(++lines);
     ASSERT_EQ(log.size(), lines);

@@ -6,8 +6,8 @@
 #include <functional>
 #include <thread>
 
-#include "tests/support/eventually.hpp"
 #include "tests/support/command.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/test_upstream.hpp"
 #include "tls/ca/ca_folder.hpp"
@@ -89,8 +89,9 @@ TEST(ReloadCounters, RouteAndUpstreamSeriesKeepCountingAcrossAReload) {
   EXPECT_EQ(proxy.server().authz_allowed(0, 0), 3u);
   const std::string m = proxy.server().admin_reply("GET", "/metrics").body;
   EXPECT_NE(m.find("gatehouse_upstream_connect_total{upstream=\"app\",result=\"ok\"} 3"), std::string::npos) << m;
-  EXPECT_NE(m.find("gatehouse_authz_decisions_total{listener=\"test\",route=\"route0\",decision=\"allow\",reason=\"ok\"} 3"),
-            std::string::npos)
+  EXPECT_NE(
+      m.find("gatehouse_authz_decisions_total{listener=\"test\",route=\"route0\",decision=\"allow\",reason=\"ok\"} 3"),
+      std::string::npos)
       << m;
 }
 
@@ -103,9 +104,10 @@ TEST_F(Reload, ABrokenReloadKeepsTheOldConfigServing) {
   };
   std::string missing_cert = good;
   missing_cert.replace(missing_cert.find("\"server-ecdsa.pem\""), 18, "\"no-such-cert.pem\"");
-  Cert old_root = make_leaf(tls::pki::CertSpec{.cn = "Old Root", .o = {"Acme Test"}, .not_before = -3 * 86400,
-                                               .not_after = -86400, .is_ca = true},
-                            nullptr);
+  Cert old_root = make_leaf(
+      tls::pki::CertSpec{
+          .cn = "Old Root", .o = {"Acme Test"}, .not_before = -3 * 86400, .not_after = -86400, .is_ca = true},
+      nullptr);
   write_chain(proxy.dir(), "old-root.pem", {&old_root});
   std::string expired_ca = good;
   expired_ca.replace(expired_ca.find("client_ca = \"root.pem\""), 22, "client_ca = \"old-root.pem\"");
@@ -130,7 +132,8 @@ TEST_F(Reload, ABrokenReloadKeepsTheOldConfigServing) {
   EXPECT_EQ(proxy.server().admin_reply("GET", "/readyz").status, 200);
   auto m = metrics();
   EXPECT_NE(m.find("gatehouse_config_reloads_total{result=\"error\"} " + std::to_string(faults.size())),
-            std::string::npos) << m;
+            std::string::npos)
+      << m;
 }
 
 TEST_F(Reload, SessionsSurviveAReloadUnlessTheClientCasChange) {
@@ -165,7 +168,9 @@ TEST_F(Reload, SessionsSurviveAReloadUnlessTheClientCasChange) {
 }
 
 TEST_F(Reload, RotatingCertificateCaAndCrlUnderLoadFailsNoHandshake) {
-  tls::pki::CertSpec spec{.cn = "localhost", .o = {"Rotated"}, .sans = {"dns:localhost", "ip:127.0.0.1"},
+  tls::pki::CertSpec spec{.cn = "localhost",
+                          .o = {"Rotated"},
+                          .sans = {"dns:localhost", "ip:127.0.0.1"},
                           .purpose = tls::pki::Purpose::server};
   Cert next = make_leaf(spec, &proxy.intermediate());
   write_chain(proxy.dir(), "server-next.pem", {&next, &proxy.intermediate()});
@@ -201,7 +206,8 @@ TEST_F(Reload, RotatingCertificateCaAndCrlUnderLoadFailsNoHandshake) {
   CommandResult load;
   std::thread bench([&] {
     load = run_command(std::string(GATEHOUSE_BENCH) + " 127.0.0.1:" + std::to_string(proxy.port()) + " --cert " + d +
-                       "/alice-chain.pem --key " + d + "/alice.key --ca " + d + "/root.pem --sni localhost -c 4 -d 2 "
+                       "/alice-chain.pem --key " + d + "/alice.key --ca " + d +
+                       "/root.pem --sni localhost -c 4 -d 2 "
                        "--warmup 0 --json");
   });
   // Each step waits for more handshakes under load, reloads, and checks the next connection.
@@ -226,7 +232,8 @@ TEST_F(Reload, RotatingCertificateCaAndCrlUnderLoadFailsNoHandshake) {
   text.replace(text.find("client_ca = \"root.pem\""), 22, "client_ca = \"roots.pem\"");
   under_load();
   ASSERT_TRUE(proxy.reload_text(text, proxy.dir().path()).ok);
-  EXPECT_TRUE(within_a_second([&, &carol = carol] { return request(nullptr, carol).find("Hello, carol") != std::string::npos; }));
+  EXPECT_TRUE(within_a_second(
+      [&, &carol = carol] { return request(nullptr, carol).find("Hello, carol") != std::string::npos; }));
   text.replace(text.find("  client_ca = "), 0, "  crl = \"crl.pem\"\n");
   under_load();
   ASSERT_TRUE(proxy.reload_text(text, proxy.dir().path()).ok);

@@ -75,8 +75,9 @@ TEST(ResponseFraming, NoContentAndNotModifiedWithALengthDoNotStallTheNextRequest
 }
 
 TEST(ResponseFraming, ABodyAfterANoContentIsNeverTakenForTheNextResponse) {
-  TestUpstream upstream(answer_each_request("HTTP/1.1 204 No Content\r\nContent-Length: 42\r\n\r\n"
-                                            "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nFAKE"));
+  TestUpstream upstream(
+      answer_each_request("HTTP/1.1 204 No Content\r\nContent-Length: 42\r\n\r\n"
+                          "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nFAKE"));
   ProxyHarness proxy;
   proxy.start(to(upstream));
   auto r = two_requests(proxy);
@@ -85,13 +86,15 @@ TEST(ResponseFraming, ABodyAfterANoContentIsNeverTakenForTheNextResponse) {
 }
 
 TEST(ResponseFraming, AnHttp10ClientGetsAChunkedAnswerAsItsBareBody) {
-  TestUpstream upstream(answer_each_request("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  TestUpstream upstream(
+      answer_each_request("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
   ProxyHarness proxy;
   proxy.start(to(upstream));
   std::string d = proxy.dir().path().string();
-  auto r = run_command("curl -sS -i --http1.0 --max-time 10 --cacert " + d + "/root.pem --cert " + d +
-                       "/alice-chain.pem --key " + d + "/alice.key https://localhost:" + std::to_string(proxy.port()) + "/");
+  auto r =
+      run_command("curl -sS -i --http1.0 --max-time 10 --cacert " + d + "/root.pem --cert " + d +
+                  "/alice-chain.pem --key " + d + "/alice.key https://localhost:" + std::to_string(proxy.port()) + "/");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output.find("Transfer-Encoding"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Connection: close"), std::string::npos) << r.output;

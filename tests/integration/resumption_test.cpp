@@ -16,9 +16,7 @@ namespace {
 
 class Resumption : public testing::Test {
  protected:
-  void SetUp() override {
-    write_keys("tickets.key", {old_key});
-  }
+  void SetUp() override { write_keys("tickets.key", {old_key}); }
 
   static std::string random_key() {
     std::string key(80, '\0');

@@ -9,8 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
-#include <thread>
 #include <optional>
+#include <thread>
 
 #include "tests/support/eventually.hpp"
 #include "tests/support/http_upstream.hpp"
@@ -128,7 +128,8 @@ TEST_F(Revalidation, RevokedClientLosesItsKeepAliveConnectionWhileOthersKeepThei
   ASSERT_TRUE(bob.send(kGet));
   EXPECT_EQ(read_response(bob).rfind("HTTP/1.1 200", 0), 0u);
   EXPECT_NE(metrics().find("gatehouse_connections_reverified_closed_total{listener=\"test\",reason=\"revoked\"} 1"),
-            std::string::npos) << metrics();
+            std::string::npos)
+      << metrics();
 }
 
 TEST_F(Revalidation, RevokedClientsTcpSessionIsClosed) {
@@ -157,8 +158,9 @@ TEST_F(Revalidation, RevokedClientsWebSocketTunnelIsClosed) {
   start(c);
   TlsClient alice(proxy.client());
   ASSERT_TRUE(alice.connect()) << alice.error();
-  ASSERT_TRUE(alice.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  ASSERT_TRUE(
+      alice.send("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
   std::string got;
   while (got.find("\r\n\r\n") == std::string::npos) {
     auto more = alice.read_some();
@@ -197,8 +199,10 @@ TEST_F(Revalidation, RuleThatNoLongerAdmitsTheIdentityClosesItsConnection) {
   // bob is not denied by the new rule: his splice still echoes.
   ASSERT_TRUE(bob.send("pong"));
   EXPECT_EQ(bob.read_some().value_or(""), "pong");
-  EXPECT_NE(metrics().find("gatehouse_connections_reverified_closed_total{listener=\"test\",reason=\"policy_denied\"} 1"),
-            std::string::npos) << metrics();
+  EXPECT_NE(
+      metrics().find("gatehouse_connections_reverified_closed_total{listener=\"test\",reason=\"policy_denied\"} 1"),
+      std::string::npos)
+      << metrics();
 }
 
 TEST_F(Revalidation, MaxConnectionAgeClosesAnOldTcpSession) {

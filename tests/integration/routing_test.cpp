@@ -37,7 +37,8 @@ name = "whoami"
 endpoints = ["builtin:whoami"]
 [[upstream]]
 name = "uat-app"
-endpoints = [")" + uat.endpoint() + R"("]
+endpoints = [")" + uat.endpoint() +
+                         R"("]
 )",
                      proxy.dir().path());
   }

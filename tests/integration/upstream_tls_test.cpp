@@ -49,8 +49,10 @@ class UpstreamTls : public testing::Test {
   void start(const std::string& server_name) {
     ProxyConfig config;
     config.endpoints = {upstream.endpoint()};
-    config.upstream_extra = "tls = { ca = \"root.pem\", cert = \"gh-client.pem\", key = \"gh-client.key\", "
-                            "server_name = \"" + server_name + "\" }";
+    config.upstream_extra =
+        "tls = { ca = \"root.pem\", cert = \"gh-client.pem\", key = \"gh-client.key\", "
+        "server_name = \"" +
+        server_name + "\" }";
     proxy.start(config);
   }
 

@@ -1,11 +1,11 @@
 // Runs a shell command for tests (real curl, openssl, our binary) and captures its output.
 #pragma once
 
+#include <sys/wait.h>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace gatehouse::test {
 

@@ -199,18 +199,20 @@ HttpUpstream::HttpUpstream() : state_(std::make_shared<State>()) {
         const std::string* upgrade = r.header("upgrade");
         if (upgrade && strcasecmp(upgrade->c_str(), "websocket") == 0) {
           const std::string* key = r.header("sec-websocket-key");
-          write_all_fd(fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Accept: " + accept_key(key ? *key : "") + "\r\n\r\n");
+          write_all_fd(fd,
+                       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Accept: " +
+                           accept_key(key ? *key : "") + "\r\n\r\n");
           websocket_echo(fd);
           return;
         }
-        nlohmann::json j{{"connection", r.connection}, {"method", r.method}, {"target", r.target},
+        nlohmann::json j{{"connection", r.connection}, {"method", r.method},           {"target", r.target},
                          {"body_bytes", r.body_bytes}, {"body_sha256", r.body_sha256}, {"headers", r.headers}};
         std::string body = j.dump() + "\n";
         bool keep = llhttp_should_keep_alive(&parser);
-        write_all_fd(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                             std::to_string(body.size()) + (keep ? "" : "\r\nConnection: close") + "\r\n\r\n" +
-                             (r.method == "HEAD" ? "" : body));
+        write_all_fd(
+            fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                    (keep ? "" : "\r\nConnection: close") + "\r\n\r\n" + (r.method == "HEAD" ? "" : body));
         if (!keep) {
           ::shutdown(fd, SHUT_WR);
           return;

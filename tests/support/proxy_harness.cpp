@@ -19,7 +19,9 @@ ProxyHarness::ProxyHarness()
   proxy::prepare_signals();
   write_chain(dir_, "root.pem", {&root_});
   write_chain(dir_, "inter.pem", {&intermediate_});
-  CertSpec server{.cn = "localhost", .o = {"Acme Test"}, .sans = {"dns:localhost", "ip:127.0.0.1", "ip:::1"},
+  CertSpec server{.cn = "localhost",
+                  .o = {"Acme Test"},
+                  .sans = {"dns:localhost", "ip:127.0.0.1", "ip:::1"},
                   .purpose = Purpose::server};
   Cert ecdsa = make_leaf(server, &intermediate_);
   write_chain(dir_, "server-ecdsa.pem", {&ecdsa, &intermediate_});
@@ -27,9 +29,9 @@ ProxyHarness::ProxyHarness()
   Cert rsa = make_leaf(server, &intermediate_, KeyType::rsa2048);
   write_chain(dir_, "server-rsa.pem", {&rsa, &intermediate_});
   write_key(dir_, "server-rsa.key", rsa);
-  Cert alice = make_leaf(CertSpec{.cn = "alice", .o = {"Acme Test"}, .ou = {"testers"},
-                                  .sans = {"email:alice@example.com"}},
-                         &intermediate_);
+  Cert alice =
+      make_leaf(CertSpec{.cn = "alice", .o = {"Acme Test"}, .ou = {"testers"}, .sans = {"email:alice@example.com"}},
+                &intermediate_);
   write_chain(dir_, "alice.pem", {&alice});
   write_chain(dir_, "alice-chain.pem", {&alice, &intermediate_});
   write_key(dir_, "alice.key", alice);
@@ -44,23 +46,30 @@ std::string ProxyHarness::config_text(const ProxyConfig& c) const {
   std::string endpoints;
   for (const auto& e : c.endpoints) endpoints += (endpoints.empty() ? "\"" : ", \"") + e + "\"";
   std::string certs;
-  for (const auto& [cert, key] : c.extra_certificates)
-    certs += "{ cert = \"" + cert + "\", key = \"" + key + "\" }, ";
+  for (const auto& [cert, key] : c.extra_certificates) certs += "{ cert = \"" + cert + "\", key = \"" + key + "\" }, ";
   certs += "{ cert = \"server-ecdsa.pem\", key = \"server-ecdsa.key\" }";
   if (c.with_rsa_cert) certs += ", { cert = \"server-rsa.pem\", key = \"server-rsa.key\" }";
-  return "[admin]\nlisten = \"127.0.0.1:0\"\n\n[server]\nworkers = 1\nmax_connections = " + std::to_string(c.max_connections) +
-         "\ndrain_timeout = \"" + c.drain_timeout + "\"\n\n[log]\nlevel = \"warn\"\n\n"
-         "[[listener]]\nname = \"test\"\nlisten = \"" + c.listen + "\"\nhandshake_timeout = \"" +
-         c.handshake_timeout + "\"\nidle_timeout = \"" + c.idle_timeout + "\"\n" + c.listener_extra + "\n"
-         "  [listener.tls]\n  certificates = [" + certs + "]\n"
-         "  min_version = \"" + c.min_version + "\"\n  max_version = \"" + c.max_version + "\"\n"
+  return "[admin]\nlisten = \"127.0.0.1:0\"\n\n[server]\nworkers = 1\nmax_connections = " +
+         std::to_string(c.max_connections) + "\ndrain_timeout = \"" + c.drain_timeout +
+         "\"\n\n[log]\nlevel = \"warn\"\n\n"
+         "[[listener]]\nname = \"test\"\nlisten = \"" +
+         c.listen + "\"\nhandshake_timeout = \"" + c.handshake_timeout + "\"\nidle_timeout = \"" + c.idle_timeout +
+         "\"\n" + c.listener_extra +
+         "\n"
+         "  [listener.tls]\n  certificates = [" +
+         certs +
+         "]\n"
+         "  min_version = \"" +
+         c.min_version + "\"\n  max_version = \"" + c.max_version +
+         "\"\n"
          "  client_ca = \"root.pem\"\n" +
-         (c.configure_intermediates ? "  client_intermediates = \"inter.pem\"\n" : "") +
-         "  verify = \"" + c.verify + "\"\n  verify_depth = " + std::to_string(c.verify_depth) + "\n" + c.tls_extra + "\n" +
+         (c.configure_intermediates ? "  client_intermediates = \"inter.pem\"\n" : "") + "  verify = \"" + c.verify +
+         "\"\n  verify_depth = " + std::to_string(c.verify_depth) + "\n" + c.tls_extra + "\n" +
          (c.routes.empty() ? "  [[listener.route]]\n  upstream = \"app\"\n" : c.routes) +
-         (c.http_extra.empty() ? "" : "  [listener.http]\n" + c.http_extra + "\n") + "\n"
-         "[[upstream]]\nname = \"app\"\nendpoints = [" + endpoints + "]\nconnect_timeout = \"" +
-         c.connect_timeout + "\"\n" + c.upstream_extra + "\n";
+         (c.http_extra.empty() ? "" : "  [listener.http]\n" + c.http_extra + "\n") +
+         "\n"
+         "[[upstream]]\nname = \"app\"\nendpoints = [" +
+         endpoints + "]\nconnect_timeout = \"" + c.connect_timeout + "\"\n" + c.upstream_extra + "\n";
 }
 
 void ProxyHarness::start(const ProxyConfig& config) { start_text(config_text(config), dir_.path()); }

@@ -35,8 +35,8 @@ struct ProxyConfig {
   std::string listener_extra;  // more TOML lines for the [[listener]] table (mode, proxy_protocol, ...)
   std::string http_extra;      // lines for [listener.http] (needs mode = "http" in listener_extra)
   std::string verify = "require";
-  std::string tls_extra;       // more lines for [listener.tls] (e.g. max_client_cert_size)
-  std::string routes;          // [[listener.route]] tables; empty: one default route to "app"
+  std::string tls_extra;  // more lines for [listener.tls] (e.g. max_client_cert_size)
+  std::string routes;     // [[listener.route]] tables; empty: one default route to "app"
 };
 
 class ProxyHarness {

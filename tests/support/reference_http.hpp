@@ -21,10 +21,10 @@ namespace gatehouse::test {
 class RecordingUpstream {
  public:
   struct Connection {
-    std::string bytes;                  // everything received
-    std::vector<RefRequest> requests;   // parsed, in order (upgrade requests included)
-    std::string leftover;               // bytes not yet a whole request when the peer closed
-    std::string error;                  // why the reference parser refused the stream
+    std::string bytes;                 // everything received
+    std::vector<RefRequest> requests;  // parsed, in order (upgrade requests included)
+    std::string leftover;              // bytes not yet a whole request when the peer closed
+    std::string error;                 // why the reference parser refused the stream
     bool open = true;
   };
 

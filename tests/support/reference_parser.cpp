@@ -7,7 +7,8 @@ namespace gatehouse::test {
 namespace {
 
 bool tchar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 std::string lower(std::string_view s) {
@@ -69,7 +70,6 @@ RefResult fields(std::string_view buf, std::size_t& pos, FieldList& out, std::st
   }
 }
 
-
 }  // namespace
 
 bool field_has_token(std::string_view value, std::string_view token) {
@@ -115,7 +115,8 @@ RefResult ref_parse(std::string_view buf, std::size_t& pos_in, RefRequest& out, 
     return RefResult::invalid;
   }
   if (!(out.target.starts_with("/") || out.target == "*") ||
-      std::any_of(out.target.begin(), out.target.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
+      std::any_of(out.target.begin(), out.target.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
     why = "a target that is not origin-form (or *): " + out.target;
     return RefResult::invalid;
   }
@@ -152,8 +153,9 @@ RefResult ref_parse(std::string_view buf, std::size_t& pos_in, RefRequest& out, 
     for (;;) {
       std::string_view size_line;
       if (auto r = line(buf, pos, size_line, why); r != RefResult::complete) return r;
-      if (size_line.empty() || size_line.size() > 15 ||
-          !std::all_of(size_line.begin(), size_line.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
+      if (size_line.empty() || size_line.size() > 15 || !std::all_of(size_line.begin(), size_line.end(), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c));
+          })) {
         why = "a chunk size line that is not bare hex: " + std::string(size_line);
         return RefResult::invalid;
       }

@@ -22,7 +22,7 @@ struct RefRequest {
   std::string body;           // decoded
   std::size_t wire_body = 0;  // bytes of the message after its head (chunk framing included)
   bool chunked = false;
-  bool upgrade = false;       // Upgrade + Connection: upgrade; what follows is a tunnel
+  bool upgrade = false;  // Upgrade + Connection: upgrade; what follows is a tunnel
   bool complete = false;
 
   // Values of every field whose normalized name is `normalized`.

@@ -1,8 +1,8 @@
 #include "tests/support/test_pki.hpp"
 
-#include <stdexcept>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 
 #include "tls/pem_io.hpp"
 
@@ -61,7 +61,8 @@ Cert make_leaf(CertSpec spec, const Cert* issuer, KeyType type) {
   return issue(spec, issuer, type);
 }
 
-std::filesystem::path write_chain(const TempDir& dir, const std::string& name, std::initializer_list<const Cert*> certs) {
+std::filesystem::path write_chain(const TempDir& dir, const std::string& name,
+                                  std::initializer_list<const Cert*> certs) {
   std::string text;
   for (const Cert* c : certs) text += tls::to_pem(c->x509.get());
   return dir.write(name, text);

@@ -32,11 +32,11 @@ struct Cert {
 Cert make_root(const std::string& cn, const std::string& org, tls::pki::KeyType type = tls::pki::KeyType::ecdsa_p256);
 Cert make_intermediate(const std::string& cn, const std::string& org, const Cert& issuer, int path_len = -1);
 // A leaf from `spec` (purpose client unless the spec says otherwise); null issuer self-signs.
-Cert make_leaf(tls::pki::CertSpec spec, const Cert* issuer,
-               tls::pki::KeyType type = tls::pki::KeyType::ecdsa_p256);
+Cert make_leaf(tls::pki::CertSpec spec, const Cert* issuer, tls::pki::KeyType type = tls::pki::KeyType::ecdsa_p256);
 
 // Writes certs (leaf first) as one PEM file and returns its path.
-std::filesystem::path write_chain(const TempDir& dir, const std::string& name, std::initializer_list<const Cert*> certs);
+std::filesystem::path write_chain(const TempDir& dir, const std::string& name,
+                                  std::initializer_list<const Cert*> certs);
 std::filesystem::path write_key(const TempDir& dir, const std::string& name, const Cert& cert);
 
 }  // namespace gatehouse::test

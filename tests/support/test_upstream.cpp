@@ -16,8 +16,8 @@ LoopbackSocket::LoopbackSocket(int backlog) {
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
-  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || (backlog >= 0 && ::listen(fd_, backlog) != 0) ||
-      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+      (backlog >= 0 && ::listen(fd_, backlog) != 0) || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
     throw std::runtime_error(std::string("loopback socket: ") + std::strerror(errno));
   port_ = ntohs(a.sin_port);
 }
@@ -122,8 +122,6 @@ TestUpstream::~TestUpstream() {
   for (auto& t : threads_) t.join();
 }
 
-std::string TestUpstream::endpoint() const {
-  return (ipv6_ ? "[::1]:" : "127.0.0.1:") + std::to_string(port_);
-}
+std::string TestUpstream::endpoint() const { return (ipv6_ ? "[::1]:" : "127.0.0.1:") + std::to_string(port_); }
 
 }  // namespace gatehouse::test

@@ -175,8 +175,10 @@ bool TlsClient::transfer(std::size_t bytes, std::string& sent_sha256, std::strin
         progress = true;
       } else {
         int e = SSL_get_error(ssl_.get(), n);
-        if (e == SSL_ERROR_WANT_WRITE) want_write = true;
-        else if (e != SSL_ERROR_WANT_READ) return fail("transfer write"), false;
+        if (e == SSL_ERROR_WANT_WRITE)
+          want_write = true;
+        else if (e != SSL_ERROR_WANT_READ)
+          return fail("transfer write"), false;
       }
     } else if (!shut) {
       SSL_shutdown(ssl_.get());
@@ -194,8 +196,10 @@ bool TlsClient::transfer(std::size_t bytes, std::string& sent_sha256, std::strin
         if (sent_bytes < bytes) return error_ = "peer closed early", false;
         break;
       }
-      if (e == SSL_ERROR_WANT_WRITE) want_write = true;
-      else if (e != SSL_ERROR_WANT_READ) return fail("transfer read"), false;
+      if (e == SSL_ERROR_WANT_WRITE)
+        want_write = true;
+      else if (e != SSL_ERROR_WANT_READ)
+        return fail("transfer read"), false;
     }
     if (progress) continue;
     pollfd p{fd_, static_cast<short>((want_read ? POLLIN : 0) | (want_write ? POLLOUT : 0)), 0};

@@ -16,12 +16,12 @@ struct ClientOptions {
   std::uint16_t port = 0;
   std::filesystem::path cert_chain;  // empty: no client certificate
   std::filesystem::path key;
-  std::filesystem::path server_ca;   // empty: do not check the server
+  std::filesystem::path server_ca;  // empty: do not check the server
   std::string sni = "localhost";
   std::uint16_t min_version = TLS1_2_VERSION;
   std::uint16_t max_version = TLS1_3_VERSION;
-  bool rsa_only = false;  // offer only RSA signature algorithms and suites
-  int timeout_ms = 10000; // guard against a hung test, never a sleep
+  bool rsa_only = false;          // offer only RSA signature algorithms and suites
+  int timeout_ms = 10000;         // guard against a hung test, never a sleep
   SSL_SESSION* resume = nullptr;  // a session to offer for resumption (not owned)
   std::string preface;            // bytes sent before the handshake (a PROXY protocol header)
 };
@@ -38,13 +38,12 @@ class TlsClient {
   // Reads until the peer closes (close_notify or TCP close); nullopt on a TLS error.
   std::optional<std::string> read_all();
   std::optional<std::string> read_some();
-  void close_send();  // our close_notify; reading goes on
+  void close_send();      // our close_notify; reading goes on
   bool readable() const;  // bytes from the peer are waiting (never blocks)
 
   // Sends `bytes` of deterministic data while reading whatever comes back until the peer
   // closes; SHA-256 of both directions. False on any error.
-  bool transfer(std::size_t bytes, std::string& sent_sha256, std::string& received_sha256,
-                std::size_t& received_bytes);
+  bool transfer(std::size_t bytes, std::string& sent_sha256, std::string& received_sha256, std::size_t& received_bytes);
 
   int alert() const { return alert_; }  // last fatal alert received from the server, -1 if none
   SSL* ssl() const { return ssl_.get(); }

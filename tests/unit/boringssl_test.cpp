@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "tls/bssl.hpp"
 #include <openssl/crypto.h>
+#include "tls/bssl.hpp"
 
 TEST(BoringSsl, HeadersAreBoringSsl) {
 #ifdef OPENSSL_IS_BORINGSSL

@@ -105,7 +105,8 @@ TEST(ConfParse, TicketRotationIsBoundedAndNotForAKeyFile) {
             Duration(12 * 3600 * 1000));
   auto short_one = with("  ticket_rotation = \"30s\"");
   EXPECT_NE(short_one.diagnostics.to_string().find("ticket_rotation: use a period from \"1m\" to \"7d\""),
-            std::string::npos) << short_one.diagnostics.to_string();
+            std::string::npos)
+      << short_one.diagnostics.to_string();
   auto both = with("  ticket_keys = \"t.key\"\n  ticket_rotation = \"6h\"");
   EXPECT_NE(both.diagnostics.to_string().find("ticket_keys are rotated by replacing the file"), std::string::npos)
       << both.diagnostics.to_string();
@@ -155,7 +156,8 @@ TEST(ConfParse, EmptyUpstreamNamesAreErrorsWithTheirPlace) {
   ASSERT_FALSE(r.settings);
   std::string all = r.diagnostics.to_string();
   EXPECT_NE(all.find("gh.toml:17:14: listener[0].route[0].upstream: is empty; name one of the [[upstream]] tables"),
-            std::string::npos) << all;
+            std::string::npos)
+      << all;
 
   std::string upstream_text = kGood;
   upstream_text.replace(upstream_text.find("name = \"app\""), 12, "name = \"\"");
@@ -163,7 +165,8 @@ TEST(ConfParse, EmptyUpstreamNamesAreErrorsWithTheirPlace) {
   ASSERT_FALSE(r.settings);
   all = r.diagnostics.to_string();
   EXPECT_NE(all.find("gh.toml:20:8: upstream[0].name: is empty; routes refer to an upstream by its name"),
-            std::string::npos) << all;
+            std::string::npos)
+      << all;
   EXPECT_NE(all.find("listener[0].route[0].upstream: no [[upstream]] is named 'app'"), std::string::npos) << all;
 }
 

@@ -2,9 +2,9 @@
 // and its certificates name CRLs that the embedded default loads and its admin listener serves.
 #include <gtest/gtest.h>
 
+#include "app/default_config.hpp"
 #include "conf/parse.hpp"
 #include "proxy/admin/crl_endpoint.hpp"
-#include "app/default_config.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tls/crl_publication.hpp"
 #include "tls/pem_io.hpp"

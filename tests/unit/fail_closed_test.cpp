@@ -38,8 +38,9 @@ TEST(Der, EncodesWhatParsesBackAndRefusesWhatCannotBeEncoded) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(bytes->data.get()), bytes->size), *der);
   auto buffer = tls::der_buffer_of(root.x509.get());
   ASSERT_TRUE(buffer);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(buffer.get())), CRYPTO_BUFFER_len(buffer.get())),
-            *der);
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(buffer.get())), CRYPTO_BUFFER_len(buffer.get())),
+      *der);
 
   auto name = tls::der_of(X509_get_subject_name(root.x509.get()));
   auto name_buffer = tls::der_buffer_of(X509_get_subject_name(root.x509.get()));
@@ -81,7 +82,8 @@ TEST_F(UpstreamName, ANameTheSettersRefuseRefusesTheConnection) {
   auto nul = cc->new_ssl(std::string("app.internal\0.evil.example", 26));
   ASSERT_FALSE(nul);
   EXPECT_NE(nul.error().find("cannot check the upstream's certificate for the name 'app.internal\\x00.evil"),
-            std::string::npos) << nul.error();
+            std::string::npos)
+      << nul.error();
   // SSL_set_tlsext_host_name refuses more than 255 bytes.
   auto long_name = cc->new_ssl(std::string(300, 'a'));
   ASSERT_FALSE(long_name);
@@ -103,8 +105,8 @@ TEST_F(UpstreamName, AServerNameTheSettersRefuseIsAConfigError) {
 // leave the verification without any name check.
 TEST(VerifyName, ANameTheVerifierCannotUseRefusesInsteadOfSkippingTheCheck) {
   Cert root = make_root("Verify Root", "Acme");
-  Cert server = make_leaf({.cn = "app.internal", .sans = {"dns:app.internal"}, .purpose = tls::pki::Purpose::server},
-                          &root);
+  Cert server =
+      make_leaf({.cn = "app.internal", .sans = {"dns:app.internal"}, .purpose = tls::pki::Purpose::server}, &root);
   tls::CertChain anchors;
   anchors.emplace_back(bssl::UpRef(root.x509));
   tls::VerifyOptions options;
@@ -126,10 +128,13 @@ TEST(StreamSetUp, ASocketThatCannotBeMadeNonBlockingFailsTheHandshakeNotTheProce
   std::optional<tls::Stream> stream;
   ASSERT_NO_THROW(stream.emplace(never_opened, bssl::UniquePtr<SSL>(SSL_new(ctx.get()))));
   std::error_code handshake, write;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    handshake = co_await stream->handshake();
-    write = co_await stream->write_all("x", 1);
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        handshake = co_await stream->handshake();
+        write = co_await stream->write_all("x", 1);
+      },
+      asio::detached);
   io.run();
   EXPECT_EQ(handshake, asio::error::bad_descriptor) << handshake.message();
   EXPECT_EQ(write, handshake);

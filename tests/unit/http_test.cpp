@@ -116,7 +116,8 @@ TEST(HttpMessage, RefusesWhatRfc9112SaysAServerMustReject) {
   EXPECT_NE(problem_of("GET / HTTP/2.0\r\nHost: a\r\n\r\n"), ParseProblem::none);
   // Only "chunked": another coding cannot be re-framed without changing the body.
   EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), ParseProblem::none);
-  EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"), ParseProblem::none);
+  EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"),
+            ParseProblem::none);
   EXPECT_NE(problem_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"), ParseProblem::none);
   EXPECT_EQ(problem_of("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), ParseProblem::none);
 }
@@ -152,7 +153,8 @@ TEST(HttpMessage, InterimNoContentAndNotModifiedResponsesHaveNoBodyWhateverTheir
   for (const std::string status : {"100 Continue", "150 X", "204 No Content", "304 Not Modified"}) {
     for (const std::string framing : {"Content-Length: 42\r\n", "Transfer-Encoding: chunked\r\n"}) {
       MessageParser p(HTTP_RESPONSE, {});
-      auto r = feed_all(p, "HTTP/1.1 " + status + "\r\n" + framing + "\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal", 1000);
+      auto r = feed_all(
+          p, "HTTP/1.1 " + status + "\r\n" + framing + "\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal", 1000);
       ASSERT_EQ(r.events.size(), 4u) << status << framing;
       EXPECT_EQ(r.events[1], MessageParser::Event::body_done);
       EXPECT_EQ(p.head().status, 200) << status << framing;
@@ -164,7 +166,8 @@ TEST(HttpMessage, InterimNoContentAndNotModifiedResponsesHaveNoBodyWhateverTheir
 TEST(HttpMessage, ChunkFramingCanBeLeftOutForAnHttp10Peer) {
   MessageParser p(HTTP_RESPONSE, {});
   p.emit_chunk_framing(false);
-  auto r = feed_all(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n", 3);
+  auto r = feed_all(
+      p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n", 3);
   ASSERT_EQ(r.events.size(), 2u);
   EXPECT_EQ(r.body, "hello world");
 }
@@ -246,7 +249,8 @@ TEST(HttpRewrite, RefusesRequestsThatCouldMeanSomethingElseUpstream) {
   EXPECT_NE(refusal_of(parsed_head("GET / HTTP/1.1\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET * HTTP/1.1\r\nHost: a\r\n\r\n")), "");
   EXPECT_NE(refusal_of(parsed_head("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n")), "");
-  EXPECT_EQ(refusal_of(parsed_head("GET / HTTP/1.0\r\n\r\n")), "A request needs a Host header (here HTTP/1.0 ones too).");
+  EXPECT_EQ(refusal_of(parsed_head("GET / HTTP/1.0\r\n\r\n")),
+            "A request needs a Host header (here HTTP/1.0 ones too).");
 }
 
 TEST(HttpRewrite, UpgradesOnlyToAllowedProtocolsAndOnlyWhenTheAnswerMatches) {
@@ -315,11 +319,28 @@ TEST(HttpIdentity, XfccQuotesLikeEnvoy) {
 }
 
 TEST(HttpIdentity, ClientCannotSetOurHeadersInAnySpelling) {
-  for (const char* name : {"X-Client-Anything", "x-forwarded-client-cert", "Client-Cert", "Client-Cert-Chain",
-                           "FORWARDED", "X-Forwarded-For", "X-Real-IP", "X_Client_CN", "x_forwarded_client_cert",
-                           "Client_Cert", " X-Client-CN ", "TRUE_CLIENT_IP", "X-Forwarded-Tls-Client-Cert",
-                           "X-SSL-Cert", "SSL-Client-Verify", "Ssl-Client-S-Dn", "X-Amzn-Mtls-Clientcert", "Remote-User",
-                           "X-Remote-User", "X-Forwarded-User", "CF-Connecting-IP", "X-Envoy-External-Address"})
+  for (const char* name : {"X-Client-Anything",
+                           "x-forwarded-client-cert",
+                           "Client-Cert",
+                           "Client-Cert-Chain",
+                           "FORWARDED",
+                           "X-Forwarded-For",
+                           "X-Real-IP",
+                           "X_Client_CN",
+                           "x_forwarded_client_cert",
+                           "Client_Cert",
+                           " X-Client-CN ",
+                           "TRUE_CLIENT_IP",
+                           "X-Forwarded-Tls-Client-Cert",
+                           "X-SSL-Cert",
+                           "SSL-Client-Verify",
+                           "Ssl-Client-S-Dn",
+                           "X-Amzn-Mtls-Clientcert",
+                           "Remote-User",
+                           "X-Remote-User",
+                           "X-Forwarded-User",
+                           "CF-Connecting-IP",
+                           "X-Envoy-External-Address"})
     EXPECT_TRUE(is_client_identity_header(name)) << name;
   EXPECT_FALSE(is_client_identity_header("X-Request-Id"));
 }

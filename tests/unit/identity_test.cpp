@@ -8,7 +8,9 @@ namespace gatehouse::test {
 
 TEST(Identity, ExtractsNamesSansSerialAndDigests) {
   Cert root = make_root("Root", "Acme");
-  Cert leaf = make_leaf({.cn = "alice", .o = {"Acme"}, .ou = {"testers", "qa"},
+  Cert leaf = make_leaf({.cn = "alice",
+                         .o = {"Acme"},
+                         .ou = {"testers", "qa"},
                          .sans = {"dns:alice.example.com", "email:alice@example.com",
                                   "uri:spiffe://corp.example/ci/runner", "ip:10.1.2.3", "ip:::1"}},
                         &root);

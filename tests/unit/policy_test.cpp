@@ -86,19 +86,32 @@ TEST(Rule, EveryIdentityFieldMatchesAndRefuses) {
     bool match;
   };
   const std::vector<Case> cases = {
-      {"cn", "Zoë \"Z\" Ångström", true},  {"cn", "Zoe", false},
-      {"o", "Acme", true},                 {"o", "acme", false},
-      {"ou", "qa", true},                  {"ou", "dev", false},
-      {"dns", "zoe.staging.example.com", true}, {"dns", "*.staging.example.com", true},
-      {"dns", "*.example.com", true},      {"dns", "*.prod.example.com", false},
-      {"email", "zoe@example.com", true},  {"email", "bob@example.com", false},
-      {"uri", "spiffe://corp.example/ci/*", true}, {"uri", "spiffe://corp.example/prod/*", false},
-      {"ip", "10.0.0.7", true},            {"ip", "::1", true},
-      {"ip", "10.0.0.8", false},           {"serial", "4f:2a", true},
-      {"serial", "4F2A", true},            {"serial", "4F2B", false},
-      {"issuer", "CN=Acme Intermediate,O=Acme", true}, {"issuer", "CN=Other", false},
-      {"fingerprint", std::string(64, 'A'), true},     {"fingerprint", std::string(64, 'c'), false},
-      {"spki", std::string(64, 'b'), true},            {"spki", std::string(64, 'a'), false},
+      {"cn", "Zoë \"Z\" Ångström", true},
+      {"cn", "Zoe", false},
+      {"o", "Acme", true},
+      {"o", "acme", false},
+      {"ou", "qa", true},
+      {"ou", "dev", false},
+      {"dns", "zoe.staging.example.com", true},
+      {"dns", "*.staging.example.com", true},
+      {"dns", "*.example.com", true},
+      {"dns", "*.prod.example.com", false},
+      {"email", "zoe@example.com", true},
+      {"email", "bob@example.com", false},
+      {"uri", "spiffe://corp.example/ci/*", true},
+      {"uri", "spiffe://corp.example/prod/*", false},
+      {"ip", "10.0.0.7", true},
+      {"ip", "::1", true},
+      {"ip", "10.0.0.8", false},
+      {"serial", "4f:2a", true},
+      {"serial", "4F2A", true},
+      {"serial", "4F2B", false},
+      {"issuer", "CN=Acme Intermediate,O=Acme", true},
+      {"issuer", "CN=Other", false},
+      {"fingerprint", std::string(64, 'A'), true},
+      {"fingerprint", std::string(64, 'c'), false},
+      {"spki", std::string(64, 'b'), true},
+      {"spki", std::string(64, 'a'), false},
   };
   for (const auto& c : cases) {
     auto r = rule({{c.field, c.value}});
@@ -150,8 +163,10 @@ TEST(RoutePolicy, DenyWinsAndNamesTheRule) {
 }
 
 std::vector<conf::RouteSettings> routes_from(const std::string& toml, conf::Diagnostics& diags) {
-  std::string text = "[[listener]]\nlisten = \"127.0.0.1:0\"\n[listener.tls]\ncertificates = [{cert = \"c\", key = \"k\"}]\n"
-                     "client_ca = \"ca\"\n" + toml + "\n[[upstream]]\nname = \"u\"\nendpoints = [\"127.0.0.1:1\"]\n";
+  std::string text =
+      "[[listener]]\nlisten = \"127.0.0.1:0\"\n[listener.tls]\ncertificates = [{cert = \"c\", key = \"k\"}]\n"
+      "client_ca = \"ca\"\n" +
+      toml + "\n[[upstream]]\nname = \"u\"\nendpoints = [\"127.0.0.1:1\"]\n";
   auto parsed = conf::parse_text(text, "r.toml", "/tmp");
   diags = parsed.diagnostics;
   return parsed.settings ? parsed.settings->listeners[0].routes : std::vector<conf::RouteSettings>{};
@@ -171,7 +186,8 @@ upstream = "u"
 [[listener.route]]
 name = "fallback"
 upstream = "u"
-)", diags);
+)",
+                            diags);
   ASSERT_TRUE(diags.empty()) << diags.to_string();
   conf::Diagnostics problems;
   auto router = Router::compile(routes, "r.toml", problems);
@@ -189,7 +205,8 @@ TEST(Router, RefusesWithoutDefaultAndReportsConflicts) {
 [[listener.route]]
 sni = ["a.example.com"]
 upstream = "u"
-)", diags);
+)",
+                            diags);
   conf::Diagnostics problems;
   auto router = Router::compile(routes, "r.toml", problems);
   ASSERT_TRUE(router);
@@ -209,7 +226,8 @@ upstream = "u"
 [[listener.route]]
 name = "three"
 upstream = "u"
-)", diags);
+)",
+                       diags);
   ASSERT_EQ(routes.size(), 3u) << diags.to_string();
   conf::Diagnostics p2;
   EXPECT_FALSE(Router::compile(routes, "r.toml", p2));

@@ -12,7 +12,8 @@ using asio::ip::make_address;
 using asio::ip::tcp;
 
 std::string tlv(std::uint8_t type, const std::string& value) {
-  return std::string{static_cast<char>(type), static_cast<char>(value.size() >> 8), static_cast<char>(value.size() & 0xff)} +
+  return std::string{static_cast<char>(type), static_cast<char>(value.size() >> 8),
+                     static_cast<char>(value.size() & 0xff)} +
          value;
 }
 

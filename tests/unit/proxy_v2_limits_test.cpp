@@ -26,7 +26,8 @@ std::map<std::uint8_t, std::string> walk(const std::string& s, std::size_t from,
     EXPECT_LE(at + 3, to) << "a TLV header runs past its container at " << at;
     if (at + 3 > to) return out;
     std::size_t len = be16(s, at + 1);
-    EXPECT_LE(at + 3 + len, to) << "TLV 0x" << std::hex << +static_cast<std::uint8_t>(s[at]) << " runs past its container";
+    EXPECT_LE(at + 3 + len, to) << "TLV 0x" << std::hex << +static_cast<std::uint8_t>(s[at])
+                                << " runs past its container";
     if (at + 3 + len > to) return out;
     out[static_cast<std::uint8_t>(s[at])] = s.substr(at + 3, len);
     at += 3 + len;
@@ -77,7 +78,8 @@ TEST(ProxyV2Limits, ACertificateOver64KiBIsLeftOutAndTheRestStaysConsistent) {
 
 TEST(ProxyV2Limits, EverySizeAroundTheLimitGivesConsistentLengths) {
   // Sizes on both sides of where the certificate stops fitting (64 KiB less the other fields).
-  for (std::size_t size : {1000u, 65000u, 65400u, 65450u, 65470u, 65480u, 65490u, 65500u, 65535u, 65536u, 70000u, 200000u}) {
+  for (std::size_t size :
+       {1000u, 65000u, 65400u, 65450u, 65470u, 65480u, 65490u, 65500u, 65535u, 65536u, 70000u, 200000u}) {
     SCOPED_TRACE("certificate of " + std::to_string(size) + " bytes");
     std::vector<ProxyTlv> dropped;
     std::string header = encode_proxy_v2(info_with(size), dropped);

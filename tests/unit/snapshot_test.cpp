@@ -13,8 +13,9 @@ class SnapshotBuild : public ::testing::Test {
  protected:
   void SetUp() override {
     ProxyConfig c;
-    c.routes = "  [[listener.route]]\n  name = \"a\"\n  sni = [\"a.test\"]\n  upstream = \"app\"\n"
-               "  [[listener.route]]\n  name = \"rest\"\n  upstream = \"app\"\n";
+    c.routes =
+        "  [[listener.route]]\n  name = \"a\"\n  sni = [\"a.test\"]\n  upstream = \"app\"\n"
+        "  [[listener.route]]\n  name = \"rest\"\n  upstream = \"app\"\n";
     auto parsed = conf::parse_text(pki_.config_text(c), "test.toml", pki_.dir().path());
     ASSERT_TRUE(parsed.settings) << parsed.diagnostics.to_string();
     settings_ = *parsed.settings;

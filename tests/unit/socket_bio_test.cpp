@@ -1,8 +1,8 @@
 // The read-ahead socket BIO on a real socket pair: one recv() serves many small reads, a dry
 // socket asks BoringSSL to retry (and the buffer goes), EOF and errors pass through, and corked
 // writes leave in one send() once flushed, waiting when the peer's buffer is full.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,7 +44,7 @@ TEST(SocketBio, SmallReadsAreServedFromOneReceive) {
   char buf[32];
   ASSERT_EQ(BIO_read(bio.get(), buf, 6), 6);  // the record header, as BoringSSL asks
   EXPECT_EQ(std::string(buf, 6), "header");
-  EXPECT_EQ(BIO_pending(bio.get()), 16u);     // the rest came with it
+  EXPECT_EQ(BIO_pending(bio.get()), 16u);  // the rest came with it
   ASSERT_EQ(BIO_read(bio.get(), buf, sizeof buf), 16);
   EXPECT_EQ(std::string(buf, 16), "body-of-a-record");
   EXPECT_EQ(BIO_pending(bio.get()), 0u);

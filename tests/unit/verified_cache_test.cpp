@@ -16,8 +16,8 @@
 namespace gatehouse::tls {
 namespace {
 
-using test::Cert;
 using pki::CertSpec;
+using test::Cert;
 
 struct Fixture {
   Cert root = test::make_root("Root", "Acme");
@@ -34,7 +34,8 @@ struct Fixture {
   CrlList crl(const std::vector<std::string>& serials, std::int64_t next_update) const {
     std::int64_t now = std::time(nullptr);
     std::vector<ca::IndexEntry> entries;
-    for (auto& s : serials) entries.push_back({s, "", "", subject_line(inter.x509.get()), "client", 0, 0, true, now - 60, ""});
+    for (auto& s : serials)
+      entries.push_back({s, "", "", subject_line(inter.x509.get()), "client", 0, 0, true, now - 60, ""});
     auto pem = ca::signed_crl_pem(inter.x509.get(), inter.key.get(), entries, 1, now - 3600, next_update);
     bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
     CrlList out;
@@ -121,7 +122,7 @@ TEST(VerifiedCache, AnEntryGivesBackTheChainItWasStoredWithAndEqualPathsAreShare
   ASSERT_NE(first->chain.path_der, nullptr);
   EXPECT_EQ(*first->chain.path_der, (std::vector<std::string>{"inter-der", "upper-der"}));
   EXPECT_EQ(first->chain.path_der, second->chain.path_der);  // one copy for both
-  VerifiedCache::store(11, a, entry({"other-der"}));          // the same key verified anew
+  VerifiedCache::store(11, a, entry({"other-der"}));         // the same key verified anew
   EXPECT_EQ(*VerifiedCache::find(11, a)->chain.path_der, std::vector<std::string>{"other-der"});
   EXPECT_EQ(*VerifiedCache::find(11, b)->chain.path_der, (std::vector<std::string>{"inter-der", "upper-der"}));
 }

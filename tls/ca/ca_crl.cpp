@@ -72,12 +72,13 @@ Result<bssl::UniquePtr<X509_CRL>> signed_crl(X509* ca, EVP_PKEY* key, const std:
     ok = ok && X509_CRL_add1_ext_i2d(crl.get(), NID_authority_key_identifier, akid.get(), 0, 0);
   }
   X509_CRL_sort(crl.get());
-  if (!ok || !X509_CRL_sign(crl.get(), key, EVP_sha256())) return RC::failure("cannot build the CRL: " + drain_errors());
+  if (!ok || !X509_CRL_sign(crl.get(), key, EVP_sha256()))
+    return RC::failure("cannot build the CRL: " + drain_errors());
   return crl;
 }
 
-Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
-                                   std::int64_t number, std::int64_t this_update, std::int64_t next_update) {
+Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries, std::int64_t number,
+                                   std::int64_t this_update, std::int64_t next_update) {
   auto crl = signed_crl(ca, key, entries, number, this_update, next_update);
   if (!crl) return Result<std::string>::failure(crl.error());
   return to_pem(crl->get());
@@ -103,7 +104,8 @@ Result<std::filesystem::path> CaFolder::write_crl(int days, CrlWarnings* warning
   std::vector<std::pair<std::filesystem::path, std::string>> der_files;
   // The intermediate's CRL (revoked leaves) first, then the root's (a revoked intermediate);
   // without the root key here, only the intermediate's.
-  for (auto [ca, key] : {std::pair{intermediate_.get(), intermediate_key_.get()}, std::pair{root_.get(), root_key_.get()}}) {
+  for (auto [ca, key] :
+       {std::pair{intermediate_.get(), intermediate_key_.get()}, std::pair{root_.get(), root_key_.get()}}) {
     if (!ca || !key) continue;
     auto crl = signed_crl(ca, key, entries, counter->next(), now, now + std::int64_t{days} * 86400);
     if (!crl) return RP::failure(crl.error());

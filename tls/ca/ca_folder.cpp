@@ -36,13 +36,18 @@ std::string name_from_cn(const std::string& cn) {
 const char* profile_name(pki::Purpose p) { return p == pki::Purpose::server ? "server" : "client"; }
 
 IndexEntry entry_for(X509* cert, const std::string& name, const std::string& profile) {
-  return IndexEntry{serial_text(cert), name, subject_line(cert), issuer_line(cert), profile,
-                    unix_time(X509_get0_notBefore(cert)), unix_time(X509_get0_notAfter(cert))};
+  return IndexEntry{serial_text(cert),
+                    name,
+                    subject_line(cert),
+                    issuer_line(cert),
+                    profile,
+                    unix_time(X509_get0_notBefore(cert)),
+                    unix_time(X509_get0_notAfter(cert))};
 }
 
 // Issues with a serial the index has never seen (random serials collide essentially never).
-Result<bssl::UniquePtr<X509>> issue_unique(const CaIndex& index, const pki::CertSpec& spec, EVP_PKEY* key,
-                                           X509* issuer, EVP_PKEY* issuer_key) {
+Result<bssl::UniquePtr<X509>> issue_unique(const CaIndex& index, const pki::CertSpec& spec, EVP_PKEY* key, X509* issuer,
+                                           EVP_PKEY* issuer_key) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     auto cert = pki::issue_certificate(spec, key, issuer, issuer_key);
     if (!cert || !index.has_serial(serial_text(cert->get()))) return cert;
@@ -54,7 +59,8 @@ Result<bssl::UniquePtr<X509>> issue_unique(const CaIndex& index, const pki::Cert
 Result<std::string> read_crl_url(const fs::path& file) {
   std::ifstream in(file);
   auto meta = nlohmann::json::parse(in, nullptr, false);
-  if (meta.is_discarded() || !meta.is_object()) return Result<std::string>::failure(file.string() + " is not valid JSON");
+  if (meta.is_discarded() || !meta.is_object())
+    return Result<std::string>::failure(file.string() + " is not valid JSON");
   auto it = meta.find("crl_url");
   if (it == meta.end()) return std::string();
   if (!it->is_string()) return Result<std::string>::failure(file.string() + ": crl_url must be a string");
@@ -66,9 +72,9 @@ Result<std::string> read_crl_url(const fs::path& file) {
 }  // namespace
 
 const std::vector<std::string>& revocation_reasons() {
-  static const std::vector<std::string> kReasons = {
-      "unspecified", "keyCompromise",         "cACompromise",      "affiliationChanged", "superseded",
-      "cessationOfOperation", "certificateHold", "privilegeWithdrawn", "aACompromise"};
+  static const std::vector<std::string> kReasons = {"unspecified",        "keyCompromise",      "cACompromise",
+                                                    "affiliationChanged", "superseded",         "cessationOfOperation",
+                                                    "certificateHold",    "privilegeWithdrawn", "aACompromise"};
   return kReasons;
 }
 
@@ -112,8 +118,11 @@ Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, co
   ca.crl_url_ = *base_url;
   ca.root_key_ = pki::generate_key(key_type);
   // One O= for the whole CA lets a diagnosis recognise "our intermediate, not sent" by name.
-  pki::CertSpec spec{.cn = name, .o = {organization.empty() ? name : organization}, .not_after = days * kDay,
-                     .is_ca = true, .path_len = path_len};
+  pki::CertSpec spec{.cn = name,
+                     .o = {organization.empty() ? name : organization},
+                     .not_after = days * kDay,
+                     .is_ca = true,
+                     .path_len = path_len};
   auto root = pki::issue_certificate(spec, ca.root_key_.get(), nullptr, ca.root_key_.get());
   if (!root) return R::failure(root.error());
   ca.root_ = std::move(*root);
@@ -123,7 +132,9 @@ Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, co
   if (auto w = write_file_atomic(dir / "root.pem", to_pem(ca.root_.get()), 0644); !w) return R::failure(w.error());
   nlohmann::json meta = {{"format", "gatehouse-ca/1"}, {"name", name}, {"created", std::time(nullptr)}};
   if (!ca.crl_url_.empty()) meta["crl_url"] = ca.crl_url_;
-  if (auto w = write_file_atomic(dir / "index.json", "{\"format\": \"gatehouse-ca-index/1\", \"certificates\": []}\n", 0644); !w)
+  if (auto w =
+          write_file_atomic(dir / "index.json", "{\"format\": \"gatehouse-ca-index/1\", \"certificates\": []}\n", 0644);
+      !w)
     return R::failure(w.error());
   fs::remove(dir / "intermediate.pem", ec);
   fs::remove(key_path(dir, "intermediate"), ec);
@@ -133,8 +144,10 @@ Result<CaFolder> CaFolder::init(const fs::path& dir, const std::string& name, co
 
 Result<CaFolder> CaFolder::open(const fs::path& dir, Access access) {
   auto not_a_ca = [&] {
-    return R::failure(dir.string() + " is not a Gatehouse CA folder (no ca.json); create one with "
-                      "`gatehouse ca init " + dir.string() + " --name ...`");
+    return R::failure(dir.string() +
+                      " is not a Gatehouse CA folder (no ca.json); create one with "
+                      "`gatehouse ca init " +
+                      dir.string() + " --name ...`");
   };
   if (!fs::exists(marker(dir))) return not_a_ca();
   CaFolder ca;
@@ -174,12 +187,17 @@ Result<CaFolder> CaFolder::open(const fs::path& dir, Access access) {
 
 Result<bool> CaFolder::add_intermediate(const std::string& name, int days, int path_len, bool force) {
   if (auto writable = check_writable(); !writable) return writable;
-  if (!root_key_) return Result<bool>::failure("the root key (private/root.key) is not here; bring it back to make an intermediate");
+  if (!root_key_)
+    return Result<bool>::failure("the root key (private/root.key) is not here; bring it back to make an intermediate");
   if (intermediate_ && !force)
     return Result<bool>::failure("this CA already has an intermediate; add --force to replace it");
   auto key = pki::generate_key(pki::KeyType::ecdsa_p256);
-  pki::CertSpec spec{.cn = name, .o = extract_identity(root_.get()).o, .not_after = days * kDay, .is_ca = true,
-                     .path_len = path_len, .crl_url = crl_url(crl_url_, X509_get_subject_name(root_.get()))};
+  pki::CertSpec spec{.cn = name,
+                     .o = extract_identity(root_.get()).o,
+                     .not_after = days * kDay,
+                     .is_ca = true,
+                     .path_len = path_len,
+                     .crl_url = crl_url(crl_url_, X509_get_subject_name(root_.get()))};
   auto cert = issue_unique(index_, spec, key.get(), root_.get(), root_key_.get());
   if (!cert) return Result<bool>::failure(cert.error());
   index_.entries().push_back(entry_for(cert->get(), "intermediate", "intermediate"));
@@ -207,15 +225,20 @@ Result<IssuedFiles> CaFolder::finish_leaf(const LeafRequest& request, EVP_PKEY* 
   if (!valid_name(name)) return RF::failure("'" + name + "' cannot be a file name; choose one with --name");
   if (!issuer_key()) return RF::failure("the issuing CA's key is not in " + (dir_ / "private").string());
   if (request.days <= 0) return RF::failure("--days must be positive");
-  pki::CertSpec spec{.cn = request.cn, .o = request.o, .ou = request.ou, .sans = request.sans,
-                     .not_after = request.days * std::int64_t{kDay}, .purpose = request.profile,
+  pki::CertSpec spec{.cn = request.cn,
+                     .o = request.o,
+                     .ou = request.ou,
+                     .sans = request.sans,
+                     .not_after = request.days * std::int64_t{kDay},
+                     .purpose = request.profile,
                      .crl_url = crl_url(crl_url_, X509_get_subject_name(issuer()))};
   // Browsers ignore the CN: a server certificate must carry its name as a SAN.
   bool has_name_san = false;
   for (const auto& s : spec.sans) has_name_san |= s.starts_with("dns:") || s.starts_with("ip:");
   if (request.profile == pki::Purpose::server && !has_name_san) {
     if (request.cn.empty()) return RF::failure("a server certificate needs --cn or --san dns:NAME");
-    bool is_ip = request.cn.find_first_not_of("0123456789.") == std::string::npos || request.cn.find(':') != std::string::npos;
+    bool is_ip =
+        request.cn.find_first_not_of("0123456789.") == std::string::npos || request.cn.find(':') != std::string::npos;
     spec.sans.push_back((is_ip ? "ip:" : "dns:") + request.cn);
   }
   IssuedFiles files{issued_path(name, ".pem"), private_key ? issued_path(name, ".key") : fs::path(),
@@ -241,9 +264,12 @@ Result<bool> CaFolder::set_crl_base_url(const std::string& url) {
   if (!checked) return Result<bool>::failure(checked.error());
   std::ifstream in(marker(dir_));
   auto meta = nlohmann::json::parse(in, nullptr, false);
-  if (meta.is_discarded() || !meta.is_object()) return Result<bool>::failure(marker(dir_).string() + " is not valid JSON");
-  if (checked->empty()) meta.erase("crl_url");
-  else meta["crl_url"] = *checked;
+  if (meta.is_discarded() || !meta.is_object())
+    return Result<bool>::failure(marker(dir_).string() + " is not valid JSON");
+  if (checked->empty())
+    meta.erase("crl_url");
+  else
+    meta["crl_url"] = *checked;
   if (auto w = write_file_atomic(marker(dir_), meta.dump(2) + "\n", 0644); !w) return w;
   crl_url_ = *checked;
   return true;
@@ -254,7 +280,8 @@ Result<IndexEntry> CaFolder::revoke(const std::string& what, const std::string& 
   if (auto writable = check_writable(); !writable) return RE::failure(writable.error());
   const auto& reasons = revocation_reasons();
   if (std::find(reasons.begin(), reasons.end(), reason) == reasons.end())
-    return RE::failure("unknown reason '" + reason + "'; use one of: keyCompromise, superseded, "
+    return RE::failure("unknown reason '" + reason +
+                       "'; use one of: keyCompromise, superseded, "
                        "affiliationChanged, cessationOfOperation, privilegeWithdrawn, cACompromise, "
                        "certificateHold, unspecified");
   std::optional<std::string> serial;

@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "common/result.hpp"
 #include "tls/bssl.hpp"
 #include "tls/ca/ca_index.hpp"
 #include "tls/ca/ca_lock.hpp"
 #include "tls/pki/cert_builder.hpp"
-#include "common/result.hpp"
 
 namespace gatehouse::tls::ca {
 
@@ -105,8 +105,8 @@ class CaFolder {
 Result<bssl::UniquePtr<X509_CRL>> signed_crl(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
                                              std::int64_t number, std::int64_t this_update, std::int64_t next_update);
 // The same, as PEM.
-Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries,
-                                   std::int64_t number, std::int64_t this_update, std::int64_t next_update);
+Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<IndexEntry>& entries, std::int64_t number,
+                                   std::int64_t this_update, std::int64_t next_update);
 
 // RFC 5280 reason names accepted by `ca revoke --reason`.
 const std::vector<std::string>& revocation_reasons();

@@ -29,8 +29,12 @@ std::optional<std::string> normalize_serial(const std::string& text) {
 namespace {
 
 const char* type_name(const json& v) {
-  return v.is_null() ? "null" : v.is_boolean() ? "a boolean" : v.is_number() ? "a number" : v.is_string() ? "a string"
-         : v.is_array() ? "a list" : "an object";
+  return v.is_null()      ? "null"
+         : v.is_boolean() ? "a boolean"
+         : v.is_number()  ? "a number"
+         : v.is_string()  ? "a string"
+         : v.is_array()   ? "a list"
+                          : "an object";
 }
 
 // Reads the fields of one entry; the first problem is kept in `problem`, worded with its place.
@@ -66,7 +70,8 @@ struct EntryReader {
 };
 
 std::string entry_problem(const IndexEntry& x, const std::string& where) {
-  if (normalize_serial(x.serial) != x.serial) return where + ".serial '" + x.serial + "' is not a serial (like 4F:2A:...)";
+  if (normalize_serial(x.serial) != x.serial)
+    return where + ".serial '" + x.serial + "' is not a serial (like 4F:2A:...)";
   if (x.profile != "client" && x.profile != "server" && x.profile != "intermediate")
     return where + ".profile must be client, server or intermediate, not '" + x.profile + "'";
   if (x.name.empty()) return where + ".name is empty";
@@ -81,7 +86,8 @@ std::string entry_problem(const IndexEntry& x, const std::string& where) {
 Result<CaIndex> CaIndex::load(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in)
-    return Result<CaIndex>::failure(file.string() + " is missing or unreadable, but the CA folder is there: "
+    return Result<CaIndex>::failure(file.string() +
+                                    " is missing or unreadable, but the CA folder is there: "
                                     "without it this CA would forget what it issued and revoked. Nothing was "
                                     "changed. Restore it from a backup");
   std::stringstream text;
@@ -97,7 +103,8 @@ Result<CaIndex> CaIndex::load(const std::filesystem::path& file) {
   if (j.value("format", json()) != "gatehouse-ca-index/1") return damaged("format must be \"gatehouse-ca-index/1\"");
   CaIndex index;
   if (auto it = j.find("crl_number"); it != j.end()) {
-    if (!it->is_number_integer() || it->get<std::int64_t>() < 0) return damaged("crl_number must be a whole number >= 0");
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
+      return damaged("crl_number must be a whole number >= 0");
     index.legacy_crl_number_ = it->get<std::int64_t>();
   }
   auto list = j.find("certificates");
@@ -108,8 +115,8 @@ Result<CaIndex> CaIndex::load(const std::filesystem::path& file) {
     std::string where = "certificates[" + std::to_string(i) + "]";
     if (!e.is_object()) return damaged(where + " must be an object, not " + type_name(e));
     EntryReader r{e, where, ""};
-    IndexEntry x{r.text("serial"), r.text("name"), r.text("subject"), r.text("issuer"), r.text("profile"),
-                 r.number("not_before"), r.number("not_after"), r.flag("revoked")};
+    IndexEntry x{r.text("serial"),  r.text("name"),         r.text("subject"),     r.text("issuer"),
+                 r.text("profile"), r.number("not_before"), r.number("not_after"), r.flag("revoked")};
     if (x.revoked) {
       x.revoked_at = r.number("revoked_at");
       x.reason = r.text("reason");
@@ -125,9 +132,9 @@ Result<CaIndex> CaIndex::load(const std::filesystem::path& file) {
 Result<bool> CaIndex::save(const std::filesystem::path& file) const {
   json list = json::array();
   for (const auto& e : entries_) {
-    json x = {{"serial", e.serial},         {"name", e.name},           {"subject", e.subject},
-              {"issuer", e.issuer},         {"profile", e.profile},     {"not_before", e.not_before},
-              {"not_after", e.not_after},   {"revoked", e.revoked}};
+    json x = {{"serial", e.serial},       {"name", e.name},       {"subject", e.subject},
+              {"issuer", e.issuer},       {"profile", e.profile}, {"not_before", e.not_before},
+              {"not_after", e.not_after}, {"revoked", e.revoked}};
     if (e.revoked) {
       x["revoked_at"] = e.revoked_at;
       x["reason"] = e.reason;

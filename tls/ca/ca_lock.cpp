@@ -17,7 +17,8 @@ Result<CaLock> CaLock::acquire(const fs::path& dir, Access access) {
   const fs::path file = lock_file(dir);
   CaLock lock;
   lock.fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock.fd_ < 0) return Result<CaLock>::failure("cannot open the CA lock " + file.string() + ": " + std::strerror(errno));
+  if (lock.fd_ < 0)
+    return Result<CaLock>::failure("cannot open the CA lock " + file.string() + ": " + std::strerror(errno));
   lock.access_ = access;
   int rc;
   do {

@@ -18,7 +18,8 @@ Result<IssuedFiles> CaFolder::sign(X509_REQ* csr, const LeafRequest& request) {
   if (request.use_csr_names) {
     RequestedNames asked = requested_names(csr);
     if (asked.cannot_copy) return RF::failure(asked.cannot_copy->message + "; nothing was signed");
-    if (auto problem = check_names(asked.names, "the CSR")) return RF::failure(problem->message + "; nothing was signed");
+    if (auto problem = check_names(asked.names, "the CSR"))
+      return RF::failure(problem->message + "; nothing was signed");
     // A flag given by the operator still wins over what the CSR asks for, field by field.
     if (effective.cn.empty() && !asked.names.cn.empty()) effective.cn = asked.names.cn.front();
     if (effective.o.empty()) effective.o = asked.names.o;
@@ -26,10 +27,9 @@ Result<IssuedFiles> CaFolder::sign(X509_REQ* csr, const LeafRequest& request) {
     if (effective.sans.empty()) effective.sans = asked.names.sans;
   }
   if (effective.cn.empty() && effective.sans.empty())
-    return RF::failure(request.use_csr_names
-                           ? "the CSR asks for no CN and no SAN; give --cn (and --san)"
-                           : "give the certificate's names with --cn (and --o, --ou, --san), or add "
-                             "--use-csr-names to copy those the CSR asks for");
+    return RF::failure(request.use_csr_names ? "the CSR asks for no CN and no SAN; give --cn (and --san)"
+                                             : "give the certificate's names with --cn (and --o, --ou, --san), or add "
+                                               "--use-csr-names to copy those the CSR asks for");
   // The subject is built from the checked names alone, never copied whole from the CSR.
   return finish_leaf(effective, key.get(), nullptr);
 }

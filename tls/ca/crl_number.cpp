@@ -42,7 +42,8 @@ RN highest_in_pem(const fs::path& file) {
   }
   drain_errors();
   if (count == 0 && text.find_first_not_of(" \r\n\t") != std::string::npos)
-    return RN::failure(file.string() + " holds no readable CRL; its CRL number cannot be checked. Move it "
+    return RN::failure(file.string() +
+                       " holds no readable CRL; its CRL number cannot be checked. Move it "
                        "aside if it is not yours");
   return highest;
 }
@@ -52,8 +53,10 @@ RN number_in_der(const fs::path& file) {
   const uint8_t* p = reinterpret_cast<const uint8_t*>(der.data());
   bssl::UniquePtr<X509_CRL> crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
   drain_errors();
-  if (!crl) return RN::failure(file.string() + " is not a DER CRL; its CRL number cannot be checked. Move it "
-                               "aside if it is not yours");
+  if (!crl)
+    return RN::failure(file.string() +
+                       " is not a DER CRL; its CRL number cannot be checked. Move it "
+                       "aside if it is not yours");
   return number_of(crl.get());
 }
 

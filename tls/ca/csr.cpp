@@ -27,8 +27,7 @@ Result<Csr> make_csr(const CsrRequest& r) {
     X509V3_set_ctx(&ctx, nullptr, nullptr, csr.request.get(), nullptr, 0);
     bssl::UniquePtr<STACK_OF(X509_EXTENSION)> exts(sk_X509_EXTENSION_new_null());
     X509_EXTENSION* san = X509V3_EXT_nconf_nid(nullptr, &ctx, NID_subject_alt_name, text->c_str());
-    ok = ok && san && sk_X509_EXTENSION_push(exts.get(), san) &&
-         X509_REQ_add_extensions(csr.request.get(), exts.get());
+    ok = ok && san && sk_X509_EXTENSION_push(exts.get(), san) && X509_REQ_add_extensions(csr.request.get(), exts.get());
   }
   if (!ok || !X509_REQ_sign(csr.request.get(), csr.key.get(), EVP_sha256()))
     return RC::failure("cannot make the CSR: " + drain_errors());

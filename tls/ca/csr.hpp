@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "common/result.hpp"
 #include "tls/bssl.hpp"
 #include "tls/pki/cert_builder.hpp"
-#include "common/result.hpp"
 
 namespace gatehouse::tls::ca {
 

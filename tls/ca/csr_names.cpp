@@ -30,12 +30,18 @@ std::optional<std::string> ip_text(const ASN1_OCTET_STRING* ip) {
 
 const char* general_name_kind(int type) {
   switch (type) {
-    case GEN_OTHERNAME: return "otherName";
-    case GEN_X400: return "x400Address";
-    case GEN_DIRNAME: return "directoryName";
-    case GEN_EDIPARTY: return "ediPartyName";
-    case GEN_RID: return "registeredID";
-    default: return "unknown";
+    case GEN_OTHERNAME:
+      return "otherName";
+    case GEN_X400:
+      return "x400Address";
+    case GEN_DIRNAME:
+      return "directoryName";
+    case GEN_EDIPARTY:
+      return "ediPartyName";
+    case GEN_RID:
+      return "registeredID";
+    default:
+      return "unknown";
   }
 }
 
@@ -49,9 +55,12 @@ void read_subject(X509_REQ* csr, RequestedNames& out) {
       out.cannot_copy = NameProblem{NameRefusal::unreadable, "the CSR's subject holds a value that is not text"};
       continue;
     }
-    if (nid == NID_commonName) out.names.cn.push_back(*value);
-    else if (nid == NID_organizationName) out.names.o.push_back(*value);
-    else if (nid == NID_organizationalUnitName) out.names.ou.push_back(*value);
+    if (nid == NID_commonName)
+      out.names.cn.push_back(*value);
+    else if (nid == NID_organizationName)
+      out.names.o.push_back(*value);
+    else if (nid == NID_organizationalUnitName)
+      out.names.ou.push_back(*value);
     else {
       const char* sn = nid == NID_undef ? "unknown attribute" : OBJ_nid2sn(nid);
       out.other_attributes.push_back(std::string(sn) + "=" + *value);
@@ -70,19 +79,23 @@ void read_sans(X509_EXTENSION* ext, RequestedNames& out) {
   for (size_t i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
     std::optional<std::string> san;
-    if (gn->type == GEN_DNS) san = "dns:" + asn1_bytes(gn->d.dNSName);
-    else if (gn->type == GEN_EMAIL) san = "email:" + asn1_bytes(gn->d.rfc822Name);
-    else if (gn->type == GEN_URI) san = "uri:" + asn1_bytes(gn->d.uniformResourceIdentifier);
+    if (gn->type == GEN_DNS)
+      san = "dns:" + asn1_bytes(gn->d.dNSName);
+    else if (gn->type == GEN_EMAIL)
+      san = "email:" + asn1_bytes(gn->d.rfc822Name);
+    else if (gn->type == GEN_URI)
+      san = "uri:" + asn1_bytes(gn->d.uniformResourceIdentifier);
     else if (gn->type == GEN_IPADD) {
       if (auto ip = ip_text(gn->d.iPAddress)) san = "ip:" + *ip;
     }
     if (san) {
       out.names.sans.push_back(std::move(*san));
     } else if (!out.cannot_copy) {
-      out.cannot_copy = NameProblem{NameRefusal::unsupported_san_kind,
-                                    std::string("the CSR asks for a SAN of a kind this CA does not issue (") +
-                                        (gn->type == GEN_IPADD ? "a malformed IP address" : general_name_kind(gn->type)) +
-                                        "); give the names with --cn and --san instead"};
+      out.cannot_copy =
+          NameProblem{NameRefusal::unsupported_san_kind,
+                      std::string("the CSR asks for a SAN of a kind this CA does not issue (") +
+                          (gn->type == GEN_IPADD ? "a malformed IP address" : general_name_kind(gn->type)) +
+                          "); give the names with --cn and --san instead"};
     }
   }
 }
@@ -106,8 +119,9 @@ RequestedNames requested_names(X509_REQ* csr) {
     X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts.get(), i);
     if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) != NID_subject_alt_name) continue;
     if (++san_extensions > 1) {
-      out.cannot_copy = NameProblem{NameRefusal::several_san_extensions,
-                                    "the CSR carries several subjectAltName extensions; programs disagree on which counts"};
+      out.cannot_copy =
+          NameProblem{NameRefusal::several_san_extensions,
+                      "the CSR carries several subjectAltName extensions; programs disagree on which counts"};
       continue;
     }
     read_sans(ext, out);

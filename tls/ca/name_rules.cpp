@@ -21,15 +21,16 @@ std::string hex_byte(unsigned char c) {
 
 std::optional<NameProblem> check_value(std::string_view label, const std::string& value, std::string_view origin) {
   if (auto c = first_control(value))
-    return NameProblem{NameRefusal::control_character,
-                       std::string(origin) + "'s " + std::string(label) + " '" + printable(value) +
-                           "' holds a control character (" + hex_byte(*c) + "); refused: no name may hold "
-                           "CR, LF, NUL or any other byte below 0x20 or 0x7f"};
+    return NameProblem{NameRefusal::control_character, std::string(origin) + "'s " + std::string(label) + " '" +
+                                                           printable(value) + "' holds a control character (" +
+                                                           hex_byte(*c) +
+                                                           "); refused: no name may hold "
+                                                           "CR, LF, NUL or any other byte below 0x20 or 0x7f"};
   if (value.size() > kMaxNameBytes)
-    return NameProblem{NameRefusal::name_too_long,
-                       std::string(origin) + "'s " + std::string(label) + " '" + printable(value, 40) + "' is " +
-                           std::to_string(value.size()) + " bytes; refused: a name may have at most " +
-                           std::to_string(kMaxNameBytes)};
+    return NameProblem{NameRefusal::name_too_long, std::string(origin) + "'s " + std::string(label) + " '" +
+                                                       printable(value, 40) + "' is " + std::to_string(value.size()) +
+                                                       " bytes; refused: a name may have at most " +
+                                                       std::to_string(kMaxNameBytes)};
   return std::nullopt;
 }
 

@@ -11,7 +11,7 @@
 
 namespace gatehouse::tls::ca {
 
-inline constexpr std::size_t kMaxNameBytes = 255;      // any one CN, O, OU or SAN value
+inline constexpr std::size_t kMaxNameBytes = 255;           // any one CN, O, OU or SAN value
 inline constexpr std::size_t kMaxSanExtensionBytes = 4096;  // the whole subjectAltName
 
 enum class NameRefusal {
@@ -19,9 +19,9 @@ enum class NameRefusal {
   control_character,
   name_too_long,
   san_extension_too_large,
-  unsupported_san_kind,   // otherName, dirName, ...: nothing the proxy reads
+  unsupported_san_kind,  // otherName, dirName, ...: nothing the proxy reads
   several_san_extensions,
-  unreadable,             // not text, or an extension that does not parse
+  unreadable,  // not text, or an extension that does not parse
 };
 
 struct NameProblem {

@@ -131,9 +131,8 @@ Result<std::string> build_pkcs12(EVP_PKEY* key, const CertChain& chain, const st
          CBB_add_asn1(&value, &cert_bag, CBS_ASN1_SEQUENCE) && add_oid(&cert_bag, kOidX509Cert) &&
          CBB_add_asn1(&cert_bag, &cert_value, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
          CBB_add_asn1(&cert_value, &octets, CBS_ASN1_OCTETSTRING) &&
-         CBB_add_bytes(&octets, cert_der->data.get(), cert_der->size) &&
-         CBB_flush(&bag) && (i > 0 || add_bag_attributes(&bag, friendly_name, key_id, sizeof key_id)) &&
-         CBB_flush(&seq);
+         CBB_add_bytes(&octets, cert_der->data.get(), cert_der->size) && CBB_flush(&bag) &&
+         (i > 0 || add_bag_attributes(&bag, friendly_name, key_id, sizeof key_id)) && CBB_flush(&seq);
   }
   std::string cert_contents = ok ? finish(certs.get()) : "";
 
@@ -146,8 +145,7 @@ Result<std::string> build_pkcs12(EVP_PKEY* key, const CertChain& chain, const st
        CBB_add_asn1(&key_bag, &key_value, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
        PKCS8_marshal_encrypted_private_key(&key_value, -1, EVP_aes_256_cbc(), password.data(), password.size(), salt,
                                            sizeof salt, kKdfIterations, key) &&
-       CBB_flush(&key_bag) && add_bag_attributes(&key_bag, friendly_name, key_id, sizeof key_id) &&
-       CBB_flush(&key_seq);
+       CBB_flush(&key_bag) && add_bag_attributes(&key_bag, friendly_name, key_id, sizeof key_id) && CBB_flush(&key_seq);
   std::string key_contents = ok ? finish(keys.get()) : "";
 
   bssl::ScopedCBB safe;  // AuthenticatedSafe
@@ -160,8 +158,8 @@ Result<std::string> build_pkcs12(EVP_PKEY* key, const CertChain& chain, const st
 
   uint8_t mac_salt[16];
   RAND_bytes(mac_salt, sizeof mac_salt);
-  std::string mac_key = pkcs12_mac_key(password, std::string(reinterpret_cast<char*>(mac_salt), sizeof mac_salt),
-                                       kMacIterations);
+  std::string mac_key =
+      pkcs12_mac_key(password, std::string(reinterpret_cast<char*>(mac_salt), sizeof mac_salt), kMacIterations);
   uint8_t mac[SHA256_DIGEST_LENGTH];
   unsigned mac_len = 0;
   if (!HMAC(EVP_sha256(), mac_key.data(), mac_key.size(), reinterpret_cast<const uint8_t*>(auth_safe.data()),

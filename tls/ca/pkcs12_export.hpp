@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <string>
 
-#include "tls/bssl.hpp"
 #include "common/result.hpp"
+#include "tls/bssl.hpp"
 
 namespace gatehouse::tls::ca {
 

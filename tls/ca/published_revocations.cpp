@@ -50,7 +50,8 @@ RE published_revocations(const fs::path& crl_pem) {
   }
   drain_errors();
   if (crls == 0 && pem.find_first_not_of(" \r\n\t") != std::string::npos)
-    return RE::failure(crl_pem.string() + " holds no readable CRL, so its revocations cannot be carried into "
+    return RE::failure(crl_pem.string() +
+                       " holds no readable CRL, so its revocations cannot be carried into "
                        "the next one. Move it aside if it is not yours");
   return out;
 }

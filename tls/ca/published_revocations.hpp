@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <vector>
 
-#include "tls/ca/ca_index.hpp"
 #include "common/result.hpp"
+#include "tls/ca/ca_index.hpp"
 
 namespace gatehouse::tls::ca {
 

@@ -17,11 +17,13 @@ std::vector<std::string> key_usages(X509* cert) {
   std::vector<std::string> out;
   if (!(X509_get_extension_flags(cert) & EXFLAG_KUSAGE)) return out;
   const uint32_t ku = X509_get_key_usage(cert);
-  const std::pair<uint32_t, const char*> names[] = {
-      {KU_DIGITAL_SIGNATURE, "digitalSignature"}, {KU_NON_REPUDIATION, "nonRepudiation"},
-      {KU_KEY_ENCIPHERMENT, "keyEncipherment"},   {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
-      {KU_KEY_AGREEMENT, "keyAgreement"},         {KU_KEY_CERT_SIGN, "keyCertSign"},
-      {KU_CRL_SIGN, "cRLSign"}};
+  const std::pair<uint32_t, const char*> names[] = {{KU_DIGITAL_SIGNATURE, "digitalSignature"},
+                                                    {KU_NON_REPUDIATION, "nonRepudiation"},
+                                                    {KU_KEY_ENCIPHERMENT, "keyEncipherment"},
+                                                    {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
+                                                    {KU_KEY_AGREEMENT, "keyAgreement"},
+                                                    {KU_KEY_CERT_SIGN, "keyCertSign"},
+                                                    {KU_CRL_SIGN, "cRLSign"}};
   for (auto [bit, name] : names)
     if (ku & bit) out.emplace_back(name);
   return out;
@@ -44,17 +46,18 @@ Json describe_cert(X509* cert, std::int64_t now) {
   PeerIdentity id = extract_identity(cert);
   bssl::UniquePtr<EVP_PKEY> key(X509_get_pubkey(cert));
   const bool ca = X509_get_extension_flags(cert) & EXFLAG_CA;
-  Json j{{"kind", ca ? "CA certificate" : "certificate"},
-         {"subject", id.subject},
-         {"issuer", id.issuer},
-         {"self_signed", X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0},
-         {"serial", id.serial},
-         {"sha256", id.fingerprint},
-         {"key", key ? key_description(key.get()) : "unknown"},
-         {"not_before", iso8601(id.not_before)},
-         {"not_after", iso8601(id.not_after)},
-         {"validity", id.not_before > now ? "not valid until " + iso8601(id.not_before) : days_phrase(id.not_after - now)},
-         {"ca", ca}};
+  Json j{
+      {"kind", ca ? "CA certificate" : "certificate"},
+      {"subject", id.subject},
+      {"issuer", id.issuer},
+      {"self_signed", X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0},
+      {"serial", id.serial},
+      {"sha256", id.fingerprint},
+      {"key", key ? key_description(key.get()) : "unknown"},
+      {"not_before", iso8601(id.not_before)},
+      {"not_after", iso8601(id.not_after)},
+      {"validity", id.not_before > now ? "not valid until " + iso8601(id.not_before) : days_phrase(id.not_after - now)},
+      {"ca", ca}};
   if (ca && X509_get_pathlen(cert) >= 0) j["path_length"] = X509_get_pathlen(cert);
   j["key_usage"] = key_usages(cert);
   j["extended_key_usage"] = extended_key_usages(cert);
@@ -72,12 +75,12 @@ Json describe_chain(const CertChain& certs) {
   Json problems = chain_order_problems(certs);
   X509* last = certs.back().get();
   bool ends_at_root = X509_check_issued(last, last) == X509_V_OK;
-  return Json{{"certificates", certs.size()},
-              {"in_order", problems.empty()},
-              {"ends_at", ends_at_root ? "a self-signed root (servers usually leave the root out)"
-                                       : "'" + subject_line(last) + "', issued by '" + issuer_line(last) +
-                                             "' (not included)"},
-              {"problems", problems}};
+  return Json{
+      {"certificates", certs.size()},
+      {"in_order", problems.empty()},
+      {"ends_at", ends_at_root ? "a self-signed root (servers usually leave the root out)"
+                               : "'" + subject_line(last) + "', issued by '" + issuer_line(last) + "' (not included)"},
+      {"problems", problems}};
 }
 
 }  // namespace
@@ -104,13 +107,17 @@ std::string key_description(EVP_PKEY* key) {
   switch (EVP_PKEY_id(key)) {
     case EVP_PKEY_EC: {
       int nid = EC_GROUP_get_curve_name(EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(key)));
-      return nid == NID_X9_62_prime256v1 ? "ECDSA P-256" : nid == NID_secp384r1 ? "ECDSA P-384"
-                                                       : nid == NID_secp521r1   ? "ECDSA P-521"
-                                                                                : "ECDSA";
+      return nid == NID_X9_62_prime256v1 ? "ECDSA P-256"
+             : nid == NID_secp384r1      ? "ECDSA P-384"
+             : nid == NID_secp521r1      ? "ECDSA P-521"
+                                         : "ECDSA";
     }
-    case EVP_PKEY_RSA: return "RSA " + std::to_string(EVP_PKEY_bits(key)) + " bits";
-    case EVP_PKEY_ED25519: return "Ed25519";
-    default: return "unknown key type";
+    case EVP_PKEY_RSA:
+      return "RSA " + std::to_string(EVP_PKEY_bits(key)) + " bits";
+    case EVP_PKEY_ED25519:
+      return "Ed25519";
+    default:
+      return "unknown key type";
   }
 }
 
@@ -160,17 +167,19 @@ nlohmann::ordered_json describe(const std::vector<FileContents>& files, std::int
       for (size_t i = 0; list && i < sk_X509_REVOKED_num(list); ++i) {
         const X509_REVOKED* r = sk_X509_REVOKED_value(list, i);
         const ASN1_INTEGER* s = X509_REVOKED_get0_serialNumber(r);
-        revoked.push_back(Json{{"serial", hex(ASN1_STRING_get0_data(s), static_cast<size_t>(ASN1_STRING_length(s)), true, true)},
-                               {"revoked_at", iso8601(unix_time(X509_REVOKED_get0_revocationDate(r)))}});
+        revoked.push_back(
+            Json{{"serial", hex(ASN1_STRING_get0_data(s), static_cast<size_t>(ASN1_STRING_length(s)), true, true)},
+                 {"revoked_at", iso8601(unix_time(X509_REVOKED_get0_revocationDate(r)))}});
       }
-      crls.push_back(Json{{"kind", "CRL"},
-                          {"issuer", crl_issuer(c.get())},
-                          {"last_update", iso8601(unix_time(X509_CRL_get0_lastUpdate(c.get())))},
-                          {"next_update", next ? iso8601(next) : "none"},
-                          {"freshness", next ? (next < now ? "stale: its next update was due " + days_phrase(next - now).substr(8)
-                                                           : "next update " + days_phrase(next - now).substr(8))
-                                             : "no next update"},
-                          {"revoked", revoked}});
+      crls.push_back(
+          Json{{"kind", "CRL"},
+               {"issuer", crl_issuer(c.get())},
+               {"last_update", iso8601(unix_time(X509_CRL_get0_lastUpdate(c.get())))},
+               {"next_update", next ? iso8601(next) : "none"},
+               {"freshness", next ? (next < now ? "stale: its next update was due " + days_phrase(next - now).substr(8)
+                                                : "next update " + days_phrase(next - now).substr(8))
+                                  : "no next update"},
+               {"revoked", revoked}});
     }
     if (!crls.empty()) file["crls"] = crls;
     out.push_back(std::move(file));
@@ -182,7 +191,8 @@ std::string describe_text(const nlohmann::ordered_json& description) {
   std::string out;
   // Every value passes through printable(): names are the certificate author's bytes.
   auto line = [&](const std::string& label, const std::string& value) {
-    out += "  " + printable(label) + std::string(label.size() < 13 ? 13 - label.size() : 1, ' ') + printable(value) + "\n";
+    out +=
+        "  " + printable(label) + std::string(label.size() < 13 ? 13 - label.size() : 1, ' ') + printable(value) + "\n";
   };
   auto join = [](const Json& list) {
     std::string s;
@@ -214,10 +224,11 @@ std::string describe_text(const nlohmann::ordered_json& description) {
       for (const auto& p : ch["problems"]) out += "  problem: " + printable(p.get<std::string>()) + "\n";
     }
     for (const auto& k : f.value("keys", Json::array()))
-      out += "\nprivate key: " + k["key"].get<std::string>() + ", matches " + printable(k["matches"].get<std::string>()) + "\n";
+      out += "\nprivate key: " + k["key"].get<std::string>() + ", matches " +
+             printable(k["matches"].get<std::string>()) + "\n";
     for (const auto& r : f.value("csrs", Json::array()))
-      out += "\nCSR: " + printable(r["subject"].get<std::string>()) + ", " + r["key"].get<std::string>() + ", signature " +
-             r["signature"].get<std::string>() + "\n";
+      out += "\nCSR: " + printable(r["subject"].get<std::string>()) + ", " + r["key"].get<std::string>() +
+             ", signature " + r["signature"].get<std::string>() + "\n";
     for (const auto& c : f.value("crls", Json::array())) {
       out += "\nCRL from " + printable(c["issuer"].get<std::string>()) + "\n";
       line("updated:", c["last_update"]);

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "tls/bssl.hpp"
 #include "common/result.hpp"
+#include "tls/bssl.hpp"
 
 namespace gatehouse::tls::diagnose {
 
@@ -32,7 +32,7 @@ std::string describe_text(const nlohmann::ordered_json& description);
 std::vector<std::string> chain_order_problems(const CertChain& certs);
 
 std::string key_description(EVP_PKEY* key);
-std::string crl_issuer(X509_CRL* crl);  // RFC 2253  // "ECDSA P-256", "RSA 2048 bits"
+std::string crl_issuer(X509_CRL* crl);               // RFC 2253  // "ECDSA P-256", "RSA 2048 bits"
 std::string days_phrase(std::int64_t seconds_left);  // "expires in 12 days", "expired 3 days ago"
 
 }  // namespace gatehouse::tls::diagnose

@@ -11,7 +11,8 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   std::size_t n;
   unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
   if (b < 0x80) return 1;
-  if (b >= 0xC2 && b <= 0xDF) n = 2;
+  if (b >= 0xC2 && b <= 0xDF)
+    n = 2;
   else if (b >= 0xE0 && b <= 0xEF) {
     n = 3;
     if (b == 0xE0) lo = 0xA0;

@@ -87,7 +87,8 @@ Result<FileContents> read_any(const std::filesystem::path& file, const std::stri
     ERR_clear_error();
   }
   if (out.certs.empty() && out.keys.empty() && out.csrs.empty() && out.crls.empty())
-    return R::failure(file.string() + ": nothing readable found (no certificate, key, CSR or CRL; "
+    return R::failure(file.string() +
+                      ": nothing readable found (no certificate, key, CSR or CRL; "
                       "an encrypted key is not read)");
   return out;
 }

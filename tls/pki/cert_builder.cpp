@@ -10,8 +10,7 @@ namespace gatehouse::tls::pki {
 namespace {
 
 bool add_name_entry(X509_NAME* name, int nid, const std::string& value) {
-  return X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8,
-                                    reinterpret_cast<const uint8_t*>(value.data()),
+  return X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8, reinterpret_cast<const uint8_t*>(value.data()),
                                     static_cast<int>(value.size()), -1, 0) == 1;
 }
 
@@ -31,10 +30,14 @@ Result<std::string> san_config_text(const std::vector<std::string>& sans) {
     std::string kind = colon == std::string::npos ? "" : san.substr(0, colon);
     std::string value = colon == std::string::npos ? "" : san.substr(colon + 1);
     std::string tag;
-    if (kind == "dns") tag = "DNS";
-    else if (kind == "ip") tag = "IP";
-    else if (kind == "email") tag = "email";
-    else if (kind == "uri") tag = "URI";
+    if (kind == "dns")
+      tag = "DNS";
+    else if (kind == "ip")
+      tag = "IP";
+    else if (kind == "email")
+      tag = "email";
+    else if (kind == "uri")
+      tag = "URI";
     if (tag.empty() || value.empty() || value.find(',') != std::string::npos)
       return Result<std::string>::failure("SAN '" + san + "' must be dns:, ip:, email: or uri: followed by a value");
     out += (out.empty() ? "" : ",") + tag + ":" + value;
@@ -61,22 +64,20 @@ bssl::UniquePtr<EVP_PKEY> generate_key(KeyType type) {
   if (type == KeyType::ecdsa_p256 || type == KeyType::ecdsa_p384) {
     bssl::UniquePtr<EC_KEY> ec(
         EC_KEY_new_by_curve_name(type == KeyType::ecdsa_p256 ? NID_X9_62_prime256v1 : NID_secp384r1));
-    if (!ec || !EC_KEY_generate_key(ec.get()) || !EVP_PKEY_assign_EC_KEY(pkey.get(), ec.release()))
-      return nullptr;
+    if (!ec || !EC_KEY_generate_key(ec.get()) || !EVP_PKEY_assign_EC_KEY(pkey.get(), ec.release())) return nullptr;
     return pkey;
   }
   bssl::UniquePtr<RSA> rsa(RSA_new());
   bssl::UniquePtr<BIGNUM> e(BN_new());
   BN_set_word(e.get(), RSA_F4);
   int bits = type == KeyType::rsa2048 ? 2048 : 4096;
-  if (!RSA_generate_key_ex(rsa.get(), bits, e.get(), nullptr) ||
-      !EVP_PKEY_assign_RSA(pkey.get(), rsa.release()))
+  if (!RSA_generate_key_ex(rsa.get(), bits, e.get(), nullptr) || !EVP_PKEY_assign_RSA(pkey.get(), rsa.release()))
     return nullptr;
   return pkey;
 }
 
-Result<bssl::UniquePtr<X509>> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key,
-                                                X509* issuer, EVP_PKEY* issuer_key, const X509_NAME* subject) {
+Result<bssl::UniquePtr<X509>> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
+                                                EVP_PKEY* issuer_key, const X509_NAME* subject) {
   using R = Result<bssl::UniquePtr<X509>>;
   bssl::UniquePtr<X509> cert(X509_new());
   bool ok = X509_set_version(cert.get(), X509_VERSION_3) && set_random_serial(cert.get());
@@ -104,12 +105,17 @@ Result<bssl::UniquePtr<X509>> issue_certificate(const CertSpec& spec, EVP_PKEY* 
                              rsa ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature");
   }
   switch (spec.purpose) {
-    case Purpose::client: ok = ok && add_extension(cert.get(), issuer, NID_ext_key_usage, "clientAuth"); break;
-    case Purpose::server: ok = ok && add_extension(cert.get(), issuer, NID_ext_key_usage, "serverAuth"); break;
+    case Purpose::client:
+      ok = ok && add_extension(cert.get(), issuer, NID_ext_key_usage, "clientAuth");
+      break;
+    case Purpose::server:
+      ok = ok && add_extension(cert.get(), issuer, NID_ext_key_usage, "serverAuth");
+      break;
     case Purpose::client_and_server:
       ok = ok && add_extension(cert.get(), issuer, NID_ext_key_usage, "serverAuth,clientAuth");
       break;
-    case Purpose::none: break;
+    case Purpose::none:
+      break;
   }
   ok = ok && add_extension(cert.get(), issuer, NID_subject_key_identifier, "hash");
   if (issuer) ok = ok && add_extension(cert.get(), issuer, NID_authority_key_identifier, "keyid:always");

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "tls/bssl.hpp"
 #include "common/result.hpp"
+#include "tls/bssl.hpp"
 
 namespace gatehouse::tls::pki {
 
@@ -37,8 +37,7 @@ Result<std::string> san_config_text(const std::vector<std::string>& sans);
 
 // Signs `spec` for `subject_key` with `issuer_key`. A null `issuer` self-signs. With `subject`
 // (from a CSR), that name is used instead of cn/o/ou.
-Result<bssl::UniquePtr<X509>> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key,
-                                                X509* issuer, EVP_PKEY* issuer_key,
-                                                const X509_NAME* subject = nullptr);
+Result<bssl::UniquePtr<X509>> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
+                                                EVP_PKEY* issuer_key, const X509_NAME* subject = nullptr);
 
 }  // namespace gatehouse::tls::pki

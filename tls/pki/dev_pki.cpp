@@ -44,10 +44,12 @@ Result<DevPki> ensure_dev_pki(const std::filesystem::path& dir, bool* created) {
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
 
   auto root_key = generate_key(KeyType::ecdsa_p256);
-  CertSpec root_spec{.cn = "Gatehouse Dev Root CA", .o = {kOrg}, .not_after = 10 * 365 * kDay, .is_ca = true, .path_len = 1};
+  CertSpec root_spec{
+      .cn = "Gatehouse Dev Root CA", .o = {kOrg}, .not_after = 10 * 365 * kDay, .is_ca = true, .path_len = 1};
   auto root = issue_certificate(root_spec, root_key.get(), nullptr, root_key.get());
   auto inter_key = generate_key(KeyType::ecdsa_p256);
-  CertSpec inter_spec{.cn = "Gatehouse Dev Intermediate CA", .o = {kOrg}, .not_after = 5 * 365 * kDay, .is_ca = true, .path_len = 0};
+  CertSpec inter_spec{
+      .cn = "Gatehouse Dev Intermediate CA", .o = {kOrg}, .not_after = 5 * 365 * kDay, .is_ca = true, .path_len = 0};
   if (!root) return R::failure(root.error());
   const std::string crl_base = std::string("http://") + kDevAdminAddress + "/crl";
   inter_spec.crl_url = crl_url(crl_base, X509_get_subject_name(root->get()));
@@ -55,15 +57,23 @@ Result<DevPki> ensure_dev_pki(const std::filesystem::path& dir, bool* created) {
   if (!inter) return R::failure(inter.error());
 
   auto server_key = generate_key(KeyType::ecdsa_p256);
-  CertSpec server_spec{.cn = "localhost", .o = {kOrg}, .sans = {"dns:localhost", "ip:127.0.0.1", "ip:::1"},
-                       .not_after = 397 * kDay, .purpose = Purpose::server,  // browsers' limit: 398
+  CertSpec server_spec{.cn = "localhost",
+                       .o = {kOrg},
+                       .sans = {"dns:localhost", "ip:127.0.0.1", "ip:::1"},
+                       .not_after = 397 * kDay,
+                       .purpose = Purpose::server,  // browsers' limit: 398
                        .crl_url = crl_url(crl_base, X509_get_subject_name(inter->get()))};
   auto server = issue_certificate(server_spec, server_key.get(), inter->get(), inter_key.get());
   if (!server) return R::failure(server.error());
 
   auto tester_key = generate_key(KeyType::ecdsa_p256);
-  CertSpec tester_spec{.cn = "tester", .o = {kOrg}, .ou = {"testers"}, .sans = {"email:tester@example.com"},
-                       .not_after = 365 * kDay, .purpose = Purpose::client, .crl_url = server_spec.crl_url};
+  CertSpec tester_spec{.cn = "tester",
+                       .o = {kOrg},
+                       .ou = {"testers"},
+                       .sans = {"email:tester@example.com"},
+                       .not_after = 365 * kDay,
+                       .purpose = Purpose::client,
+                       .crl_url = server_spec.crl_url};
   auto tester = issue_certificate(tester_spec, tester_key.get(), inter->get(), inter_key.get());
   if (!tester) return R::failure(tester.error());
 
