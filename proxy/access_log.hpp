@@ -15,6 +15,7 @@
 namespace gatehouse::proxy {
 
 struct ConnectionRecord {
+  std::string id;  // "2-1f": worker and connection number, quoted by a tester from a refusal page
   std::string listener;
   std::string client;  // "127.0.0.1:51234"
   std::string sni;
@@ -23,6 +24,9 @@ struct ConnectionRecord {
   bool resumed = false;
   double handshake_ms = 0;
   const tls::PeerIdentity* identity = nullptr;  // set once the certificate verified
+  // A refused client's certificate as it was presented, NOT verified: who was refused, never an
+  // identity to trust (logged under "unverified_certificate", apart from the verified fields).
+  const tls::PeerIdentity* unverified = nullptr;
   std::string decision;                         // "allow" | "deny"
   gatehouse::Reason reason = gatehouse::Reason::ok;
   std::string detail;  // plain words for a refusal

@@ -1,8 +1,11 @@
 #include "proxy/connection.hpp"
 
+#include <ctime>
+
 #include "common/deadline.hpp"
 #include "proxy/connection_scope.hpp"
 #include "proxy/http/http_session.hpp"
+#include "proxy/http/refusal_page.hpp"
 #include "proxy/proxy_header_reader.hpp"
 #include "proxy/proxy_protocol.hpp"
 #include "proxy/revalidation.hpp"
@@ -30,10 +33,12 @@ http::ForwardFacts forward_facts(const tls::Verdict& verdict, const tls::Session
 }
 
 // What the client is told with verify = "optional": the reason and the facts of the certificate it sent.
-http::Refusal refusal_of(const tls::Verdict& verdict, const policy::Router& router) {
+http::Refusal refusal_of(const tls::Verdict& verdict, const ListenerRuntime& listener, const ConnectionRecord& record) {
   http::Refusal r;
   r.reason = verdict.reason;
-  if (verdict.route >= 0) r.route = router.routes()[static_cast<size_t>(verdict.route)].name;
+  if (verdict.route >= 0) r.route = listener.router->routes()[static_cast<size_t>(verdict.route)].name;
+  r.contact = listener.settings.http.contact;
+  r.reference = http::refusal_reference(std::time(nullptr), record.id);
   if (verdict.presented) {
     r.issuer = verdict.presented->issuer;
     r.not_before = verdict.presented->not_before;
@@ -82,7 +87,7 @@ asio::awaitable<void> serve_refusal_pages(WorkerContext& worker, const SnapshotS
                           scope.live(),
                           scope.record(),
                           verdict.route,
-                          refusal_of(verdict, *listener.router),
+                          refusal_of(verdict, listener, scope.record()),
                           {},
                           "",
                           &state};
