@@ -61,7 +61,7 @@ struct LiveSockets {
 };
 
 struct WorkerContext {
-  size_t index = 0;  // also this worker's slot in each endpoint's address list
+  size_t index = 0;
   metrics::WorkerCounters counters;
   AccessLog::Writer access_log;  // this worker's queue
   bool draining = false;         // stopped accepting: finish what is in flight, keep nothing alive

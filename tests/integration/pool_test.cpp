@@ -203,3 +203,51 @@ TEST(PoolNames, ANewAnswerForANameReachesEveryWorker) {
 
 }  // namespace
 }  // namespace gatehouse::test
+
+namespace gatehouse::test {
+namespace {
+
+// Connections spread over the workers by the kernel (SO_REUSEPORT): with 4 workers, 48 in a row
+// all miss one of them with a chance of about 4 in 100,000.
+constexpr int kWorkers = 4;
+constexpr int kSpread = 48;
+
+bool echo_many(ProxyHarness& proxy) {
+  for (int i = 0; i < kSpread; ++i)
+    if (!echo_once(proxy)) return false;
+  return true;
+}
+
+// A name that never resolves in real DNS (RFC 6761) is looked up in vain when the config loads;
+// only the monitor's lookup (the test's) answers. Each worker must learn that answer, and keep it
+// through a reload whose own lookup fails again: a failed lookup keeps the previous addresses.
+TEST(PoolNames, TheMonitorsAnswerReachesEveryWorkerAndSurvivesAReload) {
+  TestUpstream up(TestUpstream::echo());
+  std::atomic<bool> resolves{true};
+  ProxyHarness proxy;
+  ProxyConfig config{.endpoints = {"gatehouse-test.invalid:" + std::to_string(up.port())},
+                     .upstream_extra = "resolve_interval = \"20ms\""};
+  std::string text = proxy.config_text(config);
+  const std::string one_worker = "workers = 1\n";
+  ASSERT_NE(text.find(one_worker), std::string::npos);
+  text.replace(text.find(one_worker), one_worker.size(), "workers = " + std::to_string(kWorkers) + "\n");
+  proxy.start_text(text, proxy.dir().path(), [&resolves, port = up.port()](const std::string&, const std::string&) {
+    return resolves ? std::optional<proxy::Endpoint::Addresses>(
+                          {asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port)})
+                    : std::nullopt;
+  });
+  ASSERT_EQ(proxy.server().worker_count(), static_cast<size_t>(kWorkers));
+  ASSERT_TRUE(eventually([&] { return echo_once(proxy); }));
+  EXPECT_TRUE(echo_many(proxy)) << "a worker has not learned the monitor's answer";
+  const auto failed_before = proxy.totals().upstream_connect_failed;  // while the name did not resolve yet
+
+  resolves = false;
+  auto reloaded = proxy.reload_text(text, proxy.dir().path());
+  ASSERT_TRUE(reloaded.ok) << reloaded.message;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the new monitor's lookups fail too
+  EXPECT_TRUE(echo_many(proxy)) << "a reload whose lookup failed emptied a worker's addresses";
+  EXPECT_EQ(proxy.totals().upstream_connect_failed, failed_before);
+}
+
+}  // namespace
+}  // namespace gatehouse::test
