@@ -130,6 +130,7 @@ class Exchange {
     if (s_.upstream.is_open()) s_.upstream.stream().socket().cancel(ignored);
   }
 
+  // An operation on `side`'s stream failed with `ec`.
   void fail_on(std::error_code ec, Close side) {
     if (ec == asio::error::operation_aborted) return cancelled();
     fail(side, ec.message());
