@@ -67,7 +67,7 @@ std::string format_access_line(const ConnectionRecord& r) {
   j["bytes_client_to_upstream"] = r.bytes_client_to_upstream;
   j["bytes_upstream_to_client"] = r.bytes_upstream_to_client;
   j["duration_ms"] = round3(r.duration_ms);
-  j["close"] = r.close;
+  j["close"] = close_keyword(r.close);
   // Replace invalid UTF-8 from hostile certificates rather than failing the line.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/reason.hpp"
+#include "proxy/close_reason.hpp"
 #include "tls/identity.hpp"
 
 namespace gatehouse::proxy {
@@ -39,7 +40,7 @@ struct ConnectionRecord {
   std::uint64_t bytes_client_to_upstream = 0;
   std::uint64_t bytes_upstream_to_client = 0;
   double duration_ms = 0;
-  std::string close;  // why the connection ended
+  Close close = Close::done;  // why it ended; the keyword is spelled when the line is written
   // http mode: one line per request
   std::string http_method;
   std::string http_target;

@@ -92,9 +92,9 @@ asio::awaitable<void> serve_refusal_pages(WorkerContext& worker, const SnapshotS
                           "",
                           &state};
   scope.live().request_boundaries = true;
-  const std::string close = co_await http::serve_http(hc);
+  const Close close = co_await http::serve_http(hc);
   scope.lines_written_by_requests(hc.requests_logged);
-  scope.finish(close_of_keyword(close));
+  scope.finish(close);
 }
 
 // tcp mode: the route's upstream (or the built-in whoami), then bytes both ways.
@@ -186,9 +186,9 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
                             upstream,      live,         scope.record(),
                             verdict.route, std::nullopt, forward_facts(verdict, tls.facts(), client),
                             preface,       state.get()};
-    const std::string close = co_await http::serve_http(hc);
+    const Close close = co_await http::serve_http(hc);
     scope.lines_written_by_requests(hc.requests_logged);
-    co_return scope.finish(close_of_keyword(close));
+    co_return scope.finish(close);
   }
   co_await serve_tunnel(worker, *state, listener, scope, tls, upstream, up, verdict, preface);
 }

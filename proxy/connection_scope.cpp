@@ -131,7 +131,7 @@ void ConnectionScope::finish(Close close, std::string detail) {
     rec_.detail = std::move(detail);
   }
   if (request_lines_ > 0 && !ended) return;  // http mode: the requests' lines tell the story
-  rec_.close = std::string(close_keyword(close));
+  rec_.close = close;
   rec_.duration_ms = ms_since(started_);
   worker_.access_log.write(rec_);
   if (!worker_.access_log.enabled() && rec_.decision == "deny")  // refusals are never only at debug
