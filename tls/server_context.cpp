@@ -16,6 +16,10 @@
 namespace gatehouse::tls {
 namespace {
 
+// A CRL this close to its next update draws a warning from `check` and at start-up and reload.
+constexpr std::int64_t kCrlRenewalWarning = 2 * 86400;
+
+
 constexpr const char* kGroups = "X25519:P-256";
 constexpr std::size_t kCertificateMessageSlack = 8 * 1024;
 
@@ -87,6 +91,13 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
                           (tls.crl_stale_reject ? "with crl_stale = \"reject\" clients of that CA are refused"
                                                 : "with crl_stale = \"warn\" it is still used") +
                           ": publish a fresh one (`gatehouse ca crl`)");
+      else if (next && next < std::time(nullptr) + kCrlRenewalWarning)
+        problems.warn(file, tls.crl->source,
+                      tls.crl->path.string() + ": the CRL of '" + diagnose::crl_issuer(crl.get()) +
+                          "' needs renewing: its next update is " + iso8601(next) +
+                          ", within 2 days; after that " +
+                          (tls.crl_stale_reject ? "every client of that CA is refused" : "it is used stale") +
+                          " (`gatehouse ca crl`, then reload)");
     }
   }
   if (problems.problems().size() != before) return nullptr;

@@ -96,6 +96,16 @@ TEST_F(Crl, StaleCrlIsReportedAndRejectsByDefault) {
   EXPECT_NE(reason.find("cannot be checked"), std::string::npos) << reason;
 }
 
+// Two days' notice before a CRL goes stale (the renewal the tech lead forgot), while it still works.
+TEST_F(Crl, ACrlDueWithinTwoDaysIsWarnedAboutAndStillUsed) {
+  write_crls(std::time(nullptr) + kDay, {alice_serial()});
+  std::string check = start("reject");
+  EXPECT_NE(check.find("needs renewing: its next update is "), std::string::npos) << check;
+  EXPECT_NE(check.find("within 2 days; after that every client of that CA is refused"), std::string::npos) << check;
+  EXPECT_EQ(check.find("past its next update"), std::string::npos) << check;
+  EXPECT_EQ(reason_for("alice-chain.pem", "alice.key").rfind("revoked: certificate", 0), 0u);
+}
+
 TEST_F(Crl, StaleCrlWithWarnStillCountsItsRevocations) {
   write_crls(std::time(nullptr) - kDay, {alice_serial()});
   std::string check = start("warn");
