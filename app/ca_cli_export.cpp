@@ -33,15 +33,16 @@ std::string generated_password() {
 
 // One line typed on the terminal without echo; nullopt at end of input.
 std::optional<std::string> read_hidden(const char* prompt) {
-  std::cerr << prompt << std::flush;
   termios old{};
   bool hide = ::tcgetattr(STDIN_FILENO, &old) == 0;
   if (hide) {
     termios quiet = old;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;
+    // Echo is off before the prompt shows: nothing typed after it can be echoed or flushed away.
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
+  std::cerr << prompt << std::flush;
   std::string line;
   bool got = static_cast<bool>(std::getline(std::cin, line));
   if (hide) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
