@@ -102,13 +102,16 @@ void add_ca_export_command(CLI::App* ca_cmd, std::function<int()>& action) {
   exp->add_flag("--force", o.force, "Replace an existing file");
   exp->callback([&action] {
     action = [] {
+      std::filesystem::path out =
+          o.out.empty() ? std::filesystem::path(o.dir) / "issued" / (o.name + ".p12") : std::filesystem::path(o.out);
+      if (!o.force && std::filesystem::exists(out)) return fail(out.string() + " already exists; add --force");
+      // Asked before the lock is taken: a person typing must not hold up every other CA command.
+      auto password = chosen_password(o);
+      if (!password) return fail(password.error());
       // It writes NAME.p12 into the folder: exclusive, like every command that writes.
       auto ca = CaFolder::open(o.dir, Access::read_write);
       if (!ca) return fail(ca.error());
-      std::filesystem::path out = o.out.empty() ? ca->issued_path(o.name, ".p12") : std::filesystem::path(o.out);
       if (!o.force && std::filesystem::exists(out)) return fail(out.string() + " already exists; add --force");
-      auto password = chosen_password(o);
-      if (!password) return fail(password.error());
       auto done = tls::ca::export_pkcs12(ca->issued_path(o.name, "-chain.pem"), ca->issued_path(o.name, ".key"),
                                          *password, o.legacy, out);
       if (!done) return fail(done.error());

@@ -118,7 +118,8 @@ void add_ca_list_command(CLI::App* ca_cmd, std::function<int()>& action) {
                    "Only valid certificates that expire within this (30d, 12h, 2w): what to renew next");
   list->add_flag("--json", o.json,
                  "A JSON array instead of the table; keys: name, cn, subject, serial, profile, status, "
-                 "days_left (null when revoked), not_before, not_after, revoked_at, reason (null unless revoked)");
+                 "days_left (null when revoked), not_before, not_after, revoked_at, reason (null unless revoked; a "
+                 "valid certificate with a future revoked_at was superseded and is revoked from then)");
   list->callback([&action] {
     action = [] {
       std::optional<std::int64_t> within;
