@@ -37,8 +37,9 @@ CLI::Option* add_days_option(CLI::App* cmd, int& days, const std::string& help) 
         } catch (const std::exception&) {
           used = 0;
         }
-        if (used != text.size() || used == 0 || value <= 0 || value > 100000)
+        if (used != text.size() || used == 0 || value <= 0)
           return "must be a positive whole number of days, not '" + text + "'";
+        if (value > 100000) return "must be at most 100000 days (about 270 years), not " + text;
         return "";
       },
       "DAYS>0");

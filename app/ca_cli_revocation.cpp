@@ -29,8 +29,10 @@ void add_ca_revocation_commands(CLI::App* ca_cmd, std::function<int()>& action) 
                    "certificate file, or a serial as `ca list` shows it")
       ->required();
   revoke->add_option("--reason", o.reason, kReasonHelp);
-  revoke->add_flag("--publish", o.publish, "Also write DIR/crl.pem and DIR/crl/ now, as `ca crl` does");
-  add_days_option(revoke, o.crl_days, "With --publish: days until the CRL's next update is due")->capture_default_str();
+  auto* publish = revoke->add_flag("--publish", o.publish, "Also write DIR/crl.pem and DIR/crl/ now, as `ca crl` does");
+  add_days_option(revoke, o.crl_days, "With --publish: days until the CRL's next update is due")
+      ->capture_default_str()
+      ->needs(publish);
   revoke->callback([&action] {
     action = [] {
       auto ca = CaFolder::open(o.dir, Access::read_write);

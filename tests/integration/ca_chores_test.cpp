@@ -240,6 +240,10 @@ TEST_F(CaChores, RevokeByNameAndPublishInOneCommand) {
   r = gh("ca revoke " + ca + " bob");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("is already revoked"), std::string::npos) << r.output;
+  // --days is the published CRL's: alone it would be silently ignored.
+  r = gh("ca revoke " + ca + " alice --days 3");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--days requires --publish"), std::string::npos) << r.output;
   r = gh("ca revoke " + ca + " nobody-at-all");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("is neither a name under"), std::string::npos) << r.output;
