@@ -1,5 +1,7 @@
 #include "app/diagnose_cli.hpp"
 
+#include "app/verify_as_listener.hpp"
+
 #include <ctime>
 #include <iostream>
 
@@ -22,7 +24,7 @@ namespace {
 
 struct DiagnoseOptions {
   std::vector<std::string> files;
-  std::string password, ca, untrusted, at, purpose = "client", name, cert;
+  std::string password, ca, untrusted, at, purpose = "client", name, cert, config, listener, sni;
   std::vector<std::string> crls;
   int max_depth = 8;
   bool json = false;
@@ -48,6 +50,8 @@ int verify(const DiagnoseOptions& o) {
     std::cerr << "gatehouse verify: " << m << "\n";
     return 2;
   };
+  if (!o.config.empty()) return verify_as_listener({o.config, o.listener, o.sni, o.cert, o.json});
+  if (o.ca.empty()) return fail_input("give -c gatehouse.toml (judge as a listener would) or --ca ROOT.pem");
   auto anchors = tls::read_certificates(o.ca);
   if (!anchors) return fail_input(anchors.error());
   tls::CertChain untrusted;
@@ -79,9 +83,17 @@ int verify(const DiagnoseOptions& o) {
   tls::VerifyOutcome outcome = verifier.verify(leaf.get(), *chain);
   const bool ok = outcome.reason == gatehouse::Reason::ok;
   const std::string keyword(gatehouse::reason_keyword(outcome.reason));
+  // Without a config, say what a listener would also have checked.
+  std::vector<std::string> skipped;
+  if (o.crls.empty()) skipped.push_back("revocation (no --crl)");
+  if (o.purpose == "client") skipped.push_back("routes and rules");
+  if (o.untrusted.empty()) skipped.push_back("a listener's client_intermediates (no --untrusted)");
+  std::string not_checked;
+  for (const auto& s : skipped) not_checked += (not_checked.empty() ? "" : ", ") + s;
   if (o.json) {
     nlohmann::ordered_json j{{"ok", ok}, {"reason", keyword}};
     if (!ok) j["detail"] = outcome.detail, j["depth"] = outcome.depth;
+    j["not_checked"] = skipped;
     std::cout << tls::diagnose::json_text(j);
   } else if (ok) {
     std::cout << "ok: '" << tls::diagnose::printable(tls::subject_line(leaf.get())) << "' is valid for " << o.purpose
@@ -89,6 +101,9 @@ int verify(const DiagnoseOptions& o) {
   } else {
     std::cout << keyword << ": " << tls::diagnose::printable(outcome.detail) << "\n";
   }
+  if (!o.json && !skipped.empty())
+    std::cout << "note: not checked: " << not_checked
+              << "; `gatehouse verify -c gatehouse.toml CERT` judges as the proxy does\n";
   return ok ? 0 : 1;
 }
 
@@ -109,7 +124,13 @@ void add_diagnose_commands(CLI::App& app, std::function<int()>& action) {
   auto* ver = app.add_subcommand("verify", "Check a certificate chain the way the proxy does, and say what is wrong");
   ver->add_option("cert", o.cert, "The certificate, optionally followed by the intermediates it would send")
       ->required();
-  ver->add_option("--ca", o.ca, "Trusted root(s), PEM")->required();
+  ver->add_option("-c,--config", o.config,
+                  "Judge as a listener of this config would: its CAs, intermediates, CRLs, depth, routes and rules "
+                  "(the other options but --json are then not used)")
+      ->check(CLI::ExistingFile);
+  ver->add_option("--listener", o.listener, "With -c: the listener (needed when the config has several)");
+  ver->add_option("--sni", o.sni, "With -c: the name the client asks for, which chooses the route");
+  ver->add_option("--ca", o.ca, "Trusted root(s), PEM (without -c)");
   ver->add_option("--untrusted", o.untrusted, "Intermediates that may complete the chain, PEM");
   ver->add_option("--crl", o.crls, "CRL file(s), PEM or DER");
   ver->add_option("--at", o.at, "Verify at this time: RFC 3339 (2030-01-01T00:00:00Z) or Unix seconds");

@@ -20,7 +20,10 @@ std::string_view reason_keyword(Reason r) {
                                                                         "invalid_certificate",
                                                                         "upstream_unavailable",
                                                                         "client_cert_too_large",
-                                                                        "several_common_names"};
+                                                                        "several_common_names",
+                                                                        "crl_unavailable",
+                                                                        "server_not_trusted",
+                                                                        "client_closed"};
   return kNames[static_cast<std::size_t>(r)];
 }
 

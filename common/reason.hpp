@@ -28,8 +28,15 @@ enum class Reason : std::uint8_t {
   upstream_unavailable,   // verified and allowed, but no endpoint of the route's upstream answered
   client_cert_too_large,  // the certificates the client sent add up to more than max_client_cert_size
   several_common_names,   // the client certificate's subject has more than one CN: which one is "the" CN?
+  crl_unavailable,        // a CRL this listener needs is past its next update or unreadable: not the client's fault
+  server_not_trusted,     // the client rejected our certificate (an alert after our Certificate)
+  client_closed,          // the client hung up during the handshake without an alert: not a refusal
 };
-inline constexpr std::size_t kReasonCount = 18;
+inline constexpr std::size_t kReasonCount = 21;
+
+// A refusal by Gatehouse (or a failure it counts as one), as opposed to a client that walked
+// away: browsers' preconnects and abandoned certificate prompts must not feed refusal alerts.
+constexpr bool is_refusal(Reason r) { return r != Reason::ok && r != Reason::client_closed; }
 
 std::string_view reason_keyword(Reason r);
 

@@ -146,6 +146,7 @@ void read_http(TableReader& r, HttpSettings& http) {
   if (auto v = r.duration("keepalive_timeout")) http.keepalive_timeout = *v;
   if (auto v = r.choice("refusal_codes", {"403", "nginx"}))
     http.refusal_codes = *v == "nginx" ? RefusalCodes::nginx : RefusalCodes::always_403;
+  if (auto v = r.string("contact")) http.contact = *v;
   if (auto names = r.strings("allowed_trailers")) {
     for (const auto& n : *names) {
       if (!is_token(n))

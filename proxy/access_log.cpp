@@ -27,6 +27,7 @@ double round3(double v) { return static_cast<double>(std::llround(v * 1000)) / 1
 std::string format_access_line(const ConnectionRecord& r) {
   nlohmann::ordered_json j;
   j["time"] = now_iso8601();
+  if (!r.id.empty()) j["id"] = r.id;
   j["listener"] = r.listener;
   j["client"] = r.client;
   j["sni"] = r.sni;
@@ -39,6 +40,13 @@ std::string format_access_line(const ConnectionRecord& r) {
     j["issuer"] = r.identity->issuer;
     j["serial"] = r.identity->serial;
     j["fingerprint_sha256"] = r.identity->fingerprint;
+  }
+  if (r.unverified) {
+    j["unverified_certificate"] = {{"subject", r.unverified->subject},
+                                   {"issuer", r.unverified->issuer},
+                                   {"serial", r.unverified->serial},
+                                   {"fingerprint_sha256", r.unverified->fingerprint},
+                                   {"not_after", tls::iso8601(r.unverified->not_after)}};
   }
   if (!r.http_method.empty()) {
     j["method"] = r.http_method;
@@ -59,7 +67,7 @@ std::string format_access_line(const ConnectionRecord& r) {
   j["bytes_client_to_upstream"] = r.bytes_client_to_upstream;
   j["bytes_upstream_to_client"] = r.bytes_upstream_to_client;
   j["duration_ms"] = round3(r.duration_ms);
-  j["close"] = r.close;
+  j["close"] = close_keyword(r.close);
   // Replace invalid UTF-8 from hostile certificates rather than failing the line.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -10,11 +10,13 @@
 #include <string_view>
 
 #include "common/reason.hpp"
+#include "proxy/close_reason.hpp"
 #include "tls/identity.hpp"
 
 namespace gatehouse::proxy {
 
 struct ConnectionRecord {
+  std::string id;  // "2-1f": worker and connection number, quoted by a tester from a refusal page
   std::string listener;
   std::string client;  // "127.0.0.1:51234"
   std::string sni;
@@ -23,6 +25,9 @@ struct ConnectionRecord {
   bool resumed = false;
   double handshake_ms = 0;
   const tls::PeerIdentity* identity = nullptr;  // set once the certificate verified
+  // A refused client's certificate as it was presented, NOT verified: who was refused, never an
+  // identity to trust (logged under "unverified_certificate", apart from the verified fields).
+  const tls::PeerIdentity* unverified = nullptr;
   std::string decision;                         // "allow" | "deny"
   gatehouse::Reason reason = gatehouse::Reason::ok;
   std::string detail;  // plain words for a refusal
@@ -35,7 +40,7 @@ struct ConnectionRecord {
   std::uint64_t bytes_client_to_upstream = 0;
   std::uint64_t bytes_upstream_to_client = 0;
   double duration_ms = 0;
-  std::string close;  // why the connection ended
+  Close close = Close::done;  // why it ended; the keyword is spelled when the line is written
   // http mode: one line per request
   std::string http_method;
   std::string http_target;

@@ -1,8 +1,11 @@
 #include "proxy/connection.hpp"
 
+#include <ctime>
+
 #include "common/deadline.hpp"
 #include "proxy/connection_scope.hpp"
 #include "proxy/http/http_session.hpp"
+#include "proxy/http/refusal_page.hpp"
 #include "proxy/proxy_header_reader.hpp"
 #include "proxy/proxy_protocol.hpp"
 #include "proxy/revalidation.hpp"
@@ -30,10 +33,12 @@ http::ForwardFacts forward_facts(const tls::Verdict& verdict, const tls::Session
 }
 
 // What the client is told with verify = "optional": the reason and the facts of the certificate it sent.
-http::Refusal refusal_of(const tls::Verdict& verdict, const policy::Router& router) {
+http::Refusal refusal_of(const tls::Verdict& verdict, const ListenerRuntime& listener, const ConnectionRecord& record) {
   http::Refusal r;
   r.reason = verdict.reason;
-  if (verdict.route >= 0) r.route = router.routes()[static_cast<size_t>(verdict.route)].name;
+  if (verdict.route >= 0) r.route = listener.router->routes()[static_cast<size_t>(verdict.route)].name;
+  r.contact = listener.settings.http.contact;
+  r.reference = http::refusal_reference(std::time(nullptr), record.id);
   if (verdict.presented) {
     r.issuer = verdict.presented->issuer;
     r.not_before = verdict.presented->not_before;
@@ -82,14 +87,14 @@ asio::awaitable<void> serve_refusal_pages(WorkerContext& worker, const SnapshotS
                           scope.live(),
                           scope.record(),
                           verdict.route,
-                          refusal_of(verdict, *listener.router),
+                          refusal_of(verdict, listener, scope.record()),
                           {},
                           "",
                           &state};
   scope.live().request_boundaries = true;
-  const std::string close = co_await http::serve_http(hc);
+  const Close close = co_await http::serve_http(hc);
   scope.lines_written_by_requests(hc.requests_logged);
-  scope.finish(close_of_keyword(close));
+  scope.finish(close);
 }
 
 // tcp mode: the route's upstream (or the built-in whoami), then bytes both ways.
@@ -181,9 +186,9 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
                             upstream,      live,         scope.record(),
                             verdict.route, std::nullopt, forward_facts(verdict, tls.facts(), client),
                             preface,       state.get()};
-    const std::string close = co_await http::serve_http(hc);
+    const Close close = co_await http::serve_http(hc);
     scope.lines_written_by_requests(hc.requests_logged);
-    co_return scope.finish(close_of_keyword(close));
+    co_return scope.finish(close);
   }
   co_await serve_tunnel(worker, *state, listener, scope, tls, upstream, up, verdict, preface);
 }

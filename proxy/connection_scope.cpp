@@ -1,5 +1,6 @@
 #include "proxy/connection_scope.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "proxy/revalidation.hpp"
@@ -31,6 +32,7 @@ ConnectionScope::ConnectionScope(WorkerContext& worker, const SnapshotState& sta
   live_ = worker_.live.insert(worker_.live.end(), LiveSockets{&client, &upstream});
   live_->listener = listener.index;
   live_->checked_generation = generation;
+  rec_.id = fmt::format("{}-{:x}", worker_.index, ++worker_.connections_accepted);
   rec_.listener = listener.settings.name;
   rec_.client = peer_text(client_address);
 }
@@ -82,9 +84,17 @@ void ConnectionScope::handshake_done(const tls::Verdict& verdict, const tls::Ses
       route.allowed.add();
     else if (!verdict.authorized)
       route.refused[static_cast<size_t>(verdict.reason)].add();
+  } else if (verdict.presented) {
+    rec_.unverified = &*verdict.presented;
   }
   rec_.rule = verdict.rule;
   if (verdict.allowed()) return;
+  if (!is_refusal(verdict.reason)) {  // the client left before any decision: not a refusal
+    rec_.decision = "none";
+    rec_.reason = verdict.reason;
+    rec_.detail = verdict.detail;
+    return;
+  }
   count_refusal(verdict.reason);
   rec_.detail = verdict.detail;
   rec_.failed_issuer = verdict.failed_issuer;
@@ -121,7 +131,7 @@ void ConnectionScope::finish(Close close, std::string detail) {
     rec_.detail = std::move(detail);
   }
   if (request_lines_ > 0 && !ended) return;  // http mode: the requests' lines tell the story
-  rec_.close = std::string(close_keyword(close));
+  rec_.close = close;
   rec_.duration_ms = ms_since(started_);
   worker_.access_log.write(rec_);
   if (!worker_.access_log.enabled() && rec_.decision == "deny")  // refusals are never only at debug

@@ -1,6 +1,6 @@
 // A worker's view of one upstream's endpoints: who failed lately, who is ejected, how many
-// connections each has, where round robin stands. Kept per snapshot and per worker (see
-// UpstreamRuntime::pools): one thread writes it, nothing is locked, and a reload starts afresh.
+// connections each has, where round robin stands. Kept per worker by upstream name and endpoint
+// list (proxy/worker_state.hpp): one thread writes it, nothing is locked, and it outlives reloads.
 #pragma once
 
 #include <chrono>

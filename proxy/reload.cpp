@@ -71,14 +71,14 @@ Server::ReloadOutcome Server::reload() {
 
 void Server::publish(std::shared_ptr<const Snapshot> next) {
   if (started_) {
-    // The monitor watches the new snapshot's endpoints (health, DNS) before workers use them.
-    std::vector<asio::io_context*> ios;
-    for (auto& w : workers_) ios.push_back(&w->io());
-    auto monitor = std::make_unique<UpstreamMonitor>(next, ios);
-    if (lookup_for_test_) monitor->use_lookup_for_test(lookup_for_test_);
-    monitor->start();
-    if (monitor_) monitor_->stop();
-    monitor_ = std::move(monitor);
+    // The monitor watches the new snapshot's endpoints (health, DNS) before workers use them,
+    // starting from what the old one knew (stopped first: its book is its thread's).
+    AddressBook known;
+    if (monitor_) {
+      monitor_->stop();
+      known = monitor_->take_addresses();
+    }
+    monitor_ = start_monitor(next, std::move(known));
     for (auto& w : workers_) w->adopt(next);
   }
   std::lock_guard lock(snapshot_mutex_);

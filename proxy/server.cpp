@@ -120,11 +120,7 @@ admin::Reply Server::admin_reply(const std::string& method, const std::string& p
 
 void Server::start() {
   started_ = true;
-  std::vector<asio::io_context*> ios;
-  for (auto& w : workers_) ios.push_back(&w->io());
-  monitor_ = std::make_unique<UpstreamMonitor>(snapshot_, ios);
-  if (lookup_for_test_) monitor_->use_lookup_for_test(lookup_for_test_);
-  monitor_->start();
+  monitor_ = start_monitor(snapshot_, {});
   for (auto& w : workers_) w->start(snapshot_);
   if (admin_) admin_->start();
   if (snapshot_->settings.server.watch && config_source_) {
@@ -136,6 +132,16 @@ void Server::start() {
     }
   }
   ready_ = true;
+}
+
+std::unique_ptr<UpstreamMonitor> Server::start_monitor(std::shared_ptr<const Snapshot> snapshot, AddressBook known) {
+  auto to_workers = [this](const std::string& endpoint, const Resolution& answer) {
+    for (auto& w : workers_) w->learn_addresses(endpoint, answer);
+  };
+  auto monitor = std::make_unique<UpstreamMonitor>(std::move(snapshot), to_workers, std::move(known));
+  if (lookup_for_test_) monitor->use_lookup_for_test(lookup_for_test_);
+  monitor->start();
+  return monitor;
 }
 
 void Server::shutdown() {

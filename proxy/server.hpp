@@ -76,6 +76,8 @@ class Server {
   Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, const AccessLog& access_log);
 
   void publish(std::shared_ptr<const Snapshot> next);
+  // A monitor for `snapshot` that hands its answers to every worker, starting from `known`.
+  std::unique_ptr<UpstreamMonitor> start_monitor(std::shared_ptr<const Snapshot> snapshot, AddressBook known);
 
   mutable std::mutex snapshot_mutex_;  // the admin and reload threads; workers keep their own
   std::shared_ptr<const Snapshot> snapshot_;

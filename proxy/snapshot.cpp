@@ -60,20 +60,23 @@ std::vector<asio::ip::tcp::endpoint> resolve_host_port(const std::string& text, 
 
 namespace {
 
-void build_upstream(const conf::UpstreamSettings& u, const std::string& file, size_t slots, conf::Diagnostics& problems,
+void build_upstream(const conf::UpstreamSettings& u, const std::string& file, conf::Diagnostics& problems,
                     UpstreamRuntime& out) {
   out.name = u.name;
   out.settings = u;
   for (const auto& text : u.endpoints) {
+    // Members set one by one: GCC 12 warns (falsely) about the shared_ptr a designated initializer skips.
+    Endpoint ep;
+    ep.label = text;
     if (text == "builtin:whoami") {
-      out.endpoints.push_back({.kind = Endpoint::Kind::builtin_whoami, .label = text});
+      ep.kind = Endpoint::Kind::builtin_whoami;
+      out.endpoints.push_back(std::move(ep));
       continue;
     }
     if (text.starts_with("builtin:")) {
       problems.add(file, u.endpoints_source, "unknown built-in upstream '" + text + "' (known: builtin:whoami)");
       continue;
     }
-    Endpoint ep{.kind = Endpoint::Kind::tcp, .label = text};
     std::string error;
     if (!split_host_port(text, ep.host, ep.port, error)) {
       problems.add(file, u.endpoints_source, error);
@@ -86,7 +89,7 @@ void build_upstream(const conf::UpstreamSettings& u, const std::string& file, si
     auto addresses = resolve_host_port(text, error);
     if (addresses.empty())
       problems.warn(file, u.endpoints_source, error + "; Gatehouse retries every resolve_interval");
-    ep.addresses = std::make_shared<std::vector<Endpoint::Addresses>>(slots, addresses);
+    ep.resolved = Resolution::now(std::move(addresses));
     out.endpoints.push_back(std::move(ep));
   }
   if (u.tls) out.tls = tls::ClientContext::create(*u.tls, file, problems);
@@ -139,11 +142,10 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
   size_t before = problems.problems().size();
 
   snap->upstreams.resize(settings.upstreams.size());
-  const size_t slots = worker_count(settings.server) + 1;  // + the upstream monitor's
   for (size_t i = 0; i < settings.upstreams.size(); ++i) {
     auto& up = snap->upstreams[i];
     up.index = i;
-    build_upstream(settings.upstreams[i], file, slots, problems, up);
+    build_upstream(settings.upstreams[i], file, problems, up);
   }
 
   std::map<std::string, const UpstreamRuntime*, std::less<>> upstreams_by_name;

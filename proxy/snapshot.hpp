@@ -1,5 +1,7 @@
 // Everything a worker needs to serve, compiled once from Settings and never changed after:
-// TLS contexts, resolved upstream endpoints, routes. Connections hold it for their lifetime.
+// TLS contexts, upstream endpoints (with what their names resolved to at load), routes.
+// Connections hold it for their lifetime. What changes while serving (pools, counters, the
+// addresses a name resolves to now) is the workers' (proxy/worker_state.hpp).
 #pragma once
 
 #include <asio/ip/tcp.hpp>
@@ -11,25 +13,24 @@
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
 #include "policy/router.hpp"
+#include "proxy/address_book.hpp"
 #include "tls/client_context.hpp"
 #include "tls/server_context.hpp"
 
 namespace gatehouse::proxy {
 
 struct Endpoint {
-  using Addresses = std::vector<asio::ip::tcp::endpoint>;
+  using Addresses = proxy::Addresses;
   enum class Kind { tcp, builtin_whoami } kind = Kind::tcp;
   std::string label;  // as written in the config, for logs
   std::string host;   // a name or an IP address: what an upstream certificate must carry
   std::string port;
   bool by_name = false;  // re-resolved every resolve_interval
-  // The current addresses, one slot per worker and one for the upstream monitor. Each slot is
-  // written only on its own thread (the monitor posts updates to each worker), so no lock.
-  std::shared_ptr<std::vector<Addresses>> addresses;
+  // The lookup made when this config was loaded (empty when the name did not resolve then). Each
+  // worker's AddressBook takes it when it binds the snapshot, unless it already knows a newer one.
+  Resolution resolved;
   // Written by the active health checker, read by workers: one flag, no lock.
   std::shared_ptr<std::atomic<bool>> healthy = std::make_shared<std::atomic<bool>>(true);
-
-  const Addresses& addresses_for(size_t slot) const { return (*addresses)[slot]; }
 };
 
 struct UpstreamRuntime {

@@ -54,15 +54,19 @@ asio::awaitable<std::string> connect_any(const Endpoint::Addresses& addresses, c
   co_return why;
 }
 
-asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, PoolState& pool, size_t slot,
+asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, const UpstreamState& upstream_state,
                                                  asio::ip::tcp::socket& socket) {
+  static const Addresses kNone;
+  PoolState& pool = *upstream_state.pool;
   ConnectOutcome out;
   const std::vector<size_t> order = candidates(upstream, pool);
   out.none_eligible = order.empty();
   for (size_t i : order) {
     const Endpoint& ep = upstream.endpoints[i];
     EndpointState& state = pool.endpoints[i];
-    std::string why = co_await connect_any(ep.addresses_for(slot), upstream.settings.connect_timeout, socket);
+    // Held for the whole attempt: a newer answer may replace the worker's entry meanwhile.
+    const std::shared_ptr<const Addresses> addresses = upstream_state.addresses[i]->addresses;
+    std::string why = co_await connect_any(addresses ? *addresses : kNone, upstream.settings.connect_timeout, socket);
     if (why.empty()) {
       asio::error_code ec;
       socket.set_option(asio::ip::tcp::no_delay(true), ec);

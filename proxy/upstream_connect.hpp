@@ -12,6 +12,7 @@
 
 #include "proxy/pool_state.hpp"
 #include "proxy/snapshot.hpp"
+#include "proxy/worker_state.hpp"
 
 namespace gatehouse::proxy {
 
@@ -22,9 +23,10 @@ struct ConnectOutcome {
   int failed_attempts = 0;
 };
 
-// `socket` is opened and connected on success, and `pool.endpoints[endpoint].active` counted up;
-// the caller counts it down when the connection ends. `slot` is the worker's address slot.
-asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, PoolState& pool, size_t slot,
+// `socket` is opened and connected on success, and `state.pool->endpoints[endpoint].active`
+// counted up; the caller counts it down when the connection ends. `state` is this worker's pool
+// and current addresses of `upstream`.
+asio::awaitable<ConnectOutcome> connect_upstream(const UpstreamRuntime& upstream, const UpstreamState& state,
                                                  asio::ip::tcp::socket& socket);
 
 // Connects to the first of `addresses` that answers within `timeout`; "" or why each failed.

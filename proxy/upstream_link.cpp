@@ -6,7 +6,7 @@
 
 namespace gatehouse::proxy {
 
-asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& up, UpstreamState state,
+asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& up, const UpstreamState& state,
                                                          const std::string& preface) {
   close();
   Opened result;
@@ -14,7 +14,7 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
   auto& mine = *state.counters;
   PoolState& pool = *state.pool;
   const auto started = std::chrono::steady_clock::now();
-  ConnectOutcome connected = co_await connect_upstream(up, pool, worker_.index, socket_);
+  ConnectOutcome connected = co_await connect_upstream(up, state, socket_);
   counters.upstream_connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
   mine.connect_failed.add(static_cast<uint64_t>(connected.failed_attempts));
   if (connected.endpoint < 0) {

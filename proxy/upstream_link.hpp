@@ -35,8 +35,8 @@ class UpstreamLink {
     std::string detail;                         // on failure, plain words
   };
   // `preface` (a PROXY v2 header, or empty) is written before anything else.
-  // `state`: this worker's pool and counters of `upstream`.
-  asio::awaitable<Opened> open(const UpstreamRuntime& upstream, UpstreamState state, const std::string& preface);
+  // `state`: this worker's pool, counters and addresses of `upstream` (outlives the call).
+  asio::awaitable<Opened> open(const UpstreamRuntime& upstream, const UpstreamState& state, const std::string& preface);
   bool is_open() const { return endpoint_ >= 0; }
   void close();
 

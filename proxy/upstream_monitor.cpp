@@ -5,7 +5,6 @@
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -21,10 +20,10 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 }  // namespace
 
-asio::awaitable<bool> probe_endpoint(const Endpoint& endpoint, size_t slot, const conf::HealthSettings& health,
-                                     std::string& why) {
+asio::awaitable<bool> probe_endpoint(const Endpoint& endpoint, const Addresses& addresses,
+                                     const conf::HealthSettings& health, std::string& why) {
   asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
-  std::string failed = co_await connect_any(endpoint.addresses_for(slot), health.timeout, socket);
+  std::string failed = co_await connect_any(addresses, health.timeout, socket);
   if (!failed.empty()) {
     why = "connect: " + failed;
     co_return false;
@@ -60,7 +59,8 @@ asio::awaitable<void> UpstreamMonitor::check_health(const UpstreamRuntime& upstr
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     std::string why;
-    bool healthy = co_await probe_endpoint(endpoint, workers_.size(), health, why);
+    const auto addresses = addresses_.addresses(endpoint.label);  // held across the probe
+    bool healthy = co_await probe_endpoint(endpoint, *addresses, health, why);
     bool was = endpoint.healthy->exchange(healthy, std::memory_order_relaxed);
     if (was && !healthy) spdlog::warn("upstream '{}' endpoint {} is down: {}", upstream.name, endpoint.label, why);
     if (!was && healthy) spdlog::info("upstream '{}' endpoint {} is up again", upstream.name, endpoint.label);
@@ -73,7 +73,6 @@ asio::awaitable<void> UpstreamMonitor::check_health(const UpstreamRuntime& upstr
 asio::awaitable<void> UpstreamMonitor::keep_resolving(const UpstreamRuntime& upstream, const Endpoint& endpoint) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
-  const size_t own = workers_.size();
   for (;;) {
     timer.expires_after(upstream.settings.resolve_interval);
     if (auto [ec] = co_await timer.async_wait(use_tuple); ec) co_return;
@@ -95,16 +94,19 @@ asio::awaitable<void> UpstreamMonitor::keep_resolving(const UpstreamRuntime& ups
                    endpoint.label, error);
       continue;
     }
-    if (fresh == endpoint.addresses_for(own)) continue;
+    if (fresh == *addresses_.addresses(endpoint.label)) continue;
     spdlog::info("upstream '{}': {} now resolves to {} address(es)", upstream.name, endpoint.label, fresh.size());
-    (*endpoint.addresses)[own] = fresh;
-    for (size_t w = 0; w < workers_.size(); ++w)
-      asio::post(*workers_[w], [slots = endpoint.addresses, w, fresh] { (*slots)[w] = fresh; });
+    const Resolution& answer = addresses_.learn(endpoint.label, Resolution::now(std::move(fresh)));
+    publish_(endpoint.label, answer);
   }
 }
 
-UpstreamMonitor::UpstreamMonitor(std::shared_ptr<const Snapshot> snapshot, std::vector<asio::io_context*> workers)
-    : snapshot_(std::move(snapshot)), workers_(std::move(workers)) {}
+UpstreamMonitor::UpstreamMonitor(std::shared_ptr<const Snapshot> snapshot, PublishAddresses publish, AddressBook known)
+    : snapshot_(std::move(snapshot)), publish_(std::move(publish)), addresses_(std::move(known)) {
+  for (const auto& up : snapshot_->upstreams)
+    for (const auto& ep : up.endpoints)
+      if (ep.kind == Endpoint::Kind::tcp) addresses_.learn(ep.label, ep.resolved);
+}
 
 UpstreamMonitor::~UpstreamMonitor() { stop(); }
 

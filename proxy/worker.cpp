@@ -85,6 +85,10 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snapshot) {
   });
 }
 
+void Worker::learn_addresses(const std::string& endpoint, const Resolution& answer) {
+  asio::post(io_, [this, endpoint, answer] { context_.state.learn_addresses(endpoint, answer); });
+}
+
 void Worker::revalidate_open_connections() {
   if (revalidating_) return;
   revalidating_ = true;

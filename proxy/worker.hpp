@@ -59,8 +59,10 @@ class Worker {
   void add_acceptor(size_t listener_index, asio::ip::tcp::acceptor acceptor);
   void start(std::shared_ptr<const Snapshot> snapshot);
   void adopt(std::shared_ptr<const Snapshot> snapshot);  // thread-safe: new connections use it
-  void stop_accepting();                                 // thread-safe
-  void terminate_connections();                          // thread-safe
+  // Thread-safe: the upstream monitor's new answer for an endpoint, kept in this worker's state.
+  void learn_addresses(const std::string& endpoint, const Resolution& answer);
+  void stop_accepting();         // thread-safe
+  void terminate_connections();  // thread-safe
   void join();
   const metrics::WorkerCounters& counters() const { return context_.counters; }
   const WorkerContext& context() const { return context_; }

@@ -61,7 +61,8 @@ struct LiveSockets {
 };
 
 struct WorkerContext {
-  size_t index = 0;  // also this worker's slot in each endpoint's address list
+  size_t index = 0;
+  std::uint64_t connections_accepted = 0;  // numbers the access log's connection ids
   metrics::WorkerCounters counters;
   AccessLog::Writer access_log;  // this worker's queue
   bool draining = false;         // stopped accepting: finish what is in flight, keep nothing alive

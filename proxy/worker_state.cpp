@@ -21,7 +21,9 @@ std::shared_ptr<const SnapshotState> WorkerState::bind(const Snapshot& snapshot)
     std::vector<std::string> endpoints;
     for (const auto& ep : up.endpoints) endpoints.push_back(ep.label);
     PoolState* pool = find_or_make(pools_, std::pair{up.name, std::move(endpoints)});
-    bound->upstreams.push_back({pool, find_or_make(upstreams_, up.name)});
+    UpstreamState& state = bound->upstreams.emplace_back(UpstreamState{pool, find_or_make(upstreams_, up.name), {}});
+    for (const auto& ep : up.endpoints)
+      state.addresses.push_back(ep.kind == Endpoint::Kind::tcp ? &addresses_.learn(ep.label, ep.resolved) : nullptr);
   }
   for (const auto& listener : snapshot.listeners) {
     auto& slots = bound->routes.emplace_back();

@@ -53,6 +53,13 @@ bool ChainVerifier::shares_anchor_organization(X509* cert) const {
   return false;
 }
 
+bool ChainVerifier::trusts_a_ca_named(const X509_NAME* name) const {
+  for (const CertChain* cas : {&anchors_, &intermediates_})
+    for (const auto& ca : *cas)
+      if (X509_NAME_cmp(X509_get_subject_name(ca.get()), name) == 0) return true;
+  return false;
+}
+
 ChainVerifier::ChainVerifier(const CertChain& anchors, const CertChain& intermediates, const CrlList& crls,
                              VerifyOptions options)
     : store_(X509_STORE_new()), options_(std::move(options)) {
@@ -227,7 +234,7 @@ VerifyOutcome ChainVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
     case X509_V_ERR_CRL_NOT_YET_VALID:
     case X509_V_ERR_CRL_SIGNATURE_FAILURE:
     case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-      out.reason = Reason::revoked;
+      out.reason = Reason::crl_unavailable;
       out.detail = std::string("revocation of ") + who + " cannot be checked: " + X509_verify_cert_error_string(err) +
                    " (publish a fresh CRL with `gatehouse ca crl`)";
       break;
@@ -267,6 +274,15 @@ VerifyOutcome ChainVerifier::explain(X509_STORE_CTX* ctx, X509* leaf) const {
         out.reason = Reason::untrusted_issuer;
         out.detail =
             "certificate " + who + " is self-signed and is not one of the trusted roots (" + anchor_names() + ")";
+        break;
+      }
+      // Named exactly like a CA we hold, yet not found: the lookup matches key identifiers too, so
+      // this issuer has another key. A CA re-created under the same name is a different CA.
+      if (trusts_a_ca_named(X509_get_issuer_name(failing))) {
+        out.reason = Reason::untrusted_issuer;
+        out.detail = "certificate " + who + " is issued by a look-alike of '" + out.issuer +
+                     "': a CA with the same name as one this listener trusts but another key (was the CA "
+                     "re-created?); only certificates from the CA in client_ca are accepted";
         break;
       }
       // The issuer is missing. If it carries the organisation of one of our roots it is most

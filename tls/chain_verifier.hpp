@@ -69,6 +69,8 @@ class ChainVerifier {
   // False when a certificate of the path cannot be encoded: the verification then fails.
   static bool describe_chain(const STACK_OF(X509) * chain, VerifiedChain& facts);
   bool shares_anchor_organization(X509* cert) const;
+  // A CA this verifier trusts (root or configured intermediate) has exactly `name` as subject.
+  bool trusts_a_ca_named(const X509_NAME* name) const;
   std::string revocation_words(X509* cert) const;  // " on DATE (reason)"
   std::string anchor_names() const;                // "'CN=Root A', 'CN=Root B'"
 

@@ -21,6 +21,8 @@ std::uint8_t reason_alert(Reason r) {
       return SSL_AD_ACCESS_DENIED;
     case Reason::no_certificate:
       return SSL_AD_CERTIFICATE_REQUIRED;
+    case Reason::crl_unavailable:  // nothing is wrong with the certificate: we cannot check it now
+      return SSL_AD_CERTIFICATE_UNKNOWN;
     default:
       return SSL_AD_BAD_CERTIFICATE;
   }

@@ -5,6 +5,23 @@
 namespace gatehouse::tls {
 namespace {
 
+// The alerts a client sends when it cannot verify the server's certificate. A client sends its
+// own certificate only after checking ours (TLS 1.2 and 1.3 alike), so these always mean ours.
+bool client_rejected_our_certificate(uint32_t code) {
+  if (ERR_GET_LIB(code) != ERR_LIB_SSL) return false;
+  switch (ERR_GET_REASON(code)) {
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool ssl_reason_is(uint32_t code, int reason) {
   return ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == reason;
 }
@@ -113,6 +130,8 @@ Verdict ServerConnection::explain_failure(const std::error_code& ec, bool timed_
     v.presented = report_.identity;
     v.chain_verified = true;
     v.authorized = report_.authz.allowed;
+  } else {
+    v.presented = report_.presented;
   }
   if (report_.verify_ran && report_.verify.reason != Reason::ok) {
     v.reason = report_.verify.reason;
@@ -136,14 +155,21 @@ Verdict ServerConnection::explain_failure(const std::error_code& ec, bool timed_
     // max_cert_list (set from max_client_cert_size).
     v.reason = Reason::client_cert_too_large;
     v.detail = too_large_detail(0, context_.max_client_cert_size());
+  } else if (client_rejected_our_certificate(code)) {
+    v.reason = Reason::server_not_trusted;
+    v.detail = "the client did not accept this server's certificate (it answered '" + stream_.last_error() +
+               "'): clients need the CA that issued it, for a private CA its root.pem";
   } else if (timed_out) {
     v.reason = Reason::handshake_timeout;
     v.detail = "the handshake did not finish within handshake_timeout";
+  } else if (ec == std::error_code(asio::error::eof) || ec == std::error_code(asio::error::connection_reset)) {
+    // A browser's preconnect, or a certificate prompt it abandoned: the client left, we refused nothing.
+    v.reason = Reason::client_closed;
+    v.detail = ec == std::error_code(asio::error::eof) ? "the client closed the connection during the handshake"
+                                                        : "the client reset the connection during the handshake";
   } else {
     v.reason = Reason::protocol_error;
-    v.detail = ec == std::error_code(asio::error::eof) ? "the client closed the connection during the handshake"
-               : stream_.last_error().empty()          ? ec.message()
-                                                       : stream_.last_error();
+    v.detail = stream_.last_error().empty() ? ec.message() : stream_.last_error();
   }
   return v;
 }

@@ -132,13 +132,17 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
     sc->ring_ = ring ? std::move(ring) : TicketKeyRing::make(tls.ticket_rotation.count() / 1000);
   }
   if (tls.session_tickets) SSL_CTX_set_tlsext_ticket_key_cb(ctx, &ServerContext::on_ticket_key);
-  // Tell clients which CAs we accept, so browsers offer the right certificate.
+  // Tell clients which CAs we accept, so browsers offer the right certificate: the roots and the
+  // configured intermediates. Chrome offers only a certificate it can chain to a listed name, so
+  // a tester who installed a leaf-only .p12 is offered nothing unless its issuer is listed.
   bssl::UniquePtr<STACK_OF(CRYPTO_BUFFER)> names(sk_CRYPTO_BUFFER_new_null());
   bool names_ok = names != nullptr;
-  for (const auto& a : sc->verifier_->anchors()) {
-    auto name = names_ok ? der_buffer_of(X509_get_subject_name(a.get())) : nullptr;
+  auto add_name = [&](X509* ca) {
+    auto name = names_ok ? der_buffer_of(X509_get_subject_name(ca)) : nullptr;
     names_ok = name && bssl::PushToStack(names.get(), std::move(name));
-  }
+  };
+  for (const auto& a : sc->verifier_->anchors()) add_name(a.get());
+  for (const auto& i : intermediates) add_name(i.get());
   if (!names_ok) {
     problems.add(file, tls.client_ca.source,
                  "cannot build the list of accepted CAs sent to clients: " + drain_errors());
@@ -245,15 +249,14 @@ bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_a
     report->verify = {};
     report->identity = known->identity;
     report->chain_der = known->chain.path_der;
-    return authorize(ssl, report, out_alert);
+    return authorize(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), report, out_alert);
   }
   return verify_in_full(ssl, report, out_alert, digest);
 }
 
-Verdict ServerContext::reverify(SSL* ssl) const {
-  HandshakeReport report;
-  uint8_t alert = 0;  // nothing is sent: the caller closes the connection
-  verify_in_full(ssl, &report, &alert, peer_chain_digest(ssl));
+namespace {
+
+Verdict verdict_of(HandshakeReport& report) {
   Verdict v;
   v.chain_verified = report.identity.has_value();
   v.presented = std::move(report.identity);
@@ -265,14 +268,51 @@ Verdict ServerContext::reverify(SSL* ssl) const {
              : v.authorized                     ? Reason::ok
                                                 : Reason::policy_denied;
   v.detail = report.verify.detail.empty() ? report.authz.detail : report.verify.detail;
+  if (!v.chain_verified) {
+    v.presented = std::move(report.presented);
+    v.failed_depth = report.verify.depth;
+    v.failed_issuer = report.verify.issuer;
+  }
   return v;
+}
+
+}  // namespace
+
+Verdict ServerContext::reverify(SSL* ssl) const {
+  HandshakeReport report;
+  uint8_t alert = 0;  // nothing is sent: the caller closes the connection
+  verify_in_full(ssl, &report, &alert, peer_chain_digest(ssl));
+  return verdict_of(report);
+}
+
+Verdict ServerContext::judge(const std::vector<std::string>& chain_der, const std::string& sni) const {
+  bssl::UniquePtr<STACK_OF(CRYPTO_BUFFER)> buffers(sk_CRYPTO_BUFFER_new_null());
+  for (const auto& der : chain_der) {
+    bssl::UniquePtr<CRYPTO_BUFFER> b(
+        CRYPTO_BUFFER_new(reinterpret_cast<const uint8_t*>(der.data()), der.size(), nullptr));
+    if (!buffers || !b || !bssl::PushToStack(buffers.get(), std::move(b))) {
+      Verdict v;
+      v.reason = Reason::protocol_error;
+      v.detail = "out of memory";
+      return v;
+    }
+  }
+  HandshakeReport report;
+  uint8_t alert = 0;
+  verify_chain(buffers.get(), sni.empty() ? nullptr : sni.c_str(), &report, &alert, nullptr);
+  return verdict_of(report);
 }
 
 bool ServerContext::verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* out_alert,
                                    const std::string& digest) const {
   // On a resumed session these are the certificates stored in the session: checked again
   // against today's CRL and policy, since BoringSSL does not re-verify resumptions itself.
-  const STACK_OF(CRYPTO_BUFFER)* buffers = SSL_get0_peer_certificates(ssl);
+  return verify_chain(SSL_get0_peer_certificates(ssl), SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), report,
+                      out_alert, &digest);
+}
+
+bool ServerContext::verify_chain(const STACK_OF(CRYPTO_BUFFER) * buffers, const char* sni, HandshakeReport* report,
+                                 uint8_t* out_alert, const std::string* digest) const {
   std::size_t sent_bytes = 0;
   for (size_t i = 0; buffers && i < sk_CRYPTO_BUFFER_num(buffers); ++i)
     sent_bytes += CRYPTO_BUFFER_len(sk_CRYPTO_BUFFER_value(buffers, i));
@@ -309,19 +349,19 @@ bool ServerContext::verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* o
   VerifiedChain facts;
   report->verify = verifier_->verify(leaf.get(), chain, &facts);
   if (report->verify.reason != Reason::ok) {
+    report->presented = extract_identity(leaf.get());
     *out_alert = reason_alert(report->verify.reason);
     return false;
   }
   report->identity = extract_identity(leaf.get());
   report->chain_der = facts.path_der;
-  VerifiedCache::store(id_, digest, {std::move(facts), *report->identity});
-  return authorize(ssl, report, out_alert);
+  if (digest) VerifiedCache::store(id_, *digest, {std::move(facts), *report->identity});
+  return authorize(sni, report, out_alert);
 }
 
 // Authorize in the handshake too, so a refused client gets access_denied at once.
-bool ServerContext::authorize(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const {
+bool ServerContext::authorize(const char* sni, HandshakeReport* report, uint8_t* out_alert) const {
   if (authorizer_) {
-    const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     report->authz = authorizer_->authorize(*report->identity, sni ? sni : "");
     if (!report->authz.allowed) {
       report->verify = {report->authz.reason, report->authz.detail, 0, report->identity->issuer};

@@ -25,6 +25,8 @@ struct HandshakeReport {
   bool verify_ran = false;
   bool client_hello_read = false;        // past the ClientHello: a too-large message is the client's certificates
   std::optional<PeerIdentity> identity;  // once the chain verified
+  // When the chain failed: what the client's leaf says, unverified (for the log: who was refused).
+  std::optional<PeerIdentity> presented;
   // With identity: the verified path between the client certificate and the anchor (both
   // excluded), DER, the same whether VerifiedCache answered or the chain was verified in full.
   std::shared_ptr<const std::vector<std::string>> chain_der;
@@ -84,6 +86,10 @@ class ServerContext {
   // revoked or no longer admitted client cannot be let through by an older verdict. Nothing is
   // sent on the connection.
   Verdict reverify(SSL* ssl) const;
+  // `gatehouse verify -c`: the verdict this listener would give a client that presents `chain`
+  // (DER, leaf first) asking for `sni`. The handshake's own checks in its order (size, parse,
+  // chain, CRLs, routes), never answered from VerifiedCache.
+  Verdict judge(const std::vector<std::string>& chain_der, const std::string& sni) const;
   const std::vector<LoadedCertificate>& loaded() const { return loaded_; }
   const CrlList& crls() const { return verifier_->crls(); }  // the listener's `crl`, for /crl/
   // verify = "optional": a failed or absent certificate still completes the handshake.
@@ -101,7 +107,11 @@ class ServerContext {
   static int on_ticket_key(SSL* ssl, uint8_t* name, uint8_t* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac, int encrypt);
   bool check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const;
   bool verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* out_alert, const std::string& digest) const;
-  bool authorize(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const;
+  // The chain check for any source of certificates; `digest` non-null: remember a success in
+  // VerifiedCache under it.
+  bool verify_chain(const STACK_OF(CRYPTO_BUFFER) * buffers, const char* sni, HandshakeReport* report,
+                    uint8_t* out_alert, const std::string* digest) const;
+  bool authorize(const char* sni, HandshakeReport* report, uint8_t* out_alert) const;
 
   bssl::UniquePtr<SSL_CTX> ctx_;
   std::vector<ServerCredential> credentials_;

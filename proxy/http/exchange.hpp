@@ -13,6 +13,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -39,7 +40,7 @@ class Exchange {
   asio::awaitable<After> answer(const Answer& a) {
     host_ = a.host;
     co_await send(a.response, a.close_connection);
-    log(a.close, Reason::ok, a.detail);
+    log(a.close, a.detail);
     co_return After::end(a.ends);
   }
 
@@ -63,9 +64,8 @@ class Exchange {
         s_.facts.worker.counters.refused[static_cast<std::size_t>(Reason::upstream_unavailable)].add();
         co_await send(bad_gateway(in, "upstream_unavailable", "The service behind this address is not answering."),
                       true);
-        std::string close(close_keyword(opened.close));
-        log(close, Reason::upstream_unavailable, opened.detail);
-        co_return After::end(std::move(close));
+        log(opened.close, opened.detail, Reason::upstream_unavailable);
+        co_return After::end(opened.close);
       }
       s_.endpoint = opened.endpoint;
     }
@@ -75,8 +75,8 @@ class Exchange {
       up.close();
       co_await send(bad_gateway(in, "upstream_unavailable", "The service behind this address closed the connection."),
                     true);
-      log("upstream_error: " + ec.message());
-      co_return After::end("upstream_error");
+      log(Close::upstream_error, ec.message());
+      co_return After::end(Close::upstream_error);
     }
     co_return co_await relay(keep_alive);
   }
@@ -88,40 +88,52 @@ class Exchange {
     upgrade_asked_ = !plan_.upgrade.empty();
     IdleWatch idle(s_.client.socket().get_executor());
     idle_ = &idle;
-    idle.start(s_.facts.idle_timeout, [this] { fail("idle_timeout", false); });
+    idle.start(s_.facts.idle_timeout, [this] { fail(Close::idle_timeout); });
     co_await (forward_request_body() && relay_response());
     idle.stop();
     idle_ = nullptr;
-    if (!failure_.empty()) {
-      if (upstream_failed_ && !response_started_ && !upgraded_) {
+    if (failure_) {
+      if (failure_->close == Close::upstream_error && !response_started_ && !upgraded_)
         co_await send(
             bad_gateway(s_.request.head(), "upstream_error", "The service behind this address failed to answer."),
             true);
-        log(failure_.starts_with("upstream_error") ? failure_ : "upstream_error: " + failure_);
-      } else {
-        log(failure_);
-      }
-      co_return After::end(failure_);
+      log(failure_->close, failure_->detail);
+      co_return After::end(failure_->close);
     }
     if (upgraded_) co_return After::end(co_await tunnel());
-    log("done");
+    log(Close::done);
     // An answer before the whole request arrived leaves us unable to find the next request.
     if (!request_done_ || close_client_ || !keep_alive) {
       co_await s_.client.close_send();
-      co_return After::end("done");
+      co_return After::end(Close::done);
     }
     if (!s_.response.keep_alive() || upstream_eof_ || s_.upstream_in.available() > 0) s_.upstream.close();
     if (upgrade_asked_) s_.request.reset();  // the parser stopped at that head
     co_return After::next();
   }
 
-  void fail(std::string why, bool upstream) {
-    if (!failure_.empty()) return;
-    failure_ = std::move(why);
-    upstream_failed_ = upstream;
+  // The first failure ends the exchange: both sides' pending operations are cancelled.
+  void fail(Close close, std::string detail = "") {
+    if (failure_) return;
+    failure_ = Failure{close, std::move(detail)};
+    cancel_both();
+  }
+
+  // An operation ended by a cancel: our own fail() (nothing more to say), or one from outside.
+  void cancelled() {
+    if (!failure_) cancel_both();
+  }
+
+  void cancel_both() {
     asio::error_code ignored;
     s_.client.socket().cancel(ignored);
     if (s_.upstream.is_open()) s_.upstream.stream().socket().cancel(ignored);
+  }
+
+  // An operation on `side`'s stream failed with `ec`.
+  void fail_on(std::error_code ec, Close side) {
+    if (ec == asio::error::operation_aborted) return cancelled();
+    fail(side, ec.message());
   }
 
   asio::awaitable<void> forward_request_body() {
@@ -132,11 +144,12 @@ class Exchange {
         out.clear();
         auto ev = s_.request.feed(s_.client_in.next(), s_.client_in.available(), used, out);
         s_.client_in.pos += used;
-        if (ev == MessageParser::Event::error) co_return fail("bad request body: " + s_.request.error(), false);
+        if (ev == MessageParser::Event::error)
+          co_return fail(Close::client_error, "bad request body: " + s_.request.error());
         if (!out.empty()) {
           if (!discard_body_) {
             if (auto ec = co_await s_.upstream.stream().write_all(out.data(), out.size()))
-              co_return fail("upstream_error: " + ec.message(), true);
+              co_return fail(Close::upstream_error, ec.message());
           }
           bytes_in_ += out.size();
           s_.facts.counters.bytes_client_to_upstream.add(out.size());
@@ -144,11 +157,11 @@ class Exchange {
         if (idle_) idle_->touch();
         if (ev == MessageParser::Event::body_done) request_done_ = true;
       }
-      if (request_done_ || response_done_ || !failure_.empty()) co_return;
+      if (request_done_ || response_done_ || failure_) co_return;
       auto ec = co_await read_into(s_.client, s_.client_in);
       if (ec && response_done_) co_return;  // cancelled: the upstream already answered
-      if (ec == asio::error::eof) co_return fail("client_closed: the request body was cut short", false);
-      if (ec) co_return fail(ec == asio::error::operation_aborted ? failure_ : "client_error: " + ec.message(), false);
+      if (ec == asio::error::eof) co_return fail(Close::client_closed, "the request body was cut short");
+      if (ec) co_return fail_on(ec, Close::client_error);
     }
   }
 
@@ -164,7 +177,7 @@ class Exchange {
         in.pos += used;
         if (idle_) idle_->touch();
         if (ev == MessageParser::Event::error)
-          co_return fail("the upstream's response is not valid HTTP: " + response.error(), true);
+          co_return fail(Close::upstream_error, "the upstream's response is not valid HTTP: " + response.error());
         if (ev == MessageParser::Event::head) {
           if (!co_await send_response_head()) co_return;
           continue;  // even after 101: the parser still owes the head's last byte
@@ -174,7 +187,7 @@ class Exchange {
       }
       // The body may have failed before this read was started: fail()'s cancel missed it, and the
       // upstream, still owed the rest of the body, would never answer (a hang until idle_timeout).
-      if (!failure_.empty()) co_return;
+      if (failure_) co_return;
       auto ec = co_await read_into(s_.upstream.stream(), in);
       if (ec == asio::error::eof) {
         out.clear();
@@ -182,11 +195,10 @@ class Exchange {
         if (!out.empty() && !co_await to_client(out)) co_return;
         upstream_eof_ = true;
         if (ev == MessageParser::Event::body_done && status_ >= 200) co_return finish_response();
-        co_return fail(response_started_ ? "upstream_error: closed in the middle of the response"
-                                         : "upstream_error: closed without answering",
-                       true);
+        co_return fail(Close::upstream_error,
+                       response_started_ ? "closed in the middle of the response" : "closed without answering");
       }
-      if (ec) co_return fail(ec == asio::error::operation_aborted ? failure_ : "upstream_error: " + ec.message(), true);
+      if (ec) co_return fail_on(ec, Close::upstream_error);
     }
   }
 
@@ -201,11 +213,11 @@ class Exchange {
     const int client_minor = s_.request.head().minor;
     if (h.status == 101) {
       if (!upgrade_asked_) {
-        fail("upstream_error: 101 Switching Protocols to a request that did not ask for it", true);
+        fail(Close::upstream_error, "101 Switching Protocols to a request that did not ask for it");
         co_return false;
       }
       if (!upgrade_accepted(h, plan_.upgrade)) {
-        fail("upstream_error: 101 Switching Protocols to a protocol the request did not ask for", true);
+        fail(Close::upstream_error, "101 Switching Protocols to a protocol the request did not ask for");
         co_return false;
       }
       upgraded_ = true;
@@ -230,7 +242,7 @@ class Exchange {
 
   asio::awaitable<bool> to_client(const std::string& data) {
     if (auto ec = co_await s_.client.write_all(data.data(), data.size())) {
-      fail(ec == asio::error::operation_aborted ? failure_ : "client_error: " + ec.message(), false);
+      fail_on(ec, Close::client_error);
       co_return false;
     }
     bytes_out_ += data.size();
@@ -239,22 +251,21 @@ class Exchange {
   }
 
   // After 101: what each side sent beyond the heads goes first, then bytes both ways.
-  asio::awaitable<std::string> tunnel() {
+  asio::awaitable<Close> tunnel() {
     s_.facts.live.enter_tunnel();  // a reload's verdict or max_connection_age no longer waits for a request
     std::string from_client(s_.client_in.next(), s_.client_in.available());
     std::string from_upstream(s_.upstream_in.next(), s_.upstream_in.available());
     s_.client_in = {};
     s_.upstream_in = {};
     if (!from_client.empty() && co_await s_.upstream.stream().write_all(from_client.data(), from_client.size()))
-      co_return "upstream_error";
-    if (!from_upstream.empty() && !co_await to_client(from_upstream)) co_return "client_error";
+      co_return Close::upstream_error;
+    if (!from_upstream.empty() && !co_await to_client(from_upstream)) co_return Close::client_error;
     auto spliced =
         co_await s_.upstream.tunnel(s_.client, s_.facts.idle_timeout, s_.facts.counters, s_.facts.worker.terminating);
     bytes_in_ += spliced.client_to_upstream + from_client.size();
     bytes_out_ += spliced.upstream_to_client;
-    std::string close(close_keyword(spliced.close));
-    log(spliced.detail.empty() ? close : close + ": " + spliced.detail);
-    co_return close;
+    log(spliced.close, spliced.detail);
+    co_return spliced.close;
   }
 
   // The built-in whoami reads the body (and drops it) before it answers, as an upstream would.
@@ -264,19 +275,19 @@ class Exchange {
     discard_body_ = true;
     IdleWatch idle(s_.client.socket().get_executor());
     idle_ = &idle;
-    idle.start(s_.facts.idle_timeout, [this] { fail("idle_timeout", false); });
+    idle.start(s_.facts.idle_timeout, [this] { fail(Close::idle_timeout); });
     co_await forward_request_body();
     idle.stop();
     idle_ = nullptr;
-    if (!failure_.empty()) {
-      log(failure_);
-      co_return After::end(failure_);
+    if (failure_) {
+      log(failure_->close, failure_->detail);
+      co_return After::end(failure_->close);
     }
     const bool json = wants_json(s_.request.head().find("accept"));
     const ConnectionRecord& c = s_.facts.connection;
     co_await send(whoami_response(out, *s_.facts.forward.identity, c.tls_version, c.cipher, json), !keep_alive);
-    log("done");
-    co_return keep_alive ? After::next() : After::end("done");
+    log(Close::done);
+    co_return keep_alive ? After::next() : After::end(Close::done);
   }
 
   asio::awaitable<void> send(const Response& r, bool close) {
@@ -285,7 +296,8 @@ class Exchange {
     if (co_await to_client(text) && close) co_await s_.client.close_send();
   }
 
-  void log(const std::string& close, Reason reason = Reason::ok, const std::string& detail = "") {
+  // This request's access-log line; `detail` (plain words) replaces the connection's when given.
+  void log(Close close, const std::string& detail = "", Reason reason = Reason::ok) {
     ConnectionRecord r = s_.facts.connection;
     const Head& in = s_.request.head();
     r.http_method = in.method.empty() ? "-" : in.method;
@@ -309,11 +321,16 @@ class Exchange {
   const Clock::time_point started_;
   RequestPlan plan_;
   IdleWatch* idle_ = nullptr;
-  std::string host_, failure_;
+  struct Failure {
+    Close close;         // client_*, upstream_error or idle_timeout
+    std::string detail;  // plain words: the error, or what was wrong
+  };
+  std::optional<Failure> failure_;  // the first failure, which ends the exchange
+  std::string host_;
   int status_ = 0;
   std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
   bool request_done_ = false, response_done_ = false, upgraded_ = false, response_started_ = false;
-  bool upstream_eof_ = false, close_client_ = false, upstream_failed_ = false, upgrade_asked_ = false;
+  bool upstream_eof_ = false, close_client_ = false, upgrade_asked_ = false;
   bool discard_body_ = false;
 };
 

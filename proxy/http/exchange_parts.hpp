@@ -10,6 +10,7 @@
 #include "conf/settings.hpp"
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/close_reason.hpp"
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/identity_headers.hpp"
 #include "proxy/http/inbox.hpp"
@@ -63,9 +64,9 @@ struct Parts {
 // After one exchange: the connection reads the next request, or it ends, and why.
 struct After {
   bool another = false;
-  std::string close;  // when it ends: the connection's close reason
-  static After next() { return {true, {}}; }
-  static After end(std::string why) { return {false, std::move(why)}; }
+  Close close = Close::done;  // when it ends: the connection's close reason
+  static After next() { return {true, Close::done}; }
+  static After end(Close why) { return {false, why}; }
 };
 
 }  // namespace gatehouse::proxy::http

@@ -49,7 +49,7 @@ const UpstreamRuntime* route_upstream(const HttpConnection& c) {
 
 }  // namespace
 
-asio::awaitable<std::string> serve_http(HttpConnection& c) {
+asio::awaitable<Close> serve_http(HttpConnection& c) {
   const conf::HttpSettings& http = c.listener.settings.http;
   const UpstreamRuntime* up = route_upstream(c);
   const std::string* whoami = nullptr;

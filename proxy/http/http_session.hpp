@@ -16,6 +16,7 @@
 #include <string>
 
 #include "proxy/access_log.hpp"
+#include "proxy/close_reason.hpp"
 #include "proxy/http/identity_headers.hpp"
 #include "proxy/http/refusal_page.hpp"
 #include "proxy/snapshot.hpp"
@@ -40,6 +41,6 @@ struct HttpConnection {
 };
 
 // Serves requests until either side closes; returns why the connection ended.
-asio::awaitable<std::string> serve_http(HttpConnection& connection);
+asio::awaitable<Close> serve_http(HttpConnection& connection);
 
 }  // namespace gatehouse::proxy::http

@@ -14,6 +14,7 @@ struct Explanation {
   std::string what_happened;
   std::string what_to_do;
   std::vector<std::string> steps;  // one line each, shown as a list
+  std::string contact, reference;  // whom to ask and what to quote (refusals only)
 };
 
 std::string day(std::int64_t t) {
@@ -40,7 +41,10 @@ Explanation explain(const Refusal& r) {
                "Import..., then choose the .p12 file.",
                "Chrome on Linux: Settings > Privacy and security > Security > Manage certificates > Your "
                "certificates > Import.",
-               "curl: curl --cert you.pem --key you.key https://..."}};
+               "curl: curl --cacert root.pem --cert you.pem --key you.key https://...",
+               "Already installed it? Quit the browser completely and open it again: browsers remember the "
+               "choice they made until then. If it still is not offered, look at it in the browser's certificate "
+               "list: it may have expired, or have been made for another site."}};
     case Reason::expired:
       return {"Your certificate has expired",
               "The certificate your browser presented expired on " + day(r.not_after) + ".",
@@ -59,6 +63,13 @@ Explanation explain(const Refusal& r) {
               "so it no longer opens this site.",
               "If you were sent a new certificate, install it and choose it when the browser asks. If you think "
               "this is a mistake, contact the administrators.",
+              {}};
+    case Reason::crl_unavailable:
+      return {"This site cannot check certificates right now",
+              "This is not your fault: your certificate may well be fine, but the list of withdrawn certificates "
+              "this site checks against is out of date, so it cannot let anyone in at the moment.",
+              "Try again later. If it lasts, tell the administrators of this site that its certificate "
+              "revocation list (CRL) needs renewing.",
               {}};
     case Reason::untrusted_issuer:
       return {"This certificate is from another organisation",
@@ -121,6 +132,15 @@ std::string html_escape(const std::string& s) {
 
 std::string phrase(int status) { return std::string(reason_phrase(status)); }
 
+// Whom to ask and what to quote, so the administrators find the log line at once.
+std::string help_paragraph(const Explanation& e) {
+  if (e.reference.empty()) return "";
+  std::string ask = e.contact.empty() ? "If you ask the administrators of this site for help"
+                                      : "If you need help, ask " + html_escape(e.contact) + " and";
+  return "<p class=\"ref\">" + ask + (e.contact.empty() ? ", quote: " : " quote: ") + "<code>" +
+         html_escape(e.reference) + "</code></p>\n";
+}
+
 std::string page(int status, const std::string& keyword, const Explanation& e) {
   std::string steps;
   for (const auto& s : e.steps) steps += "<li>" + html_escape(s) + "</li>\n";
@@ -137,7 +157,7 @@ std::string page(int status, const std::string& keyword, const Explanation& e) {
          "</p>\n"
          "<p>" +
          html_escape(e.what_to_do) + "</p>\n" + (steps.empty() ? "" : "<ul>\n" + steps + "</ul>\n") +
-         "<footer>Gatehouse &middot; " + std::to_string(status) + " &middot; reason: <code>" + html_escape(keyword) +
+         help_paragraph(e) + "<footer>Gatehouse &middot; " + std::to_string(status) + " &middot; reason: <code>" + html_escape(keyword) +
          "</code></footer>\n</body></html>\n";
 }
 
@@ -150,6 +170,8 @@ Response make(int status, const std::string& keyword, const Explanation& e, bool
                              {"message", e.what_happened},
                              {"what_to_do", e.what_to_do}};
     if (!e.steps.empty()) j["steps"] = e.steps;
+    if (!e.contact.empty()) j["contact"] = e.contact;
+    if (!e.reference.empty()) j["reference"] = e.reference;
     r.content_type = "application/json";
     r.body = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   } else {
@@ -163,12 +185,19 @@ Response make(int status, const std::string& keyword, const Explanation& e, bool
 
 int refusal_status(gatehouse::Reason reason, conf::RefusalCodes codes) {
   if (codes == conf::RefusalCodes::always_403 || reason == gatehouse::Reason::policy_denied) return 403;
+  if (reason == gatehouse::Reason::crl_unavailable) return 503;  // ours to fix, not the client's certificate
   return reason == gatehouse::Reason::no_certificate ? 496 : 495;
 }
 
 Response refusal_response(const Refusal& refusal, conf::RefusalCodes codes, bool json) {
-  return make(refusal_status(refusal.reason, codes), std::string(gatehouse::reason_keyword(refusal.reason)),
-              explain(refusal), json);
+  Explanation e = explain(refusal);
+  e.contact = refusal.contact;
+  e.reference = refusal.reference;
+  return make(refusal_status(refusal.reason, codes), std::string(gatehouse::reason_keyword(refusal.reason)), e, json);
+}
+
+std::string refusal_reference(std::int64_t when, const std::string& connection_id) {
+  return day(when) + ", ref " + connection_id;
 }
 
 Response error_response(int status, const std::string& keyword, const std::string& message, bool json) {

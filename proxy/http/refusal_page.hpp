@@ -19,6 +19,8 @@ struct Refusal {
   std::string issuer;           // who issued the certificate it sent, if any
   std::int64_t not_before = 0;  // of the certificate it sent
   std::int64_t not_after = 0;
+  std::string contact;    // [listener.http] contact: whom to ask
+  std::string reference;  // "2026-12-05 14:03 UTC, ref 1-2f": what to quote (the log line's time and id)
 };
 
 struct Response {
@@ -30,6 +32,8 @@ struct Response {
 
 int refusal_status(gatehouse::Reason reason, conf::RefusalCodes codes);
 Response refusal_response(const Refusal& refusal, conf::RefusalCodes codes, bool json);
+// "2026-12-05 14:03 UTC, ref 1-2f": the time and the access log's connection id.
+std::string refusal_reference(std::int64_t when, const std::string& connection_id);
 // A short page for an error Gatehouse answers itself; `keyword` names it in the JSON form.
 Response error_response(int status, const std::string& keyword, const std::string& message, bool json);
 // The whole HTTP/1.1 response; `close` adds "Connection: close".

@@ -5,14 +5,13 @@ namespace {
 
 bool json_of(const Head& head) { return wants_json(head.find("accept")); }
 
-Answer error_answer(const Head& head, int status, const std::string& keyword, std::string message, std::string host,
-                    std::string ends) {
+Answer error_answer(const Head& head, int status, Close close, std::string message, std::string host, Close ends) {
   Answer a;
-  a.response = error_response(status, keyword, message, json_of(head));
-  a.close = keyword;
+  a.response = error_response(status, std::string(close_keyword(close)), message, json_of(head));
+  a.close = close;
   a.detail = std::move(message);
   a.host = std::move(host);
-  a.ends = std::move(ends);
+  a.ends = ends;
   return a;
 }
 
@@ -22,29 +21,31 @@ Checked check_request(const Head& head, bool upgrade, const ConnectionFacts& fac
   if (facts.refusal) {
     Answer a;
     a.response = refusal_response(*facts.refusal, facts.http.refusal_codes, json_of(head));
-    a.close = a.ends = "refused";
+    a.close = a.ends = Close::refused;
     return a;
   }
   RequestDecision decision = plan_request(head, upgrade, facts.http);
   if (const auto* refused = std::get_if<RequestRefusal>(&decision))
-    return error_answer(head, refused->status, refused->keyword, refused->message, "", "bad_request");
+    return error_answer(head, refused->status, refused->close, refused->message, "", Close::bad_request);
   auto& plan = std::get<RequestPlan>(decision);
   if (facts.router.select(plan.host) != facts.route) {
     std::string message = "This connection was opened for \"" + std::string(facts.sni) + "\"; a request for \"" +
                           plan.host + "\" needs a connection of its own.";
     std::string host = plan.host;
-    return error_answer(head, 421, "misdirected_request", std::move(message), std::move(host), "misdirected_request");
+    return error_answer(head, 421, Close::misdirected_request, std::move(message), std::move(host),
+                        Close::misdirected_request);
   }
   return std::move(plan);
 }
 
 Answer check_unparsable(const Head& partial, ParseProblem problem, const std::string& parse_error) {
   RequestRefusal refused = unparsable_request(problem, parse_error);
-  return error_answer(partial, refused.status, refused.keyword, refused.message, "", refused.keyword);
+  return error_answer(partial, refused.status, refused.close, refused.message, "", refused.close);
 }
 
 Answer head_timeout_answer(const Head& partial) {
-  return error_answer(partial, 408, "head_timeout", "The request head did not arrive in time.", "", "head_timeout");
+  return error_answer(partial, 408, Close::head_timeout, "The request head did not arrive in time.", "",
+                      Close::head_timeout);
 }
 
 Response bad_gateway(const Head& request, const std::string& keyword, const std::string& message) {

@@ -30,10 +30,10 @@ struct ConnectionFacts {
 // would not forward, the bytes that follow cannot be trusted to start the next one.
 struct Answer {
   Response response;
-  std::string close;   // the request's access-log close, e.g. "misdirected_request"
-  std::string detail;  // the log's detail, as the client is told; empty keeps the connection's
-  std::string host;    // the host the request named, once it was understood
-  std::string ends;    // why the connection ends (every plan refusal ends it as "bad_request")
+  Close close = Close::bad_request;  // the request's access-log close, e.g. misdirected_request
+  std::string detail;                // the log's detail, as the client is told; empty keeps the connection's
+  std::string host;                  // the host the request named, once it was understood
+  Close ends = Close::bad_request;   // why the connection ends (every plan refusal ends it as bad_request)
   bool close_connection = true;
 };
 

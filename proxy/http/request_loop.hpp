@@ -4,8 +4,8 @@
 
 #include <asio/awaitable.hpp>
 #include <chrono>
-#include <string>
 
+#include "proxy/close_reason.hpp"
 #include "proxy/http/exchange.hpp"
 #include "proxy/http/exchange_parts.hpp"
 #include "proxy/http/request_checks.hpp"
@@ -22,7 +22,7 @@ inline Checked decide(HeadResult head, const MessageParser& request, const Conne
 
 // Returns why the connection ended.
 template <typename Client, typename Upstream>
-asio::awaitable<std::string> serve_requests(Client& client, Upstream& upstream, const SessionFacts& facts) {
+asio::awaitable<Close> serve_requests(Client& client, Upstream& upstream, const SessionFacts& facts) {
   Parts<Client, Upstream> parts(client, upstream, facts);
   for (int n = 1;; ++n) {
     const auto started = std::chrono::steady_clock::now();
@@ -30,13 +30,13 @@ asio::awaitable<std::string> serve_requests(Client& client, Upstream& upstream, 
     const HeadResult head = co_await read_request_head(client, parts.client_in, parts.request, wait);
     switch (head) {
       case HeadResult::closed:
-        co_return "client_closed";
+        co_return Close::client_closed;
       case HeadResult::error:
-        co_return facts.worker.terminating ? "terminated" : "client_error";
+        co_return facts.worker.terminating ? Close::terminated : Close::client_error;
       case HeadResult::idle:
-        co_return n == 1 ? "head_timeout" : "keepalive_timeout";
+        co_return n == 1 ? Close::head_timeout : Close::keepalive_timeout;
       case HeadResult::drained:
-        co_return "drained";
+        co_return Close::drained;
       case HeadResult::ok:
       case HeadResult::timeout:
       case HeadResult::bad:

@@ -7,7 +7,7 @@
 namespace gatehouse::proxy::http {
 namespace {
 
-RequestRefusal bad(std::string message) { return {400, "bad_request", std::move(message)}; }
+RequestRefusal bad(std::string message) { return {400, Close::bad_request, std::move(message)}; }
 
 std::string version(const Head& h) { return "HTTP/" + std::to_string(h.major) + "." + std::to_string(h.minor); }
 
@@ -94,18 +94,19 @@ std::string authority_host(std::string_view authority) {
 RequestRefusal unparsable_request(ParseProblem problem, const std::string& parse_error) {
   switch (problem) {
     case ParseProblem::too_large:
-      return {431, "request_head_too_large", "The request head is larger than this service accepts."};
+      return {431, Close::request_head_too_large, "The request head is larger than this service accepts."};
     case ParseProblem::version:
-      return {505, "bad_request", parse_error + "."};
+      return {505, Close::bad_request, parse_error + "."};
     case ParseProblem::transfer_coding:
-      return {501, "bad_request", parse_error + "."};
+      return {501, Close::bad_request, parse_error + "."};
     default:
       return bad("The request is not valid HTTP/1.1 (" + parse_error + ").");
   }
 }
 
 RequestDecision plan_request(const Head& request, bool upgrade, const conf::HttpSettings& http) {
-  if (request.method == "CONNECT") return RequestRefusal{405, "method_not_allowed", "CONNECT is not supported here."};
+  if (request.method == "CONNECT")
+    return RequestRefusal{405, Close::method_not_allowed, "CONNECT is not supported here."};
   if (request.count("host") > 1) return bad("A request may carry one Host header, not several.");
   const std::string* host_field = request.find("host");
   if (request.minor >= 1 && !host_field) return bad("An HTTP/1.1 request needs a Host header.");

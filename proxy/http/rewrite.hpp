@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "conf/settings.hpp"
+#include "proxy/close_reason.hpp"
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/identity_headers.hpp"
 
@@ -18,8 +19,8 @@ namespace gatehouse::proxy::http {
 // A request Gatehouse will not forward, and the answer that says why.
 struct RequestRefusal {
   int status = 400;
-  std::string keyword;  // access log close reason: bad_request, method_not_allowed, ...
-  std::string message;  // plain words for the client
+  Close close = Close::bad_request;  // bad_request, method_not_allowed, request_head_too_large
+  std::string message;               // plain words for the client
 };
 
 // What a request is for, decided once from its head; the forwarded head is built from it.

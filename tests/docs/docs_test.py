@@ -13,6 +13,7 @@ Usage: docs_test.py GATEHOUSE_BINARY SOURCE_DIR
 2. Every ```toml block of README.md and docs/*.md is checked with `gatehouse check` in that
    folder, where the guide's commands made the files the blocks name. A block without
    `[[listener]]` continues the complete block before it in the same file (the docs say so).
+3. Every reason keyword a handshake can log is named in README.md and metrics/README.md.
 """
 import json
 import os
@@ -194,12 +195,24 @@ def check_configs(source, work, gatehouse):
     print(f"{checked} toml blocks of the docs pass `gatehouse check`")
 
 
+def check_reasons_documented(source):
+    """Every handshake reason keyword (common/reason.cpp) is in README.md's list and the metric's."""
+    names = re.findall(r'"([a-z_]+)"', (source / "common" / "reason.cpp").read_text())
+    # Not handshake results: `ok`, and reasons only `verify --name` and upstream checks give.
+    for keyword in sorted(set(names) - {"ok", "name_mismatch", "upstream_unavailable"}):
+        for doc in ("README.md", "metrics/README.md"):
+            if f"`{keyword}`" not in (source / doc).read_text():
+                fail(f"{doc} does not name the reason `{keyword}`")
+    print(f"{len(names)} reason keywords documented")
+
+
 def main():
     gatehouse, source = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         run_guide(gatehouse, source, work)
         check_configs(source, work, gatehouse)
+    check_reasons_documented(source)
     print(f"{len(FAILURES)} failure(s)")
     return 1 if FAILURES else 0
 

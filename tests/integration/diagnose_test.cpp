@@ -195,3 +195,71 @@ TEST_F(Diagnose, StartupChecksUseTheSameWords) {
 
 }  // namespace
 }  // namespace gatehouse::test
+
+namespace gatehouse::test {
+namespace {
+
+// `verify -c`: the configured listener's own judgement (its intermediates, CRLs, depth, routes
+// and rules), the same as its handshake's, where `--ca` alone cannot know them.
+TEST(VerifyAsListener, JudgesLikeTheListenersHandshake) {
+  ProxyHarness proxy;
+  ProxyConfig c;  // client_intermediates configured: a leaf alone is admitted
+  c.routes =
+      "  [[listener.route]]\n  name = \"admin\"\n  sni = [\"admin.test\"]\n  upstream = \"app\"\n"
+      "  allow = [ { ou = \"admins\" } ]\n"
+      "  [[listener.route]]\n  name = \"staging\"\n  upstream = \"app\"\n  allow = [ { ou = \"testers\" } ]\n";
+  proxy.start(c);
+  const auto config = proxy.dir().write("gatehouse.toml", proxy.config_text(c)).string();
+  Cert carol = make_leaf({.cn = "carol", .o = {"Acme Test"}, .ou = {"sales"}}, &proxy.intermediate());
+  write_chain(proxy.dir(), "carol.pem", {&carol});
+  const std::string alice = (proxy.dir() / "alice.pem").string();  // the leaf alone
+  auto as_listener = [&](const std::string& cert, const std::string& extra = "") {
+    return run_command(kBinary + " verify -c " + config + " " + extra + " " + cert);
+  };
+
+  auto ok = as_listener(alice);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("ok: 'CN=alice,OU=testers,O=Acme Test' would be admitted by listener"), std::string::npos)
+      << ok.output;
+  EXPECT_NE(ok.output.find("route 'staging'"), std::string::npos) << ok.output;
+  // Without the config, the same leaf is an incomplete chain, and verify says what it skipped.
+  auto bare = run_command(kBinary + " verify --ca " + (proxy.dir() / "root.pem").string() + " " + alice);
+  EXPECT_EQ(bare.output.rfind("incomplete_chain: ", 0), 0u) << bare.output;
+  EXPECT_NE(bare.output.find("note: not checked: revocation (no --crl), routes and rules"), std::string::npos)
+      << bare.output;
+
+  auto denied = as_listener((proxy.dir() / "carol.pem").string(), "--json");
+  EXPECT_EQ(denied.exit_code, 1) << denied.output;
+  auto j = nlohmann::json::parse(denied.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << denied.output;
+  EXPECT_EQ(j["reason"], "policy_denied");
+  EXPECT_EQ(j["route"], "staging");
+  auto admin = as_listener(alice, "--sni admin.test");
+  EXPECT_EQ(admin.exit_code, 1) << admin.output;
+  EXPECT_EQ(admin.output.rfind("policy_denied: ", 0), 0u) << admin.output;
+
+  // The proxy agrees, handshake by handshake.
+  size_t lines = 0;
+  for (const auto& [cert, key, sni, reason] :
+       std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
+           {"alice.pem", "alice.key", "localhost", "ok"},
+           {"alice.pem", "alice.key", "admin.test", "policy_denied"}}) {
+    ClientOptions opt = proxy.client(cert, key);
+    opt.sni = sni;
+    TlsClient client(opt);
+    if (client.connect()) {
+      client.send("GET / HTTP/1.0\r\n\r\n");
+      client.read_all();
+    }
+    auto log = proxy.wait_for_log(++lines);
+    ASSERT_EQ(log.size(), lines);
+    EXPECT_EQ(log.back()["reason"], reason) << log.back().dump();
+  }
+
+  auto unknown = as_listener(alice, "--listener nope");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("no listener 'nope' in the config"), std::string::npos) << unknown.output;
+}
+
+}  // namespace
+}  // namespace gatehouse::test

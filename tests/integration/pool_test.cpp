@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include "tests/support/command.hpp"
@@ -199,6 +200,62 @@ TEST(PoolNames, ANewAnswerForANameReachesEveryWorker) {
   const int before = first.accepted();
   ASSERT_TRUE(echo_once(proxy));
   EXPECT_EQ(first.accepted(), before);  // the old address is gone from the pool
+}
+
+}  // namespace
+}  // namespace gatehouse::test
+
+namespace gatehouse::test {
+namespace {
+
+// Connections spread over the workers by the kernel (SO_REUSEPORT): with 4 workers, 48 in a row
+// all miss one of them with a chance of about 4 in 100,000.
+constexpr int kWorkers = 4;
+constexpr int kSpread = 48;
+
+// "" when every echo came back, else which one failed and the detail of the last refusal logged.
+std::string echo_many(ProxyHarness& proxy) {
+  for (int i = 0; i < kSpread; ++i) {
+    if (echo_once(proxy)) continue;
+    std::string why = "echo " + std::to_string(i) + " failed";
+    proxy.wait_until_no_connections();
+    for (const auto& line : proxy.wait_for_log(std::numeric_limits<size_t>::max(), 200))
+      if (line.value("close", "") != "done") why = "echo " + std::to_string(i) + " failed: " + line.value("detail", "");
+    return why;
+  }
+  return "";
+}
+
+// A name that never resolves in real DNS (RFC 6761) is looked up in vain when the config loads;
+// only the monitor's lookup (the test's) answers. Each worker must learn that answer, and keep it
+// through a reload whose own lookup fails again: a failed lookup keeps the previous addresses.
+TEST(PoolNames, TheMonitorsAnswerReachesEveryWorkerAndSurvivesAReload) {
+  TestUpstream up(TestUpstream::echo());
+  std::atomic<bool> resolves{true};
+  ProxyHarness proxy;
+  // No passive ejection: the connects refused before the first answer must not eject the endpoint.
+  ProxyConfig config{.endpoints = {"gatehouse-test.invalid:" + std::to_string(up.port())},
+                     .upstream_extra = "resolve_interval = \"20ms\"\neject_after = 0"};
+  std::string text = proxy.config_text(config);
+  const std::string one_worker = "workers = 1\n";
+  ASSERT_NE(text.find(one_worker), std::string::npos);
+  text.replace(text.find(one_worker), one_worker.size(), "workers = " + std::to_string(kWorkers) + "\n");
+  proxy.start_text(text, proxy.dir().path(), [&resolves, port = up.port()](const std::string&, const std::string&) {
+    return resolves ? std::optional<proxy::Endpoint::Addresses>(
+                          {asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port)})
+                    : std::nullopt;
+  });
+  ASSERT_EQ(proxy.server().worker_count(), static_cast<size_t>(kWorkers));
+  ASSERT_TRUE(eventually([&] { return echo_once(proxy); }));
+  EXPECT_EQ(echo_many(proxy), "") << "a worker has not learned the monitor's answer";
+  const auto failed_before = proxy.totals().upstream_connect_failed;  // while the name did not resolve yet
+
+  resolves = false;
+  auto reloaded = proxy.reload_text(text, proxy.dir().path());
+  ASSERT_TRUE(reloaded.ok) << reloaded.message;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the new monitor's lookups fail too
+  EXPECT_EQ(echo_many(proxy), "") << "a reload whose lookup failed emptied a worker's addresses";
+  EXPECT_EQ(proxy.totals().upstream_connect_failed, failed_before);
 }
 
 }  // namespace

@@ -39,6 +39,22 @@ TEST(RealClients, CurlWithoutCertificateIsRefused) {
   EXPECT_EQ(log[0]["reason"], "no_certificate");
 }
 
+// Chrome offers a client certificate only if it chains to a name in the CertificateRequest: a
+// tester with a leaf-only .p12 is offered nothing unless the configured intermediates are named.
+TEST(RealClients, TheCertificateRequestNamesTheRootAndTheConfiguredIntermediates) {
+  for (bool intermediates : {true, false}) {
+    SCOPED_TRACE(intermediates ? "client_intermediates configured" : "no client_intermediates");
+    ProxyHarness proxy;
+    proxy.start({.configure_intermediates = intermediates});
+    auto r = run_command("timeout 10 openssl s_client -tls1_3 -connect 127.0.0.1:" + std::to_string(proxy.port()) +
+                         " -servername localhost -CAfile " + proxy.dir().path().string() + "/root.pem </dev/null");
+    auto names = r.output.substr(std::min(r.output.find("Acceptable client certificate CA names"), r.output.size()));
+    names = names.substr(0, names.find("---"));
+    EXPECT_NE(names.find("CN = Test Root CA"), std::string::npos) << r.output;
+    EXPECT_EQ(names.find("CN = Test Intermediate CA") != std::string::npos, intermediates) << r.output;
+  }
+}
+
 TEST(RealClients, OpensslSClientThroughToAnUpstream) {
   // Answers one line, then closes, so s_client ends when the conversation does.
   TestUpstream upstream([](int fd) {

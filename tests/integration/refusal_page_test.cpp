@@ -124,6 +124,50 @@ TEST_F(RefusalPage, RevokedCertificate) {
   EXPECT_EQ(last_reason(), "revoked");
 }
 
+// A CRL past its next update refuses everyone of that CA (crl_stale = "reject"), but it is the
+// site's fault: the page must not tell a valid tester that their certificate was revoked.
+TEST_F(RefusalPage, AStaleCrlIsTheSitesProblemNotTheTesters) {
+  const std::int64_t now = std::time(nullptr);
+  auto a = tls::ca::signed_crl_pem(proxy.intermediate().x509.get(), proxy.intermediate().key.get(), {}, 1,
+                                   now - 3 * 86400, now - 86400);
+  auto b = tls::ca::signed_crl_pem(proxy.root().x509.get(), proxy.root().key.get(), {}, 1, now - 3600, now + 86400);
+  ASSERT_TRUE(a && b);
+  proxy.dir().write("crl.pem", *a + *b);
+  start("", "", true);
+  auto page = get("alice-chain.pem", "alice.key");
+  EXPECT_EQ(page.rfind("503\n", 0), 0u) << page;
+  EXPECT_NE(page.find("This site cannot check certificates right now"), std::string::npos) << page;
+  EXPECT_NE(page.find("not your fault"), std::string::npos) << page;
+  EXPECT_EQ(page.find("revoked"), std::string::npos) << page;
+  EXPECT_EQ(last_reason(), "crl_unavailable");
+  EXPECT_TRUE(up.requests().empty());
+}
+
+// Every refusal page says whom to ask and what to quote: the time and the connection id that
+// the access log line carries.
+TEST_F(RefusalPage, TheTesterCanQuoteAReferenceTheLogHas) {
+  start("  contact = \"the QA lead <qa-lead@acme.example>\"\n");
+  auto page = get("", "");
+  auto log = proxy.wait_for_log(++lines);
+  ASSERT_EQ(log.size(), lines);
+  const std::string id = log.back()["id"];
+  EXPECT_FALSE(id.empty()) << log.back().dump();
+  EXPECT_NE(page.find("If you need help, ask the QA lead &lt;qa-lead@acme.example&gt; and quote: <code>"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find(" UTC, ref " + id + "</code>"), std::string::npos) << page;
+  EXPECT_NE(page.find("Already installed it?"), std::string::npos) << page;
+
+  auto json = get("", "", true);
+  auto body = nlohmann::json::parse(json.substr(json.find('\n') + 1), nullptr, false);
+  ASSERT_FALSE(body.is_discarded()) << json;
+  EXPECT_EQ(body["contact"], "the QA lead <qa-lead@acme.example>");
+  auto second = proxy.wait_for_log(++lines).back();
+  EXPECT_NE(body["reference"].get<std::string>().find("ref " + second["id"].get<std::string>()), std::string::npos)
+      << body.dump();
+  EXPECT_NE(second["id"], id) << "each connection has its own id";
+}
+
 TEST_F(RefusalPage, NotAllowedNamesTheServiceNotThePolicy) {
   start("",
         "  [[listener.route]]\n  name = \"staging\"\n  upstream = \"app\"\n  allow = [ { ou = \"release-managers\" } "

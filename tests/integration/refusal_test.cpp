@@ -89,6 +89,61 @@ TEST_F(Refusal, UnrelatedCaEvenWhenTheClientSendsItsRoot) {
   expect_refused("mallory.pem", "mallory.key", Reason::untrusted_issuer, TLS1_3_VERSION);
 }
 
+// A CA re-created under the same names (new keys) is another CA, and the log says so instead of
+// calling the chain incomplete and advising to list its root as an intermediate.
+TEST_F(Refusal, ALookAlikeCaIsNamedAsSuch) {
+  Cert other_root = make_root("Test Root CA", "Acme Test");
+  Cert other_intermediate = make_intermediate("Test Intermediate CA", "Acme Test", other_root, 0);
+  leaf({.cn = "alice", .o = {"Acme Test"}}, &other_intermediate, "lookalike", {&other_intermediate});
+  both_versions("lookalike.pem", "lookalike.key", Reason::untrusted_issuer);
+  auto detail = proxy.wait_for_log(lines).back()["detail"].get<std::string>();
+  EXPECT_NE(detail.find("is issued by a look-alike of 'CN=Test Root CA,O=Acme Test'"), std::string::npos) << detail;
+  EXPECT_EQ(detail.find("send the full chain"), std::string::npos) << detail;
+}
+
+// A client without the root of the proxy's own certificate (a tester who did not install
+// root.pem) aborts after our Certificate: that is `server_not_trusted`, in words that say so.
+TEST_F(Refusal, AClientThatRejectsOurCertificateIsServerNotTrusted) {
+  Cert other_root = make_root("Other Root", "Other Org");
+  write_chain(proxy.dir(), "other-root.pem", {&other_root});
+  for (std::uint16_t version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    ClientOptions opt = proxy.client();
+    opt.server_ca = proxy.dir() / "other-root.pem";
+    opt.min_version = opt.max_version = version;
+    TlsClient client(opt);
+    EXPECT_FALSE(client.connect());
+    auto log = proxy.wait_for_log(++lines);
+    ASSERT_EQ(log.size(), lines);
+    EXPECT_EQ(log.back()["decision"], "deny");
+    EXPECT_EQ(log.back()["reason"], "server_not_trusted") << log.back().dump();
+    EXPECT_NE(log.back()["detail"].get<std::string>().find("did not accept this server's certificate"),
+              std::string::npos)
+        << log.back().dump();
+  }
+  EXPECT_EQ(proxy.totals().refused_for(Reason::server_not_trusted), 2u);
+}
+
+// Browsers open connections they never use (preconnects) and drop a handshake to ask which
+// certificate to send: a client that hangs up is logged, but is not a refusal.
+TEST_F(Refusal, AClientThatHangsUpDuringTheHandshakeIsNotARefusal) {
+  for (bool says_hello : {false, true}) {
+    int fd = connect_tcp(proxy.port());
+    ASSERT_GE(fd, 0);
+    if (says_hello) {  // the start of a TLS record, then nothing more
+      const char partial[] = {0x16, 0x03, 0x01};
+      ASSERT_EQ(::write(fd, partial, sizeof partial), static_cast<ssize_t>(sizeof partial));
+    }
+    ::close(fd);
+    auto log = proxy.wait_for_log(++lines);
+    ASSERT_EQ(log.size(), lines);
+    EXPECT_EQ(log.back()["decision"], "none") << log.back().dump();
+    EXPECT_EQ(log.back()["reason"], "client_closed") << log.back().dump();
+  }
+  auto totals = proxy.totals();
+  EXPECT_EQ(totals.refused_for(Reason::client_closed), 0u);
+  EXPECT_EQ(totals.refused_for(Reason::protocol_error), 0u);
+}
+
 TEST_F(Refusal, SelfSignedCertificate) {
   leaf({.cn = "alice", .o = {"Acme Test"}}, nullptr, "selfsigned");
   both_versions("selfsigned.pem", "selfsigned.key", Reason::untrusted_issuer);
@@ -97,6 +152,14 @@ TEST_F(Refusal, SelfSignedCertificate) {
 TEST_F(Refusal, ExpiredCertificate) {
   leaf({.cn = "old", .o = {"Acme Test"}, .not_before = -30 * kDay, .not_after = -kDay}, &proxy.intermediate(), "old");
   both_versions("old.pem", "old.key", Reason::expired);
+  // Who was refused: the certificate as presented, apart from (and never as) a verified identity.
+  auto line = proxy.wait_for_log(lines).back();
+  EXPECT_FALSE(line.contains("subject")) << line.dump();
+  ASSERT_TRUE(line.contains("unverified_certificate")) << line.dump();
+  EXPECT_EQ(line["unverified_certificate"]["subject"], "CN=old,O=Acme Test");
+  EXPECT_EQ(line["unverified_certificate"]["issuer"], "CN=Test Intermediate CA,O=Acme Test");
+  EXPECT_EQ(line["unverified_certificate"]["serial"].get<std::string>().size() % 3, 2u);
+  EXPECT_EQ(line["unverified_certificate"]["fingerprint_sha256"].get<std::string>().size(), 64u);
 }
 
 TEST_F(Refusal, NotYetValidCertificate) {

@@ -9,6 +9,7 @@
 
 #include "conf/diagnostics.hpp"
 #include "proxy/http/request_checks.hpp"
+#include "tests/support/print_close.hpp"
 
 namespace gatehouse::proxy::http {
 namespace {
@@ -32,7 +33,7 @@ struct Case {
   std::string request;          // the bytes of the head (and perhaps a body)
   int status;                   // 0: forwarded
   bool closes = true;           // our answers always close; a forwarded request does not
-  const char* close = "";       // the request's log close, for our answers
+  Close close = Close::done;    // the request's log close, for our answers
   bool refused_client = false;  // verify = "optional" refused the client's certificate
   conf::RefusalCodes codes = conf::RefusalCodes::always_403;
   std::size_t max_head = 16 * 1024;
@@ -48,34 +49,35 @@ const std::vector<Case> kCases = {
     {"websocket upgrade", "GET /ws HTTP/1.1\r\nHost: a.example\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", 0,
      false},
     {"HTTP/1.0 with Host", "GET / HTTP/1.0\r\nHost: a.example\r\n\r\n", 0, false},
-    {"Host of another route", "GET / HTTP/1.1\r\nHost: x.b.example\r\n\r\n", 421, true, "misdirected_request"},
+    {"Host of another route", "GET / HTTP/1.1\r\nHost: x.b.example\r\n\r\n", 421, true, Close::misdirected_request},
     {"Host of the default route", "GET / HTTP/1.1\r\nHost: elsewhere.example\r\n\r\n", 421, true,
-     "misdirected_request"},
+     Close::misdirected_request},
     {"absolute form for another route", "GET http://x.b.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n", 421, true,
-     "misdirected_request"},
-    {"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example\r\n\r\n", 405, true, "method_not_allowed"},
-    {"two Host headers", "GET / HTTP/1.1\r\nHost: a.example\r\nHost: x.b.example\r\n\r\n", 400, true, "bad_request"},
-    {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", 400, true, "bad_request"},
-    {"HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", 400, true, "bad_request"},
-    {"invalid Host", "GET / HTTP/1.1\r\nHost: a.example,b\r\n\r\n", 400, true, "bad_request"},
-    {"fragment in the target", "GET /#x HTTP/1.1\r\nHost: a.example\r\n\r\n", 400, true, "bad_request"},
-    {"user information", "GET http://u@a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n", 400, true, "bad_request"},
+     Close::misdirected_request},
+    {"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example\r\n\r\n", 405, true, Close::method_not_allowed},
+    {"two Host headers", "GET / HTTP/1.1\r\nHost: a.example\r\nHost: x.b.example\r\n\r\n", 400, true,
+     Close::bad_request},
+    {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", 400, true, Close::bad_request},
+    {"HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", 400, true, Close::bad_request},
+    {"invalid Host", "GET / HTTP/1.1\r\nHost: a.example,b\r\n\r\n", 400, true, Close::bad_request},
+    {"fragment in the target", "GET /#x HTTP/1.1\r\nHost: a.example\r\n\r\n", 400, true, Close::bad_request},
+    {"user information", "GET http://u@a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n", 400, true, Close::bad_request},
     {"Connection naming Host", "GET / HTTP/1.1\r\nHost: a.example\r\nConnection: host\r\n\r\n", 400, true,
-     "bad_request"},
+     Close::bad_request},
     {"h2c upgrade", "GET / HTTP/1.1\r\nHost: a.example\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n", 400, true,
-     "bad_request"},
+     Close::bad_request},
     {"upgrade with a body",
      "POST / HTTP/1.1\r\nHost: a.example\r\nConnection: upgrade\r\nUpgrade: websocket\r\nContent-Length: 1\r\n\r\nx",
-     400, true, "bad_request"},
-    {"refused client, always_403", "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n", 403, true, "refused", true},
-    {"refused client, even a bad request", "CONNECT x:1 HTTP/1.1\r\n\r\n", 403, true, "refused", true},
+     400, true, Close::bad_request},
+    {"refused client, always_403", "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n", 403, true, Close::refused, true},
+    {"refused client, even a bad request", "CONNECT x:1 HTTP/1.1\r\n\r\n", 403, true, Close::refused, true},
     {"head over the limit", "GET / HTTP/1.1\r\nHost: a.example\r\nX-Big: " + std::string(200, 'x') + "\r\n\r\n", 431,
-     true, "request_head_too_large", false, conf::RefusalCodes::always_403, 64},
-    {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, true, "bad_request"},
-    {"HTTP/1.2", "GET / HTTP/1.2\r\nHost: a.example\r\n\r\n", 505, true, "bad_request"},
+     true, Close::request_head_too_large, false, conf::RefusalCodes::always_403, 64},
+    {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, true, Close::bad_request},
+    {"HTTP/1.2", "GET / HTTP/1.2\r\nHost: a.example\r\n\r\n", 505, true, Close::bad_request},
     {"unknown transfer coding", "POST / HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: gzip\r\n\r\n", 501, true,
-     "bad_request"},
-    {"garbage", "\x01\x02 nonsense\r\n\r\n", 400, true, "bad_request"},
+     Close::bad_request},
+    {"garbage", "\x01\x02 nonsense\r\n\r\n", 400, true, Close::bad_request},
 };
 
 class HttpChecks : public ::testing::TestWithParam<Case> {};
@@ -110,7 +112,8 @@ TEST_P(HttpChecks, AnswerAndClose) {
   EXPECT_EQ(answer->response.status, c.status) << answer->detail;
   EXPECT_EQ(answer->close_connection, c.closes);
   EXPECT_EQ(answer->close, c.close);
-  EXPECT_FALSE(answer->ends.empty());
+  // The connection ends as the request did, except that a refused plan (CONNECT) ends it as bad_request.
+  EXPECT_EQ(answer->ends, c.close == Close::method_not_allowed ? Close::bad_request : c.close);
   EXPECT_FALSE(answer->response.body.empty());
   if (c.refused_client) {
     EXPECT_TRUE(answer->detail.empty()) << "a refusal keeps the connection's own detail";
@@ -146,8 +149,8 @@ TEST(HttpChecksExtra, AHeadThatTimedOutIsA408) {
   Head partial;
   Answer a = head_timeout_answer(partial);
   EXPECT_EQ(a.response.status, 408);
-  EXPECT_EQ(a.close, "head_timeout");
-  EXPECT_EQ(a.ends, "head_timeout");
+  EXPECT_EQ(a.close, Close::head_timeout);
+  EXPECT_EQ(a.ends, Close::head_timeout);
 }
 
 }  // namespace
