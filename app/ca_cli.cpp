@@ -1,7 +1,6 @@
 #include "app/ca_cli.hpp"
 
 #include <ctime>
-
 #include <iostream>
 #include <memory>
 
@@ -23,19 +22,16 @@ using tls::pki::Purpose;
 std::string the_cn(const CaOptions& o) { return o.cn.empty() ? "" : o.cn.front(); }
 
 tls::ca::LeafRequest leaf_request(const CaOptions& o) {
-  return {o.profile == "server" ? Purpose::server : Purpose::client,
-          o.name,
-          the_cn(o),
-          o.o,
-          o.ou,
-          o.sans,
-          o.days > 0 ? o.days : 90,
-          std::nullopt,
-          std::nullopt,
-          key_type(o.key),
-          o.force,
-          0,
-          o.use_csr_names};
+  return {.profile = o.profile == "server" ? Purpose::server : Purpose::client,
+          .name = o.name,
+          .cn = the_cn(o),
+          .o = o.o,
+          .ou = o.ou,
+          .sans = o.sans,
+          .days = o.days > 0 ? o.days : 90,
+          .key = key_type(o.key),
+          .force = o.force,
+          .use_csr_names = o.use_csr_names};
 }
 
 // Several --cn, control characters, oversized names: refused before the CA is even opened.
