@@ -80,7 +80,7 @@ const std::string kKeyHelp = "Key type: p256 (default, fastest handshakes), p384
 
 void add_ca_commands(CLI::App& app, std::function<int()>& action) {
   auto* ca_cmd = app.add_subcommand("ca",
-                                    "Run a private CA: root, intermediate, client and server certificates, "
+                                    "Run a private CA: root, intermediate, client and server certificates, renewal, "
                                     "CSR signing, revocation, CRLs and PKCS#12 for browsers");
   ca_cmd->require_subcommand(1);
   ca_cmd->footer(
