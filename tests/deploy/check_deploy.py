@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Checks deploy/: the systemd unit passes `systemd-analyze verify`, the Kubernetes manifests
+"""Checks deploy/: the systemd units (the proxy, and the daily CRL timer and its service) pass
+`systemd-analyze verify`, the Kubernetes manifests
 parse and wire together (labels, ports, probes, grace period versus drain time, the ticket-key
 Secret), and the ConfigMap's config passes `gatehouse check` against a PKI made for it.
 Usage: check_deploy.py SOURCE_DIR GATEHOUSE_BINARY"""
@@ -38,6 +39,37 @@ with tempfile.TemporaryDirectory() as tmp:
     verify = run("systemd-analyze", "verify", str(tmp / "gatehouse.service"))
     problems = [l for l in (verify.stdout + verify.stderr).splitlines() if "gatehouse.service" in l]
     check(verify.returncode == 0 and not problems, "systemd-analyze verify: " + verify.stdout + verify.stderr)
+
+    # The daily CRL renewal: a timer and its oneshot service, verified together.
+    timer = (deploy / "gatehouse-crl.timer").read_text()
+    crl_unit = (deploy / "gatehouse-crl.service").read_text()
+    check("OnCalendar=daily" in timer and "Persistent=true" in timer, "the CRL timer runs daily and catches up")
+    check("Unit=gatehouse-crl.service" in timer, "the CRL timer starts the CRL service")
+    check("Type=oneshot" in crl_unit, "the CRL service is a oneshot")
+    exec_start = re.search(r"^ExecStart=/usr/local/bin/gatehouse (.*)$", crl_unit, re.M)
+    check(exec_start is not None and exec_start.group(1).startswith("ca crl ") and "--days" in exec_start.group(1),
+          "the CRL service runs `gatehouse ca crl DIR --days N`")
+    check("try-reload-or-restart gatehouse.service" in crl_unit, "the CRL service reloads the proxy")
+    ca_dir = exec_start.group(1).split()[2] if exec_start else ""
+    check("ExecStartPost=/usr/bin/install -m 0644 %s/crl.pem /etc/gatehouse/crl.pem" % ca_dir in crl_unit,
+          "the CRL service copies crl.pem where the proxy (another user) can read it")
+    units = tmp / "units"
+    units.mkdir()
+    (units / "gatehouse.service").write_text(unit.replace("/usr/local/bin/gatehouse", binary))
+    (units / "gatehouse-crl.service").write_text(crl_unit.replace("/usr/local/bin/gatehouse", binary))
+    (units / "gatehouse-crl.timer").write_text(timer)
+    verify = run("systemd-analyze", "verify", str(units / "gatehouse-crl.timer"), str(units / "gatehouse-crl.service"))
+    problems = [l for l in (verify.stdout + verify.stderr).splitlines() if "gatehouse-crl" in l]
+    check(verify.returncode == 0 and not problems, "systemd-analyze verify (CRL timer): " + verify.stdout + verify.stderr)
+    # The command the service runs works on a CA made by `gatehouse ca`, with the root key offline as advised.
+    crl_ca = tmp / "crl-ca"
+    for args in (["init", str(crl_ca), "--name", "Timer Root"], ["intermediate", str(crl_ca), "--name", "Timer Inter"],
+                 ["crl", str(crl_ca)]):
+        run(binary, "ca", *args)
+    os.remove(crl_ca / "private" / "root.key")
+    renewed = run(binary, *exec_start.group(1).replace(ca_dir, str(crl_ca)).split()) if exec_start else None
+    check(renewed is not None and renewed.returncode == 0 and (crl_ca / "crl.pem").exists(),
+          "the CRL service's command renews the CRL: " + (renewed.stdout + renewed.stderr if renewed else ""))
 
     # Kubernetes: every document parses; the pieces refer to each other correctly.
     docs = {}

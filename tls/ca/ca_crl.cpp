@@ -100,6 +100,12 @@ Result<std::filesystem::path> CaFolder::write_crl(int days, CrlWarnings* warning
     entries.push_back(std::move(forgotten));
   }
   const std::int64_t now = std::time(nullptr);
+  // A revocation scheduled for later (`ca renew --overlap`) is listed from its date on.
+  std::erase_if(entries, [&](const IndexEntry& e) {
+    bool scheduled = e.revoked && e.revoked_at > now;
+    if (scheduled && warnings) warnings->scheduled.push_back(e);
+    return scheduled;
+  });
   std::string pem;
   std::vector<std::pair<std::filesystem::path, std::string>> der_files;
   // The intermediate's CRL (revoked leaves) first, then the root's (a revoked intermediate);
@@ -111,6 +117,16 @@ Result<std::filesystem::path> CaFolder::write_crl(int days, CrlWarnings* warning
     if (!crl) return RP::failure(crl.error());
     pem += to_pem(crl->get());
     der_files.emplace_back(dir_ / "crl" / crl_file_name(X509_get_subject_name(ca)), crl_der(crl->get()));
+  }
+  // Without the root key the root's CRL (a revoked intermediate) cannot be renewed; its last one
+  // is copied as it was rather than dropped, which would silently un-revoke an intermediate.
+  if (intermediate_ && !root_key_) {
+    auto root_crl = previous_crl(dir_ / "crl.pem", subject_line(root_.get()));
+    if (root_crl) pem += root_crl->pem;
+    if (warnings) {
+      warnings->root_not_renewed = true;
+      warnings->root_crl_next_update = root_crl ? root_crl->next_update : 0;
+    }
   }
   // The numbers are recorded before any CRL that uses them is written.
   if (auto saved = counter->save(); !saved) return RP::failure(saved.error());

@@ -210,6 +210,31 @@ Result<bool> CaFolder::add_intermediate(const std::string& name, int days, int p
   return index_.save(dir_ / "index.json");
 }
 
+Result<bssl::UniquePtr<X509>> CaFolder::issue_in_window(pki::CertSpec spec, const LeafRequest& request,
+                                                        EVP_PKEY* public_key) const {
+  if (!request.not_before) return issue_unique(index_, spec, public_key, issuer(), issuer_key());
+  // The builder takes offsets from the clock; a second ticking between the two reads would
+  // shift the dates, so the certificate is made again until they are exactly those asked for.
+  for (int attempt = 0;; ++attempt) {
+    const std::int64_t now = std::time(nullptr);
+    spec.not_before = *request.not_before - now;
+    spec.not_after = *request.not_after - now;
+    auto cert = issue_unique(index_, spec, public_key, issuer(), issuer_key());
+    if (!cert || attempt == 3 ||
+        (unix_time(X509_get0_notBefore(cert->get())) == *request.not_before &&
+         unix_time(X509_get0_notAfter(cert->get())) == *request.not_after))
+      return cert;
+  }
+}
+
+IndexEntry* CaFolder::current_entry(const fs::path& cert_file) {
+  std::error_code ec;
+  if (!fs::exists(cert_file, ec)) return nullptr;
+  auto certs = read_certificates(cert_file);
+  if (!certs) return nullptr;  // not ours to judge: the new certificate replaces it either way
+  return index_.find_serial(serial_text(certs->front().get()));
+}
+
 Result<IssuedFiles> CaFolder::issue(const LeafRequest& request) {
   auto key = pki::generate_key(request.key);
   return finish_leaf(request, key.get(), key.get());
@@ -224,7 +249,12 @@ Result<IssuedFiles> CaFolder::finish_leaf(const LeafRequest& request, EVP_PKEY* 
   std::string name = request.name.empty() ? name_from_cn(request.cn) : request.name;
   if (!valid_name(name)) return RF::failure("'" + name + "' cannot be a file name; choose one with --name");
   if (!issuer_key()) return RF::failure("the issuing CA's key is not in " + (dir_ / "private").string());
-  if (request.days <= 0) return RF::failure("--days must be positive");
+  if (request.not_before.has_value() != request.not_after.has_value())
+    return RF::failure("give both --not-before and --not-after, or --days");
+  if (request.not_after && *request.not_after <= *request.not_before)
+    return RF::failure("--not-after (" + iso8601(*request.not_after) + ") must come after --not-before (" +
+                       iso8601(*request.not_before) + ")");
+  if (!request.not_after && request.days <= 0) return RF::failure("--days must be a positive number of days");
   pki::CertSpec spec{.cn = request.cn,
                      .o = request.o,
                      .ou = request.ou,
@@ -244,15 +274,26 @@ Result<IssuedFiles> CaFolder::finish_leaf(const LeafRequest& request, EVP_PKEY* 
   IssuedFiles files{issued_path(name, ".pem"), private_key ? issued_path(name, ".key") : fs::path(),
                     issued_path(name, "-chain.pem"), ""};
   if (auto free = check_free({files.cert, files.chain}, request.force); !free) return RF::failure(free.error());
-  auto cert = issue_unique(index_, spec, public_key, issuer(), issuer_key());
+  auto cert = issue_in_window(spec, request, public_key);
   if (!cert) return RF::failure(cert.error());
   files.serial = serial_text(cert->get());
+  IndexEntry* replaced = current_entry(files.cert);
   std::string chain = to_pem(cert->get()) + (intermediate_ ? to_pem(intermediate_.get()) : "");
   if (auto made = make_private_folder(dir_ / "issued"); !made) return RF::failure(made.error());
   if (private_key)
     if (auto w = write_file_atomic(files.key, to_pem(private_key), 0600); !w) return RF::failure(w.error());
   if (auto w = write_file_atomic(files.cert, to_pem(cert->get()), 0644); !w) return RF::failure(w.error());
   if (auto w = write_file_atomic(files.chain, chain, 0644); !w) return RF::failure(w.error());
+  // The replaced certificate's revocation is saved with the new one's entry, in one write.
+  if (replaced) {
+    const std::int64_t effective = std::time(nullptr) + std::max<std::int64_t>(request.supersede_delay, 0);
+    if (!replaced->revoked || replaced->revoked_at > effective) {
+      replaced->revoked = true;
+      replaced->revoked_at = effective;
+      replaced->reason = "superseded";
+    }
+    files.superseded = *replaced;
+  }
   index_.entries().push_back(entry_for(cert->get(), name, profile_name(request.profile)));
   if (auto saved = index_.save(dir_ / "index.json"); !saved) return RF::failure(saved.error());
   return files;
@@ -275,6 +316,24 @@ Result<bool> CaFolder::set_crl_base_url(const std::string& url) {
   return true;
 }
 
+Result<std::string> CaFolder::resolve_serial(const std::string& what) const {
+  using RS = Result<std::string>;
+  std::error_code ec;
+  fs::path file =
+      valid_name(what) && fs::exists(issued_path(what, ".pem"), ec) ? issued_path(what, ".pem") : fs::path(what);
+  if (fs::is_regular_file(file, ec)) {
+    auto certs = read_certificates(file);
+    if (!certs) return RS::failure(certs.error());
+    return serial_text(certs->front().get());
+  }
+  // A name whose file is gone (the intermediate's, or deleted by hand): its newest entry.
+  for (auto it = index_.entries().rbegin(); it != index_.entries().rend(); ++it)
+    if (it->name == what) return it->serial;
+  if (auto serial = normalize_serial(what)) return *serial;
+  return RS::failure("'" + what + "' is neither a name under " + (dir_ / "issued").string() +
+                     ", a certificate file nor a serial number (see `gatehouse ca list`)");
+}
+
 Result<IndexEntry> CaFolder::revoke(const std::string& what, const std::string& reason) {
   using RE = Result<IndexEntry>;
   if (auto writable = check_writable(); !writable) return RE::failure(writable.error());
@@ -284,20 +343,16 @@ Result<IndexEntry> CaFolder::revoke(const std::string& what, const std::string& 
                        "'; use one of: keyCompromise, superseded, "
                        "affiliationChanged, cessationOfOperation, privilegeWithdrawn, cACompromise, "
                        "certificateHold, unspecified");
-  std::optional<std::string> serial;
-  if (fs::exists(what)) {
-    auto certs = read_certificates(what);
-    if (!certs) return RE::failure(certs.error());
-    serial = serial_text(certs->front().get());
-  } else {
-    serial = normalize_serial(what);
-    if (!serial) return RE::failure("'" + what + "' is neither a certificate file nor a serial number");
-  }
+  auto serial = resolve_serial(what);
+  if (!serial) return RE::failure(serial.error());
   IndexEntry* entry = index_.find_serial(*serial);
   if (!entry) return RE::failure("serial " + *serial + " was not issued by this CA (see `gatehouse ca list`)");
-  if (entry->revoked) return RE::failure("serial " + *serial + " (" + entry->subject + ") is already revoked");
+  const std::int64_t now = std::time(nullptr);
+  if (CaIndex::revoked_by(*entry, now))
+    return RE::failure("serial " + *serial + " (" + entry->subject + ") is already revoked");
+  // A superseded certificate still in its overlap is revoked now, for the reason given.
   entry->revoked = true;
-  entry->revoked_at = std::time(nullptr);
+  entry->revoked_at = now;
   entry->reason = reason;
   IndexEntry copy = *entry;
   if (auto saved = index_.save(dir_ / "index.json"); !saved) return RE::failure(saved.error());

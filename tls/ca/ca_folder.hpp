@@ -37,8 +37,15 @@ struct LeafRequest {
   std::vector<std::string> ou;
   std::vector<std::string> sans;  // "dns:x", "ip:y", "email:z", "uri:spiffe://..."
   int days = 90;
+  // Absolute validity (Unix seconds, UTC) instead of `days`, for an expired or not-yet-valid
+  // certificate made on purpose. Both or neither; not_after must come after not_before.
+  std::optional<std::int64_t> not_before, not_after;
   pki::KeyType key = pki::KeyType::ecdsa_p256;
+  // Replace files of the same name. The certificate they held is revoked as superseded, after
+  // `supersede_delay` seconds (`ca renew --overlap`) or at once: a replaced certificate never
+  // stays valid by oversight.
   bool force = false;
+  std::int64_t supersede_delay = 0;
   // `sign` only: copy the CN, O, OU and SANs the CSR asks for where no flag gives them. Without
   // it the certificate carries only what the CA operator typed.
   bool use_csr_names = false;
@@ -48,11 +55,18 @@ struct LeafRequest {
 struct CrlWarnings {
   std::vector<std::string> carried_over;  // serials revoked in the last crl.pem, not in index.json
   std::string counter_behind;             // set when DIR/crlnumber was below a CRL on disk
+  // The root key is offline: the root's last CRL was copied unchanged into the new crl.pem.
+  bool root_not_renewed = false;
+  std::int64_t root_crl_next_update = 0;  // when that copied CRL expires; 0: there was none
+  // Superseded certificates whose revocation takes effect later (`ca renew --overlap`): not
+  // listed yet; the first `ca crl` after their date lists them.
+  std::vector<IndexEntry> scheduled;
 };
 
 struct IssuedFiles {
   std::filesystem::path cert, key, chain;  // key is empty when signing a CSR
   std::string serial;
+  std::optional<IndexEntry> superseded;  // the certificate these files held before (--force, renew)
 };
 
 class CaFolder {
@@ -70,7 +84,13 @@ class CaFolder {
   // Signs a CSR after checking its signature. The names come from `request`; the CSR's own
   // (tls/ca/csr_names.hpp) only with `use_csr_names`, and only if tls/ca/name_rules.hpp accepts them.
   Result<IssuedFiles> sign(X509_REQ* csr, const LeafRequest& request);
-  // `what`: a serial in any usual spelling, or the path of a certificate file.
+  // A new key and certificate for NAME with the names, profile, key type and (unless `days` or
+  // an absolute validity is given) lifetime of its current one, which is revoked as
+  // superseded after `overlap_seconds` (0: at once).
+  Result<IssuedFiles> renew(const std::string& name, int days, std::optional<std::int64_t> not_before,
+                            std::optional<std::int64_t> not_after, std::int64_t overlap_seconds);
+  // `what`: NAME as `ca issue` printed it (its current certificate), the path of a certificate
+  // file, or a serial in any usual spelling. A revocation scheduled for later takes effect now.
   Result<IndexEntry> revoke(const std::string& what, const std::string& reason);
   // Also lists, again, revocations of the last crl.pem that the index no longer shows: a
   // published revocation is never withdrawn by accident. `warnings` says what was repaired.
@@ -88,8 +108,14 @@ class CaFolder {
 
  private:
   Result<IssuedFiles> finish_leaf(const LeafRequest& request, EVP_PKEY* public_key, EVP_PKEY* private_key);
+  Result<bssl::UniquePtr<X509>> issue_in_window(pki::CertSpec spec, const LeafRequest& request,
+                                                EVP_PKEY* public_key) const;
+  // The index entry of the certificate in `cert_file` (nullptr: no file, or not in the index).
+  IndexEntry* current_entry(const std::filesystem::path& cert_file);
   Result<bool> check_free(const std::vector<std::filesystem::path>& files, bool force) const;
   Result<bool> check_writable() const;
+  // The serial `what` names (see revoke), or why it names none.
+  Result<std::string> resolve_serial(const std::string& what) const;
 
   CaLock lock_;  // first: taken before anything is read
   std::filesystem::path dir_;

@@ -21,6 +21,9 @@ struct IndexEntry {
   std::int64_t not_before = 0;
   std::int64_t not_after = 0;
   bool revoked = false;
+  // When the revocation takes effect: in the future for a certificate superseded with an
+  // overlap (`ca renew --overlap`), which `ca crl` lists only from then on. Recorded at once,
+  // so the revocation cannot be forgotten.
   std::int64_t revoked_at = 0;
   std::string reason;  // RFC 5280 reason name, e.g. "keyCompromise"
 };
@@ -39,6 +42,8 @@ class CaIndex {
   const std::vector<IndexEntry>& entries() const { return entries_; }
   IndexEntry* find_serial(const std::string& serial);
   bool has_serial(const std::string& serial) const;
+  // The revocation is in force at `now` (not only scheduled).
+  static bool revoked_by(const IndexEntry& e, std::int64_t now) { return e.revoked && e.revoked_at <= now; }
   // The CRL number older versions kept here; now in DIR/crlnumber (tls/ca/crl_number.hpp), this
   // is only a floor for it.
   std::int64_t legacy_crl_number() const { return legacy_crl_number_; }

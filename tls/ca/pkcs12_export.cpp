@@ -183,6 +183,18 @@ Result<std::string> build_pkcs12(EVP_PKEY* key, const CertChain& chain, const st
   return out;
 }
 
+std::string friendly_name(X509* leaf) {
+  PeerIdentity id = extract_identity(leaf);
+  std::string who = id.cn.empty() ? id.subject : id.cn;
+  std::string issuer_cn;
+  if (X509_NAME* issuer = X509_get_issuer_name(leaf)) {
+    int at = X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
+    if (at >= 0) issuer_cn = asn1_bytes(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, at)));
+  }
+  if (issuer_cn.empty()) issuer_cn = id.issuer;
+  return who + " (" + issuer_cn + ", until " + iso8601(id.not_after).substr(0, 10) + ")";
+}
+
 Result<bool> export_pkcs12(const std::filesystem::path& chain_file, const std::filesystem::path& key_file,
                            const std::string& password, bool legacy, const std::filesystem::path& out) {
   using RB = Result<bool>;
@@ -190,9 +202,7 @@ Result<bool> export_pkcs12(const std::filesystem::path& chain_file, const std::f
   if (!chain) return RB::failure(chain.error() + " (is the name right? see `gatehouse ca list`)");
   auto key = read_private_key(key_file);
   if (!key) return RB::failure(key.error() + " (a certificate signed from a CSR has its key with the requester)");
-  // The name key stores show: the person's or service's CN.
-  PeerIdentity id = extract_identity(chain->front().get());
-  std::string name = id.cn.empty() ? id.subject : id.cn;
+  std::string name = friendly_name(chain->front().get());
   std::string der;
   if (legacy) {
     bssl::UniquePtr<STACK_OF(X509)> extra(sk_X509_new_null());

@@ -15,6 +15,10 @@ namespace gatehouse::tls::ca {
 Result<bool> export_pkcs12(const std::filesystem::path& chain_file, const std::filesystem::path& key_file,
                            const std::string& password, bool legacy, const std::filesystem::path& out);
 
+// What a key store shows for the certificate, so a tester with several can tell them apart:
+// "alice (Acme Staging Intermediate, until 2027-03-05)".
+std::string friendly_name(X509* leaf);
+
 // The DER bytes of a modern PKCS#12 for `key` and `chain` (leaf first).
 Result<std::string> build_pkcs12(EVP_PKEY* key, const CertChain& chain, const std::string& password,
                                  const std::string& friendly_name);

@@ -56,6 +56,21 @@ RE published_revocations(const fs::path& crl_pem) {
   return out;
 }
 
+std::optional<PreviousCrl> previous_crl(const fs::path& crl_pem, const std::string& issuer) {
+  std::ifstream in(crl_pem, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string pem = text.str();
+  bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::optional<PreviousCrl> found;
+  while (bssl::UniquePtr<X509_CRL> crl{PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)}) {
+    if (name_text(X509_CRL_get_issuer(crl.get())) != issuer) continue;
+    found = PreviousCrl{to_pem(crl.get()), unix_time(X509_CRL_get0_nextUpdate(crl.get()))};
+  }
+  drain_errors();
+  return found;
+}
+
 std::vector<IndexEntry> forgotten_revocations(const CaIndex& index, const std::vector<IndexEntry>& published) {
   std::vector<IndexEntry> out;
   for (const auto& p : published) {
