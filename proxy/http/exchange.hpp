@@ -7,11 +7,12 @@
 // ones are tls::Stream and http_session.cpp's link to the route's upstream. Streams offer
 // tls::Stream's operations (read_ready, wait_readable, write_all, close_send, socket() with
 // cancel(ec) and get_executor()). The upstream offers is_open(), stale(), close(), open() ->
-// UpstreamLink::Opened, stream(), and tunnel(client, idle, counters, terminating) -> SpliceResult.
+// UpstreamLink::Opened, stream(), and tunnel(client, idle, counters) -> SpliceResult.
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/this_coro.hpp>
 #include <chrono>
 #include <string>
 #include <variant>
@@ -47,7 +48,7 @@ class Exchange {
     plan_ = std::move(plan);
     host_ = plan_.host;
     const Head& in = s_.request.head();
-    const bool keep_alive = s_.request.keep_alive() && !s_.facts.worker.draining;
+    const bool keep_alive = s_.request.keep_alive() && !s_.facts.member.ending();
     Head out = upstream_request(in, plan_, keep_alive, s_.facts.http.headers, s_.facts.forward);
     if (s_.facts.whoami) {
       s_.endpoint = *s_.facts.whoami;
@@ -124,7 +125,17 @@ class Exchange {
     if (s_.upstream.is_open()) s_.upstream.stream().socket().cancel(ignored);
   }
 
+  // An operation returned operation_aborted: our own fail() cancelled it (failure_ says why), or
+  // the connection was cancelled (its member says why: the drain deadline).
+  std::string aborted_why() const {
+    if (!failure_.empty()) return failure_;
+    return std::string(close_keyword(s_.facts.member.ending().value_or(Close::terminated)));
+  }
+
+  // Also a side of `&&` in relay(), a coroutine of its own: after a cancellation its operations
+  // return operation_aborted instead of throwing.
   asio::awaitable<void> forward_request_body() {
+    co_await asio::this_coro::throw_if_cancelled(false);
     std::string out;
     for (;;) {
       while ((s_.client_in.available() > 0 || s_.request.pending()) && !request_done_) {
@@ -148,11 +159,13 @@ class Exchange {
       auto ec = co_await read_into(s_.client, s_.client_in);
       if (ec && response_done_) co_return;  // cancelled: the upstream already answered
       if (ec == asio::error::eof) co_return fail("client_closed: the request body was cut short", false);
-      if (ec) co_return fail(ec == asio::error::operation_aborted ? failure_ : "client_error: " + ec.message(), false);
+      if (ec)
+        co_return fail(ec == asio::error::operation_aborted ? aborted_why() : "client_error: " + ec.message(), false);
     }
   }
 
   asio::awaitable<void> relay_response() {
+    co_await asio::this_coro::throw_if_cancelled(false);
     std::string out;
     MessageParser& response = s_.response;
     Inbox& in = s_.upstream_in;
@@ -186,7 +199,9 @@ class Exchange {
                                          : "upstream_error: closed without answering",
                        true);
       }
-      if (ec) co_return fail(ec == asio::error::operation_aborted ? failure_ : "upstream_error: " + ec.message(), true);
+      if (ec)
+        co_return fail(ec == asio::error::operation_aborted ? aborted_why() : "upstream_error: " + ec.message(),
+                       ec != asio::error::operation_aborted);
     }
   }
 
@@ -218,7 +233,7 @@ class Exchange {
       // An HTTP/1.0 client knows no chunks: it gets the bare body, ended by closing the connection.
       const bool dechunk = h.framing == Framing::chunked && client_minor == 0;
       s_.response.emit_chunk_framing(!dechunk);
-      close_client_ = h.framing == Framing::until_close || dechunk || s_.facts.worker.draining;
+      close_client_ = h.framing == Framing::until_close || dechunk || s_.facts.member.ending();
       if (dechunk) {
         Head plain = h;
         plain.framing = Framing::until_close;
@@ -230,7 +245,7 @@ class Exchange {
 
   asio::awaitable<bool> to_client(const std::string& data) {
     if (auto ec = co_await s_.client.write_all(data.data(), data.size())) {
-      fail(ec == asio::error::operation_aborted ? failure_ : "client_error: " + ec.message(), false);
+      fail(ec == asio::error::operation_aborted ? aborted_why() : "client_error: " + ec.message(), false);
       co_return false;
     }
     bytes_out_ += data.size();
@@ -240,7 +255,7 @@ class Exchange {
 
   // After 101: what each side sent beyond the heads goes first, then bytes both ways.
   asio::awaitable<std::string> tunnel() {
-    s_.facts.live.enter_tunnel();  // a reload's verdict or max_connection_age no longer waits for a request
+    s_.facts.member.enter_tunnel();  // a reload's verdict or max_connection_age no longer waits for a request
     std::string from_client(s_.client_in.next(), s_.client_in.available());
     std::string from_upstream(s_.upstream_in.next(), s_.upstream_in.available());
     s_.client_in = {};
@@ -248,8 +263,9 @@ class Exchange {
     if (!from_client.empty() && co_await s_.upstream.stream().write_all(from_client.data(), from_client.size()))
       co_return "upstream_error";
     if (!from_upstream.empty() && !co_await to_client(from_upstream)) co_return "client_error";
-    auto spliced =
-        co_await s_.upstream.tunnel(s_.client, s_.facts.idle_timeout, s_.facts.counters, s_.facts.worker.terminating);
+    auto spliced = co_await s_.upstream.tunnel(s_.client, s_.facts.idle_timeout, s_.facts.counters);
+    // Cut by Gatehouse: the member says why (the drain deadline, a reload's verdict, its age).
+    if (spliced.close == Close::terminated) spliced.close = s_.facts.member.ending().value_or(Close::terminated);
     bytes_in_ += spliced.client_to_upstream + from_client.size();
     bytes_out_ += spliced.upstream_to_client;
     std::string close(close_keyword(spliced.close));
