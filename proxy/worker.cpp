@@ -179,14 +179,21 @@ asio::awaitable<bool> Worker::connections_end_by(std::chrono::steady_clock::time
   co_return connections_.empty();
 }
 
+// Plain statements around each co_await: written as `if (co_await ...) co_return;` this
+// coroutine trapped (SIGILL) on its first resumption with GCC 12.
 asio::awaitable<void> Worker::drain_connections(std::chrono::steady_clock::time_point deadline) {
-  if (co_await connections_end_by(deadline)) co_return;
-  spdlog::warn("worker {}: drain_timeout passed with {} connection(s) open: closing them", index_, connections_.size());
-  connections_.terminate();
-  if (co_await connections_end_by(std::chrono::steady_clock::now() + kTerminateGrace)) co_return;
-  spdlog::error("worker {}: {} connection(s) still open after their cancellation: stopping", index_,
-                connections_.size());
-  io_.stop();
+  bool ended = co_await connections_end_by(deadline);
+  if (!ended) {
+    spdlog::warn("worker {}: drain_timeout passed with {} connection(s) open: closing them", index_,
+                 connections_.size());
+    connections_.terminate();
+    ended = co_await connections_end_by(std::chrono::steady_clock::now() + kTerminateGrace);
+  }
+  if (!ended) {
+    spdlog::error("worker {}: {} connection(s) still open after their cancellation: stopping", index_,
+                  connections_.size());
+    io_.stop();
+  }
 }
 
 void Worker::join() {

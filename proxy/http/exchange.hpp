@@ -264,10 +264,14 @@ class Exchange {
       co_return "upstream_error";
     if (!from_upstream.empty() && !co_await to_client(from_upstream)) co_return "client_error";
     auto spliced = co_await s_.upstream.tunnel(s_.client, s_.facts.idle_timeout, s_.facts.counters);
-    // Cut by Gatehouse: the member says why (the drain deadline, a reload's verdict, its age).
-    if (spliced.close == Close::terminated) spliced.close = s_.facts.member.ending().value_or(Close::terminated);
     bytes_in_ += spliced.client_to_upstream + from_client.size();
     bytes_out_ += spliced.upstream_to_client;
+    if (spliced.close == Close::terminated) {  // cut by Gatehouse: the member says why
+      const ConnectionMember& m = s_.facts.member;
+      std::string why(close_keyword(m.ending().value_or(Close::terminated)));
+      log(why, m.ending_reason(), m.ending_detail());
+      co_return why;
+    }
     std::string close(close_keyword(spliced.close));
     log(spliced.detail.empty() ? close : close + ": " + spliced.detail);
     co_return close;

@@ -40,17 +40,17 @@ struct Reader {
   Reader(asio::io_context& io, ConnectionGroup& group, Phase phase) : socket(io) {
     ConnectionMember& member = group.join(0, 1);
     member.set_phase(phase);
-    auto read = [this]() -> asio::awaitable<void> {
-      co_await asio::this_coro::throw_if_cancelled(false);
-      co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
-      result = co_await read_one();
-    };
-    asio::co_spawn(io, read(),
+    asio::co_spawn(io, run(),
                    asio::bind_cancellation_slot(member.slot(), [this, &group, &member](std::exception_ptr e) {
                      threw = e != nullptr;
                      ending = member.ending();
                      group.leave(member);
                    }));
+  }
+  asio::awaitable<void> run() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    result = co_await read_one();
   }
   asio::awaitable<asio::error_code> read_one() {
     char byte = 0;
@@ -82,6 +82,7 @@ TEST(ConnectionGroup, WaitEndsExactlyWhenTheLastMemberLeaves) {
   ASSERT_TRUE(emptied);
   EXPECT_TRUE(*emptied);
   // An empty group's wait ends at once.
+  io.restart();
   std::optional<bool> again;
   asio::co_spawn(
       io, [&]() -> asio::awaitable<void> { again = co_await group.wait_empty(); }, asio::detached);
@@ -108,7 +109,8 @@ TEST(ConnectionGroup, DrainCancelsAnIdleMemberAtOnceAndLetsOneInFlightFinish) {
   // The one in flight finishes by itself; the deadline cuts the tunnel.
   busy.socket.far.write_some(asio::buffer("x", 1));
   io.run_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(busy.result, asio::error_code());
+  ASSERT_TRUE(busy.result);
+  EXPECT_FALSE(*busy.result) << busy.result->message();
   EXPECT_EQ(group.size(), 1u);
   group.terminate();
   io.run_for(std::chrono::seconds(2));  // returns as soon as nothing is left to run
