@@ -36,7 +36,6 @@ class ConnectionSlots {
     return false;
   }
   void release();
-  std::int64_t in_use() const { return used_.load(std::memory_order_relaxed); }
 
  private:
   const std::int64_t max_;
