@@ -79,7 +79,7 @@ class TestStream {
   };
 
   // Two ends of one connection; operations on `a` count against `fails` (null: never fail).
-  static std::pair<std::unique_ptr<TestStream>, std::unique_ptr<TestStream>> pair(asio::any_io_executor ex,
+  static std::pair<std::unique_ptr<TestStream>, std::unique_ptr<TestStream>> pair(const asio::any_io_executor& ex,
                                                                                   FailCount* fails) {
     auto pipes = std::make_shared<PipePair>();
     return {std::unique_ptr<TestStream>(new TestStream(ex, pipes, pipes->b_to_a, pipes->a_to_b, fails)),
@@ -89,7 +89,10 @@ class TestStream {
   TestStream& operator=(const TestStream&) = delete;
   ~TestStream() {
     in_.waiter = nullptr;
-    close();
+    try {
+      close();
+    } catch (...) {  // a timer's cancel() throws only if the reactor fails; we are going anyway
+    }
   }
 
   // Reads return at most this much at a time: more operations, more failure points.
@@ -172,7 +175,7 @@ class TestStream {
 
  private:
   TestStream(asio::any_io_executor ex, std::shared_ptr<PipePair> pipes, Pipe& in, Pipe& out, FailCount* fails)
-      : ex_(ex), pipes_(std::move(pipes)), in_(in), out_(out), fails_(fails), socket_(*this) {}
+      : ex_(std::move(ex)), pipes_(std::move(pipes)), in_(in), out_(out), fails_(fails), socket_(*this) {}
 
   // A pending wait ends with operation_aborted; later operations run as usual (as on a socket).
   void cancel() {

@@ -41,7 +41,7 @@ struct Reader {
     ConnectionMember& member = group.join(0, 1);
     member.set_phase(phase);
     asio::co_spawn(io, run(),
-                   asio::bind_cancellation_slot(member.slot(), [this, &group, &member](std::exception_ptr e) {
+                   asio::bind_cancellation_slot(member.slot(), [this, &group, &member](const std::exception_ptr& e) {
                      threw = e != nullptr;
                      ending = member.ending();
                      group.leave(member);
