@@ -1,5 +1,6 @@
 #include "proxy/connection.hpp"
 
+#include <asio/this_coro.hpp>
 #include <ctime>
 
 #include "common/deadline.hpp"
@@ -84,14 +85,14 @@ asio::awaitable<void> serve_refusal_pages(WorkerContext& worker, const SnapshotS
                           listener,
                           tls.stream(),
                           upstream,
-                          scope.live(),
+                          scope.member(),
                           scope.record(),
                           verdict.route,
                           refusal_of(verdict, listener, scope.record()),
                           {},
                           "",
                           &state};
-  scope.live().request_boundaries = true;
+  scope.member().set_phase(Phase::request);
   const Close close = co_await http::serve_http(hc);
   scope.lines_written_by_requests(hc.requests_logged);
   scope.finish(close);
@@ -120,8 +121,8 @@ asio::awaitable<void> serve_tunnel(WorkerContext& worker, const SnapshotState& s
     co_return;
   }
   rec.endpoint = opened.endpoint;
-  SpliceResult spliced = co_await splice(tls.stream(), link, listener.settings.idle_timeout,
-                                         worker.listener(listener.index), worker.terminating);
+  SpliceResult spliced =
+      co_await splice(tls.stream(), link, listener.settings.idle_timeout, worker.listener(listener.index));
   rec.bytes_client_to_upstream = spliced.client_to_upstream;
   rec.bytes_upstream_to_client = spliced.upstream_to_client;
   scope.finish(spliced.close, spliced.detail);
@@ -130,18 +131,23 @@ asio::awaitable<void> serve_tunnel(WorkerContext& worker, const SnapshotState& s
 }  // namespace
 
 // `snapshot` is only held: it keeps `listener` alive for this connection, whatever a reload does.
-asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] std::shared_ptr<const Snapshot> snapshot,
+asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& member,
+                                       [[maybe_unused]] std::shared_ptr<const Snapshot> snapshot,
                                        std::shared_ptr<const SnapshotState> state, std::uint64_t generation,
                                        const ListenerRuntime& listener, asio::ip::tcp::socket socket) {
+  // Cancelled by the member's signal, an awaited operation returns operation_aborted, which each
+  // step handles: never an exception. Every kind of cancellation is let through.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
   asio::ip::tcp::socket upstream(socket.get_executor());
   asio::error_code ignored;
   asio::ip::tcp::endpoint client = socket.remote_endpoint(ignored);
-  ConnectionScope scope(worker, *state, listener, socket, client, upstream, generation);
+  ConnectionScope scope(worker, member, *state, listener, client);
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   // Armed from accept; gone before the scope is (declared after it).
   Deadline age(socket.get_executor());
   if (const auto max_age = listener.settings.max_connection_age; max_age.count() > 0)
-    age.arm(max_age, [&worker, &live = scope.live(), max_age] { reach_max_age(worker, live, max_age); });
+    age.arm(max_age, [&worker, &member, max_age] { reach_max_age(worker, member, max_age); });
 
   // 1. The PROXY header in front of TLS, when a load balancer sends one.
   if (!listener.settings.accept_proxy_protocol.empty()) {
@@ -168,11 +174,9 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   }
 
   // 3. Admitted on the route the handshake chose; checked again if a reload came meanwhile.
-  LiveSockets& live = scope.live();
-  live.ssl = tls.session();
-  live.request_boundaries = listener.settings.mode == conf::ListenerMode::http;
-  live.tunnel = !live.request_boundaries;
-  if (generation != worker.generation) revalidate(worker, live);
+  member.ssl = tls.session();
+  member.set_phase(listener.settings.mode == conf::ListenerMode::http ? Phase::request : Phase::tunnel);
+  if (generation != worker.generation) revalidate(worker, member);
   const UpstreamRuntime& up = *listener.route_upstreams[static_cast<size_t>(verdict.route)];
   scope.admit(listener.router->routes()[static_cast<size_t>(verdict.route)].name, up.name);
   if (scope.ended_by_gatehouse()) co_return scope.finish(Close::done);
@@ -183,7 +187,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, [[maybe_unused]] s
   // 4. The upstream: one exchange per request (http mode) or a tunnel (tcp mode).
   if (listener.settings.mode == conf::ListenerMode::http) {
     http::HttpConnection hc{worker,        listener,     tls.stream(),
-                            upstream,      live,         scope.record(),
+                            upstream,      member,       scope.record(),
                             verdict.route, std::nullopt, forward_facts(verdict, tls.facts(), client),
                             preface,       state.get()};
     const Close close = co_await http::serve_http(hc);

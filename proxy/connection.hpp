@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "proxy/connection_group.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker_context.hpp"
 
@@ -15,7 +16,10 @@ namespace gatehouse::proxy {
 // `generation`: the worker's generation of `snapshot`; a connection admitted after a newer one
 // arrived is re-verified against it at once.
 // `state`: the worker's pools and counters for the parts of `snapshot`.
-asio::awaitable<void> serve_connection(WorkerContext& worker, std::shared_ptr<const Snapshot> snapshot,
+// `member`: the connection's place in its worker's group, whose signal is bound to this
+// coroutine's co_spawn: a drain, a reload's verdict or max_connection_age cancel it through it.
+asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& member,
+                                       std::shared_ptr<const Snapshot> snapshot,
                                        std::shared_ptr<const SnapshotState> state, std::uint64_t generation,
                                        const ListenerRuntime& listener, asio::ip::tcp::socket socket);
 

@@ -21,17 +21,13 @@ std::string peer_text(const asio::ip::tcp::endpoint& ep) {
 
 }  // namespace
 
-ConnectionScope::ConnectionScope(WorkerContext& worker, const SnapshotState& state, const ListenerRuntime& listener,
-                                 asio::ip::tcp::socket& client, const asio::ip::tcp::endpoint& client_address,
-                                 asio::ip::tcp::socket& upstream, std::uint64_t generation)
-    : worker_(worker), state_(state), counters_(worker.listener(listener.index)), listener_(listener) {
+ConnectionScope::ConnectionScope(WorkerContext& worker, ConnectionMember& member, const SnapshotState& state,
+                                 const ListenerRuntime& listener, const asio::ip::tcp::endpoint& client_address)
+    : worker_(worker), member_(member), state_(state), counters_(worker.listener(listener.index)), listener_(listener) {
   worker_.counters.connections_total.add();
   worker_.counters.connections_active.add();
   counters_.connections_total.add();
   counters_.connections_active.add();
-  live_ = worker_.live.insert(worker_.live.end(), LiveSockets{&client, &upstream});
-  live_->listener = listener.index;
-  live_->checked_generation = generation;
   rec_.id = fmt::format("{}-{:x}", worker_.index, ++worker_.connections_accepted);
   rec_.listener = listener.settings.name;
   rec_.client = peer_text(client_address);
@@ -39,7 +35,6 @@ ConnectionScope::ConnectionScope(WorkerContext& worker, const SnapshotState& sta
 
 ConnectionScope::~ConnectionScope() {
   if (!written_) finish(Close::terminated);
-  worker_.live.erase(live_);
   worker_.counters.connections_active.sub();
   counters_.connections_active.sub();
   counters_.connection_duration.observe(ms_since(started_) / 1000);
@@ -117,15 +112,15 @@ void ConnectionScope::upstream_unavailable(std::string detail) {
 void ConnectionScope::finish(Close close, std::string detail) {
   if (written_) return;
   written_ = true;
-  const bool ended = admitted_ && live_->closing();
+  const bool ended = admitted_ && member_.ended_by_gatehouse();
   if (ended) {  // Gatehouse ended it: that is its close, with the reason
-    if (live_->ending == Ending::reverified_closed) {
+    close = *member_.ending();
+    if (close == Close::reverified_closed) {
       rec_.decision = "deny";
-      rec_.reason = live_->ending_reason;
+      rec_.reason = member_.ending_reason();
     }
-    rec_.detail = live_->ending_detail;
-    close = live_->ending == Ending::reverified_closed ? Close::reverified_closed : Close::max_connection_age;
-  } else if (worker_.terminating) {
+    rec_.detail = member_.ending_detail();
+  } else if (member_.ending() == Close::terminated) {
     close = Close::terminated;
   } else if (!detail.empty() && rec_.detail.empty()) {
     rec_.detail = std::move(detail);

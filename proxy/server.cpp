@@ -15,8 +15,6 @@ namespace gatehouse::proxy {
 namespace {
 
 constexpr int kBacklog = 4096;
-// After the drain deadline, connections get this long to notice their cancellation.
-constexpr auto kTerminateGrace = std::chrono::seconds(2);
 
 std::string address_text(const asio::ip::tcp::endpoint& ep) {
   auto a = ep.address();
@@ -152,15 +150,10 @@ void Server::shutdown() {
   }
   if (watch_) watch_->stop();  // no reload once the drain has begun
   ready_ = false;              // /readyz answers 503 from now on: balancers stop sending us clients
-  for (auto& w : workers_) w->stop_accepting();
-  auto drain = snapshot()->settings.server.drain_timeout;
-  if (!slots_.wait_until_idle(std::chrono::steady_clock::now() + drain)) {
-    spdlog::warn("drain_timeout ({} ms) passed with {} connection(s) open: closing them", drain.count(),
-                 slots_.in_use());
-    for (auto& w : workers_) w->terminate_connections();
-    if (!slots_.wait_until_idle(std::chrono::steady_clock::now() + kTerminateGrace))
-      for (auto& w : workers_) w->io().stop();
-  }
+  // Each worker drains its own connections to the common deadline; its thread ends when its last
+  // connection did (or, past the deadline and a grace, when it gives up on them).
+  const auto deadline = std::chrono::steady_clock::now() + snapshot()->settings.server.drain_timeout;
+  for (auto& w : workers_) w->drain(deadline);
   for (auto& w : workers_) w->join();
   if (monitor_) monitor_->stop();
   if (admin_) admin_->stop();

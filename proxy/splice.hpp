@@ -1,6 +1,9 @@
 // Copies bytes both ways between the client's TLS stream and the upstream with one bounded
-// buffer per direction, forwards each half-close, and ends on idle_timeout. The upstream is a
-// plain socket or, for re-encryption, a TLS stream: both offer the same four operations.
+// buffer per direction, forwards each half-close, and ends on idle_timeout or when the calling
+// coroutine is cancelled (its connection's group member: proxy/connection_group.hpp). The
+// upstream is a plain socket or, for re-encryption, a TLS stream: both offer the same four
+// operations. The definition is in splice_impl.hpp, for tests that drive it over in-memory
+// streams (tests/unit/splice_faults_test.cpp).
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -34,13 +37,15 @@ class PlainStream {
 struct SpliceResult {
   std::uint64_t client_to_upstream = 0;
   std::uint64_t upstream_to_client = 0;
-  Close close = Close::done;  // done, idle_timeout, client_error, upstream_error or terminated
-  std::string detail;         // the error, in plain words
+  // done, idle_timeout, client_error, upstream_error, or terminated: the calling coroutine was
+  // cancelled (the connection's member records by whom and why).
+  Close close = Close::done;
+  std::string detail;  // the error, in plain words
 };
 
-// Instantiated for PlainStream and tls::Stream.
-template <typename Upstream>
-asio::awaitable<SpliceResult> splice(tls::Stream& client, Upstream& upstream, conf::Duration idle_timeout,
-                                     metrics::ListenerCounters& counters, const bool& terminating);
+// Instantiated in splice.cpp for tls::Stream and UpstreamLink.
+template <typename Client, typename Upstream>
+asio::awaitable<SpliceResult> splice(Client& client, Upstream& upstream, conf::Duration idle_timeout,
+                                     metrics::ListenerCounters& counters);
 
 }  // namespace gatehouse::proxy

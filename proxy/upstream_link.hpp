@@ -21,7 +21,7 @@ namespace gatehouse::proxy {
 
 class UpstreamLink {
  public:
-  // `socket` stays the caller's (it is registered for drain); the link opens and closes it.
+  // `socket` stays the caller's (it lives as long as the connection); the link opens and closes it.
   UpstreamLink(WorkerContext& worker, asio::ip::tcp::socket& socket)
       : worker_(worker), socket_(socket), plain_(socket) {}
   UpstreamLink(const UpstreamLink&) = delete;

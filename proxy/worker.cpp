@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -18,21 +20,24 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // Connections re-verified before the worker serves other events again (a full chain
 // verification is tens of microseconds).
 constexpr size_t kRevalidationBatch = 64;
+// After the drain deadline, connections get this long to notice their cancellation.
+constexpr auto kTerminateGrace = std::chrono::seconds(2);
+
+void log_escaped(const char* what, size_t worker, const std::exception_ptr& e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("worker {}: {} ended with an unexpected error: {}", worker, what, ex.what());
+  }
+}
 }  // namespace
 
 void ConnectionSlots::release() {
-  if (used_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
-    std::lock_guard lock(mutex_);  // reached only when the last connection closes
-    idle_.notify_all();
-  }
+  used_.fetch_sub(1, std::memory_order_seq_cst);
   // Only at the cap does anyone wait: then every worker's waiters look again.
   if (waiting_.load(std::memory_order_seq_cst) > 0)
     for (auto& wake : wakers_) wake();
-}
-
-bool ConnectionSlots::wait_until_idle(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock lock(mutex_);
-  return idle_.wait_until(lock, deadline, [this] { return used_.load() <= 0; });
 }
 
 Worker::Worker(size_t index, ConnectionSlots& slots, AccessLog access_log) : index_(index), slots_(slots) {
@@ -57,14 +62,7 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   // Sized before the thread starts, so a scrape from another thread reads only the counters.
   context_.size_counters(snapshot_->listeners.size());
   for (size_t i = 0; i < acceptors_.size(); ++i) {
-    asio::co_spawn(io_, accept_loop(i), [](const std::exception_ptr& e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("accept loop stopped: {}", ex.what());
-      }
-    });
+    asio::co_spawn(io_, accept_loop(i), [this](const std::exception_ptr& e) { log_escaped("accept loop", index_, e); });
   }
   // The cache is the thread's: this server's setting, whatever other servers in the process use.
   const auto cache_entries = static_cast<std::size_t>(snapshot_->settings.server.verified_cache);
@@ -96,11 +94,12 @@ void Worker::revalidate_open_connections() {
 }
 
 void Worker::revalidate_batch() {
-  // Closing only cancels and shuts sockets down: no connection leaves the list during the loop.
+  // Ending a connection only emits its cancellation (the aborted operations' completions are
+  // posted): no member leaves the group during the loop.
   size_t checked = 0;
-  for (auto& l : context_.live) {
-    if (l.checked_generation == context_.generation) continue;
-    revalidate(context_, l);
+  for (auto& member : connections_.members()) {
+    if (member.checked_generation == context_.generation) continue;
+    revalidate(context_, member);
     if (++checked == kRevalidationBatch) {
       asio::post(io_, [this] { revalidate_batch(); });
       return;
@@ -116,7 +115,7 @@ asio::awaitable<bool> Worker::wait_for_slot(bool take, asio::steady_timer& wait)
   bool got = false;
   while (accepting_ && !(got = take ? slots_.try_take() : !slots_.full())) {
     wait.expires_at(asio::steady_timer::time_point::max());
-    co_await wait.async_wait(use_tuple);  // cancelled by wake_slot_waiters or stop_accepting
+    co_await wait.async_wait(use_tuple);  // cancelled by wake_slot_waiters (a release or the drain)
   }
   std::erase(slot_waiters_, &wait);
   slots_.end_wait();
@@ -152,31 +151,53 @@ asio::awaitable<void> Worker::accept_loop(size_t slot) {
 
 void Worker::spawn_connection(size_t listener_index, asio::ip::tcp::socket socket) {
   const ListenerRuntime& listener = snapshot_->listeners[listener_index];
+  ConnectionMember& member = connections_.join(listener_index, context_.generation);
+  // The member's signal reaches the operation the connection awaits; the handler runs after the
+  // coroutine's frame is gone, so the member outlives everything that refers to it.
   asio::co_spawn(
-      io_, serve_connection(context_, snapshot_, context_.bound, context_.generation, listener, std::move(socket)),
-      [this](const std::exception_ptr& e) {
+      io_,
+      serve_connection(context_, member, snapshot_, context_.bound, context_.generation, listener, std::move(socket)),
+      asio::bind_cancellation_slot(member.slot(), [this, &member](const std::exception_ptr& e) {
+        connections_.leave(member);
         slots_.release();  // wakes accept loops waiting at the cap, here and elsewhere
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("worker {}: connection ended with an unexpected error: {}", index_, ex.what());
-        }
-      });
+        log_escaped("connection", index_, e);
+      }));
 }
 
-void Worker::stop_accepting() {
-  asio::post(io_, [this] {
+void Worker::drain(std::chrono::steady_clock::time_point deadline) {
+  asio::post(io_, [this, deadline] {
     accepting_ = false;
-    context_.start_draining();
     wake_slot_waiters();
     asio::error_code ignored;
     for (auto& [index, acceptor] : acceptors_) acceptor.close(ignored);
+    connections_.drain();
+    asio::co_spawn(io_, drain_connections(deadline),
+                   [this](const std::exception_ptr& e) { log_escaped("drain", index_, e); });
   });
 }
 
-void Worker::terminate_connections() {
-  asio::post(io_, [this] { context_.cancel_all(); });
+asio::awaitable<bool> Worker::connections_end_by(std::chrono::steady_clock::time_point deadline) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(io_, deadline);
+  co_await (connections_.wait_empty() || timer.async_wait(use_tuple));
+  co_return connections_.empty();
+}
+
+// Plain statements around each co_await: written as `if (co_await ...) co_return;` this
+// coroutine trapped (SIGILL) on its first resumption with GCC 12.
+asio::awaitable<void> Worker::drain_connections(std::chrono::steady_clock::time_point deadline) {
+  bool ended = co_await connections_end_by(deadline);
+  if (!ended) {
+    spdlog::warn("worker {}: drain_timeout passed with {} connection(s) open: closing them", index_,
+                 connections_.size());
+    connections_.terminate();
+    ended = co_await connections_end_by(std::chrono::steady_clock::now() + kTerminateGrace);
+  }
+  if (!ended) {
+    spdlog::error("worker {}: {} connection(s) still open after their cancellation: stopping", index_,
+                  connections_.size());
+    io_.stop();
+  }
 }
 
 void Worker::join() {

@@ -7,19 +7,19 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "proxy/connection_group.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker_context.hpp"
 
 namespace gatehouse::proxy {
 
-// The little that all workers share: the connection cap and the drain signal.
+// The little that all workers share: the connection cap.
 class ConnectionSlots {
  public:
   explicit ConnectionSlots(std::int64_t max) : max_(max) {}
@@ -36,17 +36,12 @@ class ConnectionSlots {
     return false;
   }
   void release();
-  std::int64_t in_use() const { return used_.load(std::memory_order_relaxed); }
-  // Blocks until no slot is in use or `deadline` passes; true when all were released.
-  bool wait_until_idle(std::chrono::steady_clock::time_point deadline);
 
  private:
   const std::int64_t max_;
   std::atomic<std::int64_t> used_{0};
   std::atomic<int> waiting_{0};  // accept loops waiting at the cap, on any worker
   std::vector<std::function<void()>> wakers_;
-  std::mutex mutex_;  // only for the waiter at shutdown
-  std::condition_variable idle_;
 };
 
 class Worker {
@@ -61,8 +56,9 @@ class Worker {
   void adopt(std::shared_ptr<const Snapshot> snapshot);  // thread-safe: new connections use it
   // Thread-safe: the upstream monitor's new answer for an endpoint, kept in this worker's state.
   void learn_addresses(const std::string& endpoint, const Resolution& answer);
-  void stop_accepting();         // thread-safe
-  void terminate_connections();  // thread-safe
+  // Thread-safe. Stops accepting, drains the connections (idle keep-alive ones end at once,
+  // the rest may finish) and cancels those still open at `deadline`; the thread ends once none is left.
+  void drain(std::chrono::steady_clock::time_point deadline);
   void join();
   const metrics::WorkerCounters& counters() const { return context_.counters; }
   const WorkerContext& context() const { return context_; }
@@ -74,6 +70,9 @@ class Worker {
   asio::awaitable<bool> wait_for_slot(bool take, asio::steady_timer& wait);
   void wake_slot_waiters();
   void spawn_connection(size_t listener_index, asio::ip::tcp::socket socket);
+  asio::awaitable<void> drain_connections(std::chrono::steady_clock::time_point deadline);
+  // True when the group emptied before `deadline`.
+  asio::awaitable<bool> connections_end_by(std::chrono::steady_clock::time_point deadline);
   // After a reload: every open connection checked against the new snapshot, a batch at a time
   // so that the worker keeps serving in between.
   void revalidate_open_connections();
@@ -83,6 +82,7 @@ class Worker {
   asio::io_context io_{1};
   ConnectionSlots& slots_;
   WorkerContext context_;
+  ConnectionGroup connections_{io_.get_executor()};  // every connection this worker serves
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::pair<size_t, asio::ip::tcp::acceptor>> acceptors_;
   std::vector<asio::steady_timer*> slot_waiters_;  // this worker's accept loops waiting at the cap

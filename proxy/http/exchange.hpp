@@ -7,11 +7,12 @@
 // ones are tls::Stream and http_session.cpp's link to the route's upstream. Streams offer
 // tls::Stream's operations (read_ready, wait_readable, write_all, close_send, socket() with
 // cancel(ec) and get_executor()). The upstream offers is_open(), stale(), close(), open() ->
-// UpstreamLink::Opened, stream(), and tunnel(client, idle, counters, terminating) -> SpliceResult.
+// UpstreamLink::Opened, stream(), and tunnel(client, idle, counters) -> SpliceResult.
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/this_coro.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -48,7 +49,7 @@ class Exchange {
     plan_ = std::move(plan);
     host_ = plan_.host;
     const Head& in = s_.request.head();
-    const bool keep_alive = s_.request.keep_alive() && !s_.facts.worker.draining;
+    const bool keep_alive = s_.request.keep_alive() && !s_.facts.member.ending();
     Head out = upstream_request(in, plan_, keep_alive, s_.facts.http.headers, s_.facts.forward);
     if (s_.facts.whoami) {
       s_.endpoint = *s_.facts.whoami;
@@ -119,24 +120,24 @@ class Exchange {
     cancel_both();
   }
 
-  // An operation ended by a cancel: our own fail() (nothing more to say), or one from outside.
-  void cancelled() {
-    if (!failure_) cancel_both();
-  }
-
   void cancel_both() {
     asio::error_code ignored;
     s_.client.socket().cancel(ignored);
     if (s_.upstream.is_open()) s_.upstream.stream().socket().cancel(ignored);
   }
 
-  // An operation on `side`'s stream failed with `ec`.
+  // An operation on `side`'s stream failed with `ec`. operation_aborted: our own fail()
+  // cancelled it (failure_ says why), or the connection was cancelled (its member says why: the
+  // drain deadline).
   void fail_on(std::error_code ec, Close side) {
-    if (ec == asio::error::operation_aborted) return cancelled();
-    fail(side, ec.message());
+    if (ec != asio::error::operation_aborted) return fail(side, ec.message());
+    if (!failure_) fail(s_.facts.member.ending().value_or(Close::terminated));
   }
 
+  // Also a side of `&&` in relay(), a coroutine of its own: after a cancellation its operations
+  // return operation_aborted instead of throwing.
   asio::awaitable<void> forward_request_body() {
+    co_await asio::this_coro::throw_if_cancelled(false);
     std::string out;
     for (;;) {
       while ((s_.client_in.available() > 0 || s_.request.pending()) && !request_done_) {
@@ -166,6 +167,7 @@ class Exchange {
   }
 
   asio::awaitable<void> relay_response() {
+    co_await asio::this_coro::throw_if_cancelled(false);
     std::string out;
     MessageParser& response = s_.response;
     Inbox& in = s_.upstream_in;
@@ -230,7 +232,7 @@ class Exchange {
       // An HTTP/1.0 client knows no chunks: it gets the bare body, ended by closing the connection.
       const bool dechunk = h.framing == Framing::chunked && client_minor == 0;
       s_.response.emit_chunk_framing(!dechunk);
-      close_client_ = h.framing == Framing::until_close || dechunk || s_.facts.worker.draining;
+      close_client_ = h.framing == Framing::until_close || dechunk || s_.facts.member.ending();
       if (dechunk) {
         Head plain = h;
         plain.framing = Framing::until_close;
@@ -252,7 +254,7 @@ class Exchange {
 
   // After 101: what each side sent beyond the heads goes first, then bytes both ways.
   asio::awaitable<Close> tunnel() {
-    s_.facts.live.enter_tunnel();  // a reload's verdict or max_connection_age no longer waits for a request
+    s_.facts.member.enter_tunnel();  // a reload's verdict or max_connection_age no longer waits for a request
     std::string from_client(s_.client_in.next(), s_.client_in.available());
     std::string from_upstream(s_.upstream_in.next(), s_.upstream_in.available());
     s_.client_in = {};
@@ -260,10 +262,15 @@ class Exchange {
     if (!from_client.empty() && co_await s_.upstream.stream().write_all(from_client.data(), from_client.size()))
       co_return Close::upstream_error;
     if (!from_upstream.empty() && !co_await to_client(from_upstream)) co_return Close::client_error;
-    auto spliced =
-        co_await s_.upstream.tunnel(s_.client, s_.facts.idle_timeout, s_.facts.counters, s_.facts.worker.terminating);
+    auto spliced = co_await s_.upstream.tunnel(s_.client, s_.facts.idle_timeout, s_.facts.counters);
     bytes_in_ += spliced.client_to_upstream + from_client.size();
     bytes_out_ += spliced.upstream_to_client;
+    if (spliced.close == Close::terminated) {  // cut by Gatehouse: the member says why
+      const ConnectionMember& m = s_.facts.member;
+      const Close why = m.ending().value_or(Close::terminated);
+      log(why, m.ending_detail(), m.ending_reason());
+      co_return why;
+    }
     log(spliced.close, spliced.detail);
     co_return spliced.close;
   }

@@ -11,6 +11,7 @@
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/close_reason.hpp"
+#include "proxy/connection_group.hpp"
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/identity_headers.hpp"
 #include "proxy/http/inbox.hpp"
@@ -22,7 +23,7 @@ namespace gatehouse::proxy::http {
 // The connection's facts and sinks, fixed while it serves requests.
 struct SessionFacts {
   WorkerContext& worker;
-  LiveSockets& live;
+  ConnectionMember& member;  // idle between requests; why Gatehouse ends the connection, if it does
   const conf::HttpSettings& http;
   conf::Duration idle_timeout;
   metrics::ListenerCounters& counters;

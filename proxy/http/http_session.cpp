@@ -23,9 +23,8 @@ class LinkUpstream {
     return link_.open(*upstream_, state_->upstreams[upstream_->index], preface_);
   }
   UpstreamLink& stream() { return link_; }
-  asio::awaitable<SpliceResult> tunnel(tls::Stream& client, conf::Duration idle, metrics::ListenerCounters& counters,
-                                       const bool& terminating) {
-    return splice(client, link_, idle, counters, terminating);
+  asio::awaitable<SpliceResult> tunnel(tls::Stream& client, conf::Duration idle, metrics::ListenerCounters& counters) {
+    return splice(client, link_, idle, counters);
   }
 
  private:
@@ -56,7 +55,7 @@ asio::awaitable<Close> serve_http(HttpConnection& c) {
   if (up && up->endpoints.front().kind == Endpoint::Kind::builtin_whoami) whoami = &up->endpoints.front().label;
   LinkUpstream upstream(c.worker, c.upstream_socket, up, c.state, c.proxy_preface);
   const SessionFacts facts{c.worker,
-                           c.live,
+                           c.member,
                            http,
                            c.listener.settings.idle_timeout,
                            c.worker.listener(c.listener.index),

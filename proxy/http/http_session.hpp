@@ -17,6 +17,7 @@
 
 #include "proxy/access_log.hpp"
 #include "proxy/close_reason.hpp"
+#include "proxy/connection_group.hpp"
 #include "proxy/http/identity_headers.hpp"
 #include "proxy/http/refusal_page.hpp"
 #include "proxy/snapshot.hpp"
@@ -29,11 +30,11 @@ struct HttpConnection {
   WorkerContext& worker;
   const ListenerRuntime& listener;
   tls::Stream& client;
-  asio::ip::tcp::socket& upstream_socket;  // registered for drain by the caller
-  LiveSockets& live;                       // marked idle between requests, so a drain closes it at once
-  const ConnectionRecord& connection;      // the connection's facts, copied into each request's line
-  int route = -1;                          // the route the SNI chose
-  std::optional<Refusal> refusal;          // verify = "optional" and the client was not accepted
+  asio::ip::tcp::socket& upstream_socket;
+  ConnectionMember& member;            // idle between requests, so a drain ends it at once
+  const ConnectionRecord& connection;  // the connection's facts, copied into each request's line
+  int route = -1;                      // the route the SNI chose
+  std::optional<Refusal> refusal;      // verify = "optional" and the client was not accepted
   ForwardFacts facts;
   std::string proxy_preface;             // PROXY v2 header for each upstream connection, or empty
   const SnapshotState* state = nullptr;  // the worker's pools and counters for this snapshot

@@ -26,13 +26,13 @@ asio::awaitable<Close> serve_requests(Client& client, Upstream& upstream, const 
   Parts<Client, Upstream> parts(client, upstream, facts);
   for (int n = 1;; ++n) {
     const auto started = std::chrono::steady_clock::now();
-    const HeadWait wait{facts.worker, facts.live, facts.http, n == 1};
+    const HeadWait wait{facts.member, facts.http, n == 1};
     const HeadResult head = co_await read_request_head(client, parts.client_in, parts.request, wait);
     switch (head) {
       case HeadResult::closed:
         co_return Close::client_closed;
       case HeadResult::error:
-        co_return facts.worker.terminating ? Close::terminated : Close::client_error;
+        co_return facts.member.ending() == Close::terminated ? Close::terminated : Close::client_error;
       case HeadResult::idle:
         co_return n == 1 ? Close::head_timeout : Close::keepalive_timeout;
       case HeadResult::drained:

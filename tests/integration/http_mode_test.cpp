@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/support/command.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/http_upstream.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tls/identity.hpp"
@@ -373,6 +374,65 @@ TEST(HttpMode, DrainClosesIdleKeepAliveConnectionsAtOnce) {
   ASSERT_TRUE(rest) << idle.error();
   EXPECT_TRUE(rest->empty());
   EXPECT_TRUE(idle.peer_closed());
+}
+
+// A drain cancels the idle keep-alive connection at once and waits for the request in flight,
+// which is answered with Connection: close; only then does the drain end.
+TEST(HttpMode, DrainWaitsForTheRequestInFlightAndClosesIdleOnesAtOnce) {
+  HttpUpstream up;
+  ProxyHarness proxy;
+  ProxyConfig c = http_config(up);
+  c.drain_timeout = "60s";
+  proxy.start(c);
+  TlsClient idle(proxy.client());
+  ASSERT_TRUE(idle.connect()) << idle.error();
+  ASSERT_TRUE(idle.send("GET /first HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  ASSERT_EQ(read_response(idle).rfind("HTTP/1.1 200", 0), 0u);
+  TlsClient busy(proxy.client());
+  ASSERT_TRUE(busy.connect()) << busy.error();
+  ASSERT_TRUE(busy.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n01234"));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    proxy.stop();
+    stopped = true;
+  });
+  auto rest = idle.read_all();  // cancelled at once: nothing was in flight
+  ASSERT_TRUE(rest) << idle.error();
+  EXPECT_TRUE(rest->empty());
+  EXPECT_TRUE(idle.peer_closed());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(stopped) << "the drain ended with a request in flight";
+  ASSERT_TRUE(busy.send("56789"));
+  const std::string answer = read_response(busy);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  stopper.join();
+  auto log = proxy.wait_for_log(2);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[1]["target"], "/upload");
+  EXPECT_EQ(log[1]["status"], 200);
+  EXPECT_EQ(log[1]["close"], "done");
+}
+
+// At the drain deadline the request still in flight is cancelled, and its line says so.
+TEST(HttpMode, DrainDeadlineCancelsTheRequestInFlight) {
+  HttpUpstream up;
+  ProxyHarness proxy;
+  ProxyConfig c = http_config(up);
+  c.drain_timeout = "300ms";
+  proxy.start(c);
+  TlsClient busy(proxy.client());
+  ASSERT_TRUE(busy.connect()) << busy.error();
+  ASSERT_TRUE(busy.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n01234"));
+  ASSERT_TRUE(eventually([&] { return proxy.totals().handshakes_ok >= 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the head is read: in flight
+  const auto started = std::chrono::steady_clock::now();
+  proxy.stop();  // the body's rest never comes: the deadline cuts it
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  auto log = proxy.wait_for_log(1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["target"], "/upload");
+  EXPECT_EQ(log[0]["close"], "terminated");
 }
 
 TEST(HttpMode, WhoamiShowsTheHeadersAnUpstreamReceives) {

@@ -56,7 +56,7 @@ class MemoryUpstream {
 
   // Bytes both ways, as proxy/splice.cpp does for the real streams (without its buffer pool).
   template <typename Client>
-  asio::awaitable<proxy::SpliceResult> tunnel(Client& client, conf::Duration, metrics::ListenerCounters&, const bool&) {
+  asio::awaitable<proxy::SpliceResult> tunnel(Client& client, conf::Duration, metrics::ListenerCounters&) {
     using namespace asio::experimental::awaitable_operators;
     proxy::SpliceResult r;
     co_await (copy(client, stream(), r.client_to_upstream, proxy::Close::client_error, r) &&

@@ -4,7 +4,8 @@
 // completes, and so goes through every failure point. Sticky (Beast's way): once the Nth
 // operation failed every later one fails too, as on a connection that was reset. Once: only the
 // Nth fails and the rest carry on, so a failure whose cancellation misses a waiting operation
-// shows as a hang instead of being hidden by the failures that follow.
+// shows as a hang instead of being hidden by the failures that follow. tests/unit/
+// http_exchange_faults_test.cpp drives http mode's exchanges with it, splice_faults_test.cpp splice.
 #pragma once
 
 #include <algorithm>
@@ -30,19 +31,23 @@ class FailCount {
   explicit FailCount(std::size_t n = std::numeric_limits<std::size_t>::max(), Mode mode = Mode::sticky)
       : n_(n), mode_(mode) {}
   // True (with `ec` set) for the Nth operation, and with Mode::sticky for every later one.
-  bool fail(std::error_code& ec) {
+  // `side` names the stream that asked (TestStream::set_side), for failed_side().
+  bool fail(std::error_code& ec, int side = 0) {
     ++i_;
     if (i_ < n_ || (i_ > n_ && mode_ == Mode::once)) return false;
+    if (i_ == n_) failed_side_ = side;
     ec = asio::error::connection_reset;
     return true;
   }
   std::size_t operations() const { return i_; }
   bool failed() const { return i_ >= n_; }
+  int failed_side() const { return failed_side_; }  // of the Nth operation
 
  private:
   std::size_t n_;
   Mode mode_;
   std::size_t i_ = 0;
+  int failed_side_ = 0;
 };
 
 // One direction of a connection: what was written and not read yet, and the reader waiting.
@@ -74,7 +79,7 @@ class TestStream {
   };
 
   // Two ends of one connection; operations on `a` count against `fails` (null: never fail).
-  static std::pair<std::unique_ptr<TestStream>, std::unique_ptr<TestStream>> pair(asio::any_io_executor ex,
+  static std::pair<std::unique_ptr<TestStream>, std::unique_ptr<TestStream>> pair(const asio::any_io_executor& ex,
                                                                                   FailCount* fails) {
     auto pipes = std::make_shared<PipePair>();
     return {std::unique_ptr<TestStream>(new TestStream(ex, pipes, pipes->b_to_a, pipes->a_to_b, fails)),
@@ -84,15 +89,22 @@ class TestStream {
   TestStream& operator=(const TestStream&) = delete;
   ~TestStream() {
     in_.waiter = nullptr;
-    close();
+    try {
+      close();
+    } catch (...) {  // a timer's cancel() throws only if the reactor fails; we are going anyway
+    }
   }
 
   // Reads return at most this much at a time: more operations, more failure points.
   void set_read_size(std::size_t n) { read_size_ = n; }
+  // What this end reports to FailCount::fail (which side of a splice failed).
+  void set_side(int side) { side_ = side; }
+  // A wait_readable is pending on this end.
+  bool waiting() const { return in_.waiter != nullptr; }
 
   asio::awaitable<std::tuple<std::error_code, size_t>> read_ready(void* data, size_t size) {
     std::error_code ec;
-    if (fails_ && fails_->fail(ec)) co_return std::tuple{ec, size_t{0}};
+    if (fails_ && fails_->fail(ec, side_)) co_return std::tuple{ec, size_t{0}};
     if (in_.data.empty()) {
       std::error_code none = in_.closed ? std::error_code(asio::error::eof) : std::error_code(asio::error::would_block);
       co_return std::tuple{none, size_t{0}};
@@ -105,7 +117,7 @@ class TestStream {
 
   asio::awaitable<std::error_code> wait_readable() {
     std::error_code ec;
-    if (fails_ && fails_->fail(ec)) co_return ec;
+    if (fails_ && fails_->fail(ec, side_)) co_return ec;
     if (!in_.data.empty() || in_.closed) co_return std::error_code{};
     asio::steady_timer timer(ex_, asio::steady_timer::time_point::max());
     struct Waiting {  // cleared even when the frame is destroyed while suspended
@@ -121,7 +133,7 @@ class TestStream {
 
   asio::awaitable<std::error_code> write_all(const void* data, size_t size) {
     std::error_code ec;
-    if (fails_ && fails_->fail(ec)) co_return ec;
+    if (fails_ && fails_->fail(ec, side_)) co_return ec;
     if (out_.closed) co_return std::error_code(asio::error::broken_pipe);
     out_.data.append(static_cast<const char*>(data), size);
     written_ += size;
@@ -131,7 +143,7 @@ class TestStream {
 
   asio::awaitable<std::error_code> close_send() {
     std::error_code ec;
-    if (fails_ && fails_->fail(ec)) co_return ec;
+    if (fails_ && fails_->fail(ec, side_)) co_return ec;
     out_.closed = true;
     out_.wake();
     co_return std::error_code{};
@@ -163,7 +175,7 @@ class TestStream {
 
  private:
   TestStream(asio::any_io_executor ex, std::shared_ptr<PipePair> pipes, Pipe& in, Pipe& out, FailCount* fails)
-      : ex_(ex), pipes_(std::move(pipes)), in_(in), out_(out), fails_(fails), socket_(*this) {}
+      : ex_(std::move(ex)), pipes_(std::move(pipes)), in_(in), out_(out), fails_(fails), socket_(*this) {}
 
   // A pending wait ends with operation_aborted; later operations run as usual (as on a socket).
   void cancel() {
@@ -179,6 +191,7 @@ class TestStream {
   FailCount* fails_;
   Socket socket_;
   std::size_t read_size_ = std::numeric_limits<std::size_t>::max();
+  int side_ = 0;
   std::size_t written_ = 0;
   bool aborted_ = false;
   bool closed_ = false;

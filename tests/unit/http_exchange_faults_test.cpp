@@ -123,7 +123,7 @@ Outcome drive(const Scenario& s, std::size_t fail_at, FailCount::Mode mode) {
   MemoryUpstream upstream(io.get_executor(), &fails, serve);
 
   WorkerContext worker;
-  LiveSockets live;
+  ConnectionMember member;
   conf::HttpSettings http;
   http.head_timeout = http.keepalive_timeout = std::chrono::seconds(60);
   metrics::ListenerCounters counters;
@@ -143,7 +143,7 @@ Outcome drive(const Scenario& s, std::size_t fail_at, FailCount::Mode mode) {
 
   Outcome run;
   const SessionFacts facts{worker,
-                           live,
+                           member,
                            http,
                            std::chrono::seconds(60),
                            counters,
