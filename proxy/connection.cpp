@@ -142,6 +142,9 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& 
   asio::ip::tcp::socket upstream(socket.get_executor());
   asio::error_code ignored;
   asio::ip::tcp::endpoint client = socket.remote_endpoint(ignored);
+  // Declared before the scope, which points into it for its log line: the scope's destructor
+  // may still write that line (a frame destroyed while suspended) and must not read a dead verdict.
+  tls::Verdict verdict;
   ConnectionScope scope(worker, member, *state, listener, client);
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   // Armed from accept; gone before the scope is (declared after it).
@@ -165,7 +168,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& 
 
   // 2. The handshake, and its one verdict on the client.
   tls::ServerConnection tls(*listener.tls, socket);
-  const tls::Verdict verdict = co_await tls.handshake(listener.settings.handshake_timeout);
+  verdict = co_await tls.handshake(listener.settings.handshake_timeout);
   scope.handshake_done(verdict, tls.facts());
   if (!verdict.allowed()) {
     if (tls.facts().completed && listener.tls->verify_optional())

@@ -166,7 +166,7 @@ Verdict ServerConnection::explain_failure(const std::error_code& ec, bool timed_
     // A browser's preconnect, or a certificate prompt it abandoned: the client left, we refused nothing.
     v.reason = Reason::client_closed;
     v.detail = ec == std::error_code(asio::error::eof) ? "the client closed the connection during the handshake"
-                                                        : "the client reset the connection during the handshake";
+                                                       : "the client reset the connection during the handshake";
   } else {
     v.reason = Reason::protocol_error;
     v.detail = stream_.last_error().empty() ? ec.message() : stream_.last_error();

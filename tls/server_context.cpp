@@ -19,7 +19,6 @@ namespace {
 // A CRL this close to its next update draws a warning from `check` and at start-up and reload.
 constexpr std::int64_t kCrlRenewalWarning = 2 * 86400;
 
-
 constexpr const char* kGroups = "X25519:P-256";
 constexpr std::size_t kCertificateMessageSlack = 8 * 1024;
 
@@ -94,8 +93,7 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
       else if (next && next < std::time(nullptr) + kCrlRenewalWarning)
         problems.warn(file, tls.crl->source,
                       tls.crl->path.string() + ": the CRL of '" + diagnose::crl_issuer(crl.get()) +
-                          "' needs renewing: its next update is " + iso8601(next) +
-                          ", within 2 days; after that " +
+                          "' needs renewing: its next update is " + iso8601(next) + ", within 2 days; after that " +
                           (tls.crl_stale_reject ? "every client of that CA is refused" : "it is used stale") +
                           " (`gatehouse ca crl`, then reload)");
     }

@@ -157,8 +157,8 @@ std::string page(int status, const std::string& keyword, const Explanation& e) {
          "</p>\n"
          "<p>" +
          html_escape(e.what_to_do) + "</p>\n" + (steps.empty() ? "" : "<ul>\n" + steps + "</ul>\n") +
-         help_paragraph(e) + "<footer>Gatehouse &middot; " + std::to_string(status) + " &middot; reason: <code>" + html_escape(keyword) +
-         "</code></footer>\n</body></html>\n";
+         help_paragraph(e) + "<footer>Gatehouse &middot; " + std::to_string(status) + " &middot; reason: <code>" +
+         html_escape(keyword) + "</code></footer>\n</body></html>\n";
 }
 
 Response make(int status, const std::string& keyword, const Explanation& e, bool json) {

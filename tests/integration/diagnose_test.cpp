@@ -242,8 +242,7 @@ TEST(VerifyAsListener, JudgesLikeTheListenersHandshake) {
   size_t lines = 0;
   for (const auto& [cert, key, sni, reason] :
        std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
-           {"alice.pem", "alice.key", "localhost", "ok"},
-           {"alice.pem", "alice.key", "admin.test", "policy_denied"}}) {
+           {"alice.pem", "alice.key", "localhost", "ok"}, {"alice.pem", "alice.key", "admin.test", "policy_denied"}}) {
     ClientOptions opt = proxy.client(cert, key);
     opt.sni = sni;
     TlsClient client(opt);

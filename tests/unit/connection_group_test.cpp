@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "proxy/connection_group.hpp"
+#include "tests/support/loopback.hpp"
 
 namespace gatehouse::test {
 namespace {
@@ -23,15 +24,6 @@ using proxy::ConnectionGroup;
 using proxy::ConnectionMember;
 using proxy::Phase;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
-struct Loopback {
-  explicit Loopback(asio::io_context& io) : near(io), far(io) {
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
-    near.connect(acceptor.local_endpoint());
-    acceptor.accept(far);
-  }
-  asio::ip::tcp::socket near, far;
-};
 
 // A connection task as Worker::spawn_connection starts one: its member's signal bound to the
 // co_spawn, and the member leaving in the completion handler. It reads one byte, in a nested

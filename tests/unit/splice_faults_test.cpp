@@ -17,6 +17,7 @@
 #include <string>
 
 #include "proxy/splice_impl.hpp"
+#include "tests/support/loopback.hpp"
 #include "tests/support/test_stream.hpp"
 
 namespace gatehouse::test {
@@ -128,16 +129,6 @@ TEST(SpliceFaults, EveryFailurePointEndsWithTheFailingSidesClose) {
               << " operations in the faultless run\n";
   }
 }
-
-// A connected pair of loopback sockets.
-struct Loopback {
-  explicit Loopback(asio::io_context& io) : near(io), far(io) {
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
-    near.connect(acceptor.local_endpoint());
-    acceptor.accept(far);
-  }
-  asio::ip::tcp::socket near, far;
-};
 
 TEST(SpliceFaults, CancellingTheCallerEndsBothDirectionsAsTerminated) {
   asio::io_context io;
