@@ -35,6 +35,9 @@ ConnectionScope::ConnectionScope(WorkerContext& worker, ConnectionMember& member
 
 ConnectionScope::~ConnectionScope() {
   if (!written_) finish(Close::terminated);
+  // The member leaves its group only in the completion handler, posted after this frame is gone:
+  // a reload's revalidation running in between must not reach the SSL the frame owned.
+  member_.ssl = nullptr;
   worker_.counters.connections_active.sub();
   counters_.connections_active.sub();
   counters_.connection_duration.observe(ms_since(started_) / 1000);
