@@ -7,8 +7,9 @@ Usage: docs_test.py GATEHOUSE_BINARY SOURCE_DIR
    `gatehouse` on PATH. A ```toml block is saved as gatehouse.toml (the guide says so); each
    command line must exit 0; a line ending in `&` runs in the background (the proxy, the demo
    upstream). Only what cannot be real here is rewritten, and only in what is run: the ports
-   (443, explicit or implied by an https URL, and 8080 become free ports, the admin listener's
-   127.0.0.1:9901 the one the proxy bound).
+   (the proxy listens on port 0 and 443, explicit or implied by an https URL, becomes the port its
+   ready line reports; 8080 becomes a free port; the admin listener's 127.0.0.1:9901 the one the
+   proxy bound).
    Alice's request must reach the upstream, and the access log must say it was allowed.
 2. Every ```toml block of README.md and docs/*.md is checked with `gatehouse check` in that
    folder, where the guide's commands made the files the blocks name. A block without
@@ -77,21 +78,23 @@ class Guide:
         self.bin.mkdir()
         (self.bin / "gatehouse").symlink_to(gatehouse)
         self.env = dict(os.environ, PATH=f"{self.bin}:{os.environ['PATH']}")
-        self.proxy_port = free_port()
-        self.upstream_port = free_port()
+        self.proxy_port = None  # the proxy binds port 0; its ready line says which port it got
+        self.upstream_port = free_port()  # Python's test server cannot say: a free port, chosen here
         self.admin = None
         self.background = []
         self.log_lines = []
 
     def rewrite(self, line):
-        line = line.replace(":443", f":{self.proxy_port}").replace("8080", str(self.upstream_port))
-        line = re.sub(r"(https://[a-z0-9.-]+)/", rf"\1:{self.proxy_port}/", line)  # the URL's implied 443
+        line = line.replace("8080", str(self.upstream_port))
+        if self.proxy_port:
+            line = line.replace(":443", f":{self.proxy_port}")
+            line = re.sub(r"(https://[a-z0-9.-]+)/", rf"\1:{self.proxy_port}/", line)  # the URL's implied 443
         if self.admin:
             line = line.replace("127.0.0.1:9901", self.admin)
         return line
 
     def save_config(self, text):
-        text = self.rewrite(text).replace(f"0.0.0.0:{self.proxy_port}", f"127.0.0.1:{self.proxy_port}")
+        text = self.rewrite(text).replace("0.0.0.0:443", "127.0.0.1:0")
         if "[admin]" not in text:
             text += '\n[admin]\nlisten = "127.0.0.1:0"\n'
         (self.work / "gatehouse.toml").write_text(text)
@@ -124,6 +127,7 @@ class Guide:
                     continue
                 if line.get("event") == "ready":
                     self.admin = line.get("admin")
+                    self.proxy_port = int(line["listeners"][0]["address"].rsplit(":", 1)[1])
                     ready.set()
                 self.log_lines.append(line)
             ready.set()
