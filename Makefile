@@ -11,7 +11,7 @@ ifneq ($(CCACHE),)
 CMAKE_FLAGS += -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache
 endif
 
-.PHONY: demo check test test-system test-asan test-tsan fuzz fuzz-build tidy deps build clean
+.PHONY: screenshots demo check test test-system test-asan test-tsan fuzz fuzz-build tidy deps build clean
 
 demo: build
 	./scripts/demo.sh $(BUILD_DIR)/gatehouse
@@ -31,10 +31,10 @@ test: build
 	$(MAKE) test-system
 	$(MAKE) test-asan
 
-# The whole suite but the x509-limbo conformance run (a minute under ASan; the plain build runs
-# it), then each fuzz target for CI_FUZZ_SECONDS from its seeds.
+# The whole suite but the x509-limbo conformance run and the Chromium pages (a minute each under
+# ASan; the plain build runs them), then each fuzz target for CI_FUZZ_SECONDS from its seeds.
 test-asan: fuzz-build
-	ctest --test-dir build-asan --output-on-failure -j $(JOBS) -E '^Conformance\.'
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS) -E '^(Conformance|Browser)\.'
 	./scripts/fuzz.sh $(CI_FUZZ_SECONDS)
 
 test-tsan: deps
@@ -61,6 +61,10 @@ test-system: deps
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG"
 	cmake --build $(SYSTEM_BUILD_DIR) -j $(JOBS) --target gatehouse boringssl_test handshake_test
 	ctest --test-dir $(SYSTEM_BUILD_DIR) --output-on-failure -j $(JOBS) -R '^(BoringSsl|Handshake|HandshakeMatrix|All/HandshakeMatrix)\.'
+
+# The refusal pages as a tester sees them in Chromium, saved for the docs (docs/images/).
+screenshots: build
+	/usr/bin/python3 tests/browser/chromium_test.py $(BUILD_DIR)/gatehouse --screenshots docs/images
 
 build: deps
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)

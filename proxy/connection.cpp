@@ -7,6 +7,7 @@
 #include "proxy/connection_scope.hpp"
 #include "proxy/http/http_session.hpp"
 #include "proxy/http/refusal_page.hpp"
+#include "proxy/lingering_close.hpp"
 #include "proxy/proxy_header_reader.hpp"
 #include "proxy/proxy_protocol.hpp"
 #include "proxy/revalidation.hpp"
@@ -33,11 +34,32 @@ http::ForwardFacts forward_facts(const tls::Verdict& verdict, const tls::Session
   return facts;
 }
 
+// A verdict on the certificate, told with an alert to a client that may be writing already (see
+// lingering_close). Not after a timeout or a hang-up: that client is silent or gone.
+bool refused_with_an_alert(Reason reason) {
+  switch (reason) {
+    case Reason::ok:
+    case Reason::handshake_timeout:
+    case Reason::protocol_error:
+    case Reason::server_not_trusted:
+    case Reason::client_closed:
+    case Reason::upstream_unavailable:
+    case Reason::name_mismatch:
+      return false;
+    default:
+      return true;
+  }
+}
+
 // What the client is told with verify = "optional": the reason and the facts of the certificate it sent.
 http::Refusal refusal_of(const tls::Verdict& verdict, const ListenerRuntime& listener, const ConnectionRecord& record) {
   http::Refusal r;
   r.reason = verdict.reason;
-  if (verdict.route >= 0) r.route = listener.router->routes()[static_cast<size_t>(verdict.route)].name;
+  // The page names what the tester opened; the route's name (often "route0") is for the log.
+  if (!record.sni.empty())
+    r.route = record.sni;
+  else if (verdict.route >= 0)
+    r.route = listener.router->routes()[static_cast<size_t>(verdict.route)].name;
   r.contact = listener.settings.http.contact;
   r.reference = http::refusal_reference(std::time(nullptr), record.id);
   if (verdict.presented) {
@@ -173,6 +195,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& 
   if (!verdict.allowed()) {
     if (tls.facts().completed && listener.tls->verify_optional())
       co_return co_await serve_refusal_pages(worker, *state, listener, scope, tls, upstream, verdict);
+    if (refused_with_an_alert(verdict.reason)) co_await lingering_close(socket);
     co_return scope.finish(Close::handshake_failed);
   }
 

@@ -168,14 +168,16 @@ TEST_F(RefusalPage, TheTesterCanQuoteAReferenceTheLogHas) {
   EXPECT_NE(second["id"], id) << "each connection has its own id";
 }
 
+// The page names the site the tester opened (the SNI), not the route's name, which is for the log.
 TEST_F(RefusalPage, NotAllowedNamesTheServiceNotThePolicy) {
   start("",
-        "  [[listener.route]]\n  name = \"staging\"\n  upstream = \"app\"\n  allow = [ { ou = \"release-managers\" } "
-        "]\n");
+        "  [[listener.route]]\n  name = \"internal-route-7\"\n  upstream = \"app\"\n  allow = [ { ou = "
+        "\"release-managers\" } ]\n");
   auto page = get("alice-chain.pem", "alice.key");
   EXPECT_EQ(page.rfind("403\n", 0), 0u) << page;
   EXPECT_NE(page.find("not allowed on this service"), std::string::npos) << page;
-  EXPECT_NE(page.find("staging"), std::string::npos) << page;
+  EXPECT_NE(page.find("the service &quot;localhost&quot;"), std::string::npos) << page;
+  EXPECT_EQ(page.find("internal-route-7"), std::string::npos) << page;
   EXPECT_EQ(page.find("release-managers"), std::string::npos) << page;  // no policy internals
   EXPECT_EQ(last_reason(), "policy_denied");
   EXPECT_TRUE(up.requests().empty());
