@@ -200,6 +200,14 @@ asio::awaitable<void> Worker::drain_connections(std::chrono::steady_clock::time_
   }
 }
 
+Worker::~Worker() {
+  if (thread_.joinable()) {
+    io_.stop();
+    thread_.join();
+  }
+  io_.shutdown();
+}
+
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }

@@ -44,9 +44,19 @@ class ConnectionSlots {
   std::vector<std::function<void()>> wakers_;
 };
 
+// An io_context whose pending work (suspended connection frames) can be destroyed on demand.
+class WorkerIo : public asio::io_context {
+ public:
+  using asio::execution_context::shutdown;
+  using asio::io_context::io_context;
+};
+
 class Worker {
  public:
   Worker(size_t index, ConnectionSlots& slots, AccessLog access_log);
+  // Destroys what is still pending on the io_context first, while the state it refers to
+  // (context_, connections_) still exists: a drain that gave up (io_.stop()) leaves frames suspended.
+  ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -79,7 +89,7 @@ class Worker {
   void revalidate_batch();
 
   size_t index_;
-  asio::io_context io_{1};
+  WorkerIo io_{1};  // first: the members after it hold its executor
   ConnectionSlots& slots_;
   WorkerContext context_;
   ConnectionGroup connections_{io_.get_executor()};  // every connection this worker serves
