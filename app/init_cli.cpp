@@ -113,7 +113,7 @@ int run_init(const InitOptions& in) {
   if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
 
   // The same calls, defaults and checks as `ca init` and `ca intermediate`.
-  auto ca = tls::ca::CaFolder::init(ca_dir, o.name + " Root", "", tls::pki::KeyType::ecdsa_p256, 3650, 1, "", false);
+  auto ca = tls::ca::CaFolder::init(ca_dir, o.name + " Root", o.name, tls::pki::KeyType::ecdsa_p256, 3650, 1, "", false);
   if (!ca) return fail(ca.error());
   if (auto made = ca->add_intermediate(o.name + " Intermediate", 1825, 0, false); !made) return fail(made.error());
   // As `ca issue --profile server --cn SITE --san dns:SITE`.
