@@ -119,8 +119,10 @@ int export_bundle(const CaOptions& o) {
 
 void add_ca_export_command(CLI::App* ca_cmd, std::function<int()>& action) {
   static CaOptions& o = ca_options();
-  auto* exp =
-      ca_cmd->add_subcommand("export", "Export an issued certificate, its key and chain as PKCS#12 for browsers");
+  auto* exp = ca_cmd->add_subcommand(
+      "export",
+      "Export an issued certificate, its key and chain as PKCS#12 for browsers; with --bundle, a folder "
+      "for the tester: NAME.p12, root.pem and README.txt");
   exp->add_option("dir", o.dir, "CA folder")->required();
   exp->add_option("name", o.name, "Name under issued/ (as `ca issue` printed)")->required();
   static bool p12_flag = false;
@@ -137,13 +139,12 @@ void add_ca_export_command(CLI::App* ca_cmd, std::function<int()>& action) {
   file->excludes(given);
   exp->add_flag("--legacy", o.legacy, "3DES/RC2 with a SHA-1 MAC, for old importers (macOS < 12, Windows < 10)");
   auto* out_option = exp->add_option("--out", o.out, "Output file (default DIR/issued/NAME.p12)");
-  auto* bundle =
-      exp->add_option("--bundle", o.bundle_dir,
-                      "Write what the tester needs into a folder (default DIR/bundles/NAME/): NAME.p12, "
-                      "root.pem (to trust first) and README.txt (steps for Chrome, Edge, Firefox, Safari, "
-                      "curl); the password is never written into it")
-          ->expected(0, 1)
-          ->type_name("[OUTDIR]");
+  auto* bundle = exp->add_option("--bundle", o.bundle_dir,
+                                 "Write what the tester needs into a folder (default DIR/bundles/NAME/): NAME.p12, "
+                                 "root.pem (to trust first) and README.txt (steps for Chrome, Edge, Firefox, Safari, "
+                                 "curl); the password is never written into it")
+                     ->expected(0, 1)
+                     ->type_name("[OUTDIR]");
   bundle->excludes(out_option);
   exp->add_option("--site", o.site, "With --bundle: the site's name for README.txt, e.g. staging.acme.example")
       ->needs(bundle);

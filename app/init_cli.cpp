@@ -48,7 +48,8 @@ std::string toml_string(const std::string& text) {
 }
 
 bool is_dns_name(const std::string& name) {
-  static const std::regex kName(R"(^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$)");
+  static const std::regex kName(
+      R"(^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$)");
   return name.size() <= 253 && std::regex_match(name, kName);
 }
 
@@ -81,8 +82,7 @@ std::optional<std::string> refused_options(const InitOptions& o) {
 // What already sits in DIR and would be overwritten, or nullopt.
 std::optional<std::string> occupied(const fs::path& dir) {
   std::error_code ec;
-  if (fs::exists(dir / "gatehouse.toml", ec))
-    return (dir / "gatehouse.toml").string() + " already exists";
+  if (fs::exists(dir / "gatehouse.toml", ec)) return (dir / "gatehouse.toml").string() + " already exists";
   if (fs::exists(dir / "ca", ec) && !fs::is_empty(dir / "ca", ec))
     return (dir / "ca").string() + (fs::exists(dir / "ca" / "ca.json", ec) ? " already holds a CA" : " is not empty");
   return std::nullopt;
@@ -106,14 +106,16 @@ int run_init(const InitOptions& in) {
   if (auto refused = refused_options(o)) return fail(*refused);
   const fs::path dir = o.dir, ca_dir = dir / "ca";
   if (auto taken = occupied(dir))
-    return fail(*taken + ": `gatehouse init` makes a new site and overwrites nothing. Pick another folder, or "
+    return fail(*taken +
+                ": `gatehouse init` makes a new site and overwrites nothing. Pick another folder, or "
                 "work on the existing CA with `gatehouse ca ...`");
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
 
   // The same calls, defaults and checks as `ca init` and `ca intermediate`.
-  auto ca = tls::ca::CaFolder::init(ca_dir, o.name + " Root", o.name, tls::pki::KeyType::ecdsa_p256, 3650, 1, "", false);
+  auto ca =
+      tls::ca::CaFolder::init(ca_dir, o.name + " Root", o.name, tls::pki::KeyType::ecdsa_p256, 3650, 1, "", false);
   if (!ca) return fail(ca.error());
   if (auto made = ca->add_intermediate(o.name + " Intermediate", 1825, 0, false); !made) return fail(made.error());
   // As `ca issue --profile server --cn SITE --san dns:SITE`.

@@ -47,7 +47,7 @@ Result<BundleFiles> write_tester_bundle(const tls::ca::CaFolder& ca, const Bundl
     return RB::failure(error);
   };
   if (auto p12 = tls::ca::export_pkcs12(ca.issued_path(r.name, "-chain.pem"), ca.issued_path(r.name, ".key"),
-                                         r.password, r.legacy, files.p12);
+                                        r.password, r.legacy, files.p12);
       !p12)
     return undo(p12.error());
   if (auto w = tls::write_file_atomic(files.root, *root_pem, 0644); !w) return undo(w.error());

@@ -12,12 +12,12 @@
 namespace gatehouse::app {
 
 struct BundleRequest {
-  std::string name;            // as under issued/ (what `ca issue` printed)
-  std::filesystem::path out;   // the folder to write (the CLI's default: DIR/bundles/NAME)
-  std::string password;        // for the .p12
-  bool legacy = false;         // 3DES/RC2 .p12 for old importers
-  bool force = false;          // write into an existing folder, replacing the three files
-  std::string site, contact;   // named in README.txt when given
+  std::string name;           // as under issued/ (what `ca issue` printed)
+  std::filesystem::path out;  // the folder to write (the CLI's default: DIR/bundles/NAME)
+  std::string password;       // for the .p12
+  bool legacy = false;        // 3DES/RC2 .p12 for old importers
+  bool force = false;         // write into an existing folder, replacing the three files
+  std::string site, contact;  // named in README.txt when given
 };
 
 struct BundleFiles {

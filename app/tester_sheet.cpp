@@ -79,8 +79,9 @@ std::string tester_sheet(const SheetFacts& f) {
   std::string out;
   const std::string title = "How to get into " + site;
   out += title + "\n" + std::string(title.size(), '=') + "\n\n";
-  out += wrapped(site + " lets in only the people who hold a certificate from your team's own "
-                        "certificate authority (CA). This folder holds yours:",
+  out += wrapped(site +
+                     " lets in only the people who hold a certificate from your team's own "
+                     "certificate authority (CA). This folder holds yours:",
                  "", "");
   const std::size_t column = std::max<std::size_t>(8, f.p12_file.size()) + 2;
   auto row = [&](const std::string& file, const char* what) {
@@ -92,28 +93,31 @@ std::string tester_sheet(const SheetFacts& f) {
                      " comes to you another way (by phone or in a chat); it is never in this folder.",
                  "", "");
   out += "\n1. FIRST, TRUST THE STAGING ROOT (root.pem), once.\n\n";
-  out += wrapped("The site's own certificate comes from your team's private CA, not from a public one, so "
-                 "until your system trusts root.pem every browser warns that the site is not secure and "
-                 "refuses to go on.",
-                 "", "");
+  out += wrapped(
+      "The site's own certificate comes from your team's private CA, not from a public one, so "
+      "until your system trusts root.pem every browser warns that the site is not secure and "
+      "refuses to go on.",
+      "", "");
   out += "\n" + steps(trust_root_steps());
   out += "\n2. THEN INSTALL YOUR CERTIFICATE (" + f.p12_file + "), once.\n\n";
   out += wrapped("Your browser then offers it when the site asks.", "", "");
   out += "\n" + steps(install_p12_steps());
   out += "\n3. OPEN " + url + "\n\n";
-  out += wrapped("When the browser asks which certificate to use, pick \"" + f.friendly_name +
-                     "\" (the date is when it expires).",
-                 "", "");
+  out += wrapped(
+      "When the browser asks which certificate to use, pick \"" + f.friendly_name + "\" (the date is when it expires).",
+      "", "");
   out += "\nWith curl (PASSWORD is the password you were told):\n\n";
   out += "  curl --cacert root.pem --cert-type P12 --cert \"" + f.p12_file + ":PASSWORD\" " + url + "\n";
   out += "\nIF IT DOES NOT WORK\n\n";
-  out += wrapped("\"Your connection is not private\" (NET::ERR_CERT_AUTHORITY_INVALID), or curl says "
-                 "\"unable to get local issuer certificate\": step 1 is not done yet.",
-                 "- ", "  ");
-  out += wrapped("The browser never asks for a certificate, or says ERR_BAD_SSL_CLIENT_AUTH_CERT: close every "
-                 "window of the browser and start it again after step 2; check the date in the certificate's "
-                 "name above has not passed.",
-                 "- ", "  ");
+  out += wrapped(
+      "\"Your connection is not private\" (NET::ERR_CERT_AUTHORITY_INVALID), or curl says "
+      "\"unable to get local issuer certificate\": step 1 is not done yet.",
+      "- ", "  ");
+  out += wrapped(
+      "The browser never asks for a certificate, or says ERR_BAD_SSL_CLIENT_AUTH_CERT: close every "
+      "window of the browser and start it again after step 2; check the date in the certificate's "
+      "name above has not passed.",
+      "- ", "  ");
   out += wrapped(std::string("Anything else: ask ") + (f.contact.empty() ? "your team lead" : f.contact) +
                      ", and say the time you tried (a refusal page shows a reference to quote).",
                  "- ", "  ");

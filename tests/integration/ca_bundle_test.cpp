@@ -19,9 +19,8 @@ class CaBundle : public testing::Test {
   void SetUp() override {
     ASSERT_EQ(gh("ca init " + ca + " --name 'Acme Staging Root'").exit_code, 0);
     ASSERT_EQ(gh("ca intermediate " + ca + " --name 'Acme Staging Intermediate'").exit_code, 0);
-    ASSERT_EQ(gh("ca issue " + ca + " --cn alice --ou testers --not-before 2026-01-01 --not-after 2099-03-05")
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        gh("ca issue " + ca + " --cn alice --ou testers --not-before 2026-01-01 --not-after 2099-03-05").exit_code, 0);
   }
   CommandResult gh(const std::string& args) { return run_command(kBinary + " " + args); }
   CommandResult bundle(const std::string& args, const std::string& password = "pw one") {
@@ -68,8 +67,7 @@ TEST_F(CaBundle, ThePasswordIsNeverWrittenIntoTheFolder) {
   std::smatch m;
   ASSERT_TRUE(std::regex_match(r.output, m, std::regex("([a-z2-9]{4}(-[a-z2-9]{4}){4})\n"))) << r.output;
   const std::string password = m[1].str();
-  EXPECT_EQ(run_command("openssl pkcs12 -info -nokeys -in " + folder + "/alice.p12 -passin pass:" + password)
-                .exit_code,
+  EXPECT_EQ(run_command("openssl pkcs12 -info -nokeys -in " + folder + "/alice.p12 -passin pass:" + password).exit_code,
             0);
   for (const auto& e : fs::directory_iterator(folder))
     EXPECT_EQ(slurp(e.path().string()).find(password), std::string::npos) << e.path();

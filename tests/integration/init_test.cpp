@@ -37,10 +37,11 @@ TEST_F(Init, WritesACaAndAConfigThatCheckPasses) {
   EXPECT_EQ(check.exit_code, 0) << check.output;
   const std::string config = slurp(site + "/gatehouse.toml");
   EXPECT_EQ(config.find(tmp.path().string()), std::string::npos) << "relative paths only: " << config;
-  for (const char* text : {"listen = \"0.0.0.0:443\"", "mode = \"http\"", "client_ca = \"ca/root.pem\"",
-                           "client_intermediates = \"ca/intermediate.pem\"", "crl = \"ca/crl.pem\"",
-                           "verify = \"require\"", "sni = [\"staging.acme.example\"]", "allow = [ { ou = \"testers\" } ]",
-                           "endpoints = [\"127.0.0.1:8080\"]", "contact = \"the QA lead, qa@acme.example\""})
+  for (const char* text :
+       {"listen = \"0.0.0.0:443\"", "mode = \"http\"", "client_ca = \"ca/root.pem\"",
+        "client_intermediates = \"ca/intermediate.pem\"", "crl = \"ca/crl.pem\"", "verify = \"require\"",
+        "sni = [\"staging.acme.example\"]", "allow = [ { ou = \"testers\" } ]", "endpoints = [\"127.0.0.1:8080\"]",
+        "contact = \"the QA lead, qa@acme.example\""})
     EXPECT_NE(config.find(text), std::string::npos) << text << " in\n" << config;
   auto server = run_command("openssl x509 -noout -subject -ext subjectAltName -in " + site +
                             "/ca/issued/staging.acme.example.pem");
