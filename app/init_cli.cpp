@@ -133,18 +133,20 @@ int run_init(const InitOptions& in) {
   if (auto problems = check_problems(config))
     return fail("the config written to " + config.string() + " does not pass `gatehouse check`:\n" + *problems);
 
-  const std::string d = o.dir, c = (fs::path(o.dir) / "ca").string();
+  std::string d = o.dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  const std::string c = d + "/ca";
+  const std::string renew_by = tls::iso8601(std::time(nullptr) + 76 * 86400).substr(0, 10);
   std::cout << "Created " << d << "/ for https://" << o.site << "/:\n"
-            << "  " << c << "/            the CA: root '" << o.name << " Root', intermediate '" << o.name
-            << " Intermediate'\n"
-            << "  " << c << "/issued/" << o.site << "-chain.pem  the site's certificate (serial " << server->serial
-            << ", 90 days: `gatehouse ca renew " << c << " " << o.site << "` before it ends)\n"
-            << "  " << c << "/crl.pem     the revocation lists (renew daily: `gatehouse ca crl " << c << "`)\n"
-            << "  " << config.string() << "  listens on " << o.listen << ", admits OU=testers, forwards to "
-            << o.upstream << "\n"
-            << "The root key " << c << "/private/root.key is still here: once you are set up, move it offline "
-            << "(docs/private-ca.md, section 1); it is needed only for a new intermediate and the root's CRL "
-            << "(valid a year).\n\n"
+            << "  " << c << "/: the CA (root '" << o.name << " Root', intermediate '" << o.name
+            << " Intermediate') and its CRL, crl.pem: renew it daily with `gatehouse ca crl " << c << "`\n"
+            << "  " << c << "/issued/" << o.site << "-chain.pem: the site's certificate, 90 days (serial "
+            << server->serial << "): `gatehouse ca renew " << c << " " << o.site << "` by " << renew_by << "\n"
+            << "  " << config.string() << ": listens on " << o.listen << ", requires a certificate of this CA, "
+            << "admits OU=testers, forwards to " << o.upstream << "\n"
+            << "The root key, " << c << "/private/root.key, is still here: once you are set up, move it offline "
+            << "(docs/private-ca.md, section 1). Only a new intermediate and the root's CRL need it; that CRL "
+            << "is valid for a year.\n\n"
             << "Next:\n"
             << "  gatehouse ca issue " << c << " --cn alice --ou testers\n"
             << "  gatehouse ca export " << c << " alice --bundle --site " << o.site
