@@ -62,29 +62,45 @@ bool is_host_port(const std::string& text, bool port_zero) {
   return port <= 65535 && (port > 0 || port_zero);
 }
 
-// Why the options cannot make a site, or nullopt.
-std::optional<std::string> refused_options(const InitOptions& o) {
+// Why `init` makes nothing: which option or file is at fault, and the words that say so.
+enum class InitRefusal { bad_site, bad_listen, bad_upstream, bad_name, bad_contact, config_exists, ca_exists };
+struct Refused {
+  InitRefusal refusal;
+  std::string message;
+};
+
+std::optional<Refused> refused_options(const InitOptions& o) {
+  using enum InitRefusal;
   if (!is_dns_name(o.site))
-    return "--site '" + tls::ca::printable(o.site) +
-           "' is not a DNS name: give the name testers type in the browser, like staging.acme.example";
+    return Refused{bad_site, "--site '" + tls::ca::printable(o.site) +
+                                 "' is not a DNS name: give the name testers type in the browser, like "
+                                 "staging.acme.example"};
   if (!is_host_port(o.listen, true))
-    return "--listen '" + tls::ca::printable(o.listen) + "' is not ADDRESS:PORT, like 0.0.0.0:443 or [::]:8443";
+    return Refused{bad_listen, "--listen '" + tls::ca::printable(o.listen) +
+                                   "' is not ADDRESS:PORT, like 0.0.0.0:443 or [::]:8443"};
   if (o.upstream != "builtin:whoami" && !is_host_port(o.upstream, false))
-    return "--upstream '" + tls::ca::printable(o.upstream) +
-           "' is not HOST:PORT (the staging app, like 127.0.0.1:8080) or builtin:whoami";
-  if (auto problem = tls::ca::check_names({.cn = {o.name + " Intermediate"}}, "--name")) return problem->message;
+    return Refused{bad_upstream, "--upstream '" + tls::ca::printable(o.upstream) +
+                                     "' is not HOST:PORT (the staging app, like 127.0.0.1:8080) or builtin:whoami"};
+  if (auto problem = tls::ca::check_names({.cn = {o.name + " Intermediate"}}, "--name"))
+    return Refused{bad_name, problem->message};
   for (unsigned char ch : o.contact)
-    if (ch < 0x20 || ch == 0x7f) return "--contact has a control character; give one line of text";
-  if (o.contact.size() > 200) return "--contact is over 200 bytes; give a name and an address";
+    if (ch < 0x20 || ch == 0x7f) return Refused{bad_contact, "--contact has a control character; give one line"};
+  if (o.contact.size() > 200) return Refused{bad_contact, "--contact is over 200 bytes; give a name and an address"};
   return std::nullopt;
 }
 
 // What already sits in DIR and would be overwritten, or nullopt.
-std::optional<std::string> occupied(const fs::path& dir) {
+std::optional<Refused> occupied(const fs::path& dir) {
+  const std::string why =
+      ": `gatehouse init` makes a new site and overwrites nothing. Pick another folder, or work on the "
+      "existing CA with `gatehouse ca ...`";
   std::error_code ec;
-  if (fs::exists(dir / "gatehouse.toml", ec)) return (dir / "gatehouse.toml").string() + " already exists";
+  if (fs::exists(dir / "gatehouse.toml", ec))
+    return Refused{InitRefusal::config_exists, (dir / "gatehouse.toml").string() + " already exists" + why};
   if (fs::exists(dir / "ca", ec) && !fs::is_empty(dir / "ca", ec))
-    return (dir / "ca").string() + (fs::exists(dir / "ca" / "ca.json", ec) ? " already holds a CA" : " is not empty");
+    return Refused{InitRefusal::ca_exists,
+                   (dir / "ca").string() +
+                       (fs::exists(dir / "ca" / "ca.json", ec) ? " already holds a CA" : " is not empty") + why};
   return std::nullopt;
 }
 
@@ -103,12 +119,9 @@ std::optional<std::string> check_problems(const fs::path& config) {
 int run_init(const InitOptions& in) {
   InitOptions o = in;
   if (o.name.empty()) o.name = o.site;
-  if (auto refused = refused_options(o)) return fail(*refused);
+  if (auto refused = refused_options(o)) return fail(refused->message);
   const fs::path dir = o.dir, ca_dir = dir / "ca";
-  if (auto taken = occupied(dir))
-    return fail(*taken +
-                ": `gatehouse init` makes a new site and overwrites nothing. Pick another folder, or "
-                "work on the existing CA with `gatehouse ca ...`");
+  if (auto taken = occupied(dir)) return fail(taken->message);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
