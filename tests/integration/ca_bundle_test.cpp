@@ -87,6 +87,14 @@ TEST_F(CaBundle, AnExistingFolderIsReplacedOnlyWithForce) {
             0);
 }
 
+TEST_F(CaBundle, LegacyForOldImporters) {
+  ASSERT_EQ(bundle("--legacy").exit_code, 0);
+  auto info = run_command("openssl pkcs12 -legacy -info -nokeys -in " + folder + "/alice.p12 -passin 'pass:pw one'");
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find("pbeWithSHA1And3-KeyTripleDES-CBC"), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find("CN = Acme Staging Intermediate"), std::string::npos) << info.output;
+}
+
 TEST_F(CaBundle, GoesWhereItIsToldAndLeavesNothingWhenItFails) {
   auto r = bundle(path("for-alice"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
