@@ -17,6 +17,7 @@ namespace gatehouse::app {
 struct CaOptions {
   std::string dir, name, key = "p256", profile = "client", csr_file, out, what, reason = "unspecified";
   std::string password, password_file, crl_url, not_before, not_after, overlap, expiring;
+  std::string bundle_dir, site, contact;     // `export --bundle [DIR] --site --contact`
   std::vector<std::string> cn, o, ou, sans;  // cn: a list only so that a repeated --cn is seen and refused
   int days = 0, path_len = -1, crl_days = 7;
   bool force = false, legacy = false, use_csr_names = false, publish = false, json = false;

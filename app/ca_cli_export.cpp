@@ -1,5 +1,6 @@
-// `ca export`: the tester's .p12. The password never has to be typed on a command line (where
-// shell history and `ps` keep it): a file, stdin, a prompt on a terminal, or one made here.
+// `ca export`: the tester's .p12, or with --bundle a folder with it, root.pem and README.txt.
+// The password never has to be typed on a command line (where shell history and `ps` keep it):
+// a file, stdin, a prompt on a terminal, or one made here.
 #include <openssl/rand.h>
 #include <termios.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <iostream>
 
 #include "app/ca_cli_common.hpp"
+#include "app/tester_bundle.hpp"
 #include "tls/ca/pkcs12_export.hpp"
 
 namespace gatehouse::app {
@@ -77,12 +79,50 @@ Result<std::string> chosen_password(const CaOptions& o) {
   return *first;
 }
 
+// With a generated password stdout carries it alone, so it can be captured.
+void tell_password(const CaOptions& o, const std::string& password) {
+  if (!o.generate_password) return;
+  std::cerr << "Its password, printed once below: tell it to the holder another way than the file.\n";
+  std::cout << password << "\n";
+}
+
+int export_bundle(const CaOptions& o) {
+  const std::filesystem::path folder =
+      o.bundle_dir.empty() ? std::filesystem::path(o.dir) / "bundles" / o.name : std::filesystem::path(o.bundle_dir);
+  // Refused before a password is asked for or made; checked again under the lock.
+  if (!o.force && std::filesystem::exists(folder))
+    return fail(folder.string() + " already exists; add --force to replace the bundle in it");
+  auto password = chosen_password(o);
+  if (!password) return fail(password.error());
+  auto ca = CaFolder::open(o.dir, Access::read_write);
+  if (!ca) return fail(ca.error());
+  auto files = write_tester_bundle(*ca, {.name = o.name,
+                                         .out = folder,
+                                         .password = *password,
+                                         .legacy = o.legacy,
+                                         .force = o.force,
+                                         .site = o.site,
+                                         .contact = o.contact});
+  if (!files) return fail(files.error());
+  std::ostream& report = o.generate_password ? std::cerr : std::cout;
+  report << "Wrote the bundle for " << o.name << " in " << files->folder.string() << "/:\n"
+         << "  " << files->p12.filename().string() << ": " << files->friendly_name
+         << (o.legacy ? ", legacy encryption" : ", AES-256") << "\n"
+         << "  root.pem: the root to trust first\n"
+         << "  README.txt: what to do, for Chrome, Edge, Firefox, Safari and curl\n"
+         << "Send the folder; the password is not in it.\n";
+  tell_password(o, *password);
+  return 0;
+}
+
 }  // namespace
 
 void add_ca_export_command(CLI::App* ca_cmd, std::function<int()>& action) {
   static CaOptions& o = ca_options();
-  auto* exp =
-      ca_cmd->add_subcommand("export", "Export an issued certificate, its key and chain as PKCS#12 for browsers");
+  auto* exp = ca_cmd->add_subcommand(
+      "export",
+      "Export an issued certificate, its key and chain as PKCS#12 for browsers; with --bundle, a folder "
+      "for the tester: NAME.p12, root.pem and README.txt");
   exp->add_option("dir", o.dir, "CA folder")->required();
   exp->add_option("name", o.name, "Name under issued/ (as `ca issue` printed)")->required();
   static bool p12_flag = false;
@@ -98,10 +138,23 @@ void add_ca_export_command(CLI::App* ca_cmd, std::function<int()>& action) {
   generate->excludes(file)->excludes(given);
   file->excludes(given);
   exp->add_flag("--legacy", o.legacy, "3DES/RC2 with a SHA-1 MAC, for old importers (macOS < 12, Windows < 10)");
-  exp->add_option("--out", o.out, "Output file (default DIR/issued/NAME.p12)");
-  exp->add_flag("--force", o.force, "Replace an existing file");
-  exp->callback([&action] {
-    action = [] {
+  auto* out_option = exp->add_option("--out", o.out, "Output file (default DIR/issued/NAME.p12)");
+  auto* bundle = exp->add_option("--bundle", o.bundle_dir,
+                                 "Write what the tester needs into a folder (default DIR/bundles/NAME/): NAME.p12, "
+                                 "root.pem (to trust first) and README.txt (steps for Chrome, Edge, Firefox, Safari, "
+                                 "curl); the password is never written into it")
+                     ->expected(0, 1)
+                     ->type_name("[OUTDIR]");
+  bundle->excludes(out_option);
+  exp->add_option("--site", o.site, "With --bundle: the site's name for README.txt, e.g. staging.acme.example")
+      ->needs(bundle);
+  exp->add_option("--contact", o.contact,
+                  "With --bundle: who the tester asks for help, e.g. \"the QA lead, qa@acme.example\"")
+      ->needs(bundle);
+  exp->add_flag("--force", o.force, "Replace an existing file (with --bundle: the files in an existing folder)");
+  exp->callback([&action, bundle] {
+    action = [bundle] {
+      if (bundle->count() > 0) return export_bundle(o);
       std::filesystem::path out =
           o.out.empty() ? std::filesystem::path(o.dir) / "issued" / (o.name + ".p12") : std::filesystem::path(o.out);
       if (!o.force && std::filesystem::exists(out)) return fail(out.string() + " already exists; add --force");
@@ -115,13 +168,9 @@ void add_ca_export_command(CLI::App* ca_cmd, std::function<int()>& action) {
       auto done = tls::ca::export_pkcs12(ca->issued_path(o.name, "-chain.pem"), ca->issued_path(o.name, ".key"),
                                          *password, o.legacy, out);
       if (!done) return fail(done.error());
-      // With a generated password stdout carries it alone, so it can be captured.
       std::ostream& report = o.generate_password ? std::cerr : std::cout;
       report << "Wrote " << out.string() << (o.legacy ? " (legacy encryption)" : " (AES-256)") << "\n";
-      if (o.generate_password) {
-        std::cerr << "Its password, printed once below: tell it to the holder another way than the file.\n";
-        std::cout << *password << "\n";
-      }
+      tell_password(o, *password);
       return 0;
     };
   });

@@ -11,6 +11,7 @@
 #include "app/ca_cli.hpp"
 #include "app/default_config.hpp"
 #include "app/diagnose_cli.hpp"
+#include "app/init_cli.hpp"
 #include "app/ready_line.hpp"
 #include "common/guarded_main.hpp"
 #include "conf/parse.hpp"
@@ -179,7 +180,8 @@ int run_main(int argc, char** argv) {
                                        "with file:line:column");
   check_cmd->add_option("-c,--config", check_config, "TOML config file")->required();
 
-  std::function<int()> ca_action;  // set by the ca, inspect and verify commands
+  std::function<int()> ca_action;  // set by the init, ca, inspect and verify commands
+  gh::app::add_init_command(app, ca_action);
   gh::app::add_ca_commands(app, ca_action);
   gh::app::add_diagnose_commands(app, ca_action);
 

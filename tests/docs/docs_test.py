@@ -9,8 +9,12 @@ Usage: docs_test.py GATEHOUSE_BINARY SOURCE_DIR
    upstream). Only what cannot be real here is rewritten, and only in what is run: the ports
    (the proxy listens on port 0 and 443, explicit or implied by an https URL, becomes the port its
    ready line reports; 8080 becomes a free port; the admin listener's 127.0.0.1:9901 the one the
-   proxy bound).
-   Alice's request must reach the upstream, and the access log must say it was allowed.
+   proxy bound). The config `gatehouse init DIR` writes gets the same rewrite of its listen
+   addresses as a ```toml block.
+   A "## Quick start" section is a path of its own: its background processes are stopped when
+   the next section begins, and the long path after it starts afresh (in the same folder).
+   In each path Alice's request must reach the upstream, and the access log must say it was
+   allowed.
 2. Every ```toml block of README.md and docs/*.md is checked with `gatehouse check` in that
    folder, where the guide's commands made the files the blocks name. A block without
    `[[listener]]` continues the complete block before it in the same file (the docs say so).
@@ -93,11 +97,11 @@ class Guide:
             line = line.replace("127.0.0.1:9901", self.admin)
         return line
 
-    def save_config(self, text):
-        text = self.rewrite(text).replace("0.0.0.0:443", "127.0.0.1:0")
+    def save_config(self, text, path=None):
+        text = self.rewrite(text).replace("0.0.0.0:443", "127.0.0.1:0").replace("127.0.0.1:9901", "127.0.0.1:0")
         if "[admin]" not in text:
             text += '\n[admin]\nlisten = "127.0.0.1:0"\n'
-        (self.work / "gatehouse.toml").write_text(text)
+        (path or self.work / "gatehouse.toml").write_text(text)
 
     def run(self, where, line):
         command = self.rewrite(line)
@@ -108,6 +112,10 @@ class Guide:
                               timeout=120)
         if done.returncode != 0:
             fail(f"{where}: `{line}` exited {done.returncode}:\n{done.stdout}{done.stderr}")
+        words = command.split()
+        if done.returncode == 0 and words[:2] == ["gatehouse", "init"]:
+            config = self.work / words[2] / "gatehouse.toml"  # `init DIR ...`: DIR/gatehouse.toml
+            self.save_config(config.read_text(), config)
         return done.stdout
 
     def start(self, where, command):
@@ -140,6 +148,16 @@ class Guide:
         for process in self.background:
             process.terminate()
             process.wait(timeout=30)
+        self.background = []
+        self.proxy_port = self.admin = None
+
+    def check_alice_admitted(self, path):
+        allowed = [l for l in self.log_lines
+                   if l.get("decision") == "allow" and l.get("subject", "").startswith("CN=alice,")]
+        if not allowed:
+            fail(f"{path}: the access log has no allowed request by alice:\n" +
+                 "\n".join(map(json.dumps, self.log_lines)))
+        self.log_lines = []
 
 
 def wait_for_port(port, where):
@@ -152,12 +170,34 @@ def wait_for_port(port, where):
     fail(f"{where}: nothing listens on {port}")
 
 
+def sections(path):
+    """(first line number, title) of each `## ` heading."""
+    return [(n, line[3:].strip()) for n, line in enumerate(path.read_text().splitlines(), 1)
+            if line.startswith("## ")]
+
+
+def section_at(headings, line):
+    titles = [title for start, title in headings if start < line]
+    return titles[-1] if titles else ""
+
+
 def run_guide(gatehouse, source, work):
     guide = Guide(gatehouse, work)
     doc = source / "docs" / "private-ca.md"
+    headings = sections(doc)
+    quick_start = None  # the title of the quick start while its blocks run
+    if not any(title.startswith("Quick start") for _, title in headings):
+        fail("docs/private-ca.md has no \"## Quick start\" section")
     try:
         for lang, line, text in blocks(doc):
             where = f"docs/private-ca.md:{line}"
+            section = section_at(headings, line)
+            if quick_start and section != quick_start:
+                guide.stop()  # the quick start's proxy and upstream; the long path starts afresh
+                guide.check_alice_admitted(f"docs/private-ca.md \"{quick_start}\"")
+                quick_start = None
+            if section.startswith("Quick start"):
+                quick_start = section
             if lang == "toml":
                 guide.save_config(text)
             elif lang == "sh":
@@ -168,9 +208,7 @@ def run_guide(gatehouse, source, work):
                             fail(f"{where}: the request did not reach the upstream:\n{out}")
     finally:
         guide.stop()
-    allowed = [l for l in guide.log_lines if l.get("decision") == "allow" and l.get("subject", "").startswith("CN=alice,")]
-    if not allowed:
-        fail("the access log has no allowed request by alice:\n" + "\n".join(map(json.dumps, guide.log_lines)))
+    guide.check_alice_admitted("docs/private-ca.md")
 
 
 def check_configs(source, work, gatehouse):

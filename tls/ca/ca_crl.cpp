@@ -84,7 +84,7 @@ Result<std::string> signed_crl_pem(X509* ca, EVP_PKEY* key, const std::vector<In
   return to_pem(crl->get());
 }
 
-Result<std::filesystem::path> CaFolder::write_crl(int days, CrlWarnings* warnings) {
+Result<std::filesystem::path> CaFolder::write_crl(int days, CrlWarnings* warnings, int root_days) {
   using RP = Result<std::filesystem::path>;
   if (auto writable = check_writable(); !writable) return RP::failure(writable.error());
   if (days <= 0) return RP::failure("--days must be positive");
@@ -113,7 +113,8 @@ Result<std::filesystem::path> CaFolder::write_crl(int days, CrlWarnings* warning
   for (auto [ca, key] :
        {std::pair{intermediate_.get(), intermediate_key_.get()}, std::pair{root_.get(), root_key_.get()}}) {
     if (!ca || !key) continue;
-    auto crl = signed_crl(ca, key, entries, counter->next(), now, now + std::int64_t{days} * 86400);
+    const int valid_days = ca == root_.get() && root_days > 0 ? root_days : days;
+    auto crl = signed_crl(ca, key, entries, counter->next(), now, now + std::int64_t{valid_days} * 86400);
     if (!crl) return RP::failure(crl.error());
     pem += to_pem(crl->get());
     der_files.emplace_back(dir_ / "crl" / crl_file_name(X509_get_subject_name(ca)), crl_der(crl->get()));

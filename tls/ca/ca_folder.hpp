@@ -94,7 +94,9 @@ class CaFolder {
   Result<IndexEntry> revoke(const std::string& what, const std::string& reason);
   // Also lists, again, revocations of the last crl.pem that the index no longer shows: a
   // published revocation is never withdrawn by accident. `warnings` says what was repaired.
-  Result<std::filesystem::path> write_crl(int days, CrlWarnings* warnings = nullptr);
+  // `root_days` (0: `days`) is the root's CRL's validity: it changes only when an intermediate
+  // is revoked, and with the root key offline nobody renews it (`gatehouse init` gives it a year).
+  Result<std::filesystem::path> write_crl(int days, CrlWarnings* warnings = nullptr, int root_days = 0);
   // Sets (empty: removes) the CRL URL in ca.json; certificates issued from now on name it.
   Result<bool> set_crl_base_url(const std::string& url);
 
