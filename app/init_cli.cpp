@@ -189,7 +189,9 @@ std::string init_config_text(const InitConfig& c) {
   t += "  client_ca = \"ca/root.pem\"                      # the only CA whose certificates get in\n";
   t += "  client_intermediates = \"ca/intermediate.pem\"   # so testers may send just their own certificate\n";
   t += "  crl = \"ca/crl.pem\"                             # renew daily: `gatehouse ca crl` on the CA folder\n";
-  t += "  verify = \"require\"                             # no valid certificate: refused in the handshake\n";
+  // Browsers first: Chrome's own error for a refused handshake tells a tester nothing, a page does.
+  t += "  verify = \"optional\"   # no valid certificate: a page says why and nothing reaches the upstream;\n";
+  t += "                        # \"require\" refuses in the handshake instead (for tools and services)\n";
   if (!c.contact.empty()) t += "  [listener.http]\n  contact = " + toml_string(c.contact) + "\n";
   t += "  [[listener.route]]\n";
   t += "  name = " + toml_string(c.site) + "\n";

@@ -3,12 +3,9 @@
 
 Usage: chromium_test.py GATEHOUSE_BINARY [--screenshots DIR]
 
-Headless Chromium (Debian's `chromium`) gets each tester's `.p12` in its NSS database
-($HOME/.pki/nssdb, where Chrome on Linux keeps "Your certificates"; `pk12util` imports it as
-Chrome's own Import does), `root.pem` trusted there unless the case is about not trusting it, and
-the AutoSelectCertificateForUrls policy an IT department sets so Chrome does not ask which
-certificate to use (a policy file under /etc/chromium/policies/managed, scoped to
-https://*.gatehouse.test, removed at the end). Chrome chooses what to send as a tester's Chrome
+Headless Chromium (Debian's `chromium`, driven by chromium.py beside this file) gets each
+tester's `.p12` in its NSS database, `root.pem` trusted there unless the case is about not trusting
+it, and the AutoSelectCertificateForUrls policy for https://*.gatehouse.test. Chrome chooses what to send as a tester's Chrome
 would: it never sends an expired certificate, one from another CA, or one it cannot chain to a
 name in the CertificateRequest. Every case checks the page Chrome shows (the DOM, or Chrome's
 own error for a failed load) and the access log's reason for it. With --screenshots DIR each
@@ -27,12 +24,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chromium import Chromium, run  # noqa: E402  (beside this file)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 SITE = "staging.gatehouse.test"
 PASSWORD = "tester-password"
-POLICY_DIR = Path("/etc/chromium/policies/managed")
 UPSTREAM_TEXT = "Staging app says hello"
 FAILURES = []
 
@@ -42,11 +40,6 @@ def fail(message):
     print("FAIL: " + message, flush=True)
 
 
-def run(*args, **kwargs):
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kwargs)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, args))} exited {done.returncode}: {done.stderr}")
-    return done.stdout
 
 
 class Upstream(BaseHTTPRequestHandler):
@@ -186,49 +179,17 @@ class Proxy:
 
 
 class Browser:
-    """Headless Chromium as a tester's machine: an NSS database with what the tester installed."""
+    """A tester's Chromium: one fresh profile per visit, holding what that tester installed."""
 
     def __init__(self, work, pki):
-        self.work, self.pki, self.count = work, pki, 0
-        self.policy = POLICY_DIR / f"gatehouse-test-{os.getpid()}.json"
-        try:
-            POLICY_DIR.mkdir(parents=True, exist_ok=True)
-        except PermissionError:
-            raise RuntimeError(f"writing Chromium's policy needs root: {POLICY_DIR} (make test runs as root)")
-        pattern = json.dumps({"pattern": "https://[*.]gatehouse.test", "filter": {}})
-        self.policy.write_text(json.dumps({"AutoSelectCertificateForUrls": [pattern]}))
+        self.pki, self.chromium = pki, Chromium(work, "gatehouse.test")
 
     def close(self):
-        self.policy.unlink(missing_ok=True)
-
-    def home(self, p12, trust_root):
-        self.count += 1
-        home = self.work / f"home{self.count}"
-        nssdb = f"sql:{home}/.pki/nssdb"
-        (home / ".pki/nssdb").mkdir(parents=True)
-        run("certutil", "-N", "-d", nssdb, "--empty-password")
-        if trust_root:
-            run("certutil", "-A", "-n", "Staging root", "-t", "C,,", "-i", self.pki.ca / "root.pem", "-d", nssdb)
-        if p12:
-            run("pk12util", "-i", p12, "-d", nssdb, "-W", PASSWORD)
-        return home
+        self.chromium.close()
 
     def visit(self, port, p12=None, trust_root=True, screenshot=None):
-        """(DOM text, Chrome's load error or None) of https://SITE:port/."""
-        home = self.home(p12, trust_root)
-        args = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={home}/profile", f"--host-resolver-rules=MAP {SITE} 127.0.0.1",
-                "--window-size=1000,900", "--dump-dom"]
-        if screenshot:
-            args.append(f"--screenshot={screenshot}")
-        args.append(f"https://{SITE}:{port}/")
-        done = subprocess.run(args, capture_output=True, text=True, timeout=60, env=dict(os.environ, HOME=str(home)))
-        error = None
-        for line in done.stderr.splitlines():
-            if "Page load failed: " in line:
-                error = line.rsplit("Page load failed: ", 1)[1].strip()
-        return done.stdout, error
+        home = self.chromium.home(self.pki.ca / "root.pem" if trust_root else None, p12, PASSWORD)
+        return self.chromium.visit(home, SITE, port, screenshot)
 
 
 def alert_survives_an_early_request(pki, proxy):

@@ -32,6 +32,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "browser"))
+from chromium import Chromium  # noqa: E402  (tests/browser/chromium.py)
+
 FAILURES = []
 
 
@@ -181,6 +184,23 @@ def section_at(headings, line):
     return titles[-1] if titles else ""
 
 
+def alice_in_chromium(guide, work):
+    """The quick start's end for a tester: Alice does what her bundle's README.txt says (trust
+    root.pem, import alice.p12 with the password) and opens the site in Chromium."""
+    bundle = work / "staging/ca/bundles/alice"
+    password = (work / "alice-password.txt").read_text().strip()
+    browser = Chromium(work, "acme.example")
+    try:
+        home = browser.home(bundle / "root.pem", bundle / "alice.p12", password)
+        dom, error = browser.visit(home, "staging.acme.example", guide.proxy_port)
+    finally:
+        browser.close()
+    if error or "Directory listing" not in dom:
+        fail(f"quick start: Alice in Chromium sees {error or dom[:400]!r}, not the staging app")
+    else:
+        print("quick start: Alice is admitted in Chromium", flush=True)
+
+
 def run_guide(gatehouse, source, work):
     guide = Guide(gatehouse, work)
     doc = source / "docs" / "private-ca.md"
@@ -193,6 +213,7 @@ def run_guide(gatehouse, source, work):
             where = f"docs/private-ca.md:{line}"
             section = section_at(headings, line)
             if quick_start and section != quick_start:
+                alice_in_chromium(guide, work)
                 guide.stop()  # the quick start's proxy and upstream; the long path starts afresh
                 guide.check_alice_admitted(f"docs/private-ca.md \"{quick_start}\"")
                 quick_start = None
