@@ -3,8 +3,8 @@
 What the tester installed goes into Chromium's NSS database ($HOME/.pki/nssdb, where Chrome on
 Linux keeps "Your certificates" and "Authorities"; `pk12util` imports a .p12 as Chrome's own
 Import does). The AutoSelectCertificateForUrls policy, which an IT department sets so Chrome does
-not ask which certificate to use, goes into /etc/chromium/policies/managed for the test's domain
-only, and is removed by close().
+not ask which certificate to use, goes into /etc/chromium/policies/managed for the tests'
+reserved domains only (see TEST_DOMAINS).
 """
 import json
 import os
@@ -21,19 +21,29 @@ def run(*args):
     return done.stdout
 
 
+# Every domain a test visits: Chromium takes AutoSelectCertificateForUrls from ONE of the files
+# that set it, so all tests share one file with the same content, and it stays (removing it would
+# break a test running beside this one). It only picks client certificates for reserved test names.
+TEST_DOMAINS = ["gatehouse.test", "acme.example"]
+POLICY_FILE = POLICY_DIR / "gatehouse-tests.json"
+
+
 class Chromium:
-    def __init__(self, work, domain):
+    def __init__(self, work):
         self.work, self.count = Path(work), 0
-        self.policy = POLICY_DIR / f"gatehouse-test-{os.getpid()}-{domain}.json"
+        patterns = [json.dumps({"pattern": f"https://[*.]{d}", "filter": {}}) for d in TEST_DOMAINS]
+        text = json.dumps({"AutoSelectCertificateForUrls": patterns}, indent=1)
         try:
             POLICY_DIR.mkdir(parents=True, exist_ok=True)
+            if not POLICY_FILE.exists() or POLICY_FILE.read_text() != text:
+                staged = POLICY_DIR / f".gatehouse-tests.{os.getpid()}"
+                staged.write_text(text)
+                staged.replace(POLICY_FILE)  # atomic: a Chromium starting meanwhile reads old or new
         except PermissionError:
             raise RuntimeError(f"writing Chromium's policy needs root: {POLICY_DIR} (make test runs as root)")
-        pattern = json.dumps({"pattern": f"https://[*.]{domain}", "filter": {}})
-        self.policy.write_text(json.dumps({"AutoSelectCertificateForUrls": [pattern]}))
-
-    def close(self):
-        self.policy.unlink(missing_ok=True)
+        for other in POLICY_DIR.glob("gatehouse-test*.json"):
+            if other != POLICY_FILE:
+                other.unlink(missing_ok=True)  # an older run's own file would compete with this one
 
     def home(self, root=None, p12=None, password=""):
         """A fresh profile: `root` trusted for websites, `p12` among "Your certificates"."""
@@ -57,7 +67,12 @@ class Chromium:
         if screenshot:
             args.append(f"--screenshot={screenshot}")
         args.append(f"https://{site}:{port}/")
-        done = subprocess.run(args, capture_output=True, text=True, timeout=60, env=dict(os.environ, HOME=str(home)))
+        try:
+            done = subprocess.run(args, capture_output=True, text=True, timeout=60,
+                                  env=dict(os.environ, HOME=str(home)))
+        except subprocess.TimeoutExpired as e:
+            said = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+            return "", "no answer within 60 s; Chromium said:\n" + "\n".join(said.splitlines()[-15:])
         error = None
         for line in done.stderr.splitlines():
             if "Page load failed: " in line:

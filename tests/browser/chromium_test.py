@@ -182,10 +182,7 @@ class Browser:
     """A tester's Chromium: one fresh profile per visit, holding what that tester installed."""
 
     def __init__(self, work, pki):
-        self.pki, self.chromium = pki, Chromium(work, "gatehouse.test")
-
-    def close(self):
-        self.chromium.close()
+        self.pki, self.chromium = pki, Chromium(work)
 
     def visit(self, port, p12=None, trust_root=True, screenshot=None):
         home = self.chromium.home(self.pki.ca / "root.pem" if trust_root else None, p12, PASSWORD)
@@ -310,7 +307,6 @@ def main():
         for case in CASES:
             check_case(case, pki, proxy, browser, shots)
     finally:
-        browser.close()
         proxy.stop()
         upstream.shutdown()
     if FAILURES:

@@ -189,12 +189,9 @@ def alice_in_chromium(guide, work):
     root.pem, import alice.p12 with the password) and opens the site in Chromium."""
     bundle = work / "staging/ca/bundles/alice"
     password = (work / "alice-password.txt").read_text().strip()
-    browser = Chromium(work, "acme.example")
-    try:
-        home = browser.home(bundle / "root.pem", bundle / "alice.p12", password)
-        dom, error = browser.visit(home, "staging.acme.example", guide.proxy_port)
-    finally:
-        browser.close()
+    browser = Chromium(work)
+    home = browser.home(bundle / "root.pem", bundle / "alice.p12", password)
+    dom, error = browser.visit(home, "staging.acme.example", guide.proxy_port)
     if error or "Directory listing" not in dom:
         fail(f"quick start: Alice in Chromium sees {error or dom[:400]!r}, not the staging app")
     else:
