@@ -25,7 +25,7 @@ namespace {
 // Answers GET /<code> with that status.
 std::unique_ptr<AdminServer> serving_statuses() {
   auto made = AdminServer::create(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), "127.0.0.1",
-                                  [](const std::string&, const std::string& path) {
+                                  [](const std::string&, const std::string& path, const std::string&) {
                                     return Reply{std::stoi(path.substr(1)), "text/plain; charset=utf-8", "x\n"};
                                   });
   if (!made) {
