@@ -52,9 +52,14 @@ class SeenClientsTest : public testing::Test {
     Cert soon = make_leaf(CertSpec{.cn = "soon", .o = {"Acme Test"}, .not_after = 5 * 86400}, &proxy.intermediate());
     write_chain(proxy.dir(), "soon.pem", {&soon, &proxy.intermediate()});
     write_key(proxy.dir(), "soon.key", soon);
+  }
+  void start(int workers = 1) {
     ProxyConfig c;
     c.endpoints = {up.endpoint()};
-    proxy.start(c);
+    std::string text = proxy.config_text(c);
+    const std::string one = "workers = 1";
+    text.replace(text.find(one), one.size(), "workers = " + std::to_string(workers));
+    proxy.start_text(text, proxy.dir().path());
   }
   bool request(const std::string& chain, const std::string& key) { return get_ok(proxy.client(chain, key)); }
   std::pair<int, std::string> admin(const std::string& target) {
@@ -74,6 +79,7 @@ class SeenClientsTest : public testing::Test {
 };
 
 TEST_F(SeenClientsTest, ListsAdmittedAndRefusedCertificatesSoonestExpiryFirst) {
+  start();
   EXPECT_EQ(clients().size(), 0u);
   ASSERT_TRUE(request("alice-chain.pem", "alice.key"));
   ASSERT_TRUE(request("alice-chain.pem", "alice.key"));
@@ -131,6 +137,7 @@ TEST_F(SeenClientsTest, ListsAdmittedAndRefusedCertificatesSoonestExpiryFirst) {
 }
 
 TEST_F(SeenClientsTest, ABadQueryIsRefusedWithWhatIsWrong) {
+  start();
   auto [status, body] = admin("/clients?expiring=soon");
   EXPECT_EQ(status, 400);
   EXPECT_NE(body.find("'soon' is not a duration"), std::string::npos) << body;
@@ -144,10 +151,25 @@ TEST_F(SeenClientsTest, ABadQueryIsRefusedWithWhatIsWrong) {
 }
 
 TEST_F(SeenClientsTest, GaugesStartAtZero) {
+  start();
   std::string metrics = admin("/metrics").second;
   EXPECT_EQ(value_of(metrics, "gatehouse_client_certificates_seen{status=\"admitted\"}"), 0);
   EXPECT_EQ(value_of(metrics, "gatehouse_client_certificates_seen{status=\"refused\"}"), 0);
   EXPECT_EQ(value_of(metrics, "gatehouse_client_certificates_expiring_soon"), 0);
+}
+
+// Whichever worker the kernel hands each connection to, the answer is one entry per certificate.
+TEST_F(SeenClientsTest, WorkersTablesMergeByFingerprint) {
+  start(2);
+  constexpr int kTimes = 8;
+  for (int i = 0; i < kTimes; ++i) ASSERT_TRUE(request("alice-chain.pem", "alice.key"));
+  EXPECT_FALSE(request("stranger.pem", "stranger.key"));
+  proxy.wait_for_log(kTimes + 1);
+  auto all = clients();
+  ASSERT_EQ(all.size(), 2u) << all.dump(2);
+  const auto& alice = all[0]["verified"] == true ? all[0] : all[1];
+  EXPECT_EQ(alice["admitted"], kTimes);
+  EXPECT_EQ(alice["fingerprint_sha256"], fingerprint_of(proxy.dir() / "alice.pem"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // its 24 h window (the clock is the test's), and the /clients query and merge.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "proxy/admin/clients_report.hpp"
@@ -145,6 +146,22 @@ TEST(ClientsReport, DaysLeftRoundDownAndSortSoonestFirst) {
   EXPECT_EQ(all[2]["fingerprint_sha256"], "late");
   auto soon = nlohmann::json::parse(admin::clients_json(clients, {std::chrono::hours(24 * 14)}, kT0));
   EXPECT_EQ(soon.size(), 2u);
+}
+
+// A worker that does not answer by the deadline is left out, and the answer says so.
+TEST(ClientsReport, AStuckWorkerGivesAPartialAnswer) {
+  std::promise<std::vector<SeenClient>> answered, stuck, gone;
+  answered.set_value({SeenClient{.fingerprint = "f", .admitted = 1}});
+  std::vector<std::future<std::vector<SeenClient>>> answers;
+  answers.push_back(answered.get_future());
+  answers.push_back(stuck.get_future());
+  answers.push_back(gone.get_future());
+  { auto dropped = std::move(gone); }  // its loop ended without running the request
+  auto gathered = admin::gather_seen(std::move(answers), std::chrono::steady_clock::now());
+  EXPECT_EQ(gathered.workers, 3u);
+  EXPECT_EQ(gathered.unanswered, 2u);
+  ASSERT_EQ(gathered.clients.size(), 1u);
+  EXPECT_EQ(gathered.clients[0].fingerprint, "f");
 }
 
 }  // namespace
