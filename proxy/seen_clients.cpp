@@ -3,6 +3,17 @@
 #include <algorithm>
 
 namespace gatehouse::proxy {
+namespace {
+
+// A subject is whatever the client's certificate says: a long one costs memory in every entry,
+// so the table keeps its first KiB (JSON output replaces a cut UTF-8 sequence).
+constexpr std::size_t kMaxNameBytes = 1024;
+
+std::string bounded(const std::string& name) {
+  return name.size() <= kMaxNameBytes ? name : name.substr(0, kMaxNameBytes) + "...";
+}
+
+}  // namespace
 
 SeenClients::SeenClients(std::size_t capacity, std::chrono::seconds window)
     : capacity_(std::max<std::size_t>(capacity, 1)),
@@ -21,9 +32,9 @@ void SeenClients::record(const tls::PeerIdentity& cert, bool verified, const std
     if (index_.size() >= capacity_) evict_one(unverified_.empty() ? verified_ : unverified_);
     SeenClient fresh;
     fresh.fingerprint = cert.fingerprint;
-    fresh.subject = cert.subject;
-    fresh.issuer = cert.issuer;
-    fresh.serial = cert.serial;
+    fresh.subject = bounded(cert.subject);
+    fresh.issuer = bounded(cert.issuer);
+    fresh.serial = bounded(cert.serial);
     fresh.not_after = cert.not_after;
     fresh.first_seen = now;
     target.push_front(std::move(fresh));

@@ -81,8 +81,7 @@ Result<std::unique_ptr<Server>> Server::create(const std::shared_ptr<const Snaps
     std::string host = admin.listen.substr(0, admin.listen.rfind(':'));
     if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
     auto made = admin::AdminServer::create(
-        addresses.front(), host,
-        [self](const std::string& method, const std::string& path, const std::string& query) {
+        addresses.front(), host, [self](const std::string& method, const std::string& path, const std::string& query) {
           return self->admin_reply(method, path, query);
         });
     if (!made) return R::failure(made.error());
@@ -137,7 +136,8 @@ admin::Reply Server::clients_reply(const std::string& query) {
   // The body stays a plain array; a partial answer says so in a header.
   if (seen.unanswered)
     reply.headers.emplace_back("Gatehouse-Partial", std::to_string(seen.unanswered) + " of " +
-                                                        std::to_string(seen.workers) + " workers did not answer within " +
+                                                        std::to_string(seen.workers) +
+                                                        " workers did not answer within " +
                                                         std::to_string(admin::kSeenClientsTimeout.count()) + " ms");
   return reply;
 }

@@ -31,8 +31,7 @@ struct Reply {
 class AdminServer {
  public:
   // `query`: what followed the first '?' of the target, as sent (the handler validates it).
-  using Handler =
-      std::function<Reply(const std::string& method, const std::string& path, const std::string& query)>;
+  using Handler = std::function<Reply(const std::string& method, const std::string& path, const std::string& query)>;
   // Binds now, so a taken port fails start-up with a clear message. `configured_host` is the
   // host of [admin] listen as written: with loopback names, a Host it answers to (admin_guard).
   static Result<std::unique_ptr<AdminServer>> create(const asio::ip::tcp::endpoint& address,

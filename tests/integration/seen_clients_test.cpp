@@ -92,7 +92,8 @@ TEST_F(SeenClientsTest, ListsAdmittedAndRefusedCertificatesSoonestExpiryFirst) {
   auto all = clients();
   ASSERT_EQ(all.size(), 4u) << all.dump(2);
   std::map<std::string, nlohmann::json> by_cn;
-  for (const auto& c : all) by_cn[c["subject"].get<std::string>().substr(0, c["subject"].get<std::string>().find(','))] = c;
+  for (const auto& c : all)
+    by_cn[c["subject"].get<std::string>().substr(0, c["subject"].get<std::string>().find(','))] = c;
   const auto& alice = by_cn["CN=alice"];
   EXPECT_EQ(alice["admitted"], 2);
   EXPECT_EQ(alice["refused"], 0);

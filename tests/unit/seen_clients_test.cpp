@@ -100,6 +100,17 @@ TEST(SeenClients, MovesWithItsLastSightingWhenVerificationDiffers) {
   EXPECT_EQ(seen[0].refused, 1u);
 }
 
+TEST(SeenClients, KeepsOnlyTheFirstKibOfAHugeSubject) {
+  SeenClients table;
+  auto huge = cert("huge");
+  huge.subject = "CN=" + std::string(100'000, 'x');
+  table.record(huge, false, "web", Reason::untrusted_issuer, kT0);
+  auto seen = table.copy(kT0);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_LE(seen[0].subject.size(), 1024u + 3);
+  EXPECT_EQ(seen[0].subject.substr(0, 4), "CN=x");
+}
+
 TEST(ClientsReport, MergesWorkersByFingerprint) {
   SeenClient a{.fingerprint = "f", .first_seen = kT0 + 5, .last_seen = kT0 + 5, .listener = "one", .admitted = 1};
   SeenClient b{.fingerprint = "f",
