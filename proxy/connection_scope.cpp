@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <ctime>
+
 #include "proxy/revalidation.hpp"
 
 namespace gatehouse::proxy {
@@ -86,6 +88,11 @@ void ConnectionScope::handshake_done(const tls::Verdict& verdict, const tls::Ses
     rec_.unverified = &*verdict.presented;
   }
   rec_.rule = verdict.rule;
+  // The verdict on this certificate is final here: admitted or refused (a client that walked
+  // away before a decision is neither).
+  if (verdict.presented && (verdict.allowed() || is_refusal(verdict.reason)))
+    worker_.seen_clients.record(*verdict.presented, verdict.chain_verified, listener_.settings.name, verdict.reason,
+                                std::time(nullptr));
   if (verdict.allowed()) return;
   if (!is_refusal(verdict.reason)) {  // the client left before any decision: not a refusal
     rec_.decision = "none";

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/ip/v6_only.hpp>
+#include <ctime>
 #include <thread>
 
 #include "proxy/socket_options.hpp"
@@ -80,15 +81,16 @@ Result<std::unique_ptr<Server>> Server::create(const std::shared_ptr<const Snaps
     std::string host = admin.listen.substr(0, admin.listen.rfind(':'));
     if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
     auto made = admin::AdminServer::create(
-        addresses.front(), host,
-        [self](const std::string& method, const std::string& path) { return self->admin_reply(method, path); });
+        addresses.front(), host, [self](const std::string& method, const std::string& path, const std::string& query) {
+          return self->admin_reply(method, path, query);
+        });
     if (!made) return R::failure(made.error());
     server->admin_ = std::move(*made);
   }
   return server;
 }
 
-admin::Reply Server::admin_reply(const std::string& method, const std::string& path) {
+admin::Reply Server::admin_reply(const std::string& method, const std::string& path, const std::string& query) {
   if (path == "/reload") {
     if (method != "POST") return {405, "text/plain; charset=utf-8", "POST /reload reloads the config\n"};
     auto outcome = reload();
@@ -104,6 +106,8 @@ admin::Reply Server::admin_reply(const std::string& method, const std::string& p
     facts.config_generation = generation_.load();
     facts.reloads_ok = reloads_ok_.load();
     facts.reloads_error = reloads_error_.load();
+    const std::int64_t now = std::time(nullptr);
+    facts.seen_clients = admin::seen_counts(seen_clients(now).clients, now);
     return {200, "text/plain; version=0.0.4; charset=utf-8", admin::metrics_text(*snapshot(), contexts, facts)};
   }
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
@@ -111,9 +115,31 @@ admin::Reply Server::admin_reply(const std::string& method, const std::string& p
     return ready_ ? admin::Reply{200, "text/plain; charset=utf-8", "ready\n"}
                   : admin::Reply{503, "text/plain; charset=utf-8", "not ready: starting or draining\n"};
   if (path == "/certs") return {200, "application/json", admin::certs_json(*snapshot())};
+  if (path == "/clients") return clients_reply(query);
   if (path.starts_with("/crl/")) return admin::published_crl(*snapshot(), path.substr(5));
   return {404, "text/plain; charset=utf-8",
-          "not found; try /metrics, /healthz, /readyz, /certs, /crl/ or POST /reload\n"};
+          "not found; try /metrics, /healthz, /readyz, /certs, /clients, /crl/ or POST /reload\n"};
+}
+
+admin::SeenGathering Server::seen_clients(std::int64_t now) {
+  std::vector<std::future<std::vector<SeenClient>>> answers;
+  for (auto& w : workers_) answers.push_back(w->seen_clients(now));
+  return admin::gather_seen(std::move(answers), std::chrono::steady_clock::now() + admin::kSeenClientsTimeout);
+}
+
+admin::Reply Server::clients_reply(const std::string& query) {
+  auto parsed = admin::parse_clients_query(query);
+  if (!parsed) return {400, "text/plain; charset=utf-8", parsed.error() + "\n"};
+  const std::int64_t now = std::time(nullptr);
+  auto seen = seen_clients(now);
+  admin::Reply reply{200, "application/json", admin::clients_json(seen.clients, *parsed, now)};
+  // The body stays a plain array; a partial answer says so in a header.
+  if (seen.unanswered)
+    reply.headers.emplace_back("Gatehouse-Partial", std::to_string(seen.unanswered) + " of " +
+                                                        std::to_string(seen.workers) +
+                                                        " workers did not answer within " +
+                                                        std::to_string(admin::kSeenClientsTimeout.count()) + " ms");
+  return reply;
 }
 
 void Server::start() {

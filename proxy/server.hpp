@@ -14,6 +14,7 @@
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/admin/admin_server.hpp"
+#include "proxy/admin/clients_report.hpp"
 #include "proxy/file_watch.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/upstream_monitor.hpp"
@@ -70,12 +71,15 @@ class Server {
   }
   // The admin listener's port; 0 when [admin] listen = "off".
   std::uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
-  admin::Reply admin_reply(const std::string& method, const std::string& path);
+  admin::Reply admin_reply(const std::string& method, const std::string& path, const std::string& query = "");
 
  private:
   Server(std::shared_ptr<const Snapshot> snapshot, size_t workers, const AccessLog& access_log);
 
   void publish(std::shared_ptr<const Snapshot> next);
+  // Every worker's table of client certificates seen lately, merged (a stuck worker's left out).
+  admin::SeenGathering seen_clients(std::int64_t now);
+  admin::Reply clients_reply(const std::string& query);
   // A monitor for `snapshot` that hands its answers to every worker, starting from `known`.
   std::unique_ptr<UpstreamMonitor> start_monitor(std::shared_ptr<const Snapshot> snapshot, AddressBook known);
 

@@ -72,6 +72,13 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   });
 }
 
+std::future<std::vector<SeenClient>> Worker::seen_clients(std::int64_t now) {
+  auto promise = std::make_shared<std::promise<std::vector<SeenClient>>>();
+  auto answer = promise->get_future();
+  asio::post(io_, [this, promise, now] { promise->set_value(context_.seen_clients.copy(now)); });
+  return answer;
+}
+
 void Worker::adopt(std::shared_ptr<const Snapshot> snapshot) {
   // On the worker's own thread: the accept loop reads snapshot_ without a lock.
   asio::post(io_, [this, next = std::move(snapshot)]() mutable {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -72,6 +73,9 @@ class Worker {
   void join();
   const metrics::WorkerCounters& counters() const { return context_.counters; }
   const WorkerContext& context() const { return context_; }
+  // Thread-safe: a copy of the certificates this worker saw lately, made on its own thread (the
+  // table is never locked). A worker that no longer runs never answers: wait with a timeout.
+  std::future<std::vector<SeenClient>> seen_clients(std::int64_t now);
 
  private:
   asio::awaitable<void> accept_loop(size_t slot);

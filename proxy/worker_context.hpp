@@ -10,6 +10,7 @@
 
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/seen_clients.hpp"
 #include "proxy/upstream_connect.hpp"
 #include "proxy/worker_state.hpp"
 
@@ -31,6 +32,8 @@ struct WorkerContext {
   // Per upstream and per route, kept across reloads; `bound` maps the current snapshot to it.
   WorkerState state;
   std::shared_ptr<const SnapshotState> bound;
+  // The client certificates this worker saw lately (GET /clients); its thread only.
+  SeenClients seen_clients;
 
   metrics::ListenerCounters& listener(size_t i) { return *listener_counters[i]; }
   void size_counters(size_t listeners) {

@@ -43,15 +43,19 @@ asio::awaitable<void> serve(asio::ip::tcp::socket socket, const AdminServer::Han
     if (ev == http::MessageParser::Event::head) {
       const auto& head = parser.head();
       head_only = head.method == "HEAD";
-      std::string path = head.target.substr(0, head.target.find('?'));
+      const auto question = head.target.find('?');
+      std::string path = head.target.substr(0, question);
+      std::string query = question == std::string::npos ? "" : head.target.substr(question + 1);
       AdminVerdict verdict = judge_admin_request(head, self);
       reply = verdict == AdminVerdict::allowed
-                  ? handler(head.method, path)
+                  ? handler(head.method, path, query)
                   : Reply{403, "text/plain; charset=utf-8", admin_refusal_words(verdict, head)};
     }
     break;
   }
-  std::string out = http::status_line(reply.status) + "\r\nContent-Type: " + reply.content_type +
+  std::string extra;
+  for (const auto& [name, value] : reply.headers) extra += "\r\n" + name + ": " + value;
+  std::string out = http::status_line(reply.status) + "\r\nContent-Type: " + reply.content_type + extra +
                     "\r\nContent-Length: " + std::to_string(reply.body.size()) +
                     "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n" + (head_only ? "" : reply.body);
   co_await asio::async_write(socket, asio::buffer(out), use_tuple);

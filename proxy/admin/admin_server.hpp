@@ -1,6 +1,6 @@
 // The admin listener ([admin] listen, loopback by default): plain HTTP/1.1 on its own thread
 // and io_context, away from the workers, one request per connection. It serves what `handler`
-// answers for a GET path (/metrics, /healthz, /readyz, /certs) and POST /reload, once
+// answers for a GET path (/metrics, /healthz, /readyz, /certs, /clients) and POST /reload, once
 // admin_guard let the request through (Host, Origin, X-Gatehouse-Admin); served from our own Asio runtime
 // because prometheus-cpp's pull Exposer (civetweb) would load the system OpenSSL next to BoringSSL.
 #pragma once
@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -23,11 +25,13 @@ struct Reply {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // more, written by us (never client bytes)
 };
 
 class AdminServer {
  public:
-  using Handler = std::function<Reply(const std::string& method, const std::string& path)>;
+  // `query`: what followed the first '?' of the target, as sent (the handler validates it).
+  using Handler = std::function<Reply(const std::string& method, const std::string& path, const std::string& query)>;
   // Binds now, so a taken port fails start-up with a clear message. `configured_host` is the
   // host of [admin] listen as written: with loopback names, a Host it answers to (admin_guard).
   static Result<std::unique_ptr<AdminServer>> create(const asio::ip::tcp::endpoint& address,

@@ -180,6 +180,16 @@ std::string metrics_text(const Snapshot& snapshot, const std::vector<const Worke
   e.counter("gatehouse_accept_errors_total",
             "Accepts that failed (out of descriptors or memory); each one pauses accepting, 5 ms doubling to 1 s.", {},
             static_cast<double>(facts.accept_errors));
+  const std::string seen_help =
+      "Distinct client certificates seen in the last 24 h, by whether they were admitted "
+      "or refused (one can be both).";
+  e.gauge("gatehouse_client_certificates_seen", seen_help, {{"status", "admitted"}},
+          static_cast<double>(facts.seen_clients.admitted));
+  e.gauge("gatehouse_client_certificates_seen", seen_help, {{"status", "refused"}},
+          static_cast<double>(facts.seen_clients.refused));
+  e.gauge("gatehouse_client_certificates_expiring_soon",
+          "Client certificates admitted in the last 24 h that expire within 14 days (GET /clients?expiring=14d).", {},
+          static_cast<double>(facts.seen_clients.expiring_soon));
   e.gauge("gatehouse_build_info", "Gatehouse's version and BoringSSL build.",
           {{"version", GATEHOUSE_VERSION}, {"boringssl", GATEHOUSE_BORINGSSL_DESCRIPTION}}, 1);
   return e.text();

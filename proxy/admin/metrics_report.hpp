@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/admin/clients_report.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker_context.hpp"
 
@@ -18,6 +19,7 @@ struct ServerFacts {
   std::uint64_t reloads_error = 0;
   std::uint64_t access_log_dropped = 0;
   std::uint64_t accept_errors = 0;
+  SeenCounts seen_clients;  // from the workers' tables of client certificates seen lately
 };
 
 std::string metrics_text(const Snapshot& snapshot, const std::vector<const WorkerContext*>& workers,

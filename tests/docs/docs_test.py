@@ -224,6 +224,13 @@ def run_guide(gatehouse, source, work):
                     if out is not None and command.startswith("curl --fail"):
                         if "Directory listing" not in out:
                             fail(f"{where}: the request did not reach the upstream:\n{out}")
+                    if out is not None and "/clients" in command:  # alice expires in 90 days: not listed
+                        try:
+                            listed = json.loads(out)
+                        except ValueError:
+                            listed = None
+                        if not isinstance(listed, list):
+                            fail(f"{where}: /clients did not answer a JSON array:\n{out}")
     finally:
         guide.stop()
     guide.check_alice_admitted("docs/private-ca.md")

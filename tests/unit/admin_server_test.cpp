@@ -25,7 +25,7 @@ namespace {
 // Answers GET /<code> with that status.
 std::unique_ptr<AdminServer> serving_statuses() {
   auto made = AdminServer::create(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), "127.0.0.1",
-                                  [](const std::string&, const std::string& path) {
+                                  [](const std::string&, const std::string& path, const std::string&) {
                                     return Reply{std::stoi(path.substr(1)), "text/plain; charset=utf-8", "x\n"};
                                   });
   if (!made) {
@@ -68,6 +68,28 @@ TEST(AdminStatus, ACodeOutsideHttpsRangeGoesOutAs500) {
   EXPECT_EQ(http::status_line(42), "HTTP/1.1 500 Internal Server Error");
   EXPECT_EQ(http::reason_phrase(505), "HTTP Version Not Supported");
   EXPECT_EQ(http::reason_phrase(599), "Server Error");
+}
+
+// The handler gets the query apart from the path, and its extra headers go out (a partial
+// /clients says so in one).
+TEST(AdminStatus, TheQueryReachesTheHandlerAndItsHeadersGoOut) {
+  auto made = AdminServer::create(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), "127.0.0.1",
+                                  [](const std::string&, const std::string& path, const std::string& query) {
+                                    Reply r{200, "text/plain; charset=utf-8", path + "|" + query + "\n"};
+                                    r.headers.emplace_back("Gatehouse-Partial", "1 of 2 workers did not answer");
+                                    return r;
+                                  });
+  ASSERT_TRUE(made) << made.error();
+  auto& server = *made;
+  server->start();
+  int fd = test::connect_tcp(server->port());
+  ASSERT_GE(fd, 0);
+  test::write_all_fd(fd, "GET /clients?expiring=14d&x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  std::string all = test::read_until_eof(fd);
+  ::close(fd);
+  EXPECT_NE(all.find("\r\nGatehouse-Partial: 1 of 2 workers did not answer\r\n"), std::string::npos) << all;
+  EXPECT_NE(all.find("\r\n\r\n/clients|expiring=14d&x\n"), std::string::npos) << all;
+  server->stop();
 }
 
 // In a child process (a death test), so the descriptor limit it lowers is its own.
