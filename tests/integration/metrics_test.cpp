@@ -19,25 +19,6 @@ namespace {
 
 using tls::pki::CertSpec;
 
-// GET on the admin port: status code and body.
-std::pair<int, std::string> admin_get(std::uint16_t port, const std::string& path) {
-  int fd = connect_tcp(port);
-  if (fd < 0) return {0, ""};
-  write_all_fd(fd, "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
-  std::string all = read_until_eof(fd);
-  ::close(fd);
-  auto end = all.find("\r\n\r\n");
-  if (all.size() < 12 || end == std::string::npos) return {0, all};
-  return {std::stoi(all.substr(9, 3)), all.substr(end + 4)};
-}
-
-// The value of one series ("name{labels}"), or -1 when it is absent.
-double value_of(const std::string& text, const std::string& series) {
-  auto at = text.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + series.size() + 2));
-}
-
 class Metrics : public testing::Test {
  protected:
   void start() {
@@ -72,7 +53,7 @@ TEST_F(Metrics, CountersMoveExactlyWithTheTraffic) {
   start();
   std::string before = scrape();
   const std::string hs = "gatehouse_tls_handshakes_total{listener=\"test\",result=";
-  EXPECT_EQ(value_of(before, hs + "\"ok\",version=\"TLSv1.3\",resumed=\"false\"}"), 0);
+  EXPECT_EQ(metric_value(before, hs + "\"ok\",version=\"TLSv1.3\",resumed=\"false\"}"), 0);
 
   ASSERT_TRUE(request("alice-chain.pem", "alice.key"));
   ASSERT_TRUE(request("alice-chain.pem", "alice.key"));
@@ -83,25 +64,25 @@ TEST_F(Metrics, CountersMoveExactlyWithTheTraffic) {
   proxy.wait_for_log(6);
 
   std::string after = scrape();
-  EXPECT_EQ(value_of(after, hs + "\"ok\",version=\"TLSv1.3\",resumed=\"false\"}"), 3);
-  EXPECT_EQ(value_of(after, hs + "\"no_certificate\",version=\"none\",resumed=\"false\"}"), 1);
-  EXPECT_EQ(value_of(after, hs + "\"untrusted_issuer\",version=\"none\",resumed=\"false\"}"), 1);
-  EXPECT_EQ(value_of(after, hs + "\"expired\",version=\"none\",resumed=\"false\"}"), 1);
-  EXPECT_EQ(value_of(after, "gatehouse_tls_handshake_duration_seconds_count{listener=\"test\"}"), 6);
-  EXPECT_EQ(value_of(after, "gatehouse_connections_total{listener=\"test\"}"), 6);
-  EXPECT_EQ(value_of(after, "gatehouse_connections_active{listener=\"test\"}"), 0);
-  EXPECT_EQ(value_of(after, "gatehouse_connection_duration_seconds_count{listener=\"test\"}"), 6);
+  EXPECT_EQ(metric_value(after, hs + "\"ok\",version=\"TLSv1.3\",resumed=\"false\"}"), 3);
+  EXPECT_EQ(metric_value(after, hs + "\"no_certificate\",version=\"none\",resumed=\"false\"}"), 1);
+  EXPECT_EQ(metric_value(after, hs + "\"untrusted_issuer\",version=\"none\",resumed=\"false\"}"), 1);
+  EXPECT_EQ(metric_value(after, hs + "\"expired\",version=\"none\",resumed=\"false\"}"), 1);
+  EXPECT_EQ(metric_value(after, "gatehouse_tls_handshake_duration_seconds_count{listener=\"test\"}"), 6);
+  EXPECT_EQ(metric_value(after, "gatehouse_connections_total{listener=\"test\"}"), 6);
+  EXPECT_EQ(metric_value(after, "gatehouse_connections_active{listener=\"test\"}"), 0);
+  EXPECT_EQ(metric_value(after, "gatehouse_connection_duration_seconds_count{listener=\"test\"}"), 6);
   const std::string authz = "gatehouse_authz_decisions_total{listener=\"test\",route=";
-  EXPECT_EQ(value_of(after, authz + "\"main\",decision=\"allow\",reason=\"ok\"}"), 2);
-  EXPECT_EQ(value_of(after, authz + "\"dead\",decision=\"allow\",reason=\"ok\"}"), 1);
-  EXPECT_EQ(value_of(after, "gatehouse_upstream_connect_total{upstream=\"app\",result=\"ok\"}"), 2);
-  EXPECT_EQ(value_of(after, "gatehouse_upstream_connect_total{upstream=\"broken\",result=\"error\"}"), 1);
-  EXPECT_EQ(value_of(after, "gatehouse_upstream_connect_duration_seconds_count{upstream=\"app\"}"), 2);
-  EXPECT_EQ(value_of(after, "gatehouse_upstream_endpoints_healthy{upstream=\"app\"}"), 1);
-  EXPECT_GT(value_of(after, "gatehouse_bytes_total{listener=\"test\",direction=\"client_to_upstream\"}"), 0);
-  EXPECT_GT(value_of(after, "gatehouse_bytes_total{listener=\"test\",direction=\"upstream_to_client\"}"), 0);
-  EXPECT_EQ(value_of(after, "gatehouse_config_generation"), 1);
-  EXPECT_EQ(value_of(after, "gatehouse_access_log_dropped_total"), 0);
+  EXPECT_EQ(metric_value(after, authz + "\"main\",decision=\"allow\",reason=\"ok\"}"), 2);
+  EXPECT_EQ(metric_value(after, authz + "\"dead\",decision=\"allow\",reason=\"ok\"}"), 1);
+  EXPECT_EQ(metric_value(after, "gatehouse_upstream_connect_total{upstream=\"app\",result=\"ok\"}"), 2);
+  EXPECT_EQ(metric_value(after, "gatehouse_upstream_connect_total{upstream=\"broken\",result=\"error\"}"), 1);
+  EXPECT_EQ(metric_value(after, "gatehouse_upstream_connect_duration_seconds_count{upstream=\"app\"}"), 2);
+  EXPECT_EQ(metric_value(after, "gatehouse_upstream_endpoints_healthy{upstream=\"app\"}"), 1);
+  EXPECT_GT(metric_value(after, "gatehouse_bytes_total{listener=\"test\",direction=\"client_to_upstream\"}"), 0);
+  EXPECT_GT(metric_value(after, "gatehouse_bytes_total{listener=\"test\",direction=\"upstream_to_client\"}"), 0);
+  EXPECT_EQ(metric_value(after, "gatehouse_config_generation"), 1);
+  EXPECT_EQ(metric_value(after, "gatehouse_access_log_dropped_total"), 0);
   EXPECT_NE(after.find("gatehouse_build_info{version=\"" GATEHOUSE_VERSION "\""), std::string::npos);
   // Never a client identity as a label.
   EXPECT_EQ(after.find("alice"), std::string::npos);
@@ -133,9 +114,10 @@ TEST_F(Metrics, CertificatesAreListedWithTheirDates) {
   EXPECT_TRUE(found_server) << body;
   EXPECT_TRUE(found_root) << body;
   std::string metrics = scrape();
-  EXPECT_EQ(value_of(metrics, "gatehouse_certificate_not_after_seconds{listener=\"test\",kind=\"server\",subject=\"" +
-                                  tls::subject_line(server->front().get()) + "\"}"),
-            static_cast<double>(not_after));
+  EXPECT_EQ(
+      metric_value(metrics, "gatehouse_certificate_not_after_seconds{listener=\"test\",kind=\"server\",subject=\"" +
+                                tls::subject_line(server->front().get()) + "\"}"),
+      static_cast<double>(not_after));
   EXPECT_EQ(admin_get(proxy.server().admin_port(), "/healthz").first, 200);
   EXPECT_EQ(admin_get(proxy.server().admin_port(), "/nothing").first, 404);
 }

@@ -15,24 +15,6 @@ namespace {
 
 using tls::pki::CertSpec;
 
-// GET on the admin port: status code and body.
-std::pair<int, std::string> admin_get(std::uint16_t port, const std::string& target) {
-  int fd = connect_tcp(port);
-  if (fd < 0) return {0, ""};
-  write_all_fd(fd, "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
-  std::string all = read_until_eof(fd);
-  ::close(fd);
-  auto end = all.find("\r\n\r\n");
-  if (all.size() < 12 || end == std::string::npos) return {0, all};
-  return {std::stoi(all.substr(9, 3)), all.substr(end + 4)};
-}
-
-double value_of(const std::string& text, const std::string& series) {
-  auto at = text.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + series.size() + 2));
-}
-
 std::string fingerprint_of(const std::filesystem::path& pem) {
   auto certs = tls::read_certificates(pem);
   return certs && !certs->empty() ? tls::extract_identity(certs->front().get()).fingerprint : "";
@@ -131,9 +113,9 @@ TEST_F(SeenClientsTest, ListsAdmittedAndRefusedCertificatesSoonestExpiryFirst) {
   EXPECT_EQ(clients("?expiring=1h").size(), 1u);
 
   std::string metrics = admin("/metrics").second;
-  EXPECT_EQ(value_of(metrics, "gatehouse_client_certificates_seen{status=\"admitted\"}"), 2);
-  EXPECT_EQ(value_of(metrics, "gatehouse_client_certificates_seen{status=\"refused\"}"), 2);
-  EXPECT_EQ(value_of(metrics, "gatehouse_client_certificates_expiring_soon"), 1);
+  EXPECT_EQ(metric_value(metrics, "gatehouse_client_certificates_seen{status=\"admitted\"}"), 2);
+  EXPECT_EQ(metric_value(metrics, "gatehouse_client_certificates_seen{status=\"refused\"}"), 2);
+  EXPECT_EQ(metric_value(metrics, "gatehouse_client_certificates_expiring_soon"), 1);
   EXPECT_EQ(metrics.find("alice"), std::string::npos);  // never an identity as a label
 }
 
@@ -154,9 +136,9 @@ TEST_F(SeenClientsTest, ABadQueryIsRefusedWithWhatIsWrong) {
 TEST_F(SeenClientsTest, GaugesStartAtZero) {
   start();
   std::string metrics = admin("/metrics").second;
-  EXPECT_EQ(value_of(metrics, "gatehouse_client_certificates_seen{status=\"admitted\"}"), 0);
-  EXPECT_EQ(value_of(metrics, "gatehouse_client_certificates_seen{status=\"refused\"}"), 0);
-  EXPECT_EQ(value_of(metrics, "gatehouse_client_certificates_expiring_soon"), 0);
+  EXPECT_EQ(metric_value(metrics, "gatehouse_client_certificates_seen{status=\"admitted\"}"), 0);
+  EXPECT_EQ(metric_value(metrics, "gatehouse_client_certificates_seen{status=\"refused\"}"), 0);
+  EXPECT_EQ(metric_value(metrics, "gatehouse_client_certificates_expiring_soon"), 0);
 }
 
 // Whichever worker the kernel hands each connection to, the answer is one entry per certificate.

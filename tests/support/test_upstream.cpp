@@ -124,4 +124,21 @@ TestUpstream::~TestUpstream() {
 
 std::string TestUpstream::endpoint() const { return (ipv6_ ? "[::1]:" : "127.0.0.1:") + std::to_string(port_); }
 
+std::pair<int, std::string> admin_get(std::uint16_t port, const std::string& target) {
+  int fd = connect_tcp(port);
+  if (fd < 0) return {0, ""};
+  write_all_fd(fd, "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  std::string all = read_until_eof(fd);
+  ::close(fd);
+  auto end = all.find("\r\n\r\n");
+  if (all.size() < 12 || end == std::string::npos) return {0, all};
+  return {std::stoi(all.substr(9, 3)), all.substr(end + 4)};
+}
+
+double metric_value(const std::string& text, const std::string& series) {
+  auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
 }  // namespace gatehouse::test

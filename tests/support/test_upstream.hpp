@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace gatehouse::test {
@@ -62,5 +63,10 @@ int connect_tcp(std::uint16_t port, int timeout_ms = 10000);
 // Reads until EOF or error; returns what was read.
 std::string read_until_eof(int fd);
 bool write_all_fd(int fd, const std::string& data);
+
+// GET on the admin listener: status code and body ({0, what came} when no answer).
+std::pair<int, std::string> admin_get(std::uint16_t port, const std::string& target);
+// The value of one metrics series ("name{labels}") in an exposition text, or -1 when absent.
+double metric_value(const std::string& text, const std::string& series);
 
 }  // namespace gatehouse::test
