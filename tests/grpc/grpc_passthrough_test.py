@@ -11,6 +11,7 @@ refused; against a listener without `alpn` the same client fails (grpc-core insi
 `curl --http2` sees h2 accepted; our order wins over the client's; a client offering none of
 ours gets a no_application_protocol alert (reason protocol_error); a client offering no ALPN
 still connects; PROXY v2's ALPN TLV carries what was negotiated; the access log's `alpn` too.
+An http-mode listener offers http/1.1 and lets a client offering only h2 finish its handshake.
 Every port is 0 or read from a ready line; nothing sleeps.
 """
 import json
@@ -152,6 +153,7 @@ def write_config(path, grpc_port, recorder_port):
         listener("grpc", "grpc", ['alpn = ["h2", "http/1.1"]']),
         listener("no-alpn", "grpc", []),
         listener("pp2", "recorder", ['alpn = ["h2", "http/1.1"]', 'proxy_protocol = "v2"']),
+        listener("http", "recorder", ['mode = "http"']),
         "[[upstream]]", 'name = "grpc"', f'endpoints = ["127.0.0.1:{grpc_port}"]', "",
         "[[upstream]]", 'name = "recorder"', f'endpoints = ["127.0.0.1:{recorder_port}"]', "",
         "[admin]", 'listen = "off"', "", "[server]", "workers = 1", ""]))
@@ -288,6 +290,15 @@ def foreign_protocol_refused(pki, proxy):
     print("a client offering none of our protocols gets no_application_protocol", flush=True)
 
 
+def http_mode_goes_on_without_alpn(pki, proxy):
+    """http mode offers http/1.1; a client offering only h2 still completes its handshake there."""
+    for offer, want in [(["h2", "http/1.1"], "http/1.1"), (["h2"], None)]:
+        with socket.create_connection(("127.0.0.1", proxy.ports["http"]), timeout=10) as raw:
+            with pki.client_context(offer).wrap_socket(raw, server_hostname=SITE) as tls:
+                check(tls.selected_alpn_protocol() == want,
+                      f"http mode, offering {offer}: {tls.selected_alpn_protocol()!r} was chosen, not {want!r}")
+
+
 def main():
     gatehouse = Path(sys.argv[1]).resolve()
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # its handshake failures are expected here
@@ -308,6 +319,7 @@ def main():
             curl_sees_h2(pki, proxy)
             alpn_choices(pki, proxy, recorder)
             foreign_protocol_refused(pki, proxy)
+            http_mode_goes_on_without_alpn(pki, proxy)
         finally:
             proxy.stop()
             recorder.shutdown()
