@@ -1,7 +1,6 @@
 #include "tls/server_context.hpp"
 
 #include <atomic>
-#include <cstring>
 #include <ctime>
 
 #include "tls/client_hello.hpp"
