@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "conf/alpn.hpp"
 #include "conf/field_names.hpp"
 #include "conf/network.hpp"
 #include "conf/table_reader.hpp"
@@ -184,6 +185,13 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
       else
         r.error("accept_proxy_protocol", "'" + n + "' is not an address or network (e.g. \"10.0.0.0/8\")");
     }
+  }
+  if (l.mode == ListenerMode::http) l.alpn = {"http/1.1"};
+  if (auto names = r.strings("alpn")) {
+    if (auto check = check_alpn(l.mode, *names); check.ok())
+      l.alpn = *names;
+    else
+      r.error("alpn", describe(check, *names));
   }
   if (const auto* t = r.table("http")) {
     TableReader hr(*t, r.path_of("http"), r.context());

@@ -92,7 +92,7 @@ struct HttpSettings {
   Duration head_timeout{std::chrono::seconds(10)};       // a request head must arrive within this
   Duration keepalive_timeout{std::chrono::seconds(60)};  // idle time between requests
   RefusalCodes refusal_codes = RefusalCodes::always_403;
-  std::string contact;  // on refusal pages: whom a tester asks for help (free text)
+  std::string contact;                                      // on refusal pages: whom a tester asks for help (free text)
   std::vector<std::string> allowed_trailers;                // chunked trailer fields passed on; others dropped
   std::vector<std::string> upgrade_protocols{"websocket"};  // Upgrade protocols tunnelled after a checked 101
 };
@@ -114,6 +114,9 @@ struct ListenerSettings {
   ListenerMode mode = ListenerMode::tcp;
   ProxyProtocol proxy_protocol = ProxyProtocol::off;  // sent to the upstream
   std::vector<Network> accept_proxy_protocol;         // sources whose PROXY v1/v2 header we read
+  // ALPN protocols offered, ours first: the first of these the client also offers is chosen.
+  // Empty: no ALPN (tcp mode's default); http mode: ["http/1.1"].
+  std::vector<std::string> alpn;
   HttpSettings http;
   TlsSettings tls;
   std::vector<RouteSettings> routes;

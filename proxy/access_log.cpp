@@ -33,6 +33,7 @@ std::string format_access_line(const ConnectionRecord& r) {
   j["sni"] = r.sni;
   j["tls_version"] = r.tls_version;
   j["cipher"] = r.cipher;
+  if (!r.alpn.empty()) j["alpn"] = r.alpn;
   j["resumed"] = r.resumed;
   j["handshake_ms"] = round3(r.handshake_ms);
   if (r.identity) {

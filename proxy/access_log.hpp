@@ -22,13 +22,14 @@ struct ConnectionRecord {
   std::string sni;
   std::string tls_version;
   std::string cipher;
+  std::string alpn;  // the protocol ALPN chose; empty: none was negotiated
   bool resumed = false;
   double handshake_ms = 0;
   const tls::PeerIdentity* identity = nullptr;  // set once the certificate verified
   // A refused client's certificate as it was presented, NOT verified: who was refused, never an
   // identity to trust (logged under "unverified_certificate", apart from the verified fields).
   const tls::PeerIdentity* unverified = nullptr;
-  std::string decision;                         // "allow" | "deny"
+  std::string decision;  // "allow" | "deny"
   gatehouse::Reason reason = gatehouse::Reason::ok;
   std::string detail;  // plain words for a refusal
   std::string failed_issuer;

@@ -68,6 +68,7 @@ void ConnectionScope::handshake_done(const tls::Verdict& verdict, const tls::Ses
   rec_.sni = session.sni;
   rec_.tls_version = session.version;
   rec_.cipher = session.cipher;
+  rec_.alpn = session.alpn;
   rec_.resumed = session.resumed;
   auto version = !session.completed ? metrics::TlsVersionSlot::none
                  : session.tls13    ? metrics::TlsVersionSlot::tls13

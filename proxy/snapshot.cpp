@@ -173,8 +173,11 @@ std::shared_ptr<const Snapshot> build_snapshot(const conf::Settings& settings, c
                    "listener '" + l.name + "': " + std::to_string(rt.router->routes().size()) + " routes but " +
                        std::to_string(rt.route_upstreams.size()) + " upstreams");
     rt.ticket_ring = ticket_ring(l, previous);
-    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), l.mode == conf::ListenerMode::http,
-                                        rt.ticket_ring, problems);
+    // http mode reads the requests itself: a client offering only h2 may still speak HTTP/1.1.
+    // In tcp mode the upstream speaks what we offer, so another protocol is refused (RFC 7301).
+    tls::AlpnPolicy alpn(
+        l.alpn, l.mode == conf::ListenerMode::http ? tls::AlpnMismatch::continue_without : tls::AlpnMismatch::refuse);
+    rt.tls = tls::ServerContext::create(l.tls, file, rt.router.get(), std::move(alpn), rt.ticket_ring, problems);
     snap->listeners.push_back(std::move(rt));
   }
   if (problems.problems().size() != before) return nullptr;

@@ -8,7 +8,7 @@ packages=(
   libasio-dev android-libboringssl-dev libtomlplusplus-dev prometheus-cpp-dev libgtest-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev node-llhttp libbenchmark-dev
   curl openssl ca-certificates libnss3-tools nginx haproxy nodejs python3 prometheus python3-yaml systemd
-  chromium python3-cryptography
+  chromium python3-cryptography python3-grpcio
   clang libclang-rt-14-dev clang-tidy llvm
 )
 

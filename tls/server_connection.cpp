@@ -141,7 +141,11 @@ Verdict ServerConnection::explain_failure(const std::error_code& ec, bool timed_
     return v;
   }
   const uint32_t code = stream_.last_error_code();
-  if (ssl_reason_is(code, SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)) {
+  if (report_.alpn_refused) {
+    v.reason = Reason::protocol_error;
+    v.detail = "the client offered ALPN " + quoted_list(*report_.alpn_refused) + ", none of this listener's alpn (" +
+               quoted_list(context_.alpn().protocols()) + "): refused with a no_application_protocol alert";
+  } else if (ssl_reason_is(code, SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)) {
     v.reason = Reason::no_certificate;
     v.detail = "the client sent no certificate";
   } else if (ssl_reason_is(code, SSL_R_KEY_USAGE_BIT_INCORRECT)) {

@@ -1,7 +1,6 @@
 #include "tls/server_context.hpp"
 
 #include <atomic>
-#include <cstring>
 #include <ctime>
 
 #include "tls/client_hello.hpp"
@@ -21,6 +20,7 @@ constexpr std::int64_t kCrlRenewalWarning = 2 * 86400;
 
 constexpr const char* kGroups = "X25519:P-256";
 constexpr std::size_t kCertificateMessageSlack = 8 * 1024;
+constexpr std::size_t kLoggedAlpnNames = 8;  // of a refused client's ALPN offer, in the log's detail
 
 // ex_data indices are per process by BoringSSL's design (one slot number for every SSL).
 int report_index() {
@@ -46,10 +46,11 @@ std::string too_large_detail(std::size_t sent_bytes, std::size_t limit) {
 ServerContext::~ServerContext() = default;
 
 std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tls, const std::string& file,
-                                                     const Authorizer* authorizer, bool offer_http11,
+                                                     const Authorizer* authorizer, AlpnPolicy alpn,
                                                      std::shared_ptr<TicketKeyRing> ring, conf::Diagnostics& problems) {
   std::unique_ptr<ServerContext> sc(new ServerContext());
   sc->authorizer_ = authorizer;
+  sc->alpn_ = std::move(alpn);
   sc->verify_optional_ = tls.verify == conf::VerifyMode::optional;
   sc->max_client_cert_size_ = static_cast<std::size_t>(tls.max_client_cert_size);
   // Process-wide on purpose: an id must never repeat, even across servers, while a thread's
@@ -163,7 +164,7 @@ std::unique_ptr<ServerContext> ServerContext::create(const conf::TlsSettings& tl
   SSL_CTX_set_custom_verify(ctx,
                             sc->verify_optional_ ? SSL_VERIFY_PEER : SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                             &ServerContext::on_verify);
-  if (offer_http11) SSL_CTX_set_alpn_select_cb(ctx, &ServerContext::on_alpn, nullptr);
+  if (sc->alpn_.offers()) SSL_CTX_set_alpn_select_cb(ctx, &ServerContext::on_alpn, nullptr);
   SSL_CTX_set_select_certificate_cb(ctx, &ServerContext::on_select_certificate);
   SSL_CTX_set_ex_data(ctx, context_index(), sc.get());
   return sc;
@@ -219,19 +220,18 @@ enum ssl_verify_result_t ServerContext::on_verify(SSL* ssl, uint8_t* out_alert) 
   return ok || sc->verify_optional_ ? ssl_verify_ok : ssl_verify_invalid;
 }
 
-int ServerContext::on_alpn(SSL*, const uint8_t** out, uint8_t* out_len, const uint8_t* in, unsigned in_len, void*) {
-  static constexpr uint8_t kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
-  for (unsigned i = 0; i < in_len;) {
-    unsigned len = in[i];
-    if (i + 1 + len > in_len) break;
-    if (len == sizeof kHttp11 && std::memcmp(in + i + 1, kHttp11, len) == 0) {
-      *out = in + i + 1;
-      *out_len = static_cast<uint8_t>(len);
-      return SSL_TLSEXT_ERR_OK;
-    }
-    i += 1 + len;
+int ServerContext::on_alpn(SSL* ssl, const uint8_t** out, uint8_t* out_len, const uint8_t* in, unsigned in_len, void*) {
+  const AlpnPolicy& policy = of(ssl)->alpn_;
+  const std::span<const uint8_t> offered(in, in_len);
+  AlpnChoice choice = policy.choose(offered);
+  if (choice.outcome == AlpnOutcome::chosen) {
+    *out = choice.protocol.data();  // within the ClientHello, which BoringSSL keeps until it copies it
+    *out_len = static_cast<uint8_t>(choice.protocol.size());
+    return SSL_TLSEXT_ERR_OK;
   }
-  return SSL_TLSEXT_ERR_NOACK;  // e.g. only "h2": go on without ALPN rather than fail
+  if (policy.mismatch() == AlpnMismatch::continue_without) return SSL_TLSEXT_ERR_NOACK;
+  if (HandshakeReport* report = report_of(ssl)) report->alpn_refused = alpn_names(offered, kLoggedAlpnNames);
+  return SSL_TLSEXT_ERR_ALERT_FATAL;  // BoringSSL sends no_application_protocol
 }
 
 const ServerCredential* ServerContext::credential_of(const SSL* ssl) {

@@ -9,6 +9,7 @@
 
 #include "conf/diagnostics.hpp"
 #include "conf/settings.hpp"
+#include "tls/alpn.hpp"
 #include "tls/authorizer.hpp"
 #include "tls/bssl.hpp"
 #include "tls/chain_verifier.hpp"
@@ -31,6 +32,8 @@ struct HandshakeReport {
   // excluded), DER, the same whether VerifiedCache answered or the chain was verified in full.
   std::shared_ptr<const std::vector<std::string>> chain_der;
   Authorization authz;  // the route and the rule that decided
+  // The client offered ALPN with none of ours and was refused (its first names, for the log).
+  std::optional<std::vector<std::string>> alpn_refused;
 };
 
 struct ServerCredential {
@@ -62,12 +65,12 @@ class ServerContext {
  public:
   // Loads every file `tls` names; each problem goes to `problems` with its config place.
   // `authorizer` (kept by the caller, alive as long as this) decides on verified identities.
-  // `offer_http11`: answer ALPN with "http/1.1" when the client offers it (http mode).
+  // `alpn`: the protocols offered, and what a client that offers none of them gets.
   // `ring`: the listener's self-rotated ticket keys, owned with the snapshots that serve the
   // listener so they outlive reloads (see TicketKeyRing); unused with `ticket_keys`, and when
   // null this context makes its own.
   static std::unique_ptr<ServerContext> create(const conf::TlsSettings& tls, const std::string& config_file,
-                                               const Authorizer* authorizer, bool offer_http11,
+                                               const Authorizer* authorizer, AlpnPolicy alpn,
                                                std::shared_ptr<TicketKeyRing> ring, conf::Diagnostics& problems);
   ~ServerContext();
 
@@ -95,6 +98,7 @@ class ServerContext {
   // verify = "optional": a failed or absent certificate still completes the handshake.
   bool verify_optional() const { return verify_optional_; }
   std::size_t max_client_cert_size() const { return max_client_cert_size_; }
+  const AlpnPolicy& alpn() const { return alpn_; }
   // The server certificate chosen for this connection (for PROXY v2's SIG_ALG and KEY_ALG).
   static const ServerCredential* credential_of(const SSL* ssl);
 
@@ -124,6 +128,7 @@ class ServerContext {
   std::size_t max_client_cert_size_ = 16 * 1024;  // total DER bytes of the certificates a client sends
   std::uint64_t id_ = 0;                          // unique per context: keys the resumption cache
   std::vector<LoadedCertificate> loaded_;
+  AlpnPolicy alpn_;
 };
 
 }  // namespace gatehouse::tls

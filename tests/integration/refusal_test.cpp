@@ -207,6 +207,46 @@ TEST_F(Refusal, GarbageInsteadOfAClientHello) {
   EXPECT_NE(probe.read_all().value_or("").find("Hello, alice"), std::string::npos);
 }
 
+class AlpnRefusal : public Refusal {
+ protected:
+  void SetUp() override {
+    config.listener_extra = "alpn = [\"h2\", \"http/1.1\"]";
+    Refusal::SetUp();
+  }
+};
+
+// RFC 7301: a tcp listener whose upstream speaks h2 or http/1.1 refuses a client offering neither
+// (no_application_protocol, reason protocol_error); a client offering no ALPN is served.
+TEST_F(AlpnRefusal, AForeignOfferIsRefusedAndNoOfferIsServed) {
+  for (std::uint16_t version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    ClientOptions opt = proxy.client();
+    opt.min_version = opt.max_version = version;
+    opt.alpn = {"imap", "pop3"};
+    TlsClient client(opt);
+    EXPECT_FALSE(client.connect());
+    EXPECT_EQ(client.alert(), SSL_AD_NO_APPLICATION_PROTOCOL);
+    auto log = proxy.wait_for_log(++lines);
+    ASSERT_EQ(log.size(), lines);
+    EXPECT_EQ(log.back()["decision"], "deny");
+    EXPECT_EQ(log.back()["reason"], "protocol_error") << log.back().dump();
+    EXPECT_NE(log.back()["detail"].get<std::string>().find("offered ALPN \"imap\", \"pop3\""), std::string::npos)
+        << log.back().dump();
+    EXPECT_FALSE(log.back().contains("alpn"));
+    EXPECT_EQ(proxy.totals().refused_for(Reason::protocol_error),
+              ++refused[static_cast<size_t>(Reason::protocol_error)]);
+  }
+  for (const auto& [offer, chosen] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{}, ""}, {{"http/1.1", "h2"}, "h2"}, {{"imap", "http/1.1"}, "http/1.1"}}) {
+    ClientOptions opt = proxy.client();
+    opt.alpn = offer;
+    TlsClient client(opt);
+    ASSERT_TRUE(client.connect()) << client.error();
+    EXPECT_EQ(client.alpn_selected(), chosen);
+    client.send("GET / HTTP/1.0\r\n\r\n");
+    EXPECT_NE(client.read_all().value_or("").find("Hello, alice"), std::string::npos);
+  }
+}
+
 class DepthRefusal : public Refusal {
  protected:
   void SetUp() override {

@@ -17,6 +17,13 @@
 
 namespace gatehouse::test {
 
+std::string TlsClient::alpn_selected() const {
+  const uint8_t* data = nullptr;
+  unsigned len = 0;
+  if (ssl_) SSL_get0_alpn_selected(ssl_.get(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
 std::string sha256_hex(const std::string& data) {
   uint8_t d[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), d);
@@ -94,6 +101,11 @@ bool TlsClient::connect() {
   if (!opt_.sni.empty()) SSL_set_tlsext_host_name(ssl_.get(), opt_.sni.c_str());
   SSL_set_fd(ssl_.get(), fd_);
   if (opt_.resume) SSL_set_session(ssl_.get(), opt_.resume);
+  if (!opt_.alpn.empty()) {
+    std::string wire;
+    for (const auto& name : opt_.alpn) wire += static_cast<char>(name.size()) + name;
+    SSL_set_alpn_protos(ssl_.get(), reinterpret_cast<const uint8_t*>(wire.data()), wire.size());
+  }
   if (SSL_connect(ssl_.get()) != 1) {
     fail("handshake");
     return false;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tls/bssl.hpp"
 
@@ -24,6 +25,7 @@ struct ClientOptions {
   int timeout_ms = 10000;         // guard against a hung test, never a sleep
   SSL_SESSION* resume = nullptr;  // a session to offer for resumption (not owned)
   std::string preface;            // bytes sent before the handshake (a PROXY protocol header)
+  std::vector<std::string> alpn;  // protocols offered by ALPN, in order; empty: no ALPN extension
 };
 
 class TlsClient {
@@ -47,6 +49,7 @@ class TlsClient {
 
   int alert() const { return alert_; }  // last fatal alert received from the server, -1 if none
   SSL* ssl() const { return ssl_.get(); }
+  std::string alpn_selected() const;  // what the server chose by ALPN; empty: nothing
   const std::string& error() const { return error_; }
   std::string server_leaf_subject() const;
   bool peer_closed() const { return peer_closed_; }
