@@ -15,6 +15,37 @@ Answer error_answer(const Head& head, int status, Close close, std::string messa
   return a;
 }
 
+// The route's path and method rules. The path judged is the normalized one, and it is the one
+// forwarded: an upstream that decodes or resolves differently still sees what was allowed.
+Checked judge(const Head& head, RequestPlan&& plan, const policy::RequestGate& gate, const ConnectionFacts& facts) {
+  std::string path;
+  if (gate.needs_path()) {
+    policy::NormalizedTarget n = policy::normalize_target(plan.target);
+    if (n.problem != policy::PathProblem::none)
+      return error_answer(head, 400, Close::bad_request, policy::path_problem_text(n.problem), plan.host,
+                          Close::bad_request);
+    plan.target = std::move(n.target);
+    path = std::move(n.path);
+  }
+  std::vector<std::string_view> segments;
+  policy::split_path(path, segments);
+  const policy::RequestVerdict verdict = gate.judge({head.method, segments});
+  plan.rule = verdict.rule;
+  if (verdict.allowed) return std::move(plan);
+  Answer a;
+  Refusal refusal = facts.denied ? *facts.denied : Refusal{};
+  refusal.reason = gatehouse::Reason::policy_denied;
+  refusal.path = gate.needs_path() ? path : "";
+  a.response = refusal_response(refusal, facts.http.refusal_codes, json_of(head));
+  a.close = a.ends = Close::refused;
+  a.reason = gatehouse::Reason::policy_denied;
+  a.rule = verdict.rule;
+  a.host = plan.host;
+  a.detail = head.method + " " + (gate.needs_path() ? path : plan.target) + " is not allowed (" +
+             std::string(verdict.rule) + ")";
+  return a;
+}
+
 }  // namespace
 
 Checked check_request(const Head& head, bool upgrade, const ConnectionFacts& facts) {
@@ -35,6 +66,7 @@ Checked check_request(const Head& head, bool upgrade, const ConnectionFacts& fac
     return error_answer(head, 421, Close::misdirected_request, std::move(message), std::move(host),
                         Close::misdirected_request);
   }
+  if (facts.gate) return judge(head, std::move(plan), *facts.gate, facts);
   return std::move(plan);
 }
 
