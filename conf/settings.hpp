@@ -96,7 +96,7 @@ struct HttpSettings {
   Duration head_timeout{std::chrono::seconds(10)};       // a request head must arrive within this
   Duration keepalive_timeout{std::chrono::seconds(60)};  // idle time between requests
   RefusalCodes refusal_codes = RefusalCodes::always_403;
-  std::string contact;  // on refusal pages: whom a tester asks for help (free text)
+  std::string contact;                                      // on refusal pages: whom a tester asks for help (free text)
   std::vector<std::string> allowed_trailers;                // chunked trailer fields passed on; others dropped
   std::vector<std::string> upgrade_protocols{"websocket"};  // Upgrade protocols tunnelled after a checked 101
 };

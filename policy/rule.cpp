@@ -103,7 +103,7 @@ std::optional<Rule> Rule::compile(const conf::RuleSettings& settings, std::strin
     if (!pattern) return std::nullopt;
     rule.paths_.push_back(std::move(*pattern));
   }
-  static const char* const kStandard[] = {"GET",  "HEAD",    "POST",    "PUT",  "DELETE",
+  static const char* const kStandard[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
                                           "CONNECT", "OPTIONS", "TRACE", "PATCH"};
   for (const auto& method : settings.methods) {
     if (!is_method_token(method)) {
@@ -124,8 +124,8 @@ std::optional<Rule> Rule::compile(const conf::RuleSettings& settings, std::strin
 
 bool Rule::matches_request(std::string_view method, const std::vector<std::string_view>& path_segments) const {
   if (!methods_.empty() && std::find(methods_.begin(), methods_.end(), method) == methods_.end()) return false;
-  return paths_.empty() || std::any_of(paths_.begin(), paths_.end(),
-                                       [&](const PathPattern& p) { return p.matches(path_segments); });
+  return paths_.empty() ||
+         std::any_of(paths_.begin(), paths_.end(), [&](const PathPattern& p) { return p.matches(path_segments); });
 }
 
 bool Rule::field_matches(const Matcher& m, const tls::PeerIdentity& id) {

@@ -66,17 +66,17 @@ asio::awaitable<Close> serve_http(HttpConnection& c) {
     c.denied.contact = http.contact;
     c.denied.reference = refusal_reference(std::time(nullptr), c.connection.id);
   }
-  const SessionFacts facts{c.worker,
-                           c.member,
-                           http,
-                           c.listener.settings.idle_timeout,
-                           c.worker.listener(c.listener.index),
-                           c.connection,
-                           c.facts,
-                           {http, *c.listener.router, c.route, c.connection.sni, c.refusal,
-                            gate.needed() ? &gate : nullptr, &c.denied},
-                           whoami,
-                           c.requests_logged};
+  const SessionFacts facts{
+      c.worker,
+      c.member,
+      http,
+      c.listener.settings.idle_timeout,
+      c.worker.listener(c.listener.index),
+      c.connection,
+      c.facts,
+      {http, *c.listener.router, c.route, c.connection.sni, c.refusal, gate.needed() ? &gate : nullptr, &c.denied},
+      whoami,
+      c.requests_logged};
   co_return co_await serve_requests(c.client, upstream, facts);
 }
 

@@ -20,7 +20,7 @@ TEST(PathRules, NormalizationTableIncludingAttacks) {
   struct Case {
     const char* target;
     P problem;
-    const char* path;    // what rules see
+    const char* path;        // what rules see
     const char* target_out;  // what is forwarded
   };
   const Case cases[] = {
@@ -40,7 +40,7 @@ TEST(PathRules, NormalizationTableIncludingAttacks) {
       {"/a/.", P::none, "/a/", "/a/"},
       {"/caf%c3%a9", P::none, "/caf%C3%A9", "/caf%C3%A9"},
       {"/a%20b", P::none, "/a%20b", "/a%20b"},
-      {"/a%25b", P::none, "/a%25b", "/a%25b"},                // %25 stays: no double decoding
+      {"/a%25b", P::none, "/a%25b", "/a%25b"},  // %25 stays: no double decoding
       {"/a%252e%252e/x", P::none, "/a%252e%252e/x", "/a%252e%252e/x"},
       {"/a%3Fb", P::none, "/a%3Fb", "/a%3Fb"},
       {"*", P::none, "*", "*"},
