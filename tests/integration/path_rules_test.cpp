@@ -22,7 +22,7 @@ class PathRules : public ::testing::Test {
       write_chain(proxy_.dir(), std::string(name) + ".pem", {&c, &proxy_.intermediate()});
       write_key(proxy_.dir(), std::string(name) + ".key", c);
     }
-    ProxyConfig c;
+    ProxyConfig& c = config_;
     c.endpoints = {up_.endpoint()};
     c.listener_extra = "mode = \"http\"";
     c.routes =
@@ -46,6 +46,7 @@ class PathRules : public ::testing::Test {
 
   HttpUpstream up_;
   ProxyHarness proxy_;
+  ProxyConfig config_;
   size_t lines_ = 0;
 };
 
@@ -105,6 +106,25 @@ TEST_F(PathRules, ACertificateNoRuleCouldAdmitIsRefusedInTheHandshake) {
   auto log = proxy_.wait_for_log(1);
   EXPECT_EQ(log[0]["rule"], "no allow rule matched");
   EXPECT_TRUE(up_.requests().empty());
+}
+
+// An open connection keeps the rules it began with; after a reload it ends at its next request
+// boundary (here at once: it is idle), and the new connection is judged by the new rules.
+TEST_F(PathRules, AfterAReloadAKeptAliveConnectionDoesNotKeepTheOldRules) {
+  TlsClient kept(proxy_.client("tester.pem", "tester.key"));
+  ASSERT_TRUE(kept.connect()) << kept.error();
+  ASSERT_TRUE(kept.send("GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  EXPECT_EQ(read_response(kept).substr(0, 12), "HTTP/1.1 200");
+  ProxyConfig stricter = config_;
+  stricter.routes += "  deny = [ { ou = \"testers\", path = \"/x\" } ]\n";
+  stricter.routes.replace(stricter.routes.find("  deny = [ { ou = \"testers\", path = \"/admin/**\" } ]\n"),
+                          std::string("  deny = [ { ou = \"testers\", path = \"/admin/**\" } ]\n").size(), "");
+  auto outcome = proxy_.reload_text(proxy_.config_text(stricter), proxy_.dir().path());
+  ASSERT_TRUE(outcome.ok) << outcome.message;
+  EXPECT_EQ(kept.read_all().value_or("unreadable"), "");
+  EXPECT_TRUE(kept.peer_closed()) << kept.error();
+  EXPECT_EQ(status("tester", "/x"), "403");
+  EXPECT_EQ(up_.requests().size(), 1u);
 }
 
 }  // namespace
