@@ -185,28 +185,35 @@ std::optional<PathPattern> PathPattern::compile(std::string_view pattern, std::s
   return out;
 }
 
-// One pass per pattern segment over the reachable positions, like Glob: linear in segments.
-bool PathPattern::matches(const std::vector<std::string_view>& parts) const {
+// One pass per pattern segment over the set of reachable positions, like Glob: O(segments x
+// parts). Paths of under 64 segments (all real ones) keep the set in one word: no allocation.
+template <typename Set>
+bool PathPattern::match_with(const std::vector<std::string_view>& parts, Set reach) const {
   const size_t n = parts.size();
-  std::vector<char> reach(n + 1, 0), next(n + 1, 0);
-  reach[0] = 1;
+  reach.set(0);
   for (const std::string& seg : segments_) {
-    std::fill(next.begin(), next.end(), 0);
-    if (seg == "**") {  // zero or more segments
+    Set next(n + 1);
+    if (seg == "**") {  // zero or more segments: every position from the first reachable one
       size_t first = 0;
-      while (first <= n && !reach[first]) ++first;
-      for (size_t j = first; j <= n; ++j) next[j] = 1;
+      while (first <= n && !reach.test(first)) ++first;
+      for (size_t j = first; j <= n; ++j) next.set(j);
     } else {
       const bool wild = seg.find('*') != std::string::npos;
       for (size_t i = 0; i < n; ++i) {
-        if (!reach[i]) continue;
+        if (!reach.test(i)) continue;
         const bool same = !wild ? seg == parts[i] : seg == "*" ? !parts[i].empty() : segment_matches(seg, parts[i]);
-        if (same) next[i + 1] = 1;
+        if (same) next.set(i + 1);
       }
     }
-    reach.swap(next);
+    if (next.none()) return false;
+    reach = std::move(next);
   }
-  return reach[n] != 0;
+  return reach.test(n);
+}
+
+bool PathPattern::matches(const std::vector<std::string_view>& parts) const {
+  if (parts.size() < 64) return match_with(parts, WordSet(parts.size() + 1));
+  return match_with(parts, VectorSet(parts.size() + 1));
 }
 
 bool is_method_token(std::string_view method) {

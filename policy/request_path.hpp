@@ -3,6 +3,8 @@
 // patterns rules compare it with. See conf/README.md "Path and method rules".
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +49,23 @@ class PathPattern {
   const std::string& text() const { return text_; }
 
  private:
+  struct WordSet {  // positions 0..63
+    explicit WordSet(size_t) {}
+    std::uint64_t bits = 0;
+    void set(size_t i) { bits |= std::uint64_t{1} << i; }
+    bool test(size_t i) const { return (bits >> i) & 1; }
+    bool none() const { return bits == 0; }
+  };
+  struct VectorSet {
+    explicit VectorSet(size_t n) : bits(n, 0) {}
+    std::vector<char> bits;
+    void set(size_t i) { bits[i] = 1; }
+    bool test(size_t i) const { return bits[i] != 0; }
+    bool none() const { return std::find(bits.begin(), bits.end(), 1) == bits.end(); }
+  };
+  template <typename Set>
+  bool match_with(const std::vector<std::string_view>& parts, Set reach) const;
+
   std::string text_;
   std::vector<std::string> segments_;
 };

@@ -116,6 +116,44 @@ TEST(PathRules, PatternTable) {
   for (const auto& c : cases) EXPECT_EQ(pattern_matches(c.pattern, c.path), c.match) << c.pattern << " vs " << c.path;
 }
 
+TEST(PathRules, LongPathsMatchLikeShortOnes) {
+  std::string path;
+  for (int i = 0; i < 100; ++i) path += "/s" + std::to_string(i);
+  EXPECT_TRUE(pattern_matches("/s0/**", path.c_str()));
+  EXPECT_TRUE(pattern_matches("/**/s99", path.c_str()));
+  EXPECT_FALSE(pattern_matches("/**/s98", path.c_str()));
+  EXPECT_FALSE(pattern_matches("/s1/**", path.c_str()));
+}
+
+// Every target of up to six characters from an alphabet of the usual tricks: whatever is not
+// refused comes out without "//", "." or ".." segments or an escaped dot, and stays the same when
+// normalized again. (The upstream's normalization of what we forward cannot move it elsewhere.)
+TEST(PathRules, EveryShortTrickTargetNormalizesToAFixedPoint) {
+  const std::string alphabet = "/.%2eEfa;";
+  std::vector<std::string_view> parts;
+  size_t accepted = 0;
+  for (size_t len = 1; len <= 6; ++len) {
+    std::vector<size_t> digit(len, 0);
+    for (;;) {
+      std::string target = "/";
+      for (size_t d : digit) target += alphabet[d];
+      NormalizedTarget n = normalize_target(target);
+      if (n.problem == PathProblem::none) {
+        ++accepted;
+        ASSERT_EQ(normalize_target(n.path).path, n.path) << target;
+        split_path(n.path, parts);
+        for (size_t i = 1; i + 1 < parts.size(); ++i) ASSERT_FALSE(parts[i].empty()) << target << " -> " << n.path;
+        for (auto part : parts) ASSERT_TRUE(part != "." && part != "..") << target << " -> " << n.path;
+        ASSERT_EQ(n.path.find("%2E"), std::string::npos) << target;
+      }
+      size_t k = 0;
+      while (k < len && ++digit[k] == alphabet.size()) digit[k++] = 0;
+      if (k == len) break;
+    }
+  }
+  EXPECT_GT(accepted, 1000u);
+}
+
 TEST(PathRules, PatternsThatCannotMatchANormalizedPathAreRefused) {
   for (const char* bad : {"admin/**", "/a//b", "/a/../b", "/a/./b", "/a%2Fb", "/a;b", "/a?b", "/a/x**", "/a\\b"}) {
     std::string error;
