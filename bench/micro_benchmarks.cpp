@@ -1,6 +1,7 @@
 // Micro-benchmarks of the per-connection pieces that are not cryptography (Google Benchmark):
 // identity extraction, a policy decision over 1,000 rules, one request judged by 20 path rules,
-// route lookup by SNI among 1,000 routes, and loading a large config. Run: build/gatehouse-microbench; results in RESULTS.md.
+// route lookup by SNI among 1,000 routes, and loading a large config. Run:
+// build/gatehouse-microbench; results in RESULTS.md.
 #include <benchmark/benchmark.h>
 
 #include <string>
