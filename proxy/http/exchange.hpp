@@ -42,6 +42,7 @@ class Exchange {
     host_ = a.host;
     rule_ = a.rule;
     if (a.reason != Reason::ok) s_.facts.worker.counters.refused[static_cast<std::size_t>(a.reason)].add();
+    if (a.reason == Reason::policy_denied && s_.facts.route) s_.facts.route->requests_denied.add();
     co_await send(a.response, a.close_connection);
     log(a.close, a.detail, a.reason);
     co_return After::end(a.ends);

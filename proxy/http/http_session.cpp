@@ -76,7 +76,8 @@ asio::awaitable<Close> serve_http(HttpConnection& c) {
       c.facts,
       {http, *c.listener.router, c.route, c.connection.sni, c.refusal, gate.needed() ? &gate : nullptr, &c.denied},
       whoami,
-      c.requests_logged};
+      c.requests_logged,
+      c.state && c.route >= 0 ? &c.state->route(c.listener.index, c.route) : nullptr};
   co_return co_await serve_requests(c.client, upstream, facts);
 }
 

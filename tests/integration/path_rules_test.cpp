@@ -93,6 +93,10 @@ TEST_F(PathRules, MethodsAreRestricted) {
   auto log = proxy_.wait_for_log(lines_);
   EXPECT_EQ(log[1]["rule"], "no allow rule matched");
   EXPECT_EQ(log[1]["method"], "POST");
+  EXPECT_NE(proxy_.server()
+                .admin_reply("GET", "/metrics")
+                .body.find("gatehouse_http_requests_denied_total{listener=\"test\",route=\"route0\"} 2"),
+            std::string::npos);
 }
 
 TEST_F(PathRules, ACertificateNoRuleCouldAdmitIsRefusedInTheHandshake) {
