@@ -8,6 +8,7 @@ RoutePolicy::RoutePolicy(std::vector<Rule> allow, std::vector<Rule> deny)
     for (const Rule& r : *rules) {
       per_request_ = per_request_ || r.has_request_conditions();
       judges_paths_ = judges_paths_ || r.has_path_condition();
+      judges_methods_ = judges_methods_ || r.has_method_condition();
     }
 }
 
@@ -32,6 +33,7 @@ RequestGate RoutePolicy::gate(const tls::PeerIdentity& identity) const {
   if (!per_request_) return g;
   g.needed_ = true;
   g.needs_path_ = judges_paths_;
+  g.needs_method_ = judges_methods_;
   g.open_ = allow_.empty();
   for (const auto& rule : deny_)
     if (rule.has_request_conditions() && rule.matches(identity)) g.deny_.push_back(&rule);

@@ -41,6 +41,7 @@ class RequestGate {
  public:
   bool needed() const { return needed_; }
   bool needs_path() const { return needs_path_; }
+  bool needs_method() const { return needs_method_; }
   RequestVerdict judge(const RequestFacts& request) const;
 
  private:
@@ -48,7 +49,7 @@ class RequestGate {
   std::vector<const Rule*> deny_;   // conditional deny rules whose identity part matched
   std::vector<const Rule*> allow_;  // allow rules whose identity part matched, in file order
   bool open_ = false;               // the route has no allow rules at all
-  bool needed_ = false, needs_path_ = false;
+  bool needed_ = false, needs_path_ = false, needs_method_ = false;
 };
 
 class RoutePolicy {
@@ -60,11 +61,12 @@ class RoutePolicy {
   RequestGate gate(const tls::PeerIdentity& identity) const;
   bool per_request() const { return per_request_; }  // some rule has path or methods
   bool judges_paths() const { return judges_paths_; }
+  bool judges_methods() const { return judges_methods_; }
 
  private:
   std::vector<Rule> allow_;
   std::vector<Rule> deny_;
-  bool per_request_ = false, judges_paths_ = false;
+  bool per_request_ = false, judges_paths_ = false, judges_methods_ = false;
 };
 
 }  // namespace gatehouse::policy

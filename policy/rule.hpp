@@ -24,6 +24,7 @@ class Rule {
   // path and methods, judged per request in http mode. A rule without them matches every request.
   bool has_request_conditions() const { return !paths_.empty() || !methods_.empty(); }
   bool has_path_condition() const { return !paths_.empty(); }
+  bool has_method_condition() const { return !methods_.empty(); }
   bool matches_request(std::string_view method, const std::vector<std::string_view>& path_segments) const;
   const std::string& label() const { return label_; }  // "allow[0]" as in the config
 

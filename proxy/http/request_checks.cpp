@@ -1,5 +1,8 @@
 #include "proxy/http/request_checks.hpp"
 
+#include <algorithm>
+#include <span>
+
 namespace gatehouse::proxy::http {
 namespace {
 
@@ -18,6 +21,21 @@ Answer error_answer(const Head& head, int status, Close close, std::string messa
 // The route's path and method rules. The path judged is the normalized one, and it is the one
 // forwarded: an upstream that decodes or resolves differently still sees what was allowed.
 Checked judge(const Head& head, RequestPlan&& plan, const policy::RequestGate& gate, const ConnectionFacts& facts) {
+  // Fields that frameworks (Symfony, IIS rewrite, Rails, Express method-override...) honour over
+  // the request line: the upstream would serve another path or method than the one judged.
+  static const char* const kPathOverrides[] = {"x-original-url", "x-rewrite-url"};
+  static const char* const kMethodOverrides[] = {"x-http-method-override", "x-http-method", "x-method-override"};
+  auto listed = [](std::span<const char* const> names, const std::string& n) {
+    return std::find(names.begin(), names.end(), n) != names.end();
+  };
+  for (const auto& field : head.headers) {
+    const std::string n = normalized_field_name(field.name);  // in any spelling: X_Original_URL too
+    if ((gate.needs_path() && listed(kPathOverrides, n)) || (gate.needs_method() && listed(kMethodOverrides, n)))
+      return error_answer(head, 400, Close::bad_request,
+                          "The request carries " + field.name +
+                              ", which would make the service see another request than the one authorized.",
+                          plan.host, Close::bad_request);
+  }
   std::string path;
   if (gate.needs_path()) {
     policy::NormalizedTarget n = policy::normalize_target(plan.target);

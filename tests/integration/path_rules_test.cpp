@@ -34,11 +34,12 @@ class PathRules : public ::testing::Test {
   }
 
   // The status curl got for `method` on `path` as `who`.
-  std::string status(const std::string& who, const std::string& path, const std::string& method = "GET") {
+  std::string status(const std::string& who, const std::string& path, const std::string& method = "GET",
+                     const std::string& curl_extra = "") {
     const std::string d = proxy_.dir().path().string();
-    auto r = run_command("curl -sS --max-time 30 --path-as-is -o /dev/null -w '%{http_code}' -X " + method +
-                         " --cacert " + d + "/root.pem --cert " + d + "/" + who + ".pem --key " + d + "/" + who +
-                         ".key 'https://localhost:" + std::to_string(proxy_.port()) + path + "'");
+    auto r = run_command("curl -sS --max-time 30 --path-as-is -o /dev/null -w '%{http_code}' " + curl_extra + " -X " +
+                         method + " --cacert " + d + "/root.pem --cert " + d + "/" + who + ".pem --key " + d + "/" +
+                         who + ".key 'https://localhost:" + std::to_string(proxy_.port()) + path + "'");
     EXPECT_EQ(r.exit_code, 0) << r.output;
     ++lines_;
     return r.output;
@@ -87,6 +88,9 @@ TEST_F(PathRules, MethodsAreRestricted) {
   EXPECT_EQ(status("tester", "/x", "POST"), "403");
   EXPECT_EQ(status("tester", "/x", "DELETE"), "403");
   EXPECT_EQ(status("admin", "/admin/x", "DELETE"), "200");
+  // A method (or path) the upstream's framework would take from a header is not a way around.
+  EXPECT_EQ(status("tester", "/x", "GET", "-H 'X-HTTP-Method-Override: DELETE'"), "400");
+  EXPECT_EQ(status("tester", "/x", "GET", "-H 'X-Original-URL: /admin/x'"), "400");
   auto reqs = up_.requests();
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[1].method, "DELETE");

@@ -335,6 +335,7 @@ TEST(PathRulesChecks, UnsafePathsAre400RefusedAre403AllowedGoOnNormalized) {
     int status;  // 0: forwarded
     const char* forwarded;
     const char* rule;
+    const char* extra = "";  // header lines
   };
   const Case cases[] = {
       {"/", 0, "/", "allow[1]"},
@@ -348,10 +349,15 @@ TEST(PathRulesChecks, UnsafePathsAre400RefusedAre403AllowedGoOnNormalized) {
       {"/admin%2Fx", 400, "", ""},
       {"/admin;a=b", 400, "", ""},
       {"/../admin/x", 400, "", ""},
+      // Fields some frameworks route by instead of the request line.
+      {"/", 400, "", "", "X-Original-URL: /admin/x\r\n"},
+      {"/", 400, "", "", "x_rewrite_url: /admin/x\r\n"},
+      // No method rule on this route: method overrides are the upstream's business.
+      {"/", 0, "/", "allow[1]", "X-HTTP-Method-Override: DELETE\r\n"},
   };
   for (const auto& c : cases) {
     MessageParser parser(HTTP_REQUEST, {});
-    const std::string req = std::string("GET ") + c.target + " HTTP/1.1\r\nHost: a.example\r\n\r\n";
+    const std::string req = std::string("GET ") + c.target + " HTTP/1.1\r\nHost: a.example\r\n" + c.extra + "\r\n";
     std::size_t used = 0;
     std::string body;
     ASSERT_EQ(parser.feed(req.data(), req.size(), used, body), MessageParser::Event::head) << c.target;
