@@ -1,6 +1,7 @@
 // Micro-benchmarks of the per-connection pieces that are not cryptography (Google Benchmark):
-// identity extraction, a policy decision over 1,000 rules, route lookup by SNI among 1,000
-// routes, and loading a large config. Run: build/gatehouse-microbench; results in RESULTS.md.
+// identity extraction, a policy decision over 1,000 rules, one request judged by 20 path rules,
+// route lookup by SNI among 1,000 routes, and loading a large config. Run:
+// build/gatehouse-microbench; results in RESULTS.md.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -57,6 +58,31 @@ void PolicyDecisionOver1000Rules(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(router.authorize(id, "svc-0.example.com"));
 }
 BENCHMARK(PolicyDecisionOver1000Rules);
+
+// One request's path/method judgment, as http mode does it per request: normalize the target,
+// split it, and run the identity's gate over 20 path rules (the identity matched each).
+void RequestJudgmentOver20PathRules(benchmark::State& state) {
+  std::string text =
+      "[[listener]]\nlisten = \"127.0.0.1:8443\"\nmode = \"http\"\n  [listener.tls]\n"
+      "  certificates = [ { cert = \"s.pem\", key = \"s.key\" } ]\n  client_ca = \"root.pem\"\n"
+      "  [[listener.route]]\n  upstream = \"app\"\n  allow = [";
+  for (int i = 0; i < 20; ++i)
+    text += (i ? ", " : "") + std::string("{ ou = \"team-999\", path = \"/svc") + std::to_string(i) +
+            ".v1.Api/Get*\", methods = [\"POST\"] }";
+  text += "]\n[[upstream]]\nname = \"app\"\nendpoints = [\"127.0.0.1:8080\"]\n";
+  auto parsed = gh::conf::parse_text(text, "bench.toml", "/tmp");
+  gh::conf::Diagnostics problems;
+  auto router = *gh::policy::Router::compile(parsed.settings->listeners[0].routes, "bench.toml", problems);
+  auto id = gh::tls::extract_identity(client_cert().x509.get());
+  const auto gate = router.routes()[0].policy.gate(id);
+  std::vector<std::string_view> parts;
+  for (auto _ : state) {
+    auto n = gh::policy::normalize_target("/svc19.v1.Api/GetThing?x=1");
+    gh::policy::split_path(n.path, parts);
+    benchmark::DoNotOptimize(gate.judge({"POST", parts}));  // the last rule decides
+  }
+}
+BENCHMARK(RequestJudgmentOver20PathRules);
 
 void RouteLookupAmong1000(benchmark::State& state) {
   auto router = router_of(1000, 1);

@@ -92,8 +92,9 @@ void read_tls(TableReader& r, TlsSettings& tls) {
   if (auto v = r.integer("max_client_cert_size", 1024, 1024 * 1024)) tls.max_client_cert_size = *v;
 }
 
-// `allow = [ { ou = "testers" }, { uri = "spiffe://corp/ci/*" } ]`: each rule a table of strings.
-std::vector<RuleSettings> read_rules(TableReader& r, std::string_view key) {
+// `allow = [ { ou = "testers" }, { uri = "spiffe://corp/ci/*" } ]`: each rule a table of strings,
+// plus `path` and `methods`, which only an http listener can judge (they need a request).
+std::vector<RuleSettings> read_rules(TableReader& r, std::string_view key, ListenerMode mode) {
   std::vector<RuleSettings> rules;
   for_each_table(r, key, [&](TableReader& rule, size_t) {
     RuleSettings out;
@@ -102,7 +103,18 @@ std::vector<RuleSettings> read_rules(TableReader& r, std::string_view key) {
       if (!rule.has(field)) continue;
       if (auto v = rule.string(field)) out.fields.emplace_back(field, *v);
     }
-    if (out.fields.empty())
+    for (const char* field : {"path", "methods"}) {
+      if (!rule.has(field)) continue;
+      auto values = rule.string_or_strings(field);
+      if (!values) continue;
+      if (values->empty())
+        rule.error(field, "an empty list would match no request; leave the key out to match every request");
+      else if (mode != ListenerMode::http)
+        rule.error(field, std::string(field) +
+                              " needs mode = \"http\": a tcp listener never sees a request, so it cannot judge one");
+      (std::string_view(field) == "path" ? out.paths : out.methods) = *values;
+    }
+    if (out.fields.empty() && !out.has_request_conditions())
       rule.context().diagnostics.add(rule.context().file, out.source,
                                      "an empty rule would match everyone; name at least one field");
     rules.push_back(std::move(out));
@@ -229,8 +241,8 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
       route.sni = *names;
       if (route.sni.empty()) rr.error("sni", "leave sni out for the default route rather than giving an empty list");
     }
-    route.allow = read_rules(rr, "allow");
-    route.deny = read_rules(rr, "deny");
+    route.allow = read_rules(rr, "allow", l.mode);
+    route.deny = read_rules(rr, "deny", l.mode);
     l.routes.push_back(route);
   });
 }

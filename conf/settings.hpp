@@ -54,10 +54,14 @@ struct TlsSettings {
   std::int64_t max_client_cert_size = 16 * 1024;
 };
 
-// One allow or deny rule: identity fields that must all match, e.g. {ou = "testers"}.
+// One allow or deny rule: identity fields that must all match, e.g. {ou = "testers"}, and in
+// http mode conditions on each request: {ou = "admins", path = "/admin/**", methods = ["GET"]}.
 struct RuleSettings {
   std::vector<std::pair<std::string, std::string>> fields;  // ("ou", "testers"), in file order
   Source source;
+  std::vector<std::string> paths;    // `path`: a string or a list; any may match
+  std::vector<std::string> methods;  // case-sensitive method names; any may match
+  bool has_request_conditions() const { return !paths.empty() || !methods.empty(); }
 };
 
 struct RouteSettings {

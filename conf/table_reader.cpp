@@ -134,6 +134,11 @@ std::optional<std::vector<std::string>> TableReader::strings(std::string_view ke
   return out;
 }
 
+std::optional<std::vector<std::string>> TableReader::string_or_strings(std::string_view key) {
+  if (const auto* node = table_.get(key); node && node->is_string()) return std::vector<std::string>{*string(key)};
+  return strings(key);
+}
+
 const toml::array* TableReader::array(std::string_view key) {
   const auto* node = take(key);
   if (!node) return nullptr;

@@ -34,6 +34,7 @@ class TableReader {
   // One of `choices`; the error lists them.
   std::optional<std::string> choice(std::string_view key, std::initializer_list<const char*> choices);
   std::optional<std::vector<std::string>> strings(std::string_view key);
+  std::optional<std::vector<std::string>> string_or_strings(std::string_view key);  // "a" or ["a", "b"]
   const toml::array* array(std::string_view key);
   const toml::table* table(std::string_view key);
 

@@ -99,6 +99,7 @@ struct UpstreamCounters {
 struct RouteCounters {
   Counter allowed;
   std::array<Counter, gatehouse::kReasonCount> refused;
+  Counter requests_denied;  // http mode: requests a path/method rule refused (403)
 };
 
 // A plain copy, summed over workers, for tests and the admin endpoint.

@@ -98,7 +98,34 @@ std::optional<Rule> Rule::compile(const conf::RuleSettings& settings, std::strin
     }
     rule.matchers_.push_back(std::move(m));
   }
+  for (const auto& text : settings.paths) {
+    auto pattern = PathPattern::compile(text, error);
+    if (!pattern) return std::nullopt;
+    rule.paths_.push_back(std::move(*pattern));
+  }
+  static const char* const kStandard[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                          "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  for (const auto& method : settings.methods) {
+    if (!is_method_token(method)) {
+      error = "methods: \"" + method + "\" is not a method name (RFC 9110 token)";
+      return std::nullopt;
+    }
+    // Methods are case-sensitive: "get" would never match a browser's GET.
+    std::string upper = method;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper != method && std::find(std::begin(kStandard), std::end(kStandard), upper) != std::end(kStandard)) {
+      error = "methods: \"" + method + "\" never matches " + upper + " (method names are case-sensitive)";
+      return std::nullopt;
+    }
+    rule.methods_.push_back(method);
+  }
   return rule;
+}
+
+bool Rule::matches_request(std::string_view method, const std::vector<std::string_view>& path_segments) const {
+  if (!methods_.empty() && std::find(methods_.begin(), methods_.end(), method) == methods_.end()) return false;
+  return paths_.empty() ||
+         std::any_of(paths_.begin(), paths_.end(), [&](const PathPattern& p) { return p.matches(path_segments); });
 }
 
 bool Rule::field_matches(const Matcher& m, const tls::PeerIdentity& id) {

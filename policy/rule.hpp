@@ -1,4 +1,5 @@
-// One allow or deny rule compiled from config: every field it names must match the identity.
+// One allow or deny rule compiled from config: every field it names must match the identity,
+// and in http mode its path and methods (if any) the request.
 // Multi-valued fields (ou, dns, email, uri, ip) match when any value does.
 #pragma once
 
@@ -9,6 +10,7 @@
 
 #include "conf/settings.hpp"
 #include "policy/glob.hpp"
+#include "policy/request_path.hpp"
 #include "tls/identity.hpp"
 
 namespace gatehouse::policy {
@@ -17,7 +19,13 @@ class Rule {
  public:
   // nullopt and `error` set when a field's value cannot be used (e.g. a malformed serial).
   static std::optional<Rule> compile(const conf::RuleSettings& settings, std::string label, std::string& error);
+  // The identity part only; every rule has one (a rule of only path/methods: everyone).
   bool matches(const tls::PeerIdentity& id) const;
+  // path and methods, judged per request in http mode. A rule without them matches every request.
+  bool has_request_conditions() const { return !paths_.empty() || !methods_.empty(); }
+  bool has_path_condition() const { return !paths_.empty(); }
+  bool has_method_condition() const { return !methods_.empty(); }
+  bool matches_request(std::string_view method, const std::vector<std::string_view>& path_segments) const;
   const std::string& label() const { return label_; }  // "allow[0]" as in the config
 
  private:
@@ -29,6 +37,8 @@ class Rule {
   static bool field_matches(const Matcher& m, const tls::PeerIdentity& id);
 
   std::vector<Matcher> matchers_;
+  std::vector<PathPattern> paths_;
+  std::vector<std::string> methods_;
   std::string label_;
 };
 

@@ -10,7 +10,18 @@ void revalidate(WorkerContext& worker, ConnectionMember& member) {
   if (!member.ssl || member.ended_by_gatehouse() || !worker.current) return;
   const ListenerRuntime& listener = worker.current->listeners[member.listener];
   const tls::Verdict verdict = listener.tls->reverify(member.ssl);
-  if (verdict.allowed()) return;  // moves on untouched
+  if (verdict.allowed()) {
+    // Path/method rules were picked for this identity when its requests began; an open connection
+    // keeps them. Rather than judge its next request by the old config, it ends at the next
+    // request boundary and the client's new connection gets the new rules.
+    const auto& routes = listener.router->routes();
+    if (listener.settings.mode == conf::ListenerMode::http && verdict.route >= 0 &&
+        static_cast<std::size_t>(verdict.route) < routes.size() &&
+        routes[static_cast<std::size_t>(verdict.route)].policy.per_request())
+      member.end(Close::reverified_closed, gatehouse::Reason::ok,
+                 "after a reload: the route's path and method rules apply from a new connection");
+    return;  // otherwise moves on untouched
+  }
   worker.listener(member.listener).reverified_closed[static_cast<size_t>(verdict.reason)].add();
   member.end(Close::reverified_closed, verdict.reason, "after a reload: " + verdict.detail);
 }

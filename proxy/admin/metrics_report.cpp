@@ -99,12 +99,13 @@ void authz_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<co
   const auto& routes = l.router->routes();
   for (std::size_t r = 0; r <= routes.size(); ++r) {
     std::string route = r < routes.size() ? routes[r].name : "(none)";
-    std::uint64_t allowed = 0;
+    std::uint64_t allowed = 0, requests_denied = 0;
     std::array<std::uint64_t, gatehouse::kReasonCount> refused{};
     for (const auto* w : workers)
       w->state.read_route(l.settings.name, r < routes.size() ? routes[r].name : "",
                           [&](const metrics::RouteCounters& c) {
                             allowed += c.allowed.get();
+                            requests_denied += c.requests_denied.get();
                             for (std::size_t i = 0; i < refused.size(); ++i) refused[i] += c.refused[i].get();
                           });
     const std::string help = "Authorization decisions on verified clients, by route.";
@@ -120,6 +121,9 @@ void authz_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<co
                    {"decision", "deny"},
                    {"reason", std::string(gatehouse::reason_keyword(static_cast<gatehouse::Reason>(i)))}},
                   static_cast<double>(refused[i]));
+    if (requests_denied)
+      e.counter("gatehouse_http_requests_denied_total", "Requests refused by a path or method rule (403), by route.",
+                {{"listener", l.settings.name}, {"route", route}}, static_cast<double>(requests_denied));
   }
 }
 

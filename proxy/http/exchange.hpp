@@ -40,14 +40,18 @@ class Exchange {
   // What the checks decided: our answer (the connection ends), or the request goes on.
   asio::awaitable<After> answer(const Answer& a) {
     host_ = a.host;
+    rule_ = a.rule;
+    if (a.reason != Reason::ok) s_.facts.worker.counters.refused[static_cast<std::size_t>(a.reason)].add();
+    if (a.reason == Reason::policy_denied && s_.facts.route) s_.facts.route->requests_denied.add();
     co_await send(a.response, a.close_connection);
-    log(a.close, a.detail);
+    log(a.close, a.detail, a.reason);
     co_return After::end(a.ends);
   }
 
   asio::awaitable<After> forward(RequestPlan&& plan) {
     plan_ = std::move(plan);
     host_ = plan_.host;
+    rule_ = plan_.rule;
     const Head& in = s_.request.head();
     const bool keep_alive = s_.request.keep_alive() && !s_.facts.member.ending();
     Head out = upstream_request(in, plan_, keep_alive, s_.facts.http.headers, s_.facts.forward);
@@ -318,6 +322,10 @@ class Exchange {
     r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
     r.close = close;
     if (reason != Reason::ok) r.reason = reason;
+    if (!rule_.empty()) {  // a path/method rule decided this request
+      r.rule = rule_;
+      r.decision = reason == Reason::policy_denied ? "deny" : "allow";
+    }
     if (!detail.empty()) r.detail = detail;
     s_.facts.worker.access_log.write(r);
     ++s_.facts.requests_logged;
@@ -334,6 +342,7 @@ class Exchange {
   };
   std::optional<Failure> failure_;  // the first failure, which ends the exchange
   std::string host_;
+  std::string_view rule_;  // points into the compiled policy, which outlives the connection
   int status_ = 0;
   std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
   bool request_done_ = false, response_done_ = false, upgraded_ = false, response_started_ = false;

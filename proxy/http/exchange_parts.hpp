@@ -32,6 +32,7 @@ struct SessionFacts {
   ConnectionFacts checks;
   const std::string* whoami = nullptr;  // the built-in whoami's endpoint label when the route's upstream is it
   int& requests_logged;
+  metrics::RouteCounters* route = nullptr;  // the route's counters (requests its rules refused)
 };
 
 // The upstream response limits: generous, and not the listener's (they protect us, not it).

@@ -1,5 +1,7 @@
 #include "proxy/http/http_session.hpp"
 
+#include <ctime>
+
 #include "proxy/http/request_loop.hpp"
 #include "proxy/splice.hpp"
 #include "proxy/upstream_link.hpp"
@@ -54,16 +56,28 @@ asio::awaitable<Close> serve_http(HttpConnection& c) {
   const std::string* whoami = nullptr;
   if (up && up->endpoints.front().kind == Endpoint::Kind::builtin_whoami) whoami = &up->endpoints.front().label;
   LinkUpstream upstream(c.worker, c.upstream_socket, up, c.state, c.proxy_preface);
-  const SessionFacts facts{c.worker,
-                           c.member,
-                           http,
-                           c.listener.settings.idle_timeout,
-                           c.worker.listener(c.listener.index),
-                           c.connection,
-                           c.facts,
-                           {http, *c.listener.router, c.route, c.connection.sni, c.refusal},
-                           whoami,
-                           c.requests_logged};
+  // The rules with path/methods that this identity's requests are judged by, picked once here.
+  policy::RequestGate gate;
+  const auto& routes = c.listener.router->routes();
+  if (!c.refusal && c.facts.identity && c.route >= 0 && static_cast<std::size_t>(c.route) < routes.size()) {
+    const auto& route = routes[static_cast<std::size_t>(c.route)];
+    gate = route.policy.gate(*c.facts.identity);
+    c.denied.route = c.connection.sni.empty() ? route.name : c.connection.sni;
+    c.denied.contact = http.contact;
+    c.denied.reference = refusal_reference(std::time(nullptr), c.connection.id);
+  }
+  const SessionFacts facts{
+      c.worker,
+      c.member,
+      http,
+      c.listener.settings.idle_timeout,
+      c.worker.listener(c.listener.index),
+      c.connection,
+      c.facts,
+      {http, *c.listener.router, c.route, c.connection.sni, c.refusal, gate.needed() ? &gate : nullptr, &c.denied},
+      whoami,
+      c.requests_logged,
+      c.state && c.route >= 0 ? &c.state->route(c.listener.index, c.route) : nullptr};
   co_return co_await serve_requests(c.client, upstream, facts);
 }
 

@@ -95,6 +95,7 @@ Explanation explain(const Refusal& r) {
     case Reason::policy_denied:
       return {"You are not allowed on this service",
               "Your certificate is valid, but it does not give access to " +
+                  (r.path.empty() ? std::string() : "\"" + r.path + "\" on ") +
                   (r.route.empty() ? std::string("this address") : "the service \"" + r.route + "\"") + ".",
               "If you need access, ask the administrators of this site to grant it to you.",
               {}};

@@ -21,6 +21,7 @@ struct Refusal {
   std::int64_t not_after = 0;
   std::string contact;    // [listener.http] contact: whom to ask
   std::string reference;  // "2026-12-05 14:03 UTC, ref 1-2f": what to quote (the log line's time and id)
+  std::string path;       // the path a per-request rule refused (policy_denied), else empty
 };
 
 struct Response {

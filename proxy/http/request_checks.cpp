@@ -1,5 +1,8 @@
 #include "proxy/http/request_checks.hpp"
 
+#include <algorithm>
+#include <span>
+
 namespace gatehouse::proxy::http {
 namespace {
 
@@ -12,6 +15,52 @@ Answer error_answer(const Head& head, int status, Close close, std::string messa
   a.detail = std::move(message);
   a.host = std::move(host);
   a.ends = ends;
+  return a;
+}
+
+// The route's path and method rules. The path judged is the normalized one, and it is the one
+// forwarded: an upstream that decodes or resolves differently still sees what was allowed.
+Checked judge(const Head& head, RequestPlan&& plan, const policy::RequestGate& gate, const ConnectionFacts& facts) {
+  // Fields that frameworks (Symfony, IIS rewrite, Rails, Express method-override...) honour over
+  // the request line: the upstream would serve another path or method than the one judged.
+  static const char* const kPathOverrides[] = {"x-original-url", "x-rewrite-url"};
+  static const char* const kMethodOverrides[] = {"x-http-method-override", "x-http-method", "x-method-override"};
+  auto listed = [](std::span<const char* const> names, const std::string& n) {
+    return std::find(names.begin(), names.end(), n) != names.end();
+  };
+  for (const auto& field : head.headers) {
+    const std::string n = normalized_field_name(field.name);  // in any spelling: X_Original_URL too
+    if ((gate.needs_path() && listed(kPathOverrides, n)) || (gate.needs_method() && listed(kMethodOverrides, n)))
+      return error_answer(head, 400, Close::bad_request,
+                          "The request carries " + field.name +
+                              ", which would make the service see another request than the one authorized.",
+                          plan.host, Close::bad_request);
+  }
+  std::string path;
+  if (gate.needs_path()) {
+    policy::NormalizedTarget n = policy::normalize_target(plan.target);
+    if (n.problem != policy::PathProblem::none)
+      return error_answer(head, 400, Close::bad_request, policy::path_problem_text(n.problem), plan.host,
+                          Close::bad_request);
+    plan.target = std::move(n.target);
+    path = std::move(n.path);
+  }
+  std::vector<std::string_view> segments;
+  policy::split_path(path, segments);
+  const policy::RequestVerdict verdict = gate.judge({head.method, segments});
+  plan.rule = verdict.rule;
+  if (verdict.allowed) return std::move(plan);
+  Answer a;
+  Refusal refusal = facts.denied ? *facts.denied : Refusal{};
+  refusal.reason = gatehouse::Reason::policy_denied;
+  refusal.path = gate.needs_path() ? path : "";
+  a.response = refusal_response(refusal, facts.http.refusal_codes, json_of(head));
+  a.close = a.ends = Close::refused;
+  a.reason = gatehouse::Reason::policy_denied;
+  a.rule = verdict.rule;
+  a.host = plan.host;
+  a.detail = head.method + " " + (gate.needs_path() ? path : plan.target) + " is not allowed (" +
+             std::string(verdict.rule) + ")";
   return a;
 }
 
@@ -35,6 +84,7 @@ Checked check_request(const Head& head, bool upgrade, const ConnectionFacts& fac
     return error_answer(head, 421, Close::misdirected_request, std::move(message), std::move(host),
                         Close::misdirected_request);
   }
+  if (facts.gate) return judge(head, std::move(plan), *facts.gate, facts);
   return std::move(plan);
 }
 

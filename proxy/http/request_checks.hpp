@@ -24,6 +24,9 @@ struct ConnectionFacts {
   int route = -1;                // the route the SNI chose
   std::string_view sni;
   const std::optional<Refusal>& refusal;  // verify = "optional" and the client was not accepted
+  // The route's rules with path/methods, for this identity; null when the handshake decided for all.
+  const policy::RequestGate* gate = nullptr;
+  const Refusal* denied = nullptr;  // the page for a request the gate refuses (route, contact, reference)
 };
 
 // A request Gatehouse answers itself. Each such answer ends the connection: after a request we
@@ -35,13 +38,17 @@ struct Answer {
   std::string host;                  // the host the request named, once it was understood
   Close ends = Close::bad_request;   // why the connection ends (every plan refusal ends it as bad_request)
   bool close_connection = true;
+  gatehouse::Reason reason = gatehouse::Reason::ok;  // policy_denied for a request the rules refused
+  std::string_view rule;                             // the rule that refused it
 };
 
 using Checked = std::variant<RequestPlan, Answer>;
 
 // In order: the refusal page (verify = "optional"), the request itself (CONNECT, Host count,
 // target, Connection, Upgrade: plan_request), then Host against the route the SNI chose (a
-// request for another route needs a connection of its own: 421, the domain fronting guard).
+// request for another route needs a connection of its own: 421, the domain fronting guard),
+// then the route's path and method rules: a path that cannot be normalized safely is a 400, a
+// refused request a 403, and an allowed one is forwarded with the normalized path it was judged on.
 Checked check_request(const Head& head, bool upgrade, const ConnectionFacts& facts);
 
 // A head the parser refused: 431 past the limits, 505 for another version, 501 for another

@@ -29,6 +29,7 @@ struct RequestPlan {
   std::string host;                  // what routing compares: lower-case, no port, no final dot
   std::string target;                // origin-form ("/path?q") or "*"
   std::vector<std::string> upgrade;  // protocols asked for (all allowed); empty: no upgrade
+  std::string_view rule;             // the path/method rule that allowed it; empty: the handshake's
 };
 
 using RequestDecision = std::variant<RequestPlan, RequestRefusal>;
