@@ -2,9 +2,12 @@
 BUILD_DIR ?= build
 SYSTEM_BUILD_DIR ?= build-system
 FUZZ_SECONDS ?= 60
-CI_FUZZ_SECONDS ?= 5
+CI_FUZZ_SECONDS ?= 3
 JOBS ?= 2
-CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Line tables only (-g1), not full debug info: backtraces, perf and sanitizer reports keep file
+# and line, and a clean-clone `make test` compiles a third faster (CI's 40-minute budget).
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 # ccache, when the machine has it, makes rebuilds after a branch switch cheap (never required).
 CCACHE := $(shell command -v ccache 2>/dev/null)
 ifneq ($(CCACHE),)
