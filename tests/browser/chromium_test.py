@@ -12,12 +12,10 @@ own error for a failed load) and the access log's reason for it. With --screensh
 page is also saved as DIR/NAME.png (docs/images/ holds the ones the docs show).
 """
 import datetime
-import json
 import os
 import shutil
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,7 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 from chromium import Chromium, run  # noqa: E402  (beside this file)
+from running_proxy import RunningProxy  # noqa: E402  (tests/support)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
@@ -142,40 +142,6 @@ def write_config(pki, upstream_port, path):
         "[server]", "workers = 1", "",
     ])
     path.write_text(text)
-
-
-class Proxy:
-    def __init__(self, gatehouse, config):
-        self.process = subprocess.Popen([str(gatehouse), "run", "-c", str(config)], stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
-        self.ports, self.log, self.lock = {}, [], threading.Condition()
-        said = []
-        for line in self.process.stdout:
-            said.append(line)
-            if '"event":"ready"' in line:
-                for entry in json.loads(line)["listeners"]:
-                    self.ports[entry["name"]] = int(entry["address"].rsplit(":", 1)[1])
-                break
-        if not self.ports:
-            raise RuntimeError("the proxy never became ready: " + "".join(said))
-        threading.Thread(target=self.collect, daemon=True).start()
-
-    def collect(self):
-        for line in self.process.stdout:
-            if line.startswith("{") and '"decision"' in line:
-                with self.lock:
-                    self.log.append(json.loads(line))
-                    self.lock.notify_all()
-
-    def lines_since(self, mark, want):
-        """The access-log lines after `mark`, once one of them satisfies `want` (or 10 s passed)."""
-        with self.lock:
-            self.lock.wait_for(lambda: any(want(e) for e in self.log[mark:]), timeout=10)
-            return list(self.log[mark:])
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 class Browser:
@@ -297,7 +263,7 @@ def main():
     pki = Pki(gatehouse, work)
     config = work / "gatehouse.toml"
     write_config(pki, upstream.server_address[1], config)
-    proxy = Proxy(gatehouse, config)
+    proxy = RunningProxy(gatehouse, config)
     browser = Browser(work, pki)
     try:
         for _ in range(5):  # without the proxy's lingering close, about one in two fails

@@ -14,7 +14,6 @@ still connects; PROXY v2's ALPN TLV carries what was negotiated; the access log'
 An http-mode listener offers http/1.1 and lets a client offering only h2 finish its handshake.
 Every port is 0 or read from a ready line; nothing sleeps.
 """
-import json
 import os
 import queue
 import socket
@@ -28,6 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+from running_proxy import RunningProxy  # noqa: E402  (tests/support)
 
 SITE = "grpc.gatehouse.test"
 SERVICE = "gatehouse.test.Echo"
@@ -159,46 +161,6 @@ def write_config(path, grpc_port, recorder_port):
         "[admin]", 'listen = "off"', "", "[server]", "workers = 1", ""]))
 
 
-class Proxy:
-    def __init__(self, gatehouse, config):
-        self.process = subprocess.Popen([str(gatehouse), "run", "-c", str(config)], stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True, cwd=config.parent)
-        self.ports, self.log, self.lock = {}, [], threading.Condition()
-        said = []
-        for line in self.process.stdout:
-            said.append(line)
-            if '"event":"ready"' in line:
-                for entry in json.loads(line)["listeners"]:
-                    self.ports[entry["name"]] = int(entry["address"].rsplit(":", 1)[1])
-                break
-        if not self.ports:
-            raise RuntimeError("the proxy never became ready: " + "".join(said))
-        threading.Thread(target=self.collect, daemon=True).start()
-
-    def collect(self):
-        for line in self.process.stdout:
-            if line.startswith("{") and '"decision"' in line:
-                with self.lock:
-                    self.log.append(json.loads(line))
-                    self.lock.notify_all()
-
-    def mark(self):
-        with self.lock:
-            return len(self.log)
-
-    def line_since(self, mark, listener):
-        """The first access-log line of `listener` after `mark` (waits up to 10 s for it)."""
-        def found():
-            return next((e for e in self.log[mark:] if e.get("listener") == listener), None)
-        with self.lock:
-            self.lock.wait_for(found, timeout=10)
-            return found() or {}
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
 def channel(pki, port, certificate=True):
     credentials = grpc.ssl_channel_credentials(
         root_certificates=pki.root.read_bytes(),
@@ -309,7 +271,7 @@ def main():
         recorder = Recorder()
         threading.Thread(target=recorder.serve_forever, daemon=True).start()
         write_config(work / "gatehouse.toml", grpc_port, recorder.server_address[1])
-        proxy = Proxy(gatehouse, work / "gatehouse.toml")
+        proxy = RunningProxy(gatehouse, work / "gatehouse.toml")
         try:
             grpc_calls_pass(pki, proxy)
             grpc_refused(pki, proxy, "grpc", certificate=False, want_reason="no_certificate")
