@@ -21,7 +21,7 @@ AlpnCheck check_alpn(ListenerMode mode, const std::vector<std::string>& protocol
     if (std::find(protocols.begin(), protocols.begin() + static_cast<std::ptrdiff_t>(i), name) !=
         protocols.begin() + static_cast<std::ptrdiff_t>(i))
       return {AlpnProblem::duplicate, i};
-    if (mode == ListenerMode::http && name != "http/1.1") return {AlpnProblem::http_mode_not_http11, i};
+    if (mode == ListenerMode::http && name != "http/1.1" && name != "h2") return {AlpnProblem::http_mode_unknown, i};
   }
   return {};
 }
@@ -44,9 +44,9 @@ std::string describe(const AlpnCheck& check, const std::vector<std::string>& pro
              "\"http/1.1\"";
     case AlpnProblem::duplicate:
       return name + " is named twice";
-    case AlpnProblem::http_mode_not_http11:
+    case AlpnProblem::http_mode_unknown:
       return name +
-             " cannot be offered in http mode, which speaks HTTP/1.1 only: use [\"http/1.1\"] (the default), or "
+             " cannot be offered in http mode, which speaks \"h2\" and \"http/1.1\" only (the default offers both), or "
              "mode = \"tcp\" to pass h2 and gRPC through to the upstream untouched";
   }
   return "";

@@ -17,7 +17,7 @@ enum class AlpnProblem {
   too_long,              // over 255 bytes
   not_printable,         // outside printable ASCII (and no spaces): it goes into logs and a PROXY TLV
   duplicate,             // named twice
-  http_mode_not_http11,  // http mode speaks HTTP/1.1 only (HTTP/2 is issue 19's next part)
+  http_mode_unknown,  // http mode speaks "h2" and "http/1.1" only
 };
 
 struct AlpnCheck {

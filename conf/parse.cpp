@@ -180,6 +180,14 @@ void read_http(TableReader& r, HttpSettings& http) {
   }
 }
 
+void read_http2(TableReader& r, Http2Settings& h2) {
+  if (auto v = r.integer("max_concurrent_streams", 1, 1000)) h2.max_concurrent_streams = *v;
+  if (auto v = r.integer("initial_window_size", 16384, 16 * 1024 * 1024)) h2.initial_window_size = *v;
+  if (auto v = r.integer("connection_window_size", 65535, 64 * 1024 * 1024)) h2.connection_window_size = *v;
+  if (auto v = r.integer("max_resets_per_second", 1, 100000)) h2.max_resets_per_second = *v;
+  if (auto v = r.integer("max_control_frames_per_second", 1, 100000)) h2.max_control_frames_per_second = *v;
+}
+
 void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
   l.name = r.string("name").value_or("listener" + std::to_string(index));
   r.require("listen");
@@ -209,6 +217,11 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
     TableReader hr(*t, r.path_of("http"), r.context());
     if (l.mode != ListenerMode::http) r.error("http", "[listener.http] needs mode = \"http\"");
     read_http(hr, l.http);
+  }
+  if (const auto* t = r.table("http2")) {
+    TableReader hr(*t, r.path_of("http2"), r.context());
+    if (l.mode != ListenerMode::http) r.error("http2", "[listener.http2] needs mode = \"http\"");
+    read_http2(hr, l.http.http2);
   }
   if (auto v = r.duration("handshake_timeout")) l.handshake_timeout = *v;
   if (auto v = r.duration("idle_timeout")) l.idle_timeout = *v;

@@ -89,8 +89,21 @@ struct IdentityHeaderSettings {
 // What a refused request is answered with in http mode with verify = "optional".
 enum class RefusalCodes { always_403, nginx };  // nginx: 496 no certificate, 495 failed, 403 not allowed
 
+// HTTP/2 on an http-mode listener that offers "h2" ([listener.http2]). The defaults are what a
+// security reviewer would pick: enough for a browser or a gRPC channel, bounded memory per
+// connection (at most connection_window_size of request bodies waits in Gatehouse), and abuse
+// (rapid reset, control-frame floods) ends the connection with GOAWAY ENHANCE_YOUR_CALM.
+struct Http2Settings {
+  std::int64_t max_concurrent_streams = 100;
+  std::int64_t initial_window_size = 256 * 1024;      // per stream, what the client may send unread
+  std::int64_t connection_window_size = 1024 * 1024;  // all streams of a connection together
+  std::int64_t max_resets_per_second = 50;            // streams the client resets (burst: 4 seconds' worth)
+  std::int64_t max_control_frames_per_second = 100;   // PING, SETTINGS, PRIORITY, empty DATA (burst: 10 s)
+};
+
 struct HttpSettings {
   IdentityHeaderSettings headers;
+  Http2Settings http2;
   std::int64_t max_head_size = 16 * 1024;                // request head bytes; beyond: 431
   std::int64_t max_headers = 100;                        // header lines; beyond: 431
   Duration head_timeout{std::chrono::seconds(10)};       // a request head must arrive within this

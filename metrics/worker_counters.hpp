@@ -85,7 +85,16 @@ struct ListenerCounters {
   // Open connections ended after a reload because their client no longer passes, by reason.
   std::array<Counter, gatehouse::kReasonCount> reverified_closed;
   Counter max_age_closed;  // ended at max_connection_age
+  // http mode: requests by protocol ([0] HTTP/1.1, [1] HTTP/2), streams the client reset, and
+  // HTTP/2 connections ended with GOAWAY by cause (H2Goaway).
+  std::array<Counter, 2> http_requests;
+  Counter h2_streams_reset;
+  std::array<Counter, 3> h2_goaways;
 };
+
+// Why Gatehouse sent an HTTP/2 GOAWAY: an end with every started stream served (idle, drain,
+// reload), a protocol error, or abuse (ENHANCE_YOUR_CALM).
+enum class H2Goaway : std::uint8_t { graceful, protocol_error, abuse };
 
 // One upstream on one worker: connects by outcome (each failed attempt counts) and their time.
 struct UpstreamCounters {

@@ -55,6 +55,8 @@ std::string format_access_line(const ConnectionRecord& r) {
     j["host"] = r.http_host;
     j["status"] = r.http_status;
     j["request"] = r.http_request;
+    if (r.http_stream > 0) j["stream"] = r.http_stream;
+    if (r.grpc_status >= 0) j["grpc_status"] = r.grpc_status;
   }
   j["decision"] = r.decision;
   j["reason"] = gatehouse::reason_keyword(r.reason);

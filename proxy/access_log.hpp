@@ -48,6 +48,8 @@ struct ConnectionRecord {
   std::string http_host;
   int http_status = 0;
   int http_request = 0;  // 1 for the first request on the connection
+  int http_stream = 0;   // HTTP/2: the request's stream id
+  int grpc_status = -1;  // a gRPC status Gatehouse answered with; -1: none
 };
 
 std::string format_access_line(const ConnectionRecord& record);

@@ -30,6 +30,9 @@ enum class Close : std::uint8_t {
   request_too_large,       // whoami: the request did not fit
   reverified_closed,       // a reload's CAs, CRLs or routes no longer pass the client
   max_connection_age,      // open for longer than max_connection_age
+  stream_reset,            // http/2: the client reset the stream (RST_STREAM) before its end
+  protocol_error,          // http/2: the client broke the protocol; GOAWAY PROTOCOL_ERROR (detail says how)
+  abuse,                   // http/2: resets, control frames, header lists or CONTINUATIONs past the limits; GOAWAY ENHANCE_YOUR_CALM
 };
 
 constexpr std::string_view close_keyword(Close c) {
@@ -76,6 +79,12 @@ constexpr std::string_view close_keyword(Close c) {
       return "reverified_closed";
     case Close::max_connection_age:
       return "max_connection_age";
+    case Close::stream_reset:
+      return "stream_reset";
+    case Close::protocol_error:
+      return "protocol_error";
+    case Close::abuse:
+      return "abuse";
   }
   return "done";
 }

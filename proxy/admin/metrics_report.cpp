@@ -51,6 +51,31 @@ void ended_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<co
             {{"listener", l.settings.name}}, static_cast<double>(aged));
 }
 
+// http mode: requests by protocol; HTTP/2 streams the client reset and GOAWAYs by cause.
+void http_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {
+  if (l.settings.mode != conf::ListenerMode::http) return;
+  std::array<std::uint64_t, 2> requests{};
+  std::array<std::uint64_t, 3> goaways{};
+  std::uint64_t resets = 0;
+  for (const auto* w : workers) {
+    const auto& c = *w->listener_counters[l.index];
+    for (std::size_t p = 0; p < requests.size(); ++p) requests[p] += c.http_requests[p].get();
+    for (std::size_t g = 0; g < goaways.size(); ++g) goaways[g] += c.h2_goaways[g].get();
+    resets += c.h2_streams_reset.get();
+  }
+  constexpr const char* kProtocols[] = {"http/1.1", "h2"};
+  for (std::size_t p = 0; p < requests.size(); ++p)
+    e.counter("gatehouse_http_requests_total", "http mode: requests (HTTP/2: streams) by protocol.",
+              {{"listener", l.settings.name}, {"protocol", kProtocols[p]}}, static_cast<double>(requests[p]));
+  e.counter("gatehouse_http2_streams_reset_total", "HTTP/2 streams the client reset before their end.",
+            {{"listener", l.settings.name}}, static_cast<double>(resets));
+  constexpr const char* kCauses[] = {"graceful", "protocol_error", "abuse"};
+  for (std::size_t g = 0; g < goaways.size(); ++g)
+    e.counter("gatehouse_http2_goaways_total",
+              "HTTP/2 connections Gatehouse ended with GOAWAY, by cause (abuse: ENHANCE_YOUR_CALM).",
+              {{"listener", l.settings.name}, {"cause", kCauses[g]}}, static_cast<double>(goaways[g]));
+}
+
 void listener_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {
   const Labels who{{"listener", l.settings.name}};
   std::uint64_t active = 0, total = 0, up = 0, down = 0;
@@ -93,6 +118,7 @@ void listener_metrics(Exposition& e, const ListenerRuntime& l, const std::vector
   e.counter("gatehouse_bytes_total", "Bytes forwarded.",
             {{"listener", l.settings.name}, {"direction", "upstream_to_client"}}, static_cast<double>(down));
   ended_metrics(e, l, workers);
+  http_metrics(e, l, workers);
 }
 
 void authz_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {

@@ -329,6 +329,7 @@ class Exchange {
     if (!detail.empty()) r.detail = detail;
     s_.facts.worker.access_log.write(r);
     ++s_.facts.requests_logged;
+    s_.facts.counters.http_requests[0].add();
   }
 
   Parts<Client, Upstream>& s_;

@@ -177,6 +177,7 @@ int MessageParser::on_message_begin(llhttp_t* p) {
   auto& s = self(p);
   s.head_ = Head{};
   s.trailers_.clear();
+  s.kept_trailers_.clear();
   s.in_message_ = true;
   s.in_value_ = s.in_trailers_ = s.last_chunk_ = false;
   s.head_bytes_ = 0;
@@ -327,7 +328,12 @@ int MessageParser::on_chunk_complete(llhttp_t* p) {
 int MessageParser::on_message_complete(llhttp_t* p) {
   auto& s = self(p);
   if (s.head_.framing == Framing::chunked && !s.chunk_framing_) {
-    s.trailers_dropped_ += s.trailers_.size();
+    for (auto& t : s.trailers_) {  // bare bytes: the caller sends the kept trailers its own way (HTTP/2)
+      if (s.keep_trailer_ && s.keep_trailer_(t.name))
+        s.kept_trailers_.push_back(std::move(t));
+      else
+        ++s.trailers_dropped_;
+    }
   } else if (s.head_.framing == Framing::chunked) {
     for (const auto& t : s.trailers_) {
       if (s.keep_trailer_ && s.keep_trailer_(t.name))

@@ -91,6 +91,8 @@ class MessageParser {
   std::string error() const;
   std::size_t head_bytes() const { return head_bytes_; }
   std::size_t trailers_dropped() const { return trailers_dropped_; }
+  // With chunk framing off: the trailers the filter kept, once the message ended.
+  const std::vector<Header>& kept_trailers() const { return kept_trailers_; }
   std::uint64_t body_bytes() const { return body_bytes_; }  // of the current message, without framing
 
  private:
@@ -120,6 +122,7 @@ class MessageParser {
   llhttp_settings_t settings_{};
   Head head_;
   std::vector<Header> trailers_;
+  std::vector<Header> kept_trailers_;
   TrailerFilter keep_trailer_;
   ParseProblem problem_ = ParseProblem::none;
   std::string why_;

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "proxy/h2/session.hpp"
 #include "proxy/http/request_loop.hpp"
 #include "proxy/splice.hpp"
 #include "proxy/upstream_link.hpp"
@@ -78,6 +79,8 @@ asio::awaitable<Close> serve_http(HttpConnection& c) {
       whoami,
       c.requests_logged,
       c.state && c.route >= 0 ? &c.state->route(c.listener.index, c.route) : nullptr};
+  if (c.connection.alpn == "h2")  // the protocol ALPN chose
+    co_return co_await h2::serve_h2(c.client, facts, {up, c.state, c.proxy_preface});
   co_return co_await serve_requests(c.client, upstream, facts);
 }
 

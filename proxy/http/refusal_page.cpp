@@ -163,7 +163,10 @@ std::string page(int status, const std::string& keyword, const Explanation& e) {
 }
 
 Response make(int status, const std::string& keyword, const Explanation& e, bool json) {
-  Response r{status, phrase(status), "", ""};
+  Response r{status, phrase(status), "", "", e.title + ": " + e.what_happened};
+  if (!e.what_to_do.empty()) r.summary += " " + e.what_to_do;
+  if (!e.reference.empty())
+    r.summary += (e.contact.empty() ? " Reference: " : " Ask " + e.contact + ", quoting: ") + e.reference;
   if (json) {
     nlohmann::ordered_json j{{"status", status},
                              {"reason", keyword},

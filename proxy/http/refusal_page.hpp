@@ -29,6 +29,7 @@ struct Response {
   std::string reason_phrase;
   std::string content_type;
   std::string body;
+  std::string summary;  // the same in one line of plain words (a gRPC client's grpc-message)
 };
 
 int refusal_status(gatehouse::Reason reason, conf::RefusalCodes codes);

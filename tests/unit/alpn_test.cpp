@@ -39,7 +39,7 @@ TEST(Alpn, EveryMistakeIsNamedWithItsLine) {
       {"tcp", "alpn = [\"h2\\u0001\"]", "not printable ASCII"},
       {"tcp", "alpn = [\"h2\", \"imap\", \"h2\"]", "'h2' is named twice"},
       {"tcp", "alpn = \"h2\"", "alpn"},  // a string, not a list
-      {"http", "alpn = [\"h2\", \"http/1.1\"]", "'h2' cannot be offered in http mode, which speaks HTTP/1.1 only"},
+      {"http", "alpn = [\"h2\", \"h3\"]", "'h3' cannot be offered in http mode, which speaks \"h2\" and \"http/1.1\" only"},
   };
   for (const auto& c : cases) {
     auto r = conf::parse_text(config(c.mode, c.line), "gh.toml", "/srv");

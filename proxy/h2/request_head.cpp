@@ -1,0 +1,64 @@
+#include "proxy/h2/request_head.hpp"
+
+#include <charconv>
+
+namespace gatehouse::proxy::h2 {
+
+bool RequestHead::add(std::string_view name, std::string_view value) {
+  if (too_large_) return false;
+  bytes_ += name.size() + value.size() + 32;
+  if (bytes_ > limits_.max_bytes || ++fields_ > limits_.max_fields) {
+    too_large_ = true;
+    return false;
+  }
+  if (name.starts_with(':')) {
+    if (name == ":method") head_.method = value;
+    else if (name == ":path") head_.target = value;
+    else if (name == ":scheme") scheme_ = value;
+    else if (name == ":authority") {
+      authority_ = value;
+      has_authority_ = true;
+    }
+    return true;  // nghttp2 refused any other pseudo-field
+  }
+  // RFC 9113 8.2.3: cookie crumbs are one field again before an HTTP/1.1 hop.
+  if (name == "cookie") {
+    cookie_ += (cookie_.empty() ? "" : "; ") + std::string(value);
+    return true;
+  }
+  if (name == "content-type" && value.starts_with("application/grpc")) grpc_ = true;
+  head_.headers.push_back({std::string(name), std::string(value)});
+  return true;
+}
+
+std::string RequestHead::finish(bool end_stream) {
+  head_.major = 1;
+  head_.minor = 1;
+  if (head_.method.empty()) return "The request has no :method.";
+  if (head_.method != "CONNECT" && head_.target.empty()) return "The request has no :path.";
+  if (head_.method != "CONNECT" && scheme_ != "https")
+    return "The request's :scheme is \"" + scheme_ + "\"; this connection is https.";
+  const std::string* host = head_.find("host");
+  if (host && head_.count("host") > 1) return "A request may carry one Host header, not several.";
+  if (has_authority_ && host && *host != authority_)
+    return "The request's :authority and Host header name different hosts.";
+  // The Host the checks compare and the upstream receives is the one the client named.
+  if (has_authority_ && !host) head_.headers.insert(head_.headers.begin(), {"host", authority_});
+  if (!cookie_.empty()) head_.headers.push_back({"cookie", cookie_});
+  if (const std::string* length = head_.find("content-length")) {
+    std::uint64_t n = 0;
+    const char* end = length->data() + length->size();
+    auto [p, ec] = std::from_chars(length->data(), end, n);
+    if (ec != std::errc() || p != end || length->empty()) return "The request's content-length is not a number.";
+    head_.framing = n == 0 && end_stream ? http::Framing::none : http::Framing::content_length;
+    head_.content_length = n;
+    head_.has_content_length = true;
+    if (end_stream && n != 0) return "The request's content-length promises a body that did not come.";
+  } else {
+    // A body of unknown length becomes chunked on the HTTP/1.1 hop.
+    head_.framing = end_stream ? http::Framing::none : http::Framing::chunked;
+  }
+  return "";
+}
+
+}  // namespace gatehouse::proxy::h2

@@ -1,0 +1,89 @@
+#include "proxy/h2/response_fields.hpp"
+
+#include "tls/identity.hpp"
+
+namespace gatehouse::proxy::h2 {
+namespace {
+
+bool connection_specific(const http::Header& field, const http::Head& message) {
+  static const char* const kNames[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"};
+  for (const char* n : kNames)
+    if (http::iequals(field.name, n)) return true;
+  for (const auto& f : message.headers)
+    if (http::iequals(f.name, "connection") && http::has_token(f.value, field.name)) return true;
+  return false;
+}
+
+}  // namespace
+
+Fields response_fields(const http::Head& response) {
+  Fields out;
+  out.push_back({":status", std::to_string(response.status)});
+  for (const auto& f : response.headers) {
+    if (connection_specific(f, response)) continue;
+    out.push_back({tls::ascii_lower(f.name), f.value});
+  }
+  return out;
+}
+
+Fields trailer_fields(const std::vector<http::Header>& trailers) {
+  Fields out;
+  for (const auto& t : trailers) out.push_back({tls::ascii_lower(t.name), t.value});
+  return out;
+}
+
+Fields answer_fields(const http::Response& response) {
+  return {{":status", std::to_string(response.status)},
+          {"content-type", response.content_type},
+          {"content-length", std::to_string(response.body.size())},
+          {"cache-control", "no-store"}};
+}
+
+GrpcStatus grpc_status_of(int http_status, gatehouse::Reason reason, bool refused_client) {
+  if (reason == gatehouse::Reason::policy_denied) return GrpcStatus::permission_denied;
+  if (refused_client) return GrpcStatus::unauthenticated;
+  switch (http_status) {
+    case 400:
+    case 431:
+      return GrpcStatus::internal;
+    case 401:
+      return GrpcStatus::unauthenticated;
+    case 403:
+      return GrpcStatus::permission_denied;
+    case 404:
+    case 405:
+      return GrpcStatus::unimplemented;
+    case 421:
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return GrpcStatus::unavailable;
+    default:
+      return GrpcStatus::unknown;
+  }
+}
+
+std::string grpc_message_encode(std::string_view message) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : message) {
+    if (c >= 0x20 && c <= 0x7e && c != '%') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+Fields grpc_refusal_fields(GrpcStatus status, std::string_view message) {
+  return {{":status", "200"},
+          {"content-type", "application/grpc"},
+          {"grpc-status", std::to_string(static_cast<int>(status))},
+          {"grpc-message", grpc_message_encode(message)}};
+}
+
+}  // namespace gatehouse::proxy::h2

@@ -1,0 +1,385 @@
+#include "proxy/h2/session.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/this_coro.hpp>
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace gatehouse::proxy::h2 {
+namespace {
+
+constexpr std::size_t kWriteBatch = 64 * 1024;   // bytes gathered from nghttp2 per write
+constexpr std::size_t kMaxSettingsEntries = 32;  // per SETTINGS frame; a client needs 6 or so
+constexpr std::size_t kMaxContinuations = 8;     // CONTINUATION frames per header block
+
+Session& self_of(void* p) { return *static_cast<Session*>(p); }
+
+}  // namespace
+
+Session::Session(tls::Stream& client, const http::SessionFacts& facts, UpstreamTarget target)
+    : client_(client),
+      facts_(facts),
+      target_(target),
+      wake_writer_(client.socket().get_executor()),
+      tasks_done_(client.socket().get_executor()),
+      resets_(static_cast<double>(facts.http.http2.max_resets_per_second),
+              4.0 * static_cast<double>(facts.http.http2.max_resets_per_second)),
+      control_(static_cast<double>(facts.http.http2.max_control_frames_per_second),
+               10.0 * static_cast<double>(facts.http.http2.max_control_frames_per_second)),
+      keepalive_(client.socket().get_executor()) {}
+
+bool Session::set_up() {
+  nghttp2_session_callbacks* raw_callbacks = nullptr;
+  if (nghttp2_session_callbacks_new(&raw_callbacks) != 0) return false;
+  CallbacksPtr callbacks(raw_callbacks);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(raw_callbacks, &Session::on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(raw_callbacks, &Session::on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(raw_callbacks, &Session::on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(raw_callbacks, &Session::on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(raw_callbacks, &Session::on_stream_close);
+  nghttp2_option* raw_option = nullptr;
+  if (nghttp2_option_new(&raw_option) != 0) return false;
+  OptionPtr option(raw_option);
+  const conf::Http2Settings& h2 = facts_.http.http2;
+  // Flow control follows what the upstream took: a window is handed back once its bytes left.
+  nghttp2_option_set_no_auto_window_update(raw_option, 1);
+  nghttp2_option_set_max_settings(raw_option, kMaxSettingsEntries);
+  nghttp2_option_set_max_continuations(raw_option, kMaxContinuations);
+  // nghttp2's own rapid-reset limit stays behind ours (ours answers ENHANCE_YOUR_CALM first).
+  nghttp2_option_set_stream_reset_rate_limit(raw_option, static_cast<std::uint64_t>(8 * h2.max_resets_per_second),
+                                             static_cast<std::uint64_t>(2 * h2.max_resets_per_second));
+  nghttp2_session* raw = nullptr;
+  if (nghttp2_session_server_new2(&raw, raw_callbacks, this, raw_option) != 0) return false;
+  session_.reset(raw);
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, static_cast<std::uint32_t>(h2.max_concurrent_streams)},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(h2.initial_window_size)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(facts_.http.max_head_size)},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  };
+  if (nghttp2_submit_settings(raw, NGHTTP2_FLAG_NONE, settings, std::size(settings)) != 0) return false;
+  return nghttp2_session_set_local_window_size(raw, NGHTTP2_FLAG_NONE, 0,
+                                               static_cast<std::int32_t>(h2.connection_window_size)) == 0;
+}
+
+asio::awaitable<Close> serve_h2(tls::Stream& client, const http::SessionFacts& facts, UpstreamTarget target) {
+  Session session(client, facts, target);
+  co_return co_await session.run();
+}
+
+asio::awaitable<Close> Session::run() {
+  using namespace asio::experimental::awaitable_operators;
+  if (!set_up()) co_return Close::client_error;
+  facts_.member.set_phase(Phase::idle);
+  note_idle();
+  co_await (read_loop() && write_loop());
+  keepalive_.disarm();
+  abort_streams();
+  // Every stream's coroutine refers to this session: none may outlive it. A cancellation of
+  // this wait (the drain deadline) only makes it look again; the streams were told to stop.
+  while (tasks_ > 0) co_await tasks_done_.wait();
+  if (!writing_failed_) co_await client_.close_send();
+  co_return close_.value_or(Close::done);
+}
+
+asio::awaitable<void> Session::read_loop() {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  std::array<std::uint8_t, 16 * 1024> buf;
+  while (nghttp2_session_want_read(session_.get()) != 0 && !writing_failed_) {
+    auto [ec, n] = co_await client_.read_ready(buf.data(), buf.size());
+    if (ec == asio::error::would_block) {
+      ec = co_await client_.wait_readable();
+      if (!ec) continue;
+    }
+    if (ec) {
+      const std::optional<Close> ending = facts_.member.ending();
+      if (keepalive_.fired())
+        close_ = close_.value_or(requests_ == 0 ? Close::head_timeout : Close::keepalive_timeout);
+      else if (ending && ec == asio::error::operation_aborted)
+        close_ = close_.value_or(*ending);
+      else if (ec == asio::error::eof)
+        close_ = close_.value_or(tasks_ > 0 ? Close::client_error : Close::client_closed);
+      else if (ec != asio::error::operation_aborted)
+        close_ = close_.value_or(Close::client_error), close_detail_ = ec.message();
+      // A gentle end (idle, drained): tell the client which streams were served.
+      if (!close_ || *close_ != Close::client_error) go_away_gently();
+      break;
+    }
+    const ssize_t used = nghttp2_session_mem_recv(session_.get(), buf.data(), n);
+    if (used < 0) {
+      // nghttp2 stops at once: a flood of queued ACKs (the client does not read), too many
+      // CONTINUATIONs, or a callback that refused. Nothing more is read.
+      const bool abuse = used == NGHTTP2_ERR_FLOODED || used == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ||
+                         used == NGHTTP2_ERR_CALLBACK_FAILURE;
+      go_away(abuse ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR, abuse ? Close::abuse : Close::protocol_error,
+              nghttp2_strerror(static_cast<int>(used)));
+      break;
+    }
+    start_streams();
+    if (!goaway_ && facts_.member.ending()) go_away_gently();
+    wake_writer_.notify();
+  }
+  reading_done_ = true;
+  wake_writer_.notify();
+}
+
+asio::awaitable<void> Session::write_loop() {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  std::string batch;
+  for (;;) {
+    batch.clear();
+    while (batch.size() < kWriteBatch) {
+      const std::uint8_t* data = nullptr;
+      const ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
+      if (n <= 0) break;
+      batch.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    }
+    if (!batch.empty()) {
+      if (auto ec = co_await client_.write_all(batch.data(), batch.size())) {
+        writing_failed_ = true;
+        if (!close_) close_ = ec == asio::error::operation_aborted ? facts_.member.ending().value_or(Close::terminated)
+                                                                 : Close::client_error;
+        cancel_io(client_.socket());  // the reader stops too
+        co_return;
+      }
+      continue;
+    }
+    const bool nothing_more = nghttp2_session_want_read(session_.get()) == 0 &&
+                              nghttp2_session_want_write(session_.get()) == 0;
+    if ((reading_done_ || nothing_more) && tasks_ == 0) {
+      if (!reading_done_) cancel_io(client_.socket());
+      co_return;
+    }
+    if (goaway_ && tasks_ == 0 && !reading_done_) {
+      // A gentle end with every stream answered: stop reading, the GOAWAY is out.
+      cancel_io(client_.socket());
+    }
+    co_await wake_writer_.wait();
+  }
+}
+
+void Session::go_away(std::uint32_t code, Close why, std::string detail) {
+  if (!close_ || *close_ == Close::done) {
+    close_ = why;
+    close_detail_ = std::move(detail);
+  }
+  goaway_ = true;
+  facts_.counters.h2_goaways[static_cast<std::size_t>(why == Close::abuse ? metrics::H2Goaway::abuse
+                                                                          : metrics::H2Goaway::protocol_error)]
+      .add();
+  // Ends every stream once the GOAWAY is out: nghttp2 reads nothing more.
+  nghttp2_session_terminate_session(session_.get(), code);
+  abort_streams();
+  wake_writer_.notify();
+}
+
+void Session::go_away_gently() {
+  if (goaway_) return;
+  goaway_ = true;
+  facts_.counters.h2_goaways[static_cast<std::size_t>(metrics::H2Goaway::graceful)].add();
+  nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, last_started_, NGHTTP2_NO_ERROR, nullptr, 0);
+  wake_writer_.notify();
+}
+
+void Session::abort_streams() {
+  for (auto& [id, s] : streams_) {
+    if (s->task_done) continue;
+    s->closed = true;
+    cancel_io(s->upstream_socket);
+    s->body_ready.notify();
+    s->room.notify();
+  }
+}
+
+Stream* Session::find(std::int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+void Session::note_idle() {
+  if (tasks_ > 0 || goaway_) return;
+  facts_.member.set_phase(Phase::idle);
+  const auto timeout = requests_ == 0 ? facts_.http.head_timeout : facts_.http.keepalive_timeout;
+  keepalive_.arm(std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
+                 [&socket = client_.socket()] { cancel_io(socket); });
+}
+
+bool Session::control_frame() {
+  if (control_.take()) return true;
+  go_away(NGHTTP2_ENHANCE_YOUR_CALM, Close::abuse,
+          "more than " + std::to_string(facts_.http.http2.max_control_frames_per_second) +
+              " control frames a second (PING, SETTINGS, PRIORITY, empty DATA)");
+  return false;
+}
+
+int Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* p) {
+  Session& s = self_of(p);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  const HeadLimits limits{static_cast<std::size_t>(s.facts_.http.max_head_size),
+                          static_cast<std::size_t>(s.facts_.http.max_headers)};
+  s.streams_.emplace(frame->hd.stream_id,
+                     std::make_unique<Stream>(frame->hd.stream_id, limits, s.client_.socket().get_executor()));
+  return 0;
+}
+
+int Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
+                       const std::uint8_t* value, std::size_t valuelen, std::uint8_t, void* p) {
+  Session& s = self_of(p);
+  Stream* stream = s.find(frame->hd.stream_id);
+  if (!stream) return 0;
+  const std::string_view n(reinterpret_cast<const char*>(name), namelen);
+  const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+  if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {  // trailers
+    if (http::trailer_allowed(n, s.facts_.http)) stream->request_trailers.push_back({std::string(n), std::string(v)});
+    return 0;
+  }
+  if (stream->request.add(n, v)) return 0;
+  // Over the header list limit: an HPACK bomb, or a head no request of ours needs. Decoding stops.
+  s.go_away(NGHTTP2_ENHANCE_YOUR_CALM, Close::abuse,
+            "a header list over max_head_size (" + std::to_string(s.facts_.http.max_head_size) +
+                " bytes) or max_headers (" + std::to_string(s.facts_.http.max_headers) + ")");
+  return NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+int Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* p) {
+  Session& s = self_of(p);
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  switch (frame->hd.type) {
+    case NGHTTP2_PING:
+    case NGHTTP2_SETTINGS:
+      if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0 && !s.control_frame()) return 0;
+      break;
+    case NGHTTP2_PRIORITY:
+      if (!s.control_frame()) return 0;
+      break;
+    case NGHTTP2_RST_STREAM:
+      if (!s.resets_.take()) {
+        s.go_away(NGHTTP2_ENHANCE_YOUR_CALM, Close::abuse,
+                  "more than " + std::to_string(s.facts_.http.http2.max_resets_per_second) +
+                      " streams reset a second (rapid reset)");
+        return 0;
+      }
+      break;
+    case NGHTTP2_DATA:
+      if (frame->hd.length == 0 && !end_stream && !s.control_frame()) return 0;
+      break;
+    default:
+      break;
+  }
+  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+  Stream* stream = s.find(frame->hd.stream_id);
+  if (!stream) return 0;
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    stream->request_ended = end_stream;
+    s.ready_.push_back(stream);
+    return 0;
+  }
+  if (end_stream) {
+    stream->request_ended = true;
+    stream->body_ready.notify();
+  }
+  return 0;
+}
+
+int Session::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t stream_id, const std::uint8_t* data,
+                           std::size_t len, void* p) {
+  Session& s = self_of(p);
+  Stream* stream = s.find(stream_id);
+  if (stream && stream->body_wanted && !stream->closed) {
+    stream->body.append(reinterpret_cast<const char*>(data), len);
+    stream->bytes_in += len;
+    stream->body_ready.notify();
+    return 0;
+  }
+  // Nobody reads it (an answered or closed stream): its window comes back at once.
+  nghttp2_session_consume(session, stream_id, len);
+  return 0;
+}
+
+int Session::on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t code, void* p) {
+  Session& s = self_of(p);
+  Stream* stream = s.find(stream_id);
+  if (!stream) return 0;
+  stream->closed = true;
+  stream->reset_code = code;
+  if (!stream->task_done) {
+    cancel_io(stream->upstream_socket);
+    stream->body_ready.notify();
+    stream->room.notify();
+  }
+  s.forget_if_done(*stream);
+  return 0;
+}
+
+ssize_t Session::read_response(nghttp2_session* session, std::int32_t stream_id, std::uint8_t* buf,
+                               std::size_t length, std::uint32_t* flags, nghttp2_data_source* source, void*) {
+  Stream& s = *static_cast<Stream*>(source->ptr);
+  const std::size_t n = std::min(length, s.buffered());
+  std::memcpy(buf, s.out.data() + s.out_pos, n);
+  s.out_pos += n;
+  if (s.out_pos == s.out.size()) {
+    s.out.clear();
+    s.out_pos = 0;
+  }
+  if (n > 0) s.room.notify();
+  if (n == 0 && !s.out_done) return NGHTTP2_ERR_DEFERRED;
+  if (s.out_done && s.buffered() == 0) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!s.trailers_out.empty()) {
+      std::vector<nghttp2_nv> nv;
+      for (auto& f : s.trailers_out)
+        nv.push_back({reinterpret_cast<std::uint8_t*>(f.name.data()), reinterpret_cast<std::uint8_t*>(f.value.data()),
+                      f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
+      if (nghttp2_submit_trailer(session, stream_id, nv.data(), nv.size()) == 0) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    }
+  }
+  return static_cast<ssize_t>(n);
+}
+
+void Session::start_streams() {
+  std::vector<Stream*> ready;
+  ready.swap(ready_);
+  for (Stream* s : ready) {
+    if (s->closed) {  // reset before it started (rapid reset does that): nothing to serve
+      streams_.erase(s->id);
+      continue;
+    }
+    if (goaway_) {  // came before the client saw our GOAWAY: it may retry it elsewhere
+      nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
+      continue;
+    }
+    s->task_started = true;
+    ++tasks_;
+    ++requests_;
+    last_started_ = s->id;
+    keepalive_.disarm();
+    facts_.member.set_phase(Phase::request);
+    asio::co_spawn(client_.socket().get_executor(), serve_stream(*s),
+                   [this, s](const std::exception_ptr&) { stream_finished(*s); });
+  }
+}
+
+void Session::stream_finished(Stream& s) {
+  s.task_done = true;
+  --tasks_;
+  cancel_io(s.upstream_socket);
+  asio::error_code ignored;
+  s.upstream_socket.close(ignored);
+  forget_if_done(s);
+  if (tasks_ == 0) {
+    tasks_done_.notify();
+    if (!goaway_ && facts_.member.ending()) go_away_gently();
+    note_idle();
+  }
+  wake_writer_.notify();
+}
+
+void Session::forget_if_done(Stream& s) {
+  if (!s.closed || (s.task_started && !s.task_done)) return;  // its coroutine still refers to it
+  if (!s.task_started && std::find(ready_.begin(), ready_.end(), &s) != ready_.end()) return;  // start_streams drops it
+  streams_.erase(s.id);
+}
+
+}  // namespace gatehouse::proxy::h2
