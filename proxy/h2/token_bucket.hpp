@@ -13,9 +13,11 @@ class TokenBucket {
   TokenBucket(double per_second, double burst) : rate_(per_second), capacity_(burst), tokens_(burst) {}
   // False when the bucket is empty: more than the burst, faster than the rate.
   bool take(Clock::time_point now = Clock::now()) {
-    const std::chrono::duration<double> passed = now - last_;
-    last_ = now;
-    tokens_ = std::min(capacity_, tokens_ + passed.count() * rate_);
+    if (now > last_) {
+      const std::chrono::duration<double> passed = now - last_;
+      last_ = now;
+      tokens_ = std::min(capacity_, tokens_ + passed.count() * rate_);
+    }
     if (tokens_ < 1) return false;
     tokens_ -= 1;
     return true;
