@@ -117,7 +117,7 @@ asio::awaitable<void> serve_refusal_pages(WorkerContext& worker, const SnapshotS
   scope.member().set_phase(Phase::request);
   const Close close = co_await http::serve_http(hc);
   scope.lines_written_by_requests(hc.requests_logged);
-  scope.finish(close);
+  scope.finish(close, hc.close_detail);
 }
 
 // tcp mode: the route's upstream (or the built-in whoami), then bytes both ways.
@@ -218,7 +218,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& 
                             preface,       state.get()};
     const Close close = co_await http::serve_http(hc);
     scope.lines_written_by_requests(hc.requests_logged);
-    co_return scope.finish(close);
+    co_return scope.finish(close, hc.close_detail);
   }
   co_await serve_tunnel(worker, *state, listener, scope, tls, upstream, up, verdict, preface);
 }

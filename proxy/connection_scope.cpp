@@ -136,7 +136,10 @@ void ConnectionScope::finish(Close close, std::string detail) {
   } else if (!detail.empty() && rec_.detail.empty()) {
     rec_.detail = std::move(detail);
   }
-  if (request_lines_ > 0 && !ended) return;  // http mode: the requests' lines tell the story
+  // http mode: the requests' lines tell the story, unless the connection's own end is news
+  // (HTTP/2 abuse or a protocol error: GOAWAY).
+  const bool news = close == Close::abuse || close == Close::protocol_error;
+  if (request_lines_ > 0 && !ended && !news) return;
   rec_.close = close;
   rec_.duration_ms = ms_since(started_);
   worker_.access_log.write(rec_);

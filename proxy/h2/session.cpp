@@ -64,9 +64,12 @@ bool Session::set_up() {
                                                static_cast<std::int32_t>(h2.connection_window_size)) == 0;
 }
 
-asio::awaitable<Close> serve_h2(tls::Stream& client, const http::SessionFacts& facts, UpstreamTarget target) {
+asio::awaitable<Close> serve_h2(tls::Stream& client, const http::SessionFacts& facts, UpstreamTarget target,
+                                std::string& detail) {
   Session session(client, facts, target);
-  co_return co_await session.run();
+  const Close close = co_await session.run();
+  detail = session.close_detail();
+  co_return close;
 }
 
 asio::awaitable<Close> Session::run() {
@@ -161,6 +164,8 @@ asio::awaitable<void> Session::write_loop() {
 }
 
 void Session::go_away(std::uint32_t code, Close why, std::string detail) {
+  if (terminated_) return;  // the first cause stands (a callback's, then mem_recv's error)
+  terminated_ = true;
   if (!close_ || *close_ == Close::done) {
     close_ = why;
     close_detail_ = std::move(detail);

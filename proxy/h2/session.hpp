@@ -42,7 +42,9 @@ struct UpstreamTarget {
 };
 
 // Serves the connection's streams until it ends; returns why it ended.
-asio::awaitable<Close> serve_h2(tls::Stream& client, const http::SessionFacts& facts, UpstreamTarget target);
+// `detail`: what ended it, in plain words (abuse, a protocol error), for the connection's log line.
+asio::awaitable<Close> serve_h2(tls::Stream& client, const http::SessionFacts& facts, UpstreamTarget target,
+                                std::string& detail);
 
 // One request and its response. Lives from the request's first HEADERS until both nghttp2 has
 // closed the stream and its coroutine has finished.
@@ -97,6 +99,7 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   asio::awaitable<Close> run();
+  const std::string& close_detail() const { return close_detail_; }
 
  private:
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* self);
@@ -148,7 +151,7 @@ class Session {
   TokenBucket resets_, control_;
   std::optional<Close> close_;  // why the connection ends, once known
   std::string close_detail_;
-  bool reading_done_ = false, writing_failed_ = false, goaway_ = false;
+  bool reading_done_ = false, writing_failed_ = false, goaway_ = false, terminated_ = false;
   std::int32_t last_started_ = 0;
   Deadline keepalive_;
 };

@@ -39,6 +39,7 @@ struct HttpConnection {
   std::string proxy_preface;             // PROXY v2 header for each upstream connection, or empty
   const SnapshotState* state = nullptr;  // the worker's pools and counters for this snapshot
   int requests_logged = 0;               // out: access-log lines written
+  std::string close_detail;              // out: what ended the connection, in plain words (HTTP/2)
   // For the route's path/method rules: the page a refused request gets (set by serve_http).
   Refusal denied;
 };

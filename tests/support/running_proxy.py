@@ -14,7 +14,9 @@ class RunningProxy:
         for line in self.process.stdout:
             said.append(line)
             if '"event":"ready"' in line:
-                for entry in json.loads(line)["listeners"]:
+                ready = json.loads(line)
+                self.admin_port = int(ready["admin"].rsplit(":", 1)[1]) if ready.get("admin") else None
+                for entry in ready["listeners"]:
                     self.ports[entry["name"]] = int(entry["address"].rsplit(":", 1)[1])
                 break
         if not self.ports:
