@@ -1,8 +1,33 @@
 #include "proxy/h2/request_head.hpp"
 
+#include <cctype>
 #include <charconv>
 
 namespace gatehouse::proxy::h2 {
+namespace {
+
+// nghttp2 checks these too; the HTTP/1.1 hop makes them ours to be sure of: a CR or LF that
+// reached the upstream's request line or a field would start a request nobody checked.
+bool safe_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name.substr(name.front() == ':' ? 1 : 0))
+    if (!(std::islower(c) || std::isdigit(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                                    std::string_view::npos))
+      return false;
+  return true;
+}
+
+bool safe_value(std::string_view value) {
+  return value.find_first_of(std::string_view("\0\r\n", 3)) == std::string_view::npos;
+}
+
+bool safe_target(std::string_view target) {
+  for (unsigned char c : target)
+    if (c <= 0x20 || c >= 0x7f) return false;  // no space, control or non-ASCII byte in a request line
+  return true;
+}
+
+}  // namespace
 
 bool RequestHead::add(std::string_view name, std::string_view value) {
   if (too_large_) return false;
@@ -10,6 +35,10 @@ bool RequestHead::add(std::string_view name, std::string_view value) {
   if (bytes_ > limits_.max_bytes || ++fields_ > limits_.max_fields) {
     too_large_ = true;
     return false;
+  }
+  if (!safe_name(name) || !safe_value(value)) {
+    unsafe_ = true;
+    return true;  // answered 400 once the head is complete
   }
   if (name.starts_with(':')) {
     if (name == ":method") head_.method = value;
@@ -34,7 +63,9 @@ bool RequestHead::add(std::string_view name, std::string_view value) {
 std::string RequestHead::finish(bool end_stream) {
   head_.major = 1;
   head_.minor = 1;
+  if (unsafe_) return "A header field name or value carries a byte HTTP does not allow there.";
   if (head_.method.empty()) return "The request has no :method.";
+  if (!safe_target(head_.target)) return "The request's :path carries a space, a control or a non-ASCII byte.";
   if (head_.method != "CONNECT" && head_.target.empty()) return "The request has no :path.";
   if (head_.method != "CONNECT" && scheme_ != "https")
     return "The request's :scheme is \"" + scheme_ + "\"; this connection is https.";

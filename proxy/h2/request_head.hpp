@@ -38,7 +38,7 @@ class RequestHead {
   HeadLimits limits_;
   http::Head head_;
   std::string authority_, scheme_, cookie_;
-  bool has_authority_ = false, too_large_ = false, grpc_ = false;
+  bool has_authority_ = false, too_large_ = false, grpc_ = false, unsafe_ = false;
   std::size_t bytes_ = 0, fields_ = 0;
 };
 

@@ -12,7 +12,9 @@
 namespace gatehouse::proxy::h2 {
 namespace {
 
-constexpr std::size_t kMaxBuffered = 256 * 1024;  // response bytes waiting for the client's window
+// Response bytes waiting for the client's window, per stream: a client that stops reading holds at
+// most this much of ours per stream (and max_concurrent_streams streams).
+constexpr std::size_t kMaxBuffered = 64 * 1024;
 
 std::vector<nghttp2_nv> nv_of(const Fields& fields) {
   std::vector<nghttp2_nv> nv;

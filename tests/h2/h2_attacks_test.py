@@ -12,7 +12,8 @@ from 3 KB). After
 each one: the connection line in the access log says `abuse` and why, a client connected before
 the attacks still gets answers on its connection, a new client is served, and
 gatehouse_http2_goaways_total{cause="abuse"} counted it. A client that does not speak HTTP/2 at
-all after choosing h2 is closed as a protocol error. Nothing sleeps; ports are 0 or read.
+all after choosing h2 is closed as a protocol error. Header values with CR LF, a :path with a
+space and upper-case names never reach the HTTP/1.1 upstream. Nothing sleeps; ports are 0 or read.
 """
 import sys
 import tempfile
@@ -90,6 +91,23 @@ def mount(s, bystander, name):
     check(status == 200 and version == "2", f"{name}: a new client after it: {status}")
 
 
+def smuggling(s):
+    """Bytes that would end a line on the HTTP/1.1 hop: the stream is refused, nothing forwarded."""
+    c = H2Client(s.port, SITE_A, s.pki.context("alice"), validate=False)
+    mark = s.proxy.mark()
+    cases = [("/inject", [("x-note", "a\r\nx-client-cn: root")]), ("/a b HTTP/1.1\r\nx: y", []),
+             ("/upper", [("X-Client-CN", "root")])]
+    for path, headers in cases:
+        r = c.get(SITE_A, path, headers=headers)
+        check(r.reset is not None or r.status == 400, f"{path!r}: {r.status} reset={r.reset}")
+    check(c.get(SITE_A, "/clean").status == 200, "the connection after refused streams")
+    lines = s.proxy.lines_since(mark, lambda e: e.get("target") == "/clean")
+    smuggled = [path for path, _ in cases]
+    check(not any(e.get("endpoint") for e in lines if e.get("target") in smuggled),
+          f"a smuggling stream reached the upstream: {lines}")
+    c.close()
+
+
 def not_http2(s):
     mark = s.proxy.mark()
     tls = connect(s.port, SITE_A, s.pki.context("alice"))
@@ -110,6 +128,7 @@ def main():
             check(bystander.get(SITE_A, "/before").status == 200, "the bystander before the attacks")
             for name in ATTACKS:
                 mount(s, bystander, name)
+            smuggling(s)
             not_http2(s)
             abuse = metric(s.metrics(), "gatehouse_http2_goaways_total", listener="h2", cause="abuse")
             check(abuse == len(ATTACKS), f"gatehouse_http2_goaways_total{{cause=abuse}} = {abuse}")

@@ -34,11 +34,13 @@ class Response:
 
 
 class H2Client:
-    def __init__(self, port, sni, context):
+    def __init__(self, port, sni, context, validate=True):
         self.tls = connect(port, sni, context)
         if self.tls.selected_alpn_protocol() != "h2":
             raise RuntimeError("ALPN chose " + str(self.tls.selected_alpn_protocol()))
-        config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+        # validate=False: it sends what HTTP/2 forbids (CR LF in a value, a space in :path), as an attacker would.
+        config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8", validate_outbound_headers=validate,
+                                           normalize_outbound_headers=validate)
         self.conn = h2.connection.H2Connection(config=config)
         self.conn.initiate_connection()
         self.responses, self.goaway = {}, None

@@ -80,6 +80,14 @@ TEST(Http2Head, WhatIsRefused) {
        "one Host"},
       {{{":method", "POST"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/"}, {"content-length", "x"}},
        "not a number"},
+      {{{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/a b"}}, ":path carries"},
+      {{{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/\r\nX: y"}}, "byte HTTP does not allow"},
+      {{{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/"}, {"x", "a\r\nx-client-cn: root"}},
+       "byte HTTP does not allow"},
+      {{{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/"}, {"X-Upper", "1"}},
+       "byte HTTP does not allow"},
+      {{{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/"}, {"x y", "1"}},
+       "byte HTTP does not allow"},
   };
   for (const auto& c : cases) {
     Built b = build(c.fields);
