@@ -206,7 +206,7 @@ void read_listener(TableReader& r, size_t index, ListenerSettings& l) {
         r.error("accept_proxy_protocol", "'" + n + "' is not an address or network (e.g. \"10.0.0.0/8\")");
     }
   }
-  if (l.mode == ListenerMode::http) l.alpn = {"http/1.1"};
+  if (l.mode == ListenerMode::http) l.alpn = {"h2", "http/1.1"};  // HTTP/2 first, as browsers and gRPC prefer
   if (auto names = r.strings("alpn")) {
     if (auto check = check_alpn(l.mode, *names); check.ok())
       l.alpn = *names;

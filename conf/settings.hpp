@@ -132,7 +132,7 @@ struct ListenerSettings {
   ProxyProtocol proxy_protocol = ProxyProtocol::off;  // sent to the upstream
   std::vector<Network> accept_proxy_protocol;         // sources whose PROXY v1/v2 header we read
   // ALPN protocols offered, ours first: the first of these the client also offers is chosen.
-  // Empty: no ALPN (tcp mode's default); http mode: ["http/1.1"].
+  // Empty: no ALPN (tcp mode's default); http mode: ["h2", "http/1.1"].
   std::vector<std::string> alpn;
   HttpSettings http;
   TlsSettings tls;

@@ -30,9 +30,10 @@ bool safe_target(std::string_view target) {
 }  // namespace
 
 bool RequestHead::add(std::string_view name, std::string_view value) {
+  bytes_ += name.size() + value.size() + 32;  // counted on past the limits: how far over says bomb or not
+  ++fields_;
   if (too_large_) return false;
-  bytes_ += name.size() + value.size() + 32;
-  if (bytes_ > limits_.max_bytes || ++fields_ > limits_.max_fields) {
+  if (bytes_ > limits_.max_bytes || fields_ > limits_.max_fields) {
     too_large_ = true;
     return false;
   }

@@ -23,10 +23,11 @@ class RequestHead {
  public:
   explicit RequestHead(HeadLimits limits) : limits_(limits) {}
 
-  // False once the list is over the limits: the rest of it is not kept.
+  // False once the list is over the limits: the rest of it is not kept (431).
   bool add(std::string_view name, std::string_view value);
   bool too_large() const { return too_large_; }
-  std::size_t bytes() const { return bytes_; }
+  // Far over the limits (4 times): no request needs that; an HPACK bomb does.
+  bool a_bomb() const { return bytes_ > 4 * limits_.max_bytes || fields_ > 4 * limits_.max_fields; }
 
   // After the last field. `end_stream`: the HEADERS frame ended the stream (no body). Returns an
   // empty string, or what is wrong with the request in plain words (answered 400).

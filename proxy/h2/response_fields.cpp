@@ -19,8 +19,11 @@ bool connection_specific(const http::Header& field, const http::Head& message) {
 Fields response_fields(const http::Head& response) {
   Fields out;
   out.push_back({":status", std::to_string(response.status)});
+  // RFC 9110 8.6: no Content-Length in a 1xx or 204; an HTTP/2 client treats one as malformed.
+  const bool no_length = response.status < 200 || response.status == 204;
   for (const auto& f : response.headers) {
     if (connection_specific(f, response)) continue;
+    if (no_length && http::iequals(f.name, "content-length")) continue;
     out.push_back({tls::ascii_lower(f.name), f.value});
   }
   return out;

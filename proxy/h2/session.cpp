@@ -192,7 +192,7 @@ void Session::abort_streams() {
   for (auto& [id, s] : streams_) {
     if (s->task_done) continue;
     s->closed = true;
-    cancel_io(s->upstream_socket);
+    s->cancel_upstream();
     s->body_ready.notify();
     s->room.notify();
   }
@@ -240,10 +240,10 @@ int Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const std::
     if (http::trailer_allowed(n, s.facts_.http)) stream->request_trailers.push_back({std::string(n), std::string(v)});
     return 0;
   }
-  if (stream->request.add(n, v)) return 0;
-  // Over the header list limit: an HPACK bomb, or a head no request of ours needs. Decoding stops.
+  if (stream->request.add(n, v) || !stream->request.a_bomb()) return 0;  // just over: 431 once complete
+  // Four times over the limits: an HPACK bomb (a few bytes each, expanded from the table). Decoding stops.
   s.go_away(NGHTTP2_ENHANCE_YOUR_CALM, Close::abuse,
-            "a header list over max_head_size (" + std::to_string(s.facts_.http.max_head_size) +
+            "a header list four times over max_head_size (" + std::to_string(s.facts_.http.max_head_size) +
                 " bytes) or max_headers (" + std::to_string(s.facts_.http.max_headers) + ")");
   return NGHTTP2_ERR_CALLBACK_FAILURE;
 }
@@ -310,7 +310,7 @@ int Session::on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint
   stream->closed = true;
   stream->reset_code = code;
   if (!stream->task_done) {
-    cancel_io(stream->upstream_socket);
+    stream->cancel_upstream();
     stream->body_ready.notify();
     stream->room.notify();
   }
@@ -369,9 +369,8 @@ void Session::start_streams() {
 void Session::stream_finished(Stream& s) {
   s.task_done = true;
   --tasks_;
-  cancel_io(s.upstream_socket);
-  asio::error_code ignored;
-  s.upstream_socket.close(ignored);
+  s.upstream.reset();  // unless forward() gave it back to idle_upstreams_
+  drop_body(s);        // bytes a reset or a failure left unsent still hold the connection's window
   forget_if_done(s);
   if (tasks_ == 0) {
     tasks_done_.notify();

@@ -46,17 +46,27 @@ struct UpstreamTarget {
 asio::awaitable<Close> serve_h2(tls::Stream& client, const http::SessionFacts& facts, UpstreamTarget target,
                                 std::string& detail);
 
+// A connection to the route's upstream, kept by the session between streams while the upstream
+// keeps it alive. Never shared with another client's session: its PROXY v2 header names one
+// client, and nothing of one client's requests can reach the upstream on another's connection.
+struct UpstreamConn {
+  UpstreamConn(WorkerContext& worker, const asio::any_io_executor& ex) : socket(ex), link(worker, socket) {}
+  asio::ip::tcp::socket socket;
+  UpstreamLink link;
+  std::string endpoint;
+};
+
 // One request and its response. Lives from the request's first HEADERS until both nghttp2 has
 // closed the stream and its coroutine has finished.
 struct Stream {
   Stream(std::int32_t stream_id, HeadLimits limits, const asio::any_io_executor& ex)
-      : id(stream_id), request(limits), body_ready(ex), room(ex), upstream_socket(ex) {}
+      : id(stream_id), request(limits), body_ready(ex), room(ex) {}
   const std::int32_t id;
   RequestHead request;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // The request, as it arrives.
   bool request_ended = false;   // END_STREAM from the client
-  bool body_wanted = false;     // DATA is forwarded; otherwise it is dropped as it comes
+  bool body_wanted = true;      // DATA is kept for the upstream; once false it is dropped as it comes
   std::string body;             // DATA not yet written upstream (consumed once written)
   std::vector<http::Header> request_trailers;
   Event body_ready;             // more body, its end, or the stream closed
@@ -70,7 +80,7 @@ struct Stream {
   bool closed = false;          // nghttp2 closed it (a reset, or both sides done)
   std::uint32_t reset_code = 0; // the RST_STREAM code when it was reset
   bool task_started = false, task_done = false;
-  asio::ip::tcp::socket upstream_socket;
+  std::unique_ptr<UpstreamConn> upstream;  // while the stream uses one
   // For its access-log line.
   std::string host, endpoint;
   std::string_view rule;  // in the compiled policy, which outlives the connection
@@ -80,16 +90,19 @@ struct Stream {
   IdleWatch* idle = nullptr;
   std::optional<Close> failure;  // the first failure, which ends the exchange
   std::string failure_detail;
-  bool response_started = false, response_done = false;
+  bool response_started = false, response_done = false, request_sent = false;
 
   std::size_t buffered() const { return out.size() - out_pos; }
   void fail(Close why, std::string detail) {
     if (failure) return;
     failure = why;
     failure_detail = std::move(detail);
-    cancel_io(upstream_socket);
+    cancel_upstream();
     body_ready.notify();
     room.notify();
+  }
+  void cancel_upstream() {
+    if (upstream) cancel_io(upstream->socket);
   }
 };
 
@@ -130,9 +143,12 @@ class Session {
   asio::awaitable<void> answer(Stream& s, const http::Answer& a);
   asio::awaitable<void> forward(Stream& s, http::RequestPlan& plan);
   asio::awaitable<void> serve_whoami(Stream& s, const http::Head& out);
+  asio::awaitable<bool> open_upstream(Stream& s);  // an idle one, or a new one
+  void keep_upstream(Stream& s, bool reusable);
   asio::awaitable<void> send_body(Stream& s, UpstreamLink& link, http::Framing framing);
-  asio::awaitable<void> relay_response(Stream& s, UpstreamLink& link, bool head_request);
+  asio::awaitable<void> relay_response(Stream& s, UpstreamLink& link, bool head_request, bool& reusable);
   void respond(Stream& s, const Fields& fields, std::string body);
+  void drop_body(Stream& s);  // nobody will forward it: its window comes back now
   void submit_head(Stream& s, const Fields& fields, bool with_body);
   void refuse(Stream& s, int status, Close close, const std::string& message, gatehouse::Reason reason);
   void more_output(Stream& s);
@@ -142,6 +158,7 @@ class Session {
   const http::SessionFacts& facts_;
   UpstreamTarget target_;
   std::map<std::int32_t, std::unique_ptr<Stream>> streams_;
+  std::vector<std::unique_ptr<UpstreamConn>> idle_upstreams_;  // kept alive between streams
   SessionPtr session_;  // after streams_: freed first, while the streams it points to still exist
   std::vector<Stream*> ready_;  // heads completed inside a callback, started after it
   Event wake_writer_;

@@ -36,6 +36,11 @@ std::string hex(std::size_t n) {
 
 asio::awaitable<void> Session::serve_stream(Stream& s) {
   co_await asio::this_coro::throw_if_cancelled(false);
+  if (s.request.too_large()) {
+    refuse(s, 431, Close::request_head_too_large, "The request head is larger than this service accepts.",
+           gatehouse::Reason::ok);
+    co_return;
+  }
   if (std::string problem = s.request.finish(s.request_ended); !problem.empty()) {
     refuse(s, 400, Close::bad_request, problem, gatehouse::Reason::ok);
     co_return;
@@ -87,6 +92,14 @@ void Session::refuse(Stream& s, int status, Close close, const std::string& mess
   log(s, close, message, reason);
 }
 
+void Session::drop_body(Stream& s) {
+  s.body_wanted = false;
+  // Even for a closed stream: the connection's window counts these bytes until they are consumed.
+  if (!s.body.empty()) nghttp2_session_consume(session_.get(), s.id, s.body.size());
+  s.body.clear();
+  wake_writer_.notify();
+}
+
 void Session::respond(Stream& s, const Fields& fields, std::string body) {
   s.out = std::move(body);
   s.out_pos = 0;
@@ -96,6 +109,7 @@ void Session::respond(Stream& s, const Fields& fields, std::string body) {
 }
 
 void Session::submit_head(Stream& s, const Fields& fields, bool with_body) {
+  if (!s.response_started) drop_body(s);  // our own answer: what the client still sends goes nowhere
   if (s.closed) return;
   const std::vector<nghttp2_nv> nv = nv_of(fields);
   nghttp2_data_provider body{};
@@ -115,41 +129,34 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
   s.host = plan.host;
   s.rule = plan.rule;
   const http::Head& in = s.request.head();
-  // Connection: close upstream: each stream has an upstream connection of its own.
-  const http::Head out = http::upstream_request(in, plan, false, facts_.http.headers, facts_.forward);
+  // Keep-alive upstream: the session keeps the connection for its next stream.
+  const http::Head out = http::upstream_request(in, plan, !facts_.member.ending(), facts_.http.headers, facts_.forward);
   if (facts_.whoami) co_return co_await serve_whoami(s, out);
   if (!target_.upstream || !target_.state) {
     refuse(s, 502, Close::upstream_unreachable, "This route has no upstream.", gatehouse::Reason::upstream_unavailable);
     co_return;
   }
-  s.body_wanted = true;
-  UpstreamLink link(facts_.worker, s.upstream_socket);
-  auto opened =
-      co_await link.open(*target_.upstream, target_.state->upstreams[target_.upstream->index], target_.preface);
-  if (s.closed) co_return log(s, Close::stream_reset, "reset by the client before the upstream answered");
-  if (!opened.ok) {
-    s.endpoint.clear();
-    refuse(s, 502, opened.close, opened.detail, gatehouse::Reason::upstream_unavailable);
-    co_return;
-  }
-  s.endpoint = opened.endpoint;
+  if (!co_await open_upstream(s)) co_return;
+  UpstreamLink& link = s.upstream->link;
   const std::string head = http::serialize_request(out);
   if (auto ec = co_await link.write_all(head.data(), head.size())) {
     refuse(s, 502, Close::upstream_error, ec.message(), gatehouse::Reason::ok);
     co_return;
   }
   using namespace asio::experimental::awaitable_operators;
-  IdleWatch idle(s.upstream_socket.get_executor());
+  IdleWatch idle(s.upstream->socket.get_executor());
   s.idle = &idle;
   idle.start(std::chrono::duration_cast<std::chrono::milliseconds>(facts_.idle_timeout), [&s] {
     s.failure = Close::idle_timeout;
-    cancel_io(s.upstream_socket);
+    s.cancel_upstream();
     s.body_ready.notify();
     s.room.notify();
   });
-  co_await (send_body(s, link, out.framing) && relay_response(s, link, in.method == "HEAD"));
+  bool reusable = false;
+  co_await (send_body(s, link, out.framing) && relay_response(s, link, in.method == "HEAD", reusable));
   idle.stop();
   s.idle = nullptr;
+  keep_upstream(s, reusable && s.request_sent && !s.failure && !s.closed);
   if (s.closed && !s.response_done) co_return log(s, Close::stream_reset, "reset by the client");
   if (s.failure) {
     if (!s.response_started) {
@@ -185,19 +192,25 @@ asio::awaitable<void> Session::send_body(Stream& s, UpstreamLink& link, http::Fr
       continue;
     }
     if (s.request_ended) {
-      if (!chunked) co_return;
+      if (!chunked) {
+        s.request_sent = true;
+        co_return;
+      }
       std::string last = "0\r\n";
       for (const auto& t : s.request_trailers) last += t.name + ": " + t.value + "\r\n";
       last += "\r\n";
-      if (auto ec = co_await link.write_all(last.data(), last.size()))
+      if (auto ec = co_await link.write_all(last.data(), last.size())) {
         if (!s.failure && !s.closed) s.fail(Close::upstream_error, ec.message());
+      } else {
+        s.request_sent = true;
+      }
       co_return;
     }
     co_await s.body_ready.wait();
   }
 }
 
-asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, bool head_request) {
+asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, bool head_request, bool& reusable) {
   co_await asio::this_coro::throw_if_cancelled(false);
   http::MessageParser response(HTTP_RESPONSE, http::kResponseLimits);
   response.keep_trailers([&http = facts_.http](std::string_view name) { return http::trailer_allowed(name, http); });
@@ -240,6 +253,8 @@ asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, boo
         s.trailers_out = trailer_fields(response.kept_trailers());
         s.out_done = true;
         s.response_done = true;
+        // Nothing beyond the response, and the upstream keeps the connection: the next stream's.
+        reusable = response.keep_alive() && in.available() == 0;
         more_output(s);
         co_return;
       }
@@ -270,9 +285,45 @@ asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, boo
   }
 }
 
+asio::awaitable<bool> Session::open_upstream(Stream& s) {
+  const asio::any_io_executor ex = client_.socket().get_executor();
+  while (!idle_upstreams_.empty()) {
+    std::unique_ptr<UpstreamConn> kept = std::move(idle_upstreams_.back());
+    idle_upstreams_.pop_back();
+    if (!http::stale(kept->socket)) {  // closed or sent something unasked while idle: not reused
+      s.upstream = std::move(kept);
+      s.endpoint = s.upstream->endpoint;
+      co_return true;
+    }
+  }
+  s.upstream = std::make_unique<UpstreamConn>(facts_.worker, ex);
+  auto opened = co_await s.upstream->link.open(*target_.upstream, target_.state->upstreams[target_.upstream->index],
+                                               target_.preface);
+  if (s.closed) {
+    log(s, Close::stream_reset, "reset by the client before the upstream answered");
+    co_return false;
+  }
+  if (!opened.ok) {
+    refuse(s, 502, opened.close, opened.detail, gatehouse::Reason::upstream_unavailable);
+    co_return false;
+  }
+  s.endpoint = s.upstream->endpoint = opened.endpoint;
+  co_return true;
+}
+
+void Session::keep_upstream(Stream& s, bool reusable) {
+  constexpr std::size_t kMaxIdleUpstreams = 16;  // a browser's burst of streams, kept warm
+  if (reusable && s.upstream && idle_upstreams_.size() < kMaxIdleUpstreams && !goaway_)
+    idle_upstreams_.push_back(std::move(s.upstream));
+  s.upstream.reset();
+}
+
 asio::awaitable<void> Session::serve_whoami(Stream& s, const http::Head& out) {
   // Like an upstream, it reads (and drops) the body before it answers.
-  while (!s.request_ended && !s.closed) co_await s.body_ready.wait();
+  while (!s.request_ended && !s.closed) {
+    drop_body(s);
+    co_await s.body_ready.wait();
+  }
   if (s.closed) co_return log(s, Close::stream_reset, "reset by the client");
   s.endpoint = *facts_.whoami;
   const ConnectionRecord& c = facts_.connection;

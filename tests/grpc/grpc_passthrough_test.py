@@ -11,7 +11,7 @@ refused; against a listener without `alpn` the same client fails (grpc-core insi
 `curl --http2` sees h2 accepted; our order wins over the client's; a client offering none of
 ours gets a no_application_protocol alert (reason protocol_error); a client offering no ALPN
 still connects; PROXY v2's ALPN TLV carries what was negotiated; the access log's `alpn` too.
-An http-mode listener offers http/1.1 and lets a client offering only h2 finish its handshake.
+An http-mode listener offers h2 then http/1.1, and lets a client offering neither finish its handshake.
 Every port is 0 or read from a ready line; nothing sleeps.
 """
 import os
@@ -253,8 +253,8 @@ def foreign_protocol_refused(pki, proxy):
 
 
 def http_mode_goes_on_without_alpn(pki, proxy):
-    """http mode offers http/1.1; a client offering only h2 still completes its handshake there."""
-    for offer, want in [(["h2", "http/1.1"], "http/1.1"), (["h2"], None)]:
+    """http mode offers h2 then http/1.1; a client offering neither still completes its handshake there."""
+    for offer, want in [(["h2", "http/1.1"], "h2"), (["http/1.1"], "http/1.1"), (["spdy/3"], None)]:
         with socket.create_connection(("127.0.0.1", proxy.ports["http"]), timeout=10) as raw:
             with pki.client_context(offer).wrap_socket(raw, server_hostname=SITE) as tls:
                 check(tls.selected_alpn_protocol() == want,

@@ -69,8 +69,9 @@ def hpack_bomb(raw):
 ATTACKS = {
     "rapid reset": (rapid_reset, "reset"),
     "CONTINUATION flood": (continuation_flood, "CONTINUATION"),
-    "SETTINGS flood": (settings_flood, "control frames"),
-    "PING flood": (ping_flood, "control frames"),
+    # Ours, or nghttp2's own when the client does not read the ACKs fast enough ("Flooding was detected").
+    "SETTINGS flood": (settings_flood, ("control frames", "Flooding")),
+    "PING flood": (ping_flood, ("control frames", "Flooding")),
     "HPACK bomb": (hpack_bomb, "header list"),
 }
 
@@ -85,7 +86,9 @@ def mount(s, bystander, name):
     check(code == ENHANCE_YOUR_CALM, f"{name}: GOAWAY {code}, not ENHANCE_YOUR_CALM")
     lines = s.proxy.lines_since(mark, lambda e: e.get("close") == "abuse")
     abuse = [e for e in lines if e.get("close") == "abuse"]
-    check(abuse and words in abuse[-1].get("detail", ""), f"{name}: the connection's line: {abuse or lines[-3:]}")
+    words = (words,) if isinstance(words, str) else words
+    check(abuse and any(w in abuse[-1].get("detail", "") for w in words),
+          f"{name}: the connection's line: {abuse or lines[-3:]}")
     check(bystander.get(SITE_A, "/bystander").status == 200, f"{name}: a client connected before lost its answers")
     status, version, _ = s.curl(SITE_A, "/after", "alice")
     check(status == 200 and version == "2", f"{name}: a new client after it: {status}")

@@ -15,13 +15,16 @@ std::string config(const std::string& mode, const std::string& alpn_line) {
          "[[upstream]]\nname = \"app\"\nendpoints = [\"127.0.0.1:8080\"]\n";
 }
 
-TEST(Alpn, DefaultsAreNoneInTcpModeAndHttp11InHttpMode) {
+TEST(Alpn, DefaultsAreNoneInTcpModeAndH2ThenHttp11InHttpMode) {
   auto tcp = conf::parse_text(config("tcp", ""), "gh.toml", "/srv");
   ASSERT_TRUE(tcp.settings) << tcp.diagnostics.to_string();
   EXPECT_TRUE(tcp.settings->listeners[0].alpn.empty());
   auto http = conf::parse_text(config("http", ""), "gh.toml", "/srv");
   ASSERT_TRUE(http.settings) << http.diagnostics.to_string();
-  EXPECT_EQ(http.settings->listeners[0].alpn, std::vector<std::string>{"http/1.1"});
+  EXPECT_EQ(http.settings->listeners[0].alpn, (std::vector<std::string>{"h2", "http/1.1"}));
+  auto old = conf::parse_text(config("http", "alpn = [\"http/1.1\"]"), "gh.toml", "/srv");  // HTTP/1.1 only
+  ASSERT_TRUE(old.settings) << old.diagnostics.to_string();
+  EXPECT_EQ(old.settings->listeners[0].alpn, std::vector<std::string>{"http/1.1"});
   auto grpc = conf::parse_text(config("tcp", "alpn = [\"h2\", \"http/1.1\"]"), "gh.toml", "/srv");
   ASSERT_TRUE(grpc.settings) << grpc.diagnostics.to_string();
   EXPECT_EQ(grpc.settings->listeners[0].alpn, (std::vector<std::string>{"h2", "http/1.1"}));

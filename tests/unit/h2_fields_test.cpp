@@ -107,6 +107,9 @@ TEST(Http2Head, AHeaderListOverTheLimitsIsNotKept) {
   EXPECT_FALSE(r.add("x-big", std::string(200, 'a')));  // RFC 9113 size: name + value + 32 each
   EXPECT_TRUE(r.too_large());
   EXPECT_FALSE(r.add("x", "y"));  // nothing more once over
+  EXPECT_FALSE(r.a_bomb());
+  for (int i = 0; i < 4; ++i) r.add("x-big", std::string(200, 'a'));
+  EXPECT_TRUE(r.a_bomb());  // four times over
   RequestHead few({16 * 1024, 3});
   EXPECT_TRUE(few.add("a", "1"));
   EXPECT_TRUE(few.add("b", "2"));
@@ -126,6 +129,21 @@ TEST(Http2Fields, ConnectionSpecificFieldsNeverReachAnHttp2Client) {
   EXPECT_EQ(f[0].value, "200");
   EXPECT_EQ(f[1].name, "content-type");  // lower-case, as HTTP/2 requires
   EXPECT_EQ(f[2].name, "x-end");
+}
+
+TEST(Http2Fields, NoLengthOnInterimOrNoContentResponses) {
+  for (int status : {100, 103, 204}) {
+    http::Head h;
+    h.status = status;
+    h.headers = {{"Content-Length", "5"}, {"X-A", "1"}};
+    Fields f = response_fields(h);
+    ASSERT_EQ(f.size(), 2u) << status;
+    EXPECT_EQ(f[1].name, "x-a");
+  }
+  http::Head ok;
+  ok.status = 304;  // a 304's length describes the representation: kept
+  ok.headers = {{"Content-Length", "5"}};
+  EXPECT_EQ(response_fields(ok).size(), 2u);
 }
 
 TEST(Http2Fields, RefusalsToGrpcClientsCarryTheRightStatus) {
