@@ -242,6 +242,10 @@ def check_case(case, pki, proxy, browser, shots):
         fail(f"{name}: extra access-log reasons {stray} beside {reason!r}")
     if shows == UPSTREAM_TEXT and f">{what[1]}<" not in dom:
         fail(f"{name}: the upstream did not see X-Client-CN {what[1]!r}: {dom[:400]!r}")
+    # http-mode listeners offer h2 first: Chrome's page and its refusal pages come over HTTP/2.
+    served = [e for e in lines if e.get("reason") == reason and "status" in e]
+    if served and served[-1].get("alpn") != "h2":
+        fail(f"{name}: Chrome loaded it over {served[-1].get('alpn')!r}, not h2")
     if reason != "ok" and not chrome_error and "ref " not in dom:
         fail(f"{name}: the refusal page has no reference to quote")
     print(f"{'ok  ' if not FAILURES else '... '}{name}: {shows!r}, log {reasons}", flush=True)
