@@ -83,7 +83,12 @@ asio::awaitable<Close> Session::run() {
   // Every stream's coroutine refers to this session: none may outlive it. A cancellation of
   // this wait (the drain deadline) only makes it look again; the streams were told to stop.
   while (tasks_ > 0) co_await tasks_done_.wait();
-  if (!writing_failed_) co_await client_.close_send();
+  // close_notify after a gentle end only: a cut or abusive client may not read it, and nothing
+  // may wait on that after a cancellation.
+  const bool gentle = !close_ || *close_ == Close::done || *close_ == Close::client_closed ||
+                      *close_ == Close::keepalive_timeout || *close_ == Close::head_timeout ||
+                      *close_ == Close::drained;
+  if (!writing_failed_ && gentle) co_await client_.close_send();
   co_return close_.value_or(Close::done);
 }
 
@@ -155,7 +160,7 @@ asio::awaitable<void> Session::write_loop() {
       if (!reading_done_) cancel_io(client_.socket());
       co_return;
     }
-    if (goaway_ && tasks_ == 0 && !reading_done_) {
+    if (goaway_ && tasks_ == 0 && !reading_done_ && !responses_going_out()) {
       // A gentle end with every stream answered: stop reading, the GOAWAY is out.
       cancel_io(client_.socket());
     }
@@ -183,6 +188,7 @@ void Session::go_away(std::uint32_t code, Close why, std::string detail) {
 void Session::go_away_gently() {
   if (goaway_) return;
   goaway_ = true;
+  if (const auto ending = facts_.member.ending(); ending && !close_) close_ = *ending;  // drained, ...
   facts_.counters.h2_goaways[static_cast<std::size_t>(metrics::H2Goaway::graceful)].add();
   nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, last_started_, NGHTTP2_NO_ERROR, nullptr, 0);
   wake_writer_.notify();
@@ -204,11 +210,19 @@ Stream* Session::find(std::int32_t id) {
 }
 
 void Session::note_idle() {
-  if (tasks_ > 0 || goaway_) return;
+  if (tasks_ > 0 || goaway_ || responses_going_out()) return;
+  if (facts_.member.ending()) return go_away_gently();  // a drain or a reload waited for this
   facts_.member.set_phase(Phase::idle);
   const auto timeout = requests_ == 0 ? facts_.http.head_timeout : facts_.http.keepalive_timeout;
   keepalive_.arm(std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
                  [&socket = client_.socket()] { cancel_io(socket); });
+}
+
+bool Session::responses_going_out() const {
+  // A stream whose coroutine is done but whose response nghttp2 still sends (a slow reader).
+  for (const auto& [id, s] : streams_)
+    if (s->task_started && !s->closed) return true;
+  return false;
 }
 
 bool Session::control_frame() {
@@ -314,7 +328,9 @@ int Session::on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint
     stream->body_ready.notify();
     stream->room.notify();
   }
+  const bool was_served = stream->task_started;
   s.forget_if_done(*stream);
+  if (was_served) s.note_idle();  // its response is out: the connection may now be idle
   return 0;
 }
 

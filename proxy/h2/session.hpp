@@ -137,6 +137,7 @@ class Session {
   void go_away_gently();                               // no new streams; the running ones finish
   void abort_streams();
   void note_idle();
+  bool responses_going_out() const;
 
   // The stream's exchange (stream_exchange.cpp).
   asio::awaitable<void> serve_stream(Stream& s);

@@ -156,7 +156,7 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
   co_await (send_body(s, link, out.framing) && relay_response(s, link, in.method == "HEAD", reusable));
   idle.stop();
   s.idle = nullptr;
-  keep_upstream(s, reusable && s.request_sent && !s.failure && !s.closed);
+  if (s.upstream) keep_upstream(s, reusable && s.request_sent && !s.failure && !s.closed);
   if (s.closed && !s.response_done) co_return log(s, Close::stream_reset, "reset by the client");
   if (s.failure) {
     if (!s.response_started) {
@@ -253,8 +253,10 @@ asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, boo
         s.trailers_out = trailer_fields(response.kept_trailers());
         s.out_done = true;
         s.response_done = true;
-        // Nothing beyond the response, and the upstream keeps the connection: the next stream's.
+        // Nothing beyond the response, and the upstream keeps the connection: the next stream's,
+        // given back before the client sees this response and sends its next request.
         reusable = response.keep_alive() && in.available() == 0;
+        if (reusable && s.request_sent) keep_upstream(s, true);
         more_output(s);
         co_return;
       }
