@@ -272,6 +272,8 @@ void read_upstream(TableReader& r, UpstreamSettings& u) {
     u.endpoints = *v;
     if (u.endpoints.empty()) r.error("endpoints", "needs at least one endpoint");
   }
+  if (auto v = r.choice("protocol", {"http1", "h2c"}))
+    u.protocol = *v == "h2c" ? UpstreamProtocol::h2c : UpstreamProtocol::http1;
   if (auto v = r.duration("connect_timeout")) u.connect_timeout = *v;
   if (auto v = r.choice("balance", {"round_robin", "least_connections"}))
     u.balance = *v == "least_connections" ? Balance::least_connections : Balance::round_robin;
@@ -305,6 +307,9 @@ void read_upstream(TableReader& r, UpstreamSettings& u) {
       tr.error(tls.cert ? "cert" : "key", "give both cert and key, or neither");
     tls.server_name = tr.string("server_name").value_or("");
     u.tls = tls;
+    if (u.protocol == UpstreamProtocol::h2c)
+      r.error("protocol", "h2c is HTTP/2 in plaintext; it cannot go with [upstream.tls] (HTTP/2 over TLS to "
+                          "an upstream is not supported yet: use an upstream without tls on a private address)");
   }
 }
 

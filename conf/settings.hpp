@@ -156,8 +156,12 @@ struct UpstreamTlsSettings {
   Source source;
 };
 
+// How http mode speaks to an upstream: HTTP/1.1, or HTTP/2 in plaintext (h2c: gRPC servers).
+enum class UpstreamProtocol { http1, h2c };
+
 struct UpstreamSettings {
   std::string name;
+  UpstreamProtocol protocol = UpstreamProtocol::http1;
   std::vector<std::string> endpoints;  // "host:port" or "builtin:whoami"
   Source endpoints_source;
   Duration connect_timeout{std::chrono::seconds(2)};

@@ -106,6 +106,8 @@ struct Stream {
   }
 };
 
+class H2cCall;
+
 class Session {
  public:
   Session(tls::Stream& client, const http::SessionFacts& facts, UpstreamTarget target);
@@ -144,7 +146,9 @@ class Session {
   asio::awaitable<void> answer(Stream& s, const http::Answer& a);
   asio::awaitable<void> forward(Stream& s, http::RequestPlan& plan);
   asio::awaitable<void> serve_whoami(Stream& s, const http::Head& out);
-  asio::awaitable<bool> open_upstream(Stream& s);  // an idle one, or a new one
+  asio::awaitable<bool> open_upstream(Stream& s, bool fresh);  // an idle one (unless fresh), or a new one
+  asio::awaitable<void> forward_h2c(Stream& s, const http::Head& out, bool te_trailers);  // h2c_exchange.cpp
+  void consume(Stream& s, std::size_t n);  // n body bytes went upstream: the client's window comes back
   void keep_upstream(Stream& s, bool reusable);
   asio::awaitable<void> send_body(Stream& s, UpstreamLink& link, http::Framing framing);
   asio::awaitable<void> relay_response(Stream& s, UpstreamLink& link, bool head_request, bool& reusable);
@@ -154,6 +158,8 @@ class Session {
   void refuse(Stream& s, int status, Close close, const std::string& message, gatehouse::Reason reason);
   void more_output(Stream& s);
   void log(const Stream& s, Close close, const std::string& detail, gatehouse::Reason reason = gatehouse::Reason::ok);
+
+  friend class H2cCall;  // its callbacks hand the upstream's response over (submit_head, more_output)
 
   tls::Stream& client_;
   const http::SessionFacts& facts_;

@@ -240,5 +240,23 @@ TEST(ConfParse, HttpModeMistakesAreNamed) {
   EXPECT_NE(all.find("verify = \"optional\" needs mode = \"http\""), std::string::npos) << all;
 }
 
+TEST(ConfParse, UpstreamProtocolIsHttp1ByDefaultAndH2cIsPlaintextOnly) {
+  auto with = [](const std::string& lines) {
+    std::string text = kGood;
+    return parse_text(text.replace(text.find("endpoints = [\"127.0.0.1:8080\"]"), 0, lines + "\n"), "gh.toml",
+                      "/srv/gh");
+  };
+  EXPECT_EQ(parse_text(kGood, "gh.toml", "/srv/gh").settings->upstreams[0].protocol, UpstreamProtocol::http1);
+  auto h2c = with("protocol = \"h2c\"");
+  ASSERT_TRUE(h2c.settings) << h2c.diagnostics.to_string();
+  EXPECT_EQ(h2c.settings->upstreams[0].protocol, UpstreamProtocol::h2c);
+  auto other = with("protocol = \"h3\"");
+  EXPECT_FALSE(other.settings);
+  auto tls = with("protocol = \"h2c\"\n  [upstream.tls]\n  ca = \"pki/root.pem\"");
+  EXPECT_FALSE(tls.settings);
+  EXPECT_NE(tls.diagnostics.to_string().find("h2c is HTTP/2 in plaintext"), std::string::npos)
+      << tls.diagnostics.to_string();
+}
+
 }  // namespace
 }  // namespace gatehouse::conf
