@@ -54,6 +54,8 @@ TEST(PathRules, NormalizationTableIncludingAttacks) {
       {"/admin;jsessionid=1/x", P::path_parameter, "", ""},
       {"/admin%3bx", P::path_parameter, "", ""},
       {"/a%00", P::encoded_nul, "", ""},
+      {"/a\tb", P::control, "", ""},
+      {"/a\x7f", P::control, "", ""},
       {"/a%", P::bad_percent, "", ""},
       {"/a%2", P::bad_percent, "", ""},
       {"/a%zz", P::bad_percent, "", ""},
