@@ -37,6 +37,9 @@ struct Answer {
   std::string detail;                // the log's detail, as the client is told; empty keeps the connection's
   std::string host;                  // the host the request named, once it was understood
   Close ends = Close::bad_request;   // why the connection ends (every plan refusal ends it as bad_request)
+  // false: the connection may go on after this answer, once the request's body (a known length of
+  // at most 64 KiB) is read and dropped, if the request and the connection allow keep-alive. Only
+  // a 403 from a path or method rule does that.
   bool close_connection = true;
   gatehouse::Reason reason = gatehouse::Reason::ok;  // policy_denied for a request the rules refused
   std::string_view rule;                             // the rule that refused it
