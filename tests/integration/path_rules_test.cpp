@@ -142,6 +142,44 @@ std::string hex(size_t n) {
   return text;
 }
 
+// A reload that leaves a route's rules as they were (here only moved down the file) leaves its
+// kept-alive connections open; a route whose rules changed loses its own (the witness: on the
+// one worker, both were revalidated in the same pass).
+TEST_F(PathRules, AReloadThatKeepsARoutesRulesKeepsItsConnections) {
+  const std::string other_route =
+      "  [[listener.route]]\n  name = \"other\"\n  sni = [\"other.test\"]\n  upstream = \"app\"\n"
+      "  allow = [ { ou = \"testers\", path = \"/**\" } ]\n";
+  ProxyConfig two = config_;
+  two.routes += other_route;
+  auto outcome = proxy_.reload_text(proxy_.config_text(two), proxy_.dir().path());
+  ASSERT_TRUE(outcome.ok) << outcome.message;
+
+  TlsClient kept(proxy_.client("tester.pem", "tester.key"));
+  ASSERT_TRUE(kept.connect()) << kept.error();
+  ASSERT_TRUE(kept.send("GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  EXPECT_EQ(read_response(kept).substr(0, 12), "HTTP/1.1 200");
+  auto witness_options = proxy_.client("tester.pem", "tester.key");
+  witness_options.sni = "other.test";
+  TlsClient witness(witness_options);
+  ASSERT_TRUE(witness.connect()) << witness.error();
+  ASSERT_TRUE(witness.send("GET /x HTTP/1.1\r\nHost: other.test\r\n\r\n"));
+  EXPECT_EQ(read_response(witness).substr(0, 12), "HTTP/1.1 200");
+
+  ProxyConfig moved = config_;
+  moved.routes = "\n\n" + config_.routes + other_route;
+  moved.routes.replace(moved.routes.rfind("path = \"/**\""), 12, "path = \"/y/**\"");
+  outcome = proxy_.reload_text("# moved\n\n" + proxy_.config_text(moved), proxy_.dir().path());
+  ASSERT_TRUE(outcome.ok) << outcome.message;
+  EXPECT_EQ(witness.read_all().value_or("unreadable"), "");
+  EXPECT_TRUE(witness.peer_closed()) << witness.error();
+
+  ASSERT_TRUE(kept.send("GET /z HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  EXPECT_EQ(read_response(kept).substr(0, 12), "HTTP/1.1 200");
+  auto reqs = up_.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[2].target, "/z");
+}
+
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;

@@ -194,6 +194,32 @@ allow = [ { ou = "admins", path = "/admin/**" },
 deny = [ { ou = "interns", path = "/admin/keys/**" }, { cn = "mallory" } ]
 )";
 
+// What a reload compares to decide whether open connections may keep the rules they began with.
+TEST(PathRules, SameRulesIgnoresWhereTheyAreWrittenButNotWhatTheySay) {
+  conf::Diagnostics diags;
+  auto base = router_from(kRules, diags);
+  ASSERT_TRUE(base) << diags.to_string();
+  const RoutePolicy& policy = base->routes()[0].policy;
+  auto same = [&](const std::string& rules) {
+    conf::Diagnostics d;
+    auto other = router_from(rules, d);
+    EXPECT_TRUE(other) << rules << d.to_string();
+    return other && policy.same_rules(other->routes()[0].policy);
+  };
+  EXPECT_TRUE(same(kRules));
+  EXPECT_TRUE(same(std::string("\n\n# moved down\n") + kRules));
+  std::string changed_path = kRules;
+  changed_path.replace(changed_path.find("/admin/keys/**"), 14, "/admin/key/**");
+  EXPECT_FALSE(same(changed_path));
+  std::string changed_method = kRules;
+  changed_method.replace(changed_method.find("\"HEAD\""), 6, "\"PUT\"");
+  EXPECT_FALSE(same(changed_method));
+  std::string changed_identity = kRules;
+  changed_identity.replace(changed_identity.find("mallory"), 7, "eve");
+  EXPECT_FALSE(same(changed_identity));
+  EXPECT_FALSE(same("allow = [ { ou = \"ops\" } ]"));
+}
+
 TEST(PathRules, DecisionTable) {
   conf::Diagnostics diags;
   auto router = router_from(kRules, diags);
