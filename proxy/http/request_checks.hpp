@@ -29,8 +29,10 @@ struct ConnectionFacts {
   const Refusal* denied = nullptr;  // the page for a request the gate refuses (route, contact, reference)
 };
 
-// A request Gatehouse answers itself. Each such answer ends the connection: after a request we
-// would not forward, the bytes that follow cannot be trusted to start the next one.
+// A request Gatehouse answers itself. Such an answer ends the connection: after a request we
+// would not forward, the bytes that follow cannot be trusted to start the next one. The one
+// exception is a rule's 403 for a well-framed request whose body (if any) is small enough to read
+// and drop (close_connection false): its end, and so the next request's start, is known.
 struct Answer {
   Response response;
   Close close = Close::bad_request;  // the request's access-log close, e.g. misdirected_request
