@@ -82,19 +82,19 @@ struct Signed {
 
 void CryptoFloor_EcdsaP256Sign(benchmark::State& state) {
   EcdsaKey k;
-  for (auto _ : state) ecdsa_sign(k);
+  for ([[maybe_unused]] auto _ : state) ecdsa_sign(k);
 }
 BENCHMARK(CryptoFloor_EcdsaP256Sign);
 
 void CryptoFloor_EcdsaP256Verify(benchmark::State& state) {
   Signed s;
-  for (auto _ : state) s.verify();
+  for ([[maybe_unused]] auto _ : state) s.verify();
 }
 BENCHMARK(CryptoFloor_EcdsaP256Verify);
 
 void CryptoFloor_Rsa2048Sign(benchmark::State& state) {
   RsaKey k;
-  for (auto _ : state) rsa_pss_sign(k);
+  for ([[maybe_unused]] auto _ : state) rsa_pss_sign(k);
 }
 BENCHMARK(CryptoFloor_Rsa2048Sign);
 
@@ -112,7 +112,7 @@ void full_handshake(benchmark::State& state, void (*sign)(const Key&)) {
   Signed client, leaf, intermediate;
   uint8_t peer_pub[32], peer_priv[32];
   X25519_keypair(peer_pub, peer_priv);
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     sign(server);
     client.verify();
     leaf.verify();
@@ -131,7 +131,7 @@ BENCHMARK(CryptoFloor_FullHandshakeRsa);
 void CryptoFloor_ResumedHandshake(benchmark::State& state) {
   uint8_t peer_pub[32], peer_priv[32];
   X25519_keypair(peer_pub, peer_priv);
-  for (auto _ : state) server_exchange(peer_pub);
+  for ([[maybe_unused]] auto _ : state) server_exchange(peer_pub);
 }
 BENCHMARK(CryptoFloor_ResumedHandshake);
 
@@ -144,7 +144,7 @@ void CryptoFloor_AesGcmRecord(benchmark::State& state) {
     return state.SkipWithError("EVP_AEAD_CTX_init failed");
   std::vector<uint8_t> plain(16384, 'x'), sealed(16384 + 16), opened(16384);
   std::array<uint8_t, 12> nonce{};
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     size_t len = 0, out = 0;
     EVP_AEAD_CTX_seal(ctx.get(), sealed.data(), &len, sealed.size(), nonce.data(), nonce.size(), plain.data(),
                       plain.size(), nullptr, 0);

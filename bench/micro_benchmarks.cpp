@@ -48,14 +48,14 @@ gh::policy::Router router_of(int routes, int rules) {
 
 void IdentityExtraction(benchmark::State& state) {
   auto cert = client_cert();
-  for (auto _ : state) benchmark::DoNotOptimize(gh::tls::extract_identity(cert.x509.get()));
+  for ([[maybe_unused]] auto _ : state) benchmark::DoNotOptimize(gh::tls::extract_identity(cert.x509.get()));
 }
 BENCHMARK(IdentityExtraction);
 
 void PolicyDecisionOver1000Rules(benchmark::State& state) {
   auto router = router_of(1, 1000);
   auto id = gh::tls::extract_identity(client_cert().x509.get());  // matches rule 999, the last
-  for (auto _ : state) benchmark::DoNotOptimize(router.authorize(id, "svc-0.example.com"));
+  for ([[maybe_unused]] auto _ : state) benchmark::DoNotOptimize(router.authorize(id, "svc-0.example.com"));
 }
 BENCHMARK(PolicyDecisionOver1000Rules);
 
@@ -76,7 +76,7 @@ void RequestJudgmentOver20PathRules(benchmark::State& state) {
   auto id = gh::tls::extract_identity(client_cert().x509.get());
   const auto gate = router.routes()[0].policy.gate(id);
   std::vector<std::string_view> parts;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto n = gh::policy::normalize_target("/svc19.v1.Api/GetThing?x=1");
     gh::policy::split_path(n.path, parts);
     benchmark::DoNotOptimize(gate.judge({"POST", parts}));  // the last rule decides
@@ -86,14 +86,14 @@ BENCHMARK(RequestJudgmentOver20PathRules);
 
 void RouteLookupAmong1000(benchmark::State& state) {
   auto router = router_of(1000, 1);
-  for (auto _ : state) benchmark::DoNotOptimize(router.select("SVC-999.example.com"));
+  for ([[maybe_unused]] auto _ : state) benchmark::DoNotOptimize(router.select("SVC-999.example.com"));
 }
 BENCHMARK(RouteLookupAmong1000);
 
 void ConfigLoad1000Routes(benchmark::State& state) {
   std::string text = config_text(1000, 10);
   state.counters["bytes"] = static_cast<double>(text.size());
-  for (auto _ : state) benchmark::DoNotOptimize(gh::conf::parse_text(text, "bench.toml", "/tmp"));
+  for ([[maybe_unused]] auto _ : state) benchmark::DoNotOptimize(gh::conf::parse_text(text, "bench.toml", "/tmp"));
 }
 BENCHMARK(ConfigLoad1000Routes)->Unit(benchmark::kMillisecond);
 

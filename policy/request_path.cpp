@@ -21,6 +21,8 @@ PathProblem decode_segment(std::string_view raw, std::string& out) {
   for (size_t i = 0; i < raw.size(); ++i) {
     const char c = raw[i];
     if (c == '\\') return PathProblem::backslash;
+    // The HTTP parser refuses these already; the judged path must not depend on it.
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return PathProblem::control;
     if (c == ';') return PathProblem::path_parameter;
     if (c != '%') {
       out += c;
@@ -145,6 +147,8 @@ const char* path_problem_text(PathProblem problem) {
       return "The request path encodes a NUL byte (%00).";
     case PathProblem::backslash:
       return "The request path contains a backslash.";
+    case PathProblem::control:
+      return "The request path contains a control character.";
     case PathProblem::path_parameter:
       return "The request path contains ';' (path parameters are not accepted here).";
     case PathProblem::above_root:

@@ -19,6 +19,7 @@ enum class PathProblem {
   encoded_slash,   // %2F or %5C: one upstream splits on it, another does not
   encoded_nul,     // %00
   backslash,       // a raw '\': some upstreams read it as '/'
+  control,         // a raw control byte (NUL, CR, tab...): cut or split on by some upstream
   path_parameter,  // ';': Tomcat, Spring and Jetty drop ";..." from a segment before routing
   above_root,      // "/.." climbs out of the root
   not_origin_form  // neither "/..." nor "*"

@@ -1,5 +1,7 @@
 #include "policy/route_policy.hpp"
 
+#include <algorithm>
+
 namespace gatehouse::policy {
 
 RoutePolicy::RoutePolicy(std::vector<Rule> allow, std::vector<Rule> deny)
@@ -49,6 +51,13 @@ RequestVerdict RequestGate::judge(const RequestFacts& r) const {
     if (rule->matches_request(r.method, r.path_segments)) return {true, rule->label()};
   if (open_) return {true, "any verified client"};
   return {false, "no allow rule matched"};
+}
+
+bool RoutePolicy::same_rules(const RoutePolicy& other) const {
+  auto same = [](const std::vector<Rule>& a, const std::vector<Rule>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Rule& x, const Rule& y) { return x.same_as(y); });
+  };
+  return same(allow_, other.allow_) && same(deny_, other.deny_);
 }
 
 }  // namespace gatehouse::policy

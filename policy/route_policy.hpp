@@ -60,6 +60,8 @@ class RoutePolicy {
   Decision decide(const tls::PeerIdentity& identity) const;
   RequestGate gate(const tls::PeerIdentity& identity) const;
   bool per_request() const { return per_request_; }  // some rule has path or methods
+  // Every allow and deny rule the same, in the same order (a reload's comparison).
+  bool same_rules(const RoutePolicy& other) const;
   bool judges_paths() const { return judges_paths_; }
   bool judges_methods() const { return judges_methods_; }
 

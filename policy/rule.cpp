@@ -45,6 +45,7 @@ std::optional<Rule> Rule::compile(const conf::RuleSettings& settings, std::strin
       {"spki", Field::spki}};
   Rule rule;
   rule.label_ = std::move(label);
+  rule.fields_ = settings.fields;
   for (const auto& [name, value] : settings.fields) {
     auto it =
         std::find_if(std::begin(kFields), std::end(kFields), [&name = name](const auto& f) { return name == f.first; });
@@ -160,6 +161,16 @@ bool Rule::field_matches(const Matcher& m, const tls::PeerIdentity& id) {
 
 bool Rule::matches(const tls::PeerIdentity& id) const {
   return std::all_of(matchers_.begin(), matchers_.end(), [&](const Matcher& m) { return field_matches(m, id); });
+}
+
+bool Rule::same_as(const Rule& other) const {
+  auto texts = [](const std::vector<PathPattern>& paths) {
+    std::vector<std::string> out;
+    for (const auto& p : paths) out.push_back(p.text());
+    return out;
+  };
+  return label_ == other.label_ && fields_ == other.fields_ && methods_ == other.methods_ &&
+         texts(paths_) == texts(other.paths_);
 }
 
 }  // namespace gatehouse::policy

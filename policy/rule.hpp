@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -27,6 +28,9 @@ class Rule {
   bool has_method_condition() const { return !methods_.empty(); }
   bool matches_request(std::string_view method, const std::vector<std::string_view>& path_segments) const;
   const std::string& label() const { return label_; }  // "allow[0]" as in the config
+  // The same rule as written (fields, paths, methods, place), wherever in the file it stands: a
+  // reload that did not change it need not end the connections it judges.
+  bool same_as(const Rule& other) const;
 
  private:
   enum class Field { cn, o, ou, dns, email, uri, ip, serial, issuer, fingerprint, spki };
@@ -37,6 +41,7 @@ class Rule {
   static bool field_matches(const Matcher& m, const tls::PeerIdentity& id);
 
   std::vector<Matcher> matchers_;
+  std::vector<std::pair<std::string, std::string>> fields_;  // as written, for same_as
   std::vector<PathPattern> paths_;
   std::vector<std::string> methods_;
   std::string label_;

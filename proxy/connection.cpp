@@ -201,6 +201,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& 
 
   // 3. Admitted on the route the handshake chose; checked again if a reload came meanwhile.
   member.ssl = tls.session();
+  member.rules = &listener.router->routes()[static_cast<size_t>(verdict.route)].policy;
   member.set_phase(listener.settings.mode == conf::ListenerMode::http ? Phase::request : Phase::tunnel);
   if (generation != worker.generation) revalidate(worker, member);
   const UpstreamRuntime& up = *listener.route_upstreams[static_cast<size_t>(verdict.route)];

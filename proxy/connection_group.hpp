@@ -21,6 +21,10 @@
 #include "proxy/close_reason.hpp"
 #include "tls/bssl.hpp"
 
+namespace gatehouse::policy {
+class RoutePolicy;
+}
+
 namespace gatehouse::proxy {
 
 // Where a connection is, which says how gently Gatehouse may end it.
@@ -48,6 +52,9 @@ class ConnectionMember {
   // its chain is checked again after each reload. Null for clients not admitted.
   std::size_t listener = 0;
   SSL* ssl = nullptr;
+  // The rules its route had when it was admitted (in the snapshot the connection holds): http mode
+  // judges its requests by them until it ends.
+  const policy::RoutePolicy* rules = nullptr;
   std::uint64_t checked_generation = 0;  // the worker's snapshot generation it last passed
 
   Phase phase() const { return phase_; }

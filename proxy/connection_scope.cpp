@@ -40,6 +40,7 @@ ConnectionScope::~ConnectionScope() {
   // The member leaves its group only in the completion handler, posted after this frame is gone:
   // a reload's revalidation running in between must not reach the SSL the frame owned.
   member_.ssl = nullptr;
+  member_.rules = nullptr;
   worker_.counters.connections_active.sub();
   counters_.connections_active.sub();
   counters_.connection_duration.observe(ms_since(started_) / 1000);

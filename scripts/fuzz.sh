@@ -11,7 +11,7 @@ shift || true
 bin=build-asan/fuzz
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(config proxy_protocol http_head no_desync identity csr_sign crl glob)
+  targets=(config proxy_protocol http_head no_desync identity csr_sign crl glob request_path)
 fi
 mkdir -p fuzz-findings
 failed=()

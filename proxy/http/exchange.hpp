@@ -37,15 +37,23 @@ class Exchange {
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
-  // What the checks decided: our answer (the connection ends), or the request goes on.
+  // What the checks decided: our answer, or the request goes on. After our answer the connection
+  // ends, except when the checks allow more (a rule's 403) and keep-alive does too: the refused
+  // request's body is then read and dropped by its framing first, so the next head is where the
+  // client put it.
   asio::awaitable<After> answer(const Answer& a) {
     host_ = a.host;
     rule_ = a.rule;
     if (a.reason != Reason::ok) s_.facts.worker.counters.refused[static_cast<std::size_t>(a.reason)].add();
     if (a.reason == Reason::policy_denied && s_.facts.route) s_.facts.route->requests_denied.add();
-    co_await send(a.response, a.close_connection);
+    const bool keep = !a.close_connection && s_.request.keep_alive() && !s_.facts.member.ending();
+    if (keep && !co_await drop_body()) {
+      log(failure_->close, failure_->detail, a.reason);
+      co_return After::end(failure_->close);
+    }
+    co_await send(a.response, !keep);
     log(a.close, a.detail, a.reason);
-    co_return After::end(a.ends);
+    co_return keep && !failure_ ? After::next() : After::end(a.ends);
   }
 
   asio::awaitable<After> forward(RequestPlan&& plan) {
@@ -279,10 +287,8 @@ class Exchange {
     co_return spliced.close;
   }
 
-  // The built-in whoami reads the body (and drops it) before it answers, as an upstream would.
-  asio::awaitable<After> serve_whoami(const Head& out, bool keep_alive) {
-    const std::string* expect = s_.request.head().find("expect");
-    if (expect && has_token(*expect, "100-continue")) co_await to_client("HTTP/1.1 100 Continue\r\n\r\n");
+  // Reads the request's body to its end and drops it, within idle_timeout; false: failure_ says why.
+  asio::awaitable<bool> drop_body() {
     discard_body_ = true;
     IdleWatch idle(s_.client.socket().get_executor());
     idle_ = &idle;
@@ -290,7 +296,14 @@ class Exchange {
     co_await forward_request_body();
     idle.stop();
     idle_ = nullptr;
-    if (failure_) {
+    co_return !failure_;
+  }
+
+  // The built-in whoami reads the body (and drops it) before it answers, as an upstream would.
+  asio::awaitable<After> serve_whoami(const Head& out, bool keep_alive) {
+    const std::string* expect = s_.request.head().find("expect");
+    if (expect && has_token(*expect, "100-continue")) co_await to_client("HTTP/1.1 100 Continue\r\n\r\n");
+    if (!co_await drop_body()) {
       log(failure_->close, failure_->detail);
       co_return After::end(failure_->close);
     }

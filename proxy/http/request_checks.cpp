@@ -1,6 +1,7 @@
 #include "proxy/http/request_checks.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <span>
 
 namespace gatehouse::proxy::http {
@@ -16,6 +17,21 @@ Answer error_answer(const Head& head, int status, Close close, std::string messa
   a.host = std::move(host);
   a.ends = ends;
   return a;
+}
+
+// Whether a request refused by a rule may leave the connection open: only when where the next
+// request starts is known without trusting the client. A body of a known, small length is read
+// and dropped first; a chunked or large one could hide anything (and ties us up), an upgrade's
+// bytes after the head are another protocol, and a client waiting for 100-continue may or may not
+// send its body after a 403 (RFC 9110 10.1.1): those close.
+constexpr std::uint64_t kMaxDroppedBody = 64 * 1024;
+
+bool can_keep_after_refusal(const Head& head, const RequestPlan& plan) {
+  if (!plan.upgrade.empty()) return false;
+  if (head.framing == Framing::none) return true;
+  if (head.framing != Framing::content_length || head.content_length > kMaxDroppedBody) return false;
+  const std::string* expect = head.find("expect");
+  return head.content_length == 0 || !expect || !has_token(*expect, "100-continue");
 }
 
 // The route's path and method rules. The path judged is the normalized one, and it is the one
@@ -56,6 +72,7 @@ Checked judge(const Head& head, RequestPlan&& plan, const policy::RequestGate& g
   refusal.path = gate.needs_path() ? path : "";
   a.response = refusal_response(refusal, facts.http.refusal_codes, json_of(head));
   a.close = a.ends = Close::refused;
+  a.close_connection = !can_keep_after_refusal(head, plan);
   a.reason = gatehouse::Reason::policy_denied;
   a.rule = verdict.rule;
   a.host = plan.host;

@@ -29,14 +29,19 @@ struct ConnectionFacts {
   const Refusal* denied = nullptr;  // the page for a request the gate refuses (route, contact, reference)
 };
 
-// A request Gatehouse answers itself. Each such answer ends the connection: after a request we
-// would not forward, the bytes that follow cannot be trusted to start the next one.
+// A request Gatehouse answers itself. Such an answer ends the connection: after a request we
+// would not forward, the bytes that follow cannot be trusted to start the next one. The one
+// exception is a rule's 403 for a well-framed request whose body (if any) is small enough to read
+// and drop (close_connection false): its end, and so the next request's start, is known.
 struct Answer {
   Response response;
   Close close = Close::bad_request;  // the request's access-log close, e.g. misdirected_request
   std::string detail;                // the log's detail, as the client is told; empty keeps the connection's
   std::string host;                  // the host the request named, once it was understood
   Close ends = Close::bad_request;   // why the connection ends (every plan refusal ends it as bad_request)
+  // false: the connection may go on after this answer, once the request's body (a known length of
+  // at most 64 KiB) is read and dropped, if the request and the connection allow keep-alive. Only
+  // a 403 from a path or method rule does that.
   bool close_connection = true;
   gatehouse::Reason reason = gatehouse::Reason::ok;  // policy_denied for a request the rules refused
   std::string_view rule;                             // the rule that refused it

@@ -277,7 +277,7 @@ class Boundary : public ::testing::TestWithParam<std::string> {
   }
 
   // A refused attack: the answer's status (one of `allowed`), its words, its log line.
-  void expect_refused(const std::string& bytes, std::set<int> allowed, const std::string& log_close,
+  void expect_refused(const std::string& bytes, const std::set<int>& allowed, const std::string& log_close,
                       const std::string& words = "", bool close_send = false) {
     std::string got = exchange(bytes, close_send);
     auto st = statuses(got);
@@ -813,8 +813,8 @@ TEST(DesyncProperty, UpstreamSeesExactlyTheRequestsTheLogAuthorized) {
 #else
   const int default_streams = 300;
 #endif
-  const int streams =
-      std::getenv("GATEHOUSE_DESYNC_STREAMS") ? std::atoi(std::getenv("GATEHOUSE_DESYNC_STREAMS")) : default_streams;
+  const char* streams_env = std::getenv("GATEHOUSE_DESYNC_STREAMS");
+  const int streams = streams_env ? std::atoi(streams_env) : default_streams;
   RecordingUpstream up;
   ProxyHarness proxy;
   ProxyConfig c;

@@ -21,13 +21,14 @@ using tls::pki::CertSpec;
 
 class Metrics : public testing::Test {
  protected:
-  void start() {
+  // `http_rules`: http mode, and these rules on the route "main".
+  void start(const std::string& http_rules = "") {
     ProxyConfig c;
     c.endpoints = {up.endpoint()};
     c.upstream_extra = "\n[[upstream]]\nname = \"broken\"\nendpoints = [\"127.0.0.1:1\"]\n";
-    c.routes =
-        "  [[listener.route]]\n  name = \"main\"\n  upstream = \"app\"\n"
-        "  [[listener.route]]\n  name = \"dead\"\n  sni = [\"dead.test\"]\n  upstream = \"broken\"\n";
+    if (!http_rules.empty()) c.listener_extra = "mode = \"http\"";
+    c.routes = "  [[listener.route]]\n  name = \"main\"\n  upstream = \"app\"\n" + http_rules +
+               "  [[listener.route]]\n  name = \"dead\"\n  sni = [\"dead.test\"]\n  upstream = \"broken\"\n";
     proxy.start(c);
   }
   std::string scrape() { return admin_get(proxy.server().admin_port(), "/metrics").second; }
@@ -144,7 +145,12 @@ TEST_F(Metrics, ReadyzIsUnavailableDuringADrain) {
 // Every metric the dashboard and the alerts use is one we export; promtool accepts the rules and
 // their own unit test (metrics/alerts_test.yml).
 TEST_F(Metrics, DashboardAndAlertsUseOnlyMetricsWeExport) {
-  start();
+  // A path rule refuses one request, so that the counters exported only once they move are there.
+  start("  deny = [ { cn = \"alice\", path = \"/denied\" } ]\n");
+  TlsClient denied(proxy.client("alice-chain.pem", "alice.key"));
+  ASSERT_TRUE(denied.connect()) << denied.error();
+  ASSERT_TRUE(denied.send("GET /denied HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  ASSERT_EQ(read_response(denied).substr(0, 12), "HTTP/1.1 403");
   std::string text = scrape();
   const std::filesystem::path dir = std::filesystem::path(GATEHOUSE_SOURCE_DIR) / "metrics";
   auto read = [](const std::filesystem::path& p) {
@@ -157,6 +163,8 @@ TEST_F(Metrics, DashboardAndAlertsUseOnlyMetricsWeExport) {
   for (const auto& panel : dashboard["panels"])
     for (const auto& target : panel["targets"]) exprs += target["expr"].get<std::string>() + "\n";
   EXPECT_GE(dashboard["panels"].size(), 6u);
+  // Operators watch path/method refusals by listener and route (a panel of their own).
+  EXPECT_NE(exprs.find("sum by (listener, route) (rate(gatehouse_http_requests_denied_total"), std::string::npos);
   exprs += read(dir / "alerts.yml");
   std::regex name("gatehouse_[a-z_]+");
   int used = 0;

@@ -81,11 +81,18 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c) {
   }
 }
 
-policy::Router one_route() {
+// `gated`: a rule refuses POST /denied to the test's client (cn "client").
+policy::Router one_route(bool gated = false) {
   conf::Diagnostics problems;
   std::vector<conf::RouteSettings> routes(1);
   routes[0].name = "a";
   routes[0].sni = {"a.example"};
+  if (gated) {
+    conf::RuleSettings deny;
+    deny.fields = {{"cn", "client"}};
+    deny.paths = {"/denied"};
+    routes[0].deny = {deny};
+  }
   return std::move(*policy::Router::compile(routes, "test.toml", problems));
 }
 
@@ -97,6 +104,7 @@ struct Scenario {
   Close clean_close;      // the connection's close when nothing fails
   int requests;           // access-log lines when nothing fails
   int status = 200;       // of each request when nothing fails
+  bool gated = false;     // a path rule refuses the first request (403), the next is served
 };
 
 void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
@@ -113,7 +121,8 @@ struct Outcome {
 };
 
 Outcome drive(const Scenario& s, std::size_t fail_at, FailCount::Mode mode) {
-  static const policy::Router routes = one_route();
+  static const policy::Router plain = one_route(), gated = one_route(true);
+  const policy::Router& routes = s.gated ? gated : plain;
   asio::io_context io;
   FailCount fails(fail_at, mode);
   auto streams = TestStream::pair(io.get_executor(), &fails);  // not a structured binding: clang 14 cannot capture one
@@ -136,6 +145,8 @@ Outcome drive(const Scenario& s, std::size_t fail_at, FailCount::Mode mode) {
   ForwardFacts forward;
   forward.identity = &identity;
   std::optional<Refusal> refusal;
+  Refusal denied;
+  const policy::RequestGate gate = routes.routes()[0].policy.gate(identity);
   const std::string whoami_label = "whoami";
   std::string logged;
   AccessLog log([&logged](std::string_view lines) { logged += lines; });
@@ -149,7 +160,7 @@ Outcome drive(const Scenario& s, std::size_t fail_at, FailCount::Mode mode) {
                            counters,
                            record,
                            forward,
-                           {http, routes, 0, "a.example", refusal},
+                           {http, routes, 0, "a.example", refusal, gate.needed() ? &gate : nullptr, &denied},
                            s.whoami ? &whoami_label : nullptr,
                            run.logged};
   far_client->put(s.client, true);
@@ -199,7 +210,8 @@ TEST_P(ExchangeFaults, EveryFailurePointEndsCleanly) {
   ASSERT_TRUE(clean.finished) << "the faultless run did not end";
   EXPECT_EQ(clean.close, s.clean_close);
   ASSERT_EQ(clean.lines.size(), static_cast<std::size_t>(s.requests));
-  for (const auto& line : clean.lines) EXPECT_EQ(line.value("status", 0), s.status) << line.dump();
+  for (const auto& line : clean.lines)
+    EXPECT_EQ(line.value("status", 0), s.gated && &line == &clean.lines.front() ? 403 : s.status) << line.dump();
   const std::string golden = s.whoami || clean.upstream.empty() ? "" : clean.upstream.front()->received;
 
   for (auto mode : {FailCount::Mode::sticky, FailCount::Mode::once}) {
@@ -210,11 +222,13 @@ TEST_P(ExchangeFaults, EveryFailurePointEndsCleanly) {
       SCOPED_TRACE(std::string(mode_name) + ": failing at operation " + std::to_string(n));
       Outcome r = drive(s, n, mode);
       ASSERT_TRUE(r.finished) << "hung (or waited for a timeout)";
-      EXPECT_TRUE(sensible(r.close)) << close_keyword(r.close);
+      // A refused request's send failing ends the connection as refused.
+      EXPECT_TRUE(sensible(r.close) || (s.gated && r.close == Close::refused)) << close_keyword(r.close);
       sides.insert(side_of(r.close));
       EXPECT_EQ(r.logged, static_cast<int>(r.lines.size()));
       EXPECT_LE(r.lines.size(), static_cast<std::size_t>(s.requests));
-      for (const auto& line : r.lines) EXPECT_TRUE(sensible(line.value("close", ""))) << line.dump();
+      for (const auto& line : r.lines)
+        EXPECT_TRUE(sensible(line.value("close", "")) || (s.gated && line.value("close", "") == "refused")) << line.dump();
       EXPECT_LE(r.upstream.size(), 1u) << "a failure made the exchange reconnect";
       for (const auto& c : r.upstream) {
         EXPECT_TRUE(golden.starts_with(c->received)) << "the upstream got what the faultless run did not send it:\n"
@@ -239,6 +253,7 @@ TEST_P(ExchangeFaults, EveryFailurePointEndsCleanly) {
 
 const std::string kPost = "POST /a HTTP/1.1\r\nHost: a.example\r\nContent-Length: 10\r\n\r\n0123456789";
 const std::string kGet = "GET /b HTTP/1.1\r\nHost: a.example\r\n\r\n";
+const std::string kDenied = "POST /denied HTTP/1.1\r\nHost: a.example\r\nContent-Length: 10\r\n\r\n0123456789";
 const std::string kChunked =
     "POST /c HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
 const std::string kUpgrade =
@@ -250,7 +265,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Scenario{"KeepAliveSmallReads", kPost + kGet, 7, false, Close::client_closed, 2},
                       Scenario{"ChunkedByteByByte", kChunked, 1, false, Close::client_closed, 1},
                       Scenario{"Whoami", kPost + kGet, 16, true, Close::client_closed, 2},
-                      Scenario{"Upgrade", kUpgrade, 1 << 20, false, Close::done, 1, 101}),
+                      Scenario{"Upgrade", kUpgrade, 1 << 20, false, Close::done, 1, 101},
+                      Scenario{"RefusedWithABodyThenServed", kDenied + kGet, 5, false, Close::client_closed, 2, 200,
+                               true}),
     [](const ::testing::TestParamInfo<Scenario>& param) { return std::string(param.param.name); });
 
 }  // namespace

@@ -54,6 +54,8 @@ TEST(PathRules, NormalizationTableIncludingAttacks) {
       {"/admin;jsessionid=1/x", P::path_parameter, "", ""},
       {"/admin%3bx", P::path_parameter, "", ""},
       {"/a%00", P::encoded_nul, "", ""},
+      {"/a\tb", P::control, "", ""},
+      {"/a\x7f", P::control, "", ""},
       {"/a%", P::bad_percent, "", ""},
       {"/a%2", P::bad_percent, "", ""},
       {"/a%zz", P::bad_percent, "", ""},
@@ -191,6 +193,32 @@ allow = [ { ou = "admins", path = "/admin/**" },
           { ou = "ops" } ]
 deny = [ { ou = "interns", path = "/admin/keys/**" }, { cn = "mallory" } ]
 )";
+
+// What a reload compares to decide whether open connections may keep the rules they began with.
+TEST(PathRules, SameRulesIgnoresWhereTheyAreWrittenButNotWhatTheySay) {
+  conf::Diagnostics diags;
+  auto base = router_from(kRules, diags);
+  ASSERT_TRUE(base) << diags.to_string();
+  const RoutePolicy& policy = base->routes()[0].policy;
+  auto same = [&](const std::string& rules) {
+    conf::Diagnostics d;
+    auto other = router_from(rules, d);
+    EXPECT_TRUE(other) << rules << d.to_string();
+    return other && policy.same_rules(other->routes()[0].policy);
+  };
+  EXPECT_TRUE(same(kRules));
+  EXPECT_TRUE(same(std::string("\n\n# moved down\n") + kRules));
+  std::string changed_path = kRules;
+  changed_path.replace(changed_path.find("/admin/keys/**"), 14, "/admin/key/**");
+  EXPECT_FALSE(same(changed_path));
+  std::string changed_method = kRules;
+  changed_method.replace(changed_method.find("\"HEAD\""), 6, "\"PUT\"");
+  EXPECT_FALSE(same(changed_method));
+  std::string changed_identity = kRules;
+  changed_identity.replace(changed_identity.find("mallory"), 7, "eve");
+  EXPECT_FALSE(same(changed_identity));
+  EXPECT_FALSE(same("allow = [ { ou = \"ops\" } ]"));
+}
 
 TEST(PathRules, DecisionTable) {
   conf::Diagnostics diags;
@@ -377,7 +405,58 @@ TEST(PathRulesChecks, UnsafePathsAre400RefusedAre403AllowedGoOnNormalized) {
       EXPECT_EQ(a->reason, gatehouse::Reason::policy_denied);
       EXPECT_EQ(a->close, Close::refused);
       EXPECT_NE(a->response.body.find("/admin/x"), std::string::npos) << a->response.body;
+      EXPECT_FALSE(a->close_connection) << c.target << ": no body, the connection may go on";
     }
+  }
+}
+
+// After a rule's 403 the connection goes on only when the refused request's end is known without
+// trusting the client: no body, or a Content-Length of at most 64 KiB (read and dropped).
+TEST(PathRulesChecks, A403KeepsTheConnectionOnlyWhenTheBodyCanBeDropped) {
+  conf::Diagnostics diags;
+  std::string text =
+      "[[listener]]\nlisten = \"127.0.0.1:0\"\nmode = \"http\"\n[listener.tls]\ncertificates = [{cert = \"c\", "
+      "key = \"k\"}]\nclient_ca = \"ca\"\n[[listener.route]]\nupstream = \"u\"\n"
+      "deny = [ { ou = \"testers\", path = \"/admin/**\" } ]\n"
+      "[[upstream]]\nname = \"u\"\nendpoints = [\"127.0.0.1:1\"]\n";
+  auto parsed = conf::parse_text(text, "r.toml", "/tmp");
+  ASSERT_TRUE(parsed.settings) << parsed.diagnostics.to_string();
+  auto router = policy::Router::compile(parsed.settings->listeners[0].routes, "r.toml", diags);
+  ASSERT_TRUE(router);
+  tls::PeerIdentity tester;
+  tester.ou = {"testers"};
+  const policy::RequestGate gate = router->routes()[0].policy.gate(tester);
+  conf::HttpSettings http;
+  std::optional<Refusal> none;
+  Refusal denied;
+  const ConnectionFacts facts{http, *router, 0, "a.example", none, &gate, &denied};
+  struct Case {
+    const char* fields;  // after the request line and Host
+    bool closes;
+    const char* method = "POST";
+  };
+  const Case cases[] = {
+      {"", false},
+      {"Content-Length: 0\r\n", false},
+      {"Content-Length: 10\r\n", false},
+      {"Content-Length: 65536\r\n", false},
+      {"Content-Length: 65537\r\n", true},
+      {"Content-Length: 10\r\nExpect: 100-continue\r\n", true},  // the client may never send it
+      {"Content-Length: 0\r\nExpect: 100-continue\r\n", false},
+      {"Transfer-Encoding: chunked\r\n", true},
+      {"Connection: Upgrade\r\nUpgrade: websocket\r\n", true, "GET"},  // what follows is another protocol
+  };
+  for (const auto& c : cases) {
+    MessageParser parser(HTTP_REQUEST, {});
+    const std::string req = std::string(c.method) + " /admin/x HTTP/1.1\r\nHost: a.example\r\n" + c.fields + "\r\n";
+    std::size_t used = 0;
+    std::string body;
+    ASSERT_EQ(parser.feed(req.data(), req.size(), used, body), MessageParser::Event::head) << c.fields;
+    Checked checked = check_request(parser.head(), parser.upgrade(), facts);
+    const auto* a = std::get_if<Answer>(&checked);
+    ASSERT_NE(a, nullptr) << c.fields;
+    EXPECT_EQ(a->response.status, 403) << c.fields;
+    EXPECT_EQ(a->close_connection, c.closes) << c.fields;
   }
 }
 

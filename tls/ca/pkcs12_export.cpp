@@ -42,9 +42,8 @@ std::string bmp_string(const std::string& utf8) {
   while (CBS_len(&in) > 0) {
     uint8_t c = 0;
     CBS_get_u8(&in, &c);
-    uint32_t cp = c;
-    int extra = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-    cp = extra == 3 ? c & 0x07 : extra == 2 ? c & 0x0f : extra == 1 ? c & 0x1f : c;
+    const int extra = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+    uint32_t cp = extra == 3 ? c & 0x07 : extra == 2 ? c & 0x0f : extra == 1 ? c & 0x1f : c;
     for (int i = 0; i < extra && CBS_get_u8(&in, &c); ++i) cp = (cp << 6) | (c & 0x3f);
     if (cp >= 0x10000) {
       cp -= 0x10000;
