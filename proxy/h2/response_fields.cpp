@@ -1,5 +1,6 @@
 #include "proxy/h2/response_fields.hpp"
 
+#include "common/percent_encode.hpp"
 #include "tls/identity.hpp"
 
 namespace gatehouse::proxy::h2 {
@@ -68,18 +69,7 @@ GrpcStatus grpc_status_of(int http_status, gatehouse::Reason reason, bool refuse
 }
 
 std::string grpc_message_encode(std::string_view message) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : message) {
-    if (c >= 0x20 && c <= 0x7e && c != '%') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return percent_encode(message, [](unsigned char c) { return c >= 0x20 && c <= 0x7e && c != '%'; });
 }
 
 Fields grpc_refusal_fields(GrpcStatus status, std::string_view message) {

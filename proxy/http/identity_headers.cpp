@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "common/percent_encode.hpp"
 #include "proxy/http/http_message.hpp"
 
 namespace gatehouse::proxy::http {
@@ -41,18 +42,7 @@ std::string pem(std::string_view der) {
 }
 
 std::string url_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return percent_encode(s, [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'; });
 }
 
 void line(std::vector<Header>& out, std::string_view name, std::string value) {

@@ -29,31 +29,11 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+from checks import FAILURES, check, fail, run  # noqa: E402,F401  (tests/support)
 from running_proxy import RunningProxy  # noqa: E402  (tests/support)
 
 SITE = "grpc.gatehouse.test"
 SERVICE = "gatehouse.test.Echo"
-FAILURES = []
-
-
-def fail(message):
-    FAILURES.append(message)
-    print("FAIL: " + message, flush=True)
-
-
-def check(ok, message):
-    if not ok:
-        fail(message)
-    return ok
-
-
-def run(*args):
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, args))} exited {done.returncode}: {done.stderr}")
-    return done.stdout
-
-
 class Pki:
     """A CA made with `gatehouse ca`: the proxy's certificate and a service's client certificate."""
 

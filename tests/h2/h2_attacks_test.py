@@ -23,7 +23,8 @@ from hyperframe.frame import ContinuationFrame, HeadersFrame, PingFrame, RstStre
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from h2_client import H2Client, RawH2, connect  # noqa: E402
-from h2_setup import SITE_A, FAILURES, Setup, check, metric  # noqa: E402
+from h2_setup import SITE_A, Setup, metric  # noqa: E402
+from checks import FAILURES, check  # noqa: E402  (tests/support, on the path h2_setup set)
 
 ENHANCE_YOUR_CALM = 0xB
 

@@ -24,7 +24,8 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from h2_client import H2Client  # noqa: E402
-from h2_setup import SITE_A, SITE_B, SITE_C, FAILURES, Setup, check, metric, upstream_saw  # noqa: E402
+from h2_setup import SITE_A, SITE_B, SITE_C, Setup, metric, upstream_saw  # noqa: E402
+from checks import FAILURES, check  # noqa: E402  (tests/support, on the path h2_setup set)
 
 
 def identity_and_spoofing(s):

@@ -20,7 +20,8 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from h2_setup import FAILURES, Pki, check, SITE_A  # noqa: E402
+from h2_setup import Pki, SITE_A  # noqa: E402
+from checks import FAILURES, check  # noqa: E402
 from running_proxy import RunningProxy  # noqa: E402
 
 SERVICE = "orders.v1.Orders"

@@ -12,29 +12,10 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+from checks import run  # noqa: E402  (tests/support)
 from running_proxy import RunningProxy  # noqa: E402  (tests/support)
 
 SITE_A, SITE_B, SITE_C = "a.gatehouse.test", "b.gatehouse.test", "c.gatehouse.test"
-FAILURES = []
-
-
-def fail(message):
-    FAILURES.append(message)
-    print("FAIL: " + message, flush=True)
-
-
-def check(ok, message):
-    if not ok:
-        fail(message)
-    return ok
-
-
-def run(*args, stdin=None):
-    done = subprocess.run([str(a) for a in args], capture_output=True, input=stdin)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, args))} exited {done.returncode}: {done.stderr!r}")
-    return done.stdout
-
 
 class Pki:
     def __init__(self, gatehouse, work):
@@ -138,7 +119,7 @@ class Setup:
         if who:
             cert, key = self.pki.cert(who)
             command += ["--cert", str(cert), "--key", str(key)]
-        out = run(*command, f"https://{site}:{self.port}{path}", stdin=data)
+        out = run(*command, f"https://{site}:{self.port}{path}", stdin=data, text=False)
         body, _, tail = out.rpartition(b"\n")
         status, version = tail.decode().split()
         return int(status), version, body
