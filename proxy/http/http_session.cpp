@@ -23,6 +23,7 @@ class LinkUpstream {
   void close() { link_.close(); }
   asio::awaitable<UpstreamLink::Opened> open() {
     if (!upstream_ || !state_) return no_upstream();
+    if (upstream_->settings.protocol == conf::UpstreamProtocol::h2c) return h2_only();
     return link_.open(*upstream_, state_->upstreams[upstream_->index], preface_);
   }
   UpstreamLink& stream() { return link_; }
@@ -34,6 +35,12 @@ class LinkUpstream {
   // A connection whose SNI chose no route has no upstream; its checks never let a request through.
   static asio::awaitable<UpstreamLink::Opened> no_upstream() {
     co_return UpstreamLink::Opened{false, "", Close::upstream_unreachable, "this route has no upstream"};
+  }
+
+  // An h2c upstream (a gRPC server) cannot read HTTP/1.1: the client gets a 502 saying so.
+  static asio::awaitable<UpstreamLink::Opened> h2_only() {
+    co_return UpstreamLink::Opened{false, "", Close::upstream_unreachable,
+                                   "this service speaks HTTP/2 only (protocol = \"h2c\"); use an HTTP/2 client"};
   }
 
   UpstreamLink link_;
