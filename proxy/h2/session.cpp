@@ -251,7 +251,9 @@ int Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const std::
   const std::string_view n(reinterpret_cast<const char*>(name), namelen);
   const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
   if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {  // trailers
-    if (http::trailer_allowed(n, s.facts_.http)) stream->request_trailers.push_back({std::string(n), std::string(v)});
+    const auto most = static_cast<std::size_t>(s.facts_.http.max_headers);  // bounded like a head
+    if (http::trailer_allowed(n, s.facts_.http) && stream->request_trailers.size() < most)
+      stream->request_trailers.push_back({std::string(n), std::string(v)});
     return 0;
   }
   if (stream->request.add(n, v) || !stream->request.a_bomb()) return 0;  // just over: 431 once complete
