@@ -240,7 +240,8 @@ asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, boo
         if (h.status == 101) co_return s.fail(Close::upstream_error, "101 Switching Protocols on an HTTP/2 stream");
         if (h.status < 200) {  // 100 Continue, 103 Early Hints: passed on as informational heads
           if (!s.closed) {
-            const std::vector<nghttp2_nv> nv = nv_of(response_fields(h));
+            const Fields fields = response_fields(h);  // named: nv points into it until the submit
+            const std::vector<nghttp2_nv> nv = nv_of(fields);
             nghttp2_submit_headers(session_.get(), NGHTTP2_FLAG_NONE, s.id, nullptr, nv.data(), nv.size(), nullptr);
             wake_writer_.notify();
           }
