@@ -166,7 +166,10 @@ Verdict ServerConnection::explain_failure(const std::error_code& ec, bool timed_
   } else if (timed_out) {
     v.reason = Reason::handshake_timeout;
     v.detail = "the handshake did not finish within handshake_timeout";
-  } else if (ec == std::error_code(asio::error::eof) || ec == std::error_code(asio::error::connection_reset)) {
+  } else if (ec == std::error_code(asio::error::eof) || ec == std::error_code(asio::error::connection_reset) ||
+             ec == std::errc::connection_reset || ec == std::errc::broken_pipe) {
+    // (std::errc too: a reset read by BoringSSL comes back as errno in std::system_category,
+    // which is not asio's category for connection_reset.)
     // A browser's preconnect, or a certificate prompt it abandoned: the client left, we refused nothing.
     v.reason = Reason::client_closed;
     v.detail = ec == std::error_code(asio::error::eof) ? "the client closed the connection during the handshake"
