@@ -74,6 +74,19 @@ class H2Client:
             self.flush()
         return [self.responses[s] for s in sids]
 
+    def until_goaway(self):
+        """Reads until the server's GOAWAY (its error code) or the end of the connection (None)."""
+        while self.goaway is None:
+            try:
+                data = self.tls.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            for event in self.conn.receive_data(data):
+                self.on(event)
+        return self.goaway
+
     def get(self, authority, path, **kw):
         return self.wait(self.request(authority, path, **kw))[0]
 

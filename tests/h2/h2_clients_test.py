@@ -11,7 +11,8 @@ once on one connection, each with its access-log line; connection coalescing (a 
 another site on the same connection gets 421, never the other route's upstream, and the
 connection goes on); refusal pages per stream, and gRPC statuses instead of pages for gRPC
 clients (UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE); HTTP/1.1 clients on the same listener;
-requests by protocol in /metrics. Ports are 0 or read from ready lines; nothing sleeps.
+requests by protocol in /metrics; at a drain (SIGTERM) an idle connection gets GOAWAY NO_ERROR.
+Ports are 0 or read from ready lines; nothing sleeps.
 """
 import hashlib
 import os
@@ -158,6 +159,16 @@ def http11_and_metrics(s):
           "gatehouse_http_requests_total{protocol=http/1.1}")
 
 
+def drain(s):
+    """SIGTERM: an idle HTTP/2 connection is told GOAWAY NO_ERROR (every stream it sent was served)."""
+    c = H2Client(s.port, SITE_A, s.pki.context("alice"))
+    check(c.get(SITE_A, "/before-drain").status == 200, "a request before the drain")
+    s.proxy.process.terminate()
+    code = c.until_goaway()
+    check(code == 0, f"an idle connection at a drain: GOAWAY {code}, not NO_ERROR")
+    c.close()
+
+
 def main():
     gatehouse = Path(sys.argv[1]).resolve()
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,7 +176,8 @@ def main():
         s = Setup(gatehouse, work)
         try:
             for step in (identity_and_spoofing, lambda s: bodies(s, work), trailers_and_fields,
-                         lambda s: many_streams(s, work), coalescing, refusals, grpc_refusals, http11_and_metrics):
+                         lambda s: many_streams(s, work), coalescing, refusals, grpc_refusals, http11_and_metrics,
+                         drain):  # last: the proxy exits
                 step(s)
         finally:
             s.stop()
