@@ -122,8 +122,10 @@ asio::awaitable<void> Session::read_loop() {
               nghttp2_strerror(static_cast<int>(used)));
       break;
     }
-    start_streams();
+    // Before any new stream: after a reload that no longer admits this client (or a drain), the
+    // streams of this read are refused (REFUSED_STREAM), never served under the old verdict.
     if (!goaway_ && facts_.member.ending()) go_away_gently();
+    start_streams();
     wake_writer_.notify();
   }
   reading_done_ = true;
