@@ -20,12 +20,14 @@ void ConnectionMember::end(Close why, gatehouse::Reason reason, std::string deta
   ending_reason_ = reason;
   ending_detail_ = std::move(detail);
   if (phase_ != Phase::request) cancel_now();
+  else if (announce_) announce_();
 }
 
 void ConnectionMember::drain() {
   if (ending_) return;  // already ending, for a stronger reason
   ending_ = Close::drained;
   if (phase_ == Phase::idle) cancel_now();
+  else if (phase_ == Phase::request && announce_) announce_();
 }
 
 void ConnectionMember::terminate() {

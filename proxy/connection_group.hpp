@@ -13,6 +13,7 @@
 #include <asio/steady_timer.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <optional>
 #include <string>
@@ -80,6 +81,10 @@ class ConnectionMember {
   void drain();
   // The drain deadline: cut now, whatever it is doing.
   void terminate();
+  // HTTP/2: told when end() or drain() records an ending while a request is in flight (no
+  // cancellation is emitted then), so the session announces it at once with GOAWAY instead of at
+  // its next read. Set for the session's life; an empty function unsets it.
+  void on_ending_in_flight(std::function<void()> announce) { announce_ = std::move(announce); }
 
  private:
   void cancel_now() { signal_.emit(asio::cancellation_type::terminal); }
@@ -91,6 +96,7 @@ class ConnectionMember {
   std::optional<Close> ending_;
   gatehouse::Reason ending_reason_ = gatehouse::Reason::ok;
   std::string ending_detail_;
+  std::function<void()> announce_;
 };
 
 class ConnectionGroup {

@@ -72,6 +72,12 @@ asio::awaitable<Close> serve_h2(tls::Stream& client, const http::SessionFacts& f
 asio::awaitable<Close> Session::run() {
   using namespace asio::experimental::awaitable_operators;
   if (!set_up()) co_return Close::client_error;
+  // A drain or a reload's verdict while streams are in flight: GOAWAY now, the streams finish.
+  facts_.member.on_ending_in_flight([this] { go_away_gently(); });
+  struct Unset {
+    ConnectionMember& member;
+    ~Unset() { member.on_ending_in_flight({}); }
+  } unset{facts_.member};
   facts_.member.set_phase(Phase::idle);
   note_idle();
   co_await (read_loop() && write_loop());
