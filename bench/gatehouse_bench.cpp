@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/h2_load.hpp"
 #include "bench/load.hpp"
 #include "common/guarded_main.hpp"
 #include "tls/pem_io.hpp"
@@ -125,7 +126,8 @@ int run_main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a server closing on us is an error to count, not a reason to die
   CLI::App app{"gatehouse-bench: mTLS handshake and throughput load generator"};
   std::string target, cert, key, ca, sni, version, groups, sigalgs, mode_name = "handshake", path = "/";
-  int threads = 1, connections = 16, pid = 0;
+  int threads = 1, connections = 16, pid = 0, streams = 1;
+  std::uint64_t requests_per_connection = 0;
   double duration = 10, warmup = 1;
   std::uint64_t count = 0;
   std::size_t bulk_mib = 64;
@@ -135,17 +137,25 @@ int run_main(int argc, char** argv) {
   app.add_option("--key", key, "the client certificate's private key (PEM)");
   app.add_option("--ca", ca, "CA to verify the server with (default: the server is not checked)");
   app.add_option("--sni", sni, "server name to send (default: none)");
-  app.add_option("--mode", mode_name, "handshake | resume | requests | bulk | hold")
-      ->check(CLI::IsMember({"handshake", "resume", "requests", "bulk", "hold"}));
+  app.add_option("--mode", mode_name,
+                 "handshake | resume | requests | bulk | hold | h2 (HTTP/2 GETs of --path on warm connections, ALPN "
+                 "h2) | grpc (unary gRPC calls to --path, e.g. /bench.Bench/Call: POST application/grpc, an empty "
+                 "message, grpc-status 0 expected)")
+      ->check(CLI::IsMember({"handshake", "resume", "requests", "bulk", "hold", "h2", "grpc"}));
   app.add_option("-t,--threads", threads, "load threads, one io_context each")->check(CLI::Range(1, 256));
   app.add_option("-c,--connections", connections, "concurrent connections per thread")->check(CLI::Range(1, 100000));
   app.add_option("-d,--duration", duration, "seconds to measure (after the warm-up)");
-  app.add_option("-n,--count", count, "stop after this many operations instead");
+  app.add_option("-n,--count", count,
+                 "stop after this many operations instead (h2, grpc with --warmup 0: exactly this many requests are "
+                 "sent, and each is counted as an operation or an error)");
   app.add_option("--warmup", warmup, "seconds of load before measuring");
   app.add_option("--tls", version, "pin the TLS version: 1.2 or 1.3")->check(CLI::IsMember({"1.2", "1.3"}));
   app.add_option("--groups", groups, "key exchange groups, e.g. X25519:P-256");
   app.add_option("--sigalgs", sigalgs, "signature algorithms the server may use, e.g. ECDSA+SHA256 or RSA-PSS+SHA256");
-  app.add_option("--path", path, "the request path after each handshake");
+  app.add_option("--path", path, "the request path after each handshake (h2, grpc: of each stream)");
+  app.add_option("--streams", streams, "h2, grpc: concurrent streams per connection")->check(CLI::Range(1, 10000));
+  app.add_option("--requests-per-connection", requests_per_connection,
+                 "h2, grpc: requests per connection before a new one (0: keep each connection to the end)");
   app.add_option("--bulk-mib", bulk_mib, "MiB each way per connection in bulk mode (needs an echoing upstream)");
   app.add_option("--pid", pid, "the target's process id: report its CPU time per operation");
   app.add_flag("--json", json, "print the result as JSON");
@@ -164,14 +174,20 @@ int run_main(int argc, char** argv) {
   o.path = path;
   o.connections = connections;
   o.bulk_bytes = bulk_mib << 20;
+  o.streams = streams;
+  o.requests_per_connection = requests_per_connection;
   o.mode = mode_name == "resume"     ? gb::Mode::resume
            : mode_name == "requests" ? gb::Mode::requests
            : mode_name == "bulk"     ? gb::Mode::bulk
            : mode_name == "hold"     ? gb::Mode::hold
+           : mode_name == "h2"       ? gb::Mode::h2
+           : mode_name == "grpc"     ? gb::Mode::grpc
                                      : gb::Mode::handshake;
   std::string error;
   if (cert.empty() != key.empty()) error = "give both --cert and --key, or neither";
   auto ctx = error.empty() ? make_context(cert, key, ca, version, groups, sigalgs, error) : nullptr;
+  const bool h2 = o.mode == gb::Mode::h2 || o.mode == gb::Mode::grpc;
+  if (error.empty() && h2 && !gb::offer_h2(ctx.get())) error = "could not offer ALPN h2";
   if (error.empty()) reachable(o.host, o.port, error);
   if (error.empty() && pid && cpu_seconds(pid) < 0) error = "no process " + std::to_string(pid) + " to measure";
   if (!error.empty()) {
@@ -181,6 +197,10 @@ int run_main(int argc, char** argv) {
 
   gb::LoadControl control;
   control.max_operations = 0;
+  if (warmup <= 0) {  // measured from the first operation on: with -n, h2 and grpc send exactly that many
+    control.measuring = true;
+    control.max_operations = count;
+  }
   const long rss_before_load = pid ? rss_kib(pid) : 0;
   std::vector<gb::LoadStats> stats(static_cast<std::size_t>(threads));
   std::vector<std::thread> workers;
@@ -204,7 +224,7 @@ int run_main(int argc, char** argv) {
   };
   wait(warmup, false, false);
   std::uint64_t base = control.progress.load();
-  if (count) control.max_operations = base + count;
+  if (count && warmup > 0) control.max_operations = base + count;
   double cpu_before = pid ? cpu_seconds(pid) : 0;
   long rss_before = pid ? rss_before_load : 0;
   auto started = Clock::now();
@@ -238,6 +258,10 @@ int run_main(int argc, char** argv) {
                            {"bytes_received", total.bytes_received},
                            {"held", total.held},
                            {"errors", total.errors}};
+  if (h2) {
+    j["streams"] = streams;
+    j["requests_per_connection"] = requests_per_connection;
+  }
   if (pid && total.operations)
     j["target_cpu_us_per_operation"] = (cpu_after - cpu_before) * 1e6 / static_cast<double>(total.operations);
   if (pid && o.mode == gb::Mode::bulk && total.bytes_sent)  // CPU seconds per GiB forwarded each way

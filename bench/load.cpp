@@ -11,6 +11,7 @@
 #include <chrono>
 #include <vector>
 
+#include "bench/h2_load.hpp"
 #include "common/deadline.hpp"
 #include "tls/stream.hpp"
 
@@ -51,7 +52,9 @@ class Client {
 
   asio::awaitable<void> run() {
     asio::steady_timer backoff(io_);
-    while (!control_.stop) {
+    // h2, grpc with -n: once every request is sent, no more connections (each is CPU at the target).
+    auto all_sent = [this] { return control_.max_operations && control_.claimed.load() >= control_.max_operations; };
+    while (!control_.stop && !all_sent()) {
       if (!co_await once()) {  // an error: do not spin on a refusing target
         backoff.expires_after(std::chrono::milliseconds(10));
         co_await backoff.async_wait(use_tuple);
@@ -125,6 +128,10 @@ class Client {
       case Mode::bulk:
         ok = co_await bulk(stream, deadline);
         if (ok) done(started, resumed);
+        break;
+      case Mode::h2:
+      case Mode::grpc:
+        ok = co_await run_h2_connection(stream, deadline, o_, control_, stats_);
         break;
       case Mode::hold:
         ++stats_.held;  // a gauge, warm-up included: the target holds all of them

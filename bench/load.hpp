@@ -1,6 +1,7 @@
 // The load gatehouse-bench generates: per thread one io_context running `connections`
 // concurrent clients, each repeating its mode's operation (a full handshake, a resumed one,
-// keep-alive requests, bulk transfer, or holding a connection open) until told to stop.
+// keep-alive requests, bulk transfer, holding a connection open, or HTTP/2 requests or gRPC
+// calls on a warm connection: bench/h2_load.hpp) until told to stop.
 #pragma once
 
 #include <atomic>
@@ -14,7 +15,7 @@
 
 namespace gatehouse::bench {
 
-enum class Mode { handshake, resume, requests, bulk, hold };
+enum class Mode { handshake, resume, requests, bulk, hold, h2, grpc };
 
 struct LoadOptions {
   std::string host = "127.0.0.1";
@@ -24,6 +25,8 @@ struct LoadOptions {
   int connections = 16;               // per thread
   std::string path = "/";             // the tiny request after each handshake
   std::size_t bulk_bytes = 64 << 20;  // each way, per connection, in bulk mode
+  int streams = 1;                        // h2, grpc: requests in flight per connection
+  std::uint64_t requests_per_connection = 0;  // h2, grpc: then a new connection (0: never)
 };
 
 // What one thread measured; merged across threads at the end.
@@ -44,6 +47,7 @@ struct LoadControl {
   std::atomic<bool> measuring{false};
   std::atomic<std::uint64_t> progress{0};  // operations so far, for the live line
   std::uint64_t max_operations = 0;        // 0: run for the duration
+  std::atomic<std::uint64_t> claimed{0};   // h2, grpc: requests sent, so that -n sends exactly n
 };
 
 // Runs until control.stop; fills `stats` (only what happened while measuring).

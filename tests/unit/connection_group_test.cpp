@@ -30,13 +30,14 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // awaitable, as a connection waits for its client.
 struct Reader {
   Reader(asio::io_context& io, ConnectionGroup& group, Phase phase) : socket(io) {
-    ConnectionMember& member = group.join(0, 1);
-    member.set_phase(phase);
+    ConnectionMember& joined = group.join(0, 1);
+    member = &joined;
+    joined.set_phase(phase);
     asio::co_spawn(io, run(),
-                   asio::bind_cancellation_slot(member.slot(), [this, &group, &member](const std::exception_ptr& e) {
+                   asio::bind_cancellation_slot(joined.slot(), [this, &group, &joined](const std::exception_ptr& e) {
                      threw = e != nullptr;
-                     ending = member.ending();
-                     group.leave(member);
+                     ending = joined.ending();
+                     group.leave(joined);
                    }));
   }
   asio::awaitable<void> run() {
@@ -50,6 +51,7 @@ struct Reader {
     co_return ec;
   }
   Loopback socket;
+  ConnectionMember* member = nullptr;  // until it leaves the group
   std::optional<asio::error_code> result;
   std::optional<Close> ending;
   bool threw = false;
@@ -145,6 +147,31 @@ TEST(ConnectionGroup, GatehousesOwnEndingWaitsForTheRequestInFlightAndOutranksTh
   group.terminate();
   io.run_for(std::chrono::seconds(2));
   EXPECT_EQ(busy.ending, Close::reverified_closed);
+  EXPECT_TRUE(group.empty());
+}
+
+// HTTP/2 announces an ending at once (GOAWAY) while its streams finish: told, never cancelled.
+TEST(ConnectionGroup, AnEndingWhileARequestIsInFlightIsAnnouncedNotCancelled) {
+  asio::io_context io;
+  ConnectionGroup group(io.get_executor());
+  Reader busy(io, group, Phase::request);
+  Reader idle(io, group, Phase::idle);
+  int busy_told = 0, idle_told = 0;
+  busy.member->on_ending_in_flight([&] { ++busy_told; });
+  idle.member->on_ending_in_flight([&] { ++idle_told; });
+  io.run_for(std::chrono::milliseconds(20));
+  group.drain();
+  io.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(busy_told, 1);
+  EXPECT_FALSE(busy.result) << "a request in flight goes on";
+  EXPECT_EQ(idle_told, 0) << "an idle member is cancelled, not told";
+  EXPECT_EQ(idle.result, asio::error::operation_aborted);
+  busy.member->end(Close::reverified_closed, gatehouse::Reason::revoked, "after a reload: revoked");
+  EXPECT_EQ(busy_told, 2) << "a reload's verdict outranks the drain and is told too";
+  busy.member->on_ending_in_flight({});
+  group.terminate();
+  io.run_for(std::chrono::seconds(2));
+  EXPECT_EQ(busy_told, 2);
   EXPECT_TRUE(group.empty());
 }
 
