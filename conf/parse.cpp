@@ -206,8 +206,8 @@ void read_upstream(TableReader& r, UpstreamSettings& u) {
     u.endpoints = *v;
     if (u.endpoints.empty()) r.error("endpoints", "needs at least one endpoint");
   }
-  if (auto v = r.choice("protocol", {"http1", "h2c"}))
-    u.protocol = *v == "h2c" ? UpstreamProtocol::h2c : UpstreamProtocol::http1;
+  if (auto v = r.choice("protocol", {"http1", "h2c", "h2"}))
+    u.protocol = *v == "h2c" ? UpstreamProtocol::h2c : *v == "h2" ? UpstreamProtocol::h2 : UpstreamProtocol::http1;
   if (auto v = r.duration("connect_timeout")) u.connect_timeout = *v;
   if (auto v = r.choice("balance", {"round_robin", "least_connections"}))
     u.balance = *v == "least_connections" ? Balance::least_connections : Balance::round_robin;
@@ -242,9 +242,15 @@ void read_upstream(TableReader& r, UpstreamSettings& u) {
     tls.server_name = tr.string("server_name").value_or("");
     u.tls = tls;
     if (u.protocol == UpstreamProtocol::h2c)
-      r.error("protocol", "h2c is HTTP/2 in plaintext; it cannot go with [upstream.tls] (HTTP/2 over TLS to "
-                          "an upstream is not supported yet: use an upstream without tls on a private address)");
+      r.error("protocol", "h2c is HTTP/2 in plaintext; it cannot go with [upstream.tls] (\"h2\" is HTTP/2 over TLS)");
+  } else if (u.protocol == UpstreamProtocol::h2) {
+    r.error("protocol", "h2 is HTTP/2 over TLS: add [upstream.tls] with the upstream's ca (or use \"h2c\", HTTP/2 "
+                        "in plaintext)");
   }
+  // The health check speaks HTTP/1.1 in plaintext, which an HTTP/2-only service cannot answer.
+  if (u.health && !u.health->path.empty() && is_http2(u.protocol))
+    r.error("protocol", "an HTTP/2 upstream cannot answer the HTTP/1.1 health check of [upstream.health] path; leave "
+                        "path out (the check then only connects)");
 }
 
 void cross_check(const Settings& s, ParseContext& ctx) {

@@ -156,8 +156,12 @@ struct UpstreamTlsSettings {
   Source source;
 };
 
-// How http mode speaks to an upstream: HTTP/1.1, or HTTP/2 in plaintext (h2c: gRPC servers).
-enum class UpstreamProtocol { http1, h2c };
+// How http mode speaks to an upstream: HTTP/1.1, HTTP/2 in plaintext (h2c: gRPC servers), or
+// HTTP/2 over the upstream's TLS (h2, ALPN "h2").
+enum class UpstreamProtocol { http1, h2c, h2 };
+
+// HTTP/2 either way: streams multiplexed over connections the worker shares.
+inline bool is_http2(UpstreamProtocol p) { return p != UpstreamProtocol::http1; }
 
 struct UpstreamSettings {
   std::string name;

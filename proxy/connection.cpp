@@ -217,6 +217,7 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& 
                             upstream,      member,       scope.record(),
                             verdict.route, std::nullopt, forward_facts(verdict, tls.facts(), client),
                             preface,       state.get()};
+    hc.generation = generation;
     const Close close = co_await http::serve_http(hc);
     scope.lines_written_by_requests(hc.requests_logged);
     co_return scope.finish(close, hc.close_detail);

@@ -92,7 +92,7 @@ void build_upstream(const conf::UpstreamSettings& u, const std::string& file, co
     ep.resolved = Resolution::now(std::move(addresses));
     out.endpoints.push_back(std::move(ep));
   }
-  if (u.tls) out.tls = tls::ClientContext::create(*u.tls, file, problems);
+  if (u.tls) out.tls = tls::ClientContext::create(*u.tls, u.protocol, file, problems);
   bool builtin = std::any_of(out.endpoints.begin(), out.endpoints.end(),
                              [](const Endpoint& e) { return e.kind != Endpoint::Kind::tcp; });
   if (builtin && u.endpoints.size() > 1)

@@ -1,6 +1,7 @@
 #include "proxy/upstream_link.hpp"
 
 #include <chrono>
+#include <string_view>
 
 #include "common/deadline.hpp"
 
@@ -61,6 +62,21 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
                                         : tls::ClientContext::failure_detail(*tls_));
       close();
       co_return result;
+    }
+    if (up.settings.protocol == conf::UpstreamProtocol::h2) {
+      const std::uint8_t* chosen = nullptr;
+      unsigned chosen_len = 0;
+      SSL_get0_alpn_selected(tls_->ssl(), &chosen, &chosen_len);
+      if (std::string_view(reinterpret_cast<const char*>(chosen), chosen_len) != "h2") {
+        result.close = Close::upstream_tls_failed;
+        result.detail = "upstream " + ep.label + " did not agree to HTTP/2 (ALPN \"h2\"); it " +
+                        (chosen_len == 0 ? std::string("chose no protocol")
+                                         : "chose \"" + std::string(reinterpret_cast<const char*>(chosen), chosen_len) +
+                                               "\"") +
+                        " (protocol = \"h2\" needs an HTTP/2 server)";
+        close();
+        co_return result;
+      }
     }
   }
   result.ok = true;

@@ -86,6 +86,7 @@ void Worker::adopt(std::shared_ptr<const Snapshot> snapshot) {
     context_.current = snapshot_.get();
     context_.bound = context_.state.bind(*snapshot_);
     ++context_.generation;
+    context_.h2_upstreams.retire_before(context_.generation);  // they finish their streams, then close
     revalidate_open_connections();
   });
 }
@@ -200,6 +201,8 @@ asio::awaitable<void> Worker::drain_connections(std::chrono::steady_clock::time_
     connections_.terminate();
     ended = co_await connections_end_by(std::chrono::steady_clock::now() + kTerminateGrace);
   }
+  // Nothing uses the HTTP/2 upstream connections any more; open, they would keep the loop running.
+  context_.h2_upstreams.close_all();
   if (!ended) {
     spdlog::error("worker {}: {} connection(s) still open after their cancellation: stopping", index_,
                   connections_.size());

@@ -10,6 +10,7 @@
 
 #include "metrics/worker_counters.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/h2/upstream_pool.hpp"
 #include "proxy/seen_clients.hpp"
 #include "proxy/upstream_connect.hpp"
 #include "proxy/worker_state.hpp"
@@ -34,6 +35,8 @@ struct WorkerContext {
   std::shared_ptr<const SnapshotState> bound;
   // The client certificates this worker saw lately (GET /clients); its thread only.
   SeenClients seen_clients;
+  // HTTP/2 connections to h2c and h2 upstreams, shared by this worker's streams.
+  h2::MuxPool h2_upstreams;
 
   metrics::ListenerCounters& listener(size_t i) { return *listener_counters[i]; }
   void size_counters(size_t listeners) {

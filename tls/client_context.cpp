@@ -13,7 +13,8 @@ bool is_ip(const std::string& host) {
 }
 }  // namespace
 
-std::unique_ptr<ClientContext> ClientContext::create(const conf::UpstreamTlsSettings& settings, const std::string& file,
+std::unique_ptr<ClientContext> ClientContext::create(const conf::UpstreamTlsSettings& settings,
+                                                     conf::UpstreamProtocol protocol, const std::string& file,
                                                      conf::Diagnostics& problems) {
   auto cc = std::make_unique<ClientContext>();
   cc->server_name_ = settings.server_name;
@@ -25,6 +26,13 @@ std::unique_ptr<ClientContext> ClientContext::create(const conf::UpstreamTlsSett
     return nullptr;
   }
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  static constexpr std::uint8_t kH2[] = {2, 'h', '2'};
+  static constexpr std::uint8_t kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  const bool h2 = protocol == conf::UpstreamProtocol::h2;
+  if (SSL_CTX_set_alpn_protos(ctx, h2 ? kH2 : kHttp11, h2 ? sizeof kH2 : sizeof kHttp11) != 0) {  // 0 is success
+    problems.add(file, settings.source, "cannot set up TLS to the upstream: " + drain_errors());
+    return nullptr;
+  }
   size_t before = problems.problems().size();
   auto anchors = read_certificates(settings.ca.path);
   if (!anchors)

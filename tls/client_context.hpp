@@ -16,7 +16,10 @@ namespace gatehouse::tls {
 
 class ClientContext {
  public:
-  static std::unique_ptr<ClientContext> create(const conf::UpstreamTlsSettings& settings, const std::string& file,
+  // ALPN offers what `protocol` speaks ("h2" or "http/1.1"); the upstream's choice is checked
+  // after the handshake (UpstreamLink).
+  static std::unique_ptr<ClientContext> create(const conf::UpstreamTlsSettings& settings,
+                                               conf::UpstreamProtocol protocol, const std::string& file,
                                                conf::Diagnostics& problems);
   // A client-side SSL for one connection to `host` (a DNS name or an IP address), unless
   // server_name was configured, which then wins. A failure when the name cannot be set (never

@@ -30,6 +30,22 @@ Fields response_fields(const http::Head& response) {
   return out;
 }
 
+Fields upstream_request_fields(const http::Head& request, bool te_trailers, bool over_tls) {
+  Fields out{{":method", request.method}, {":scheme", over_tls ? "https" : "http"}, {":authority", ""},
+             {":path", request.target}};
+  for (const auto& f : request.headers) {
+    if (http::iequals(f.name, "host")) {
+      out[2].value = f.value;
+      continue;
+    }
+    if (connection_specific(f, request) || http::iequals(f.name, "te")) continue;
+    out.push_back({tls::ascii_lower(f.name), f.value});
+  }
+  if (out[2].value.empty()) out.erase(out.begin() + 2);  // no Host: no :authority
+  if (te_trailers) out.push_back({"te", "trailers"});
+  return out;
+}
+
 Fields trailer_fields(const std::vector<http::Header>& trailers) {
   Fields out;
   for (const auto& t : trailers) out.push_back({tls::ascii_lower(t.name), t.value});

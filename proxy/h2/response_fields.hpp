@@ -21,6 +21,11 @@ Fields response_fields(const http::Head& response);
 // Trailer fields: lower-cased; the caller has already filtered them (allowed_trailers).
 Fields trailer_fields(const std::vector<http::Header>& trailers);
 
+// A rebuilt request (rewrite.hpp) as HTTP/2 fields for an HTTP/2 upstream: pseudo-headers from the
+// method, target and Host (":scheme" https over TLS), names lower-cased, connection-specific fields
+// and TE left out, then `te: trailers` when the client asked for trailers (gRPC requires it).
+Fields upstream_request_fields(const http::Head& request, bool te_trailers, bool over_tls);
+
 // Our own answer: status, content-type, content-length.
 Fields answer_fields(const http::Response& response);
 

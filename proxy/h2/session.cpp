@@ -66,6 +66,8 @@ asio::awaitable<Close> serve_h2(tls::Stream& client, const http::SessionFacts& f
   Session session(client, facts, target);
   const Close close = co_await session.run();
   detail = session.close_detail();
+  // HTTP/2 upstream connections that name this client (PROXY v2) serve nobody else: they close.
+  if (!target.preface.empty()) facts.worker.h2_upstreams.release_owner(reinterpret_cast<std::uintptr_t>(&facts.member));
   co_return close;
 }
 

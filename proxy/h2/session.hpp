@@ -39,6 +39,7 @@ struct UpstreamTarget {
   const UpstreamRuntime* upstream = nullptr;
   const SnapshotState* state = nullptr;
   const std::string& preface;  // PROXY v2 header for each upstream connection, or empty
+  std::uint64_t generation = 0;  // the snapshot's: HTTP/2 upstream connections are shared per generation
 };
 
 // Serves the connection's streams until it ends; returns why it ended.
@@ -106,7 +107,7 @@ struct Stream {
   }
 };
 
-class H2cCall;
+class MuxCall;
 
 class Session {
  public:
@@ -146,8 +147,11 @@ class Session {
   asio::awaitable<void> answer(Stream& s, const http::Answer& a);
   asio::awaitable<void> forward(Stream& s, http::RequestPlan& plan);
   asio::awaitable<void> serve_whoami(Stream& s, const http::Head& out);
-  asio::awaitable<bool> open_upstream(Stream& s, bool fresh);  // an idle one (unless fresh), or a new one
-  asio::awaitable<void> forward_h2c(Stream& s, const http::Head& out, bool te_trailers);  // h2c_exchange.cpp
+  asio::awaitable<bool> open_upstream(Stream& s);  // an idle one, or a new one
+  // To an HTTP/2 upstream (mux_exchange.cpp).
+  asio::awaitable<void> forward_mux(Stream& s, const http::Head& out, bool te_trailers);
+  asio::awaitable<void> feed_mux(Stream& s, MuxCall& call);
+  asio::awaitable<void> relay_mux(Stream& s, MuxCall& call);
   void consume(Stream& s, std::size_t n);  // n body bytes went upstream: the client's window comes back
   void keep_upstream(Stream& s, bool reusable);
   asio::awaitable<void> send_body(Stream& s, UpstreamLink& link, http::Framing framing);
@@ -158,8 +162,6 @@ class Session {
   void refuse(Stream& s, int status, Close close, const std::string& message, gatehouse::Reason reason);
   void more_output(Stream& s);
   void log(const Stream& s, Close close, const std::string& detail, gatehouse::Reason reason = gatehouse::Reason::ok);
-
-  friend class H2cCall;  // its callbacks hand the upstream's response over (submit_head, more_output)
 
   tls::Stream& client_;
   const http::SessionFacts& facts_;

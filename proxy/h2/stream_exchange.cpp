@@ -136,10 +136,13 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
     refuse(s, 502, Close::upstream_unreachable, "This route has no upstream.", gatehouse::Reason::upstream_unavailable);
     co_return;
   }
-  const bool h2c = target_.upstream->settings.protocol == conf::UpstreamProtocol::h2c;
-  if (!co_await open_upstream(s, h2c)) co_return;
+  if (conf::is_http2(target_.upstream->settings.protocol)) {
+    const std::string* te = in.find("te");
+    co_return co_await forward_mux(s, out, te && http::has_token(*te, "trailers"));  // gRPC servers require it
+  }
+  if (!co_await open_upstream(s)) co_return;
   UpstreamLink& link = s.upstream->link;
-  if (!h2c) {
+  {
     const std::string head = http::serialize_request(out);
     if (auto ec = co_await link.write_all(head.data(), head.size())) {
       refuse(s, 502, Close::upstream_error, ec.message(), gatehouse::Reason::ok);
@@ -156,12 +159,7 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
     s.room.notify();
   });
   bool reusable = false;
-  if (h2c) {
-    const std::string* te = in.find("te");
-    co_await forward_h2c(s, out, te && http::has_token(*te, "trailers"));  // gRPC servers require te: trailers
-  } else {
-    co_await (send_body(s, link, out.framing) && relay_response(s, link, in.method == "HEAD", reusable));
-  }
+  co_await (send_body(s, link, out.framing) && relay_response(s, link, in.method == "HEAD", reusable));
   idle.stop();
   s.idle = nullptr;
   if (s.upstream) keep_upstream(s, reusable && s.request_sent && !s.failure && !s.closed);
@@ -296,9 +294,9 @@ asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, boo
   }
 }
 
-asio::awaitable<bool> Session::open_upstream(Stream& s, bool fresh) {
+asio::awaitable<bool> Session::open_upstream(Stream& s) {
   const asio::any_io_executor ex = client_.socket().get_executor();
-  while (!fresh && !idle_upstreams_.empty()) {
+  while (!idle_upstreams_.empty()) {
     std::unique_ptr<UpstreamConn> kept = std::move(idle_upstreams_.back());
     idle_upstreams_.pop_back();
     if (!http::stale(kept->socket)) {  // closed or sent something unasked while idle: not reused

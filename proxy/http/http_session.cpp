@@ -87,7 +87,7 @@ asio::awaitable<Close> serve_http(HttpConnection& c) {
       c.requests_logged,
       c.state && c.route >= 0 ? &c.state->route(c.listener.index, c.route) : nullptr};
   if (c.connection.alpn == "h2")  // the protocol ALPN chose
-    co_return co_await h2::serve_h2(c.client, facts, {up, c.state, c.proxy_preface}, c.close_detail);
+    co_return co_await h2::serve_h2(c.client, facts, {up, c.state, c.proxy_preface, c.generation}, c.close_detail);
   co_return co_await serve_requests(c.client, upstream, facts);
 }
 

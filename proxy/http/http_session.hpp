@@ -38,6 +38,7 @@ struct HttpConnection {
   ForwardFacts facts;
   std::string proxy_preface;             // PROXY v2 header for each upstream connection, or empty
   const SnapshotState* state = nullptr;  // the worker's pools and counters for this snapshot
+  std::uint64_t generation = 0;          // the snapshot's: HTTP/2 upstream connections are per generation
   int requests_logged = 0;               // out: access-log lines written
   std::string close_detail;              // out: what ended the connection, in plain words (HTTP/2)
   // For the route's path/method rules: the page a refused request gets (set by serve_http).

@@ -63,7 +63,7 @@ class UpstreamName : public ::testing::Test {
     conf::UpstreamTlsSettings s;
     s.ca.path = write_chain(dir_, "ca.pem", {&root_});
     s.server_name = server_name;
-    return tls::ClientContext::create(s, "test.toml", problems);
+    return tls::ClientContext::create(s, conf::UpstreamProtocol::http1, "test.toml", problems);
   }
   TempDir dir_;
   Cert root_ = make_root("Upstream Root", "Acme");
