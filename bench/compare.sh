@@ -5,7 +5,11 @@
 #   full TLS 1.3 and TLS 1.2 mTLS handshakes with the ECDSA P-256 server certificate, a full TLS
 #   1.3 handshake with the RSA-2048 one, a resumed TLS 1.3 handshake (tickets), CPU seconds per
 #   GiB forwarded each way (bulk through the TCP/stream listeners to gatehouse-echo), and memory
-#   per idle mTLS connection (RSS growth of a fresh server holding 2,000 connections).
+#   per idle mTLS connection (RSS growth of a fresh server holding 2,000 connections); and over
+#   HTTP/2 (ALPN h2) on warm connections (4 connections × 16 streams, kept for the whole run):
+#   CPU per request proxied to an HTTP/1.1 upstream, and per unary gRPC call proxied to an h2c
+#   gRPC server (nginx: proxy_pass and grpc_pass; HAProxy: an h2 frontend, a `proto h2` server).
+# WHICH (default all): "tls" for the columns before HTTP/2, "h2" for the two HTTP/2 columns.
 # Each figure is the median of RUNS runs (default 3) of SECONDS each (default 5); ratios are to
 # the best peer in the column. The last row is the crypto floor: the same operations' public-key
 # and record cryptography alone, with Gatehouse's BoringSSL (gatehouse-microbench). nginx and
@@ -14,6 +18,8 @@
 set -euo pipefail
 secs=${1:-5}
 runs=${2:-3}
+which=${3:-all}
+case $which in all | tls | h2) ;; *) echo "usage: $0 [SECONDS] [RUNS] [all|tls|h2]" >&2; exit 2 ;; esac
 source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
 ulimit -n "$(ulimit -Hn)"  # 2,000 held connections; HAProxy wants twice its maxconn
 results="$tmp/results.jsonl"
@@ -53,9 +59,14 @@ command[gatehouse]="$gh run -c $tmp/gatehouse.toml"; port[gatehouse]=18443
 command[gatehouse-cold]="$gh run -c $tmp/gatehouse-cold.toml"; port[gatehouse-cold]=18443
 command[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx.conf"; port[nginx]=19443
 command[haproxy]="haproxy -db -f $tmp/haproxy.cfg"; port[haproxy]=20443
-servers=(gatehouse gatehouse-cold)
+servers=(gatehouse)
+[ "$which" != h2 ] && servers+=(gatehouse-cold)  # verified_cache changes handshakes only
 command -v nginx >/dev/null && servers+=(nginx)
 command -v haproxy >/dev/null && servers+=(haproxy)
+declare -A h2_port
+h2_port[gatehouse]=18445; h2_port[nginx]=19445; h2_port[haproxy]=20446  # gRPC: the port after
+[ "$which" != tls ] && start_h2_upstreams
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 for run in $(seq "$runs"); do
   for s in "${servers[@]}"; do
@@ -64,6 +75,17 @@ for run in $(seq "$runs"); do
     start ${command[$s]}
     wait_port "$p"
     pid=${pids[-1]}
+    if [ "$which" != tls ] && [ -n "${h2_port[$s]:-}" ]; then
+      hp=${h2_port[$s]}
+      wait_port "$hp"
+      h2load=(-c 4 --streams 16 -d "$secs" --warmup 1)
+      measure "$s" "$run" h2req "$pid" "$hp" --mode h2 --tls 1.3 "${h2load[@]}"
+      measure "$s" "$run" grpc "$pid" $((hp + 1)) --mode grpc --tls 1.3 --path /bench.Bench/Call "${h2load[@]}"
+    fi
+    if [ "$which" = h2 ]; then
+      stop_last
+      continue
+    fi
     common=(-c 16 -d "$secs" --warmup 1)
     measure "$s" "$run" full13 "$pid" "$p" --mode handshake --tls 1.3 --sigalgs ECDSA+SHA256 "${common[@]}"
     measure "$s" "$run" full12 "$pid" "$p" --mode handshake --tls 1.2 --sigalgs ECDSA+SHA256 "${common[@]}"
@@ -85,26 +107,31 @@ for run in $(seq "$runs"); do
   done
 done
 
-taskset -c 0 "$here/$build/gatehouse-microbench" --benchmark_filter=CryptoFloor --benchmark_repetitions="$runs" \
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+[ "$which" = h2 ] || taskset -c 0 "$here/$build/gatehouse-microbench" --benchmark_filter=CryptoFloor --benchmark_repetitions="$runs" \
   --benchmark_report_aggregates_only=true --benchmark_format=json >"$tmp/floor.json" 2>/dev/null || true
 
 python3 - "$results" "$tmp/floor.json" "$secs" "$runs" <<'EOF'
 import json, statistics, sys
 results, floor_file, secs, runs = sys.argv[1:5]
 columns = [("full13", "full TLS 1.3", "µs"), ("full12", "full TLS 1.2", "µs"), ("rsa13", "full TLS 1.3 RSA", "µs"),
-           ("resumed13", "resumed TLS 1.3", "µs"), ("bulk", "bulk CPU s/GiB", "s"), ("idle", "idle KiB/conn", "KiB")]
+           ("resumed13", "resumed TLS 1.3", "µs"), ("bulk", "bulk CPU s/GiB", "s"), ("idle", "idle KiB/conn", "KiB"),
+           ("h2req", "HTTP/2 request", "µs"), ("grpc", "gRPC unary call", "µs")]
 value_of = {"full13": "target_cpu_us_per_operation", "full12": "target_cpu_us_per_operation",
             "rsa13": "target_cpu_us_per_operation", "resumed13": "target_cpu_us_per_operation",
-            "bulk": "target_cpu_seconds_per_gib", "idle": "target_kib_per_connection"}
-samples, errors = {}, {}
+            "bulk": "target_cpu_seconds_per_gib", "idle": "target_kib_per_connection",
+            "h2req": "target_cpu_us_per_operation", "grpc": "target_cpu_us_per_operation"}
+samples, errors, rates = {}, {}, {}
 for line in open(results):
     r = json.loads(line)
     key = (r["server"], r["column"])
     v = r["result"].get(value_of[r["column"]])
     if v is not None:
         samples.setdefault(key, []).append(v)
+        rates.setdefault(key, []).append(r["result"].get("per_second", 0))
     errors[key] = errors.get(key, 0) + sum(r["result"].get("errors", {}).values()) + (0 if r["result"] else 1)
 median = {k: statistics.median(v) for k, v in samples.items()}
+columns = [c for c in columns if any(k[1] == c[0] for k in samples)]  # the columns this run measured
 servers = []
 for (s, _) in samples:
     if s not in servers: servers.append(s)
@@ -134,4 +161,9 @@ for s in servers:
     print(f"| {s} | " + " | ".join(cells) + " |" + (f" errors: {bad}" if bad else ""))
 if floor:
     print("| crypto floor | " + " | ".join(cell(floor[c], c) if c in floor else "–" for c, _, _ in columns) + " |")
+h2 = [c for c, _, _ in columns if c in ("h2req", "grpc")]
+if h2:  # context, not the measure: the upstreams share CPU 1 with the load generator
+    print("\noperations per second in the HTTP/2 columns: " + "; ".join(
+        f"{s} " + " / ".join(f"{statistics.median(rates[(s, c)]):,.0f}" if (s, c) in rates else "–" for c in h2)
+        for s in servers))
 EOF

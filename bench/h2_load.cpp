@@ -2,6 +2,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdlib>
@@ -40,6 +41,7 @@ class H2Connection {
     int status = 0;
     std::string grpc_status;  // empty: none came
     bool reset = false;       // the server sent RST_STREAM
+    std::size_t body_sent = 0;  // grpc: bytes of the request message sent
   };
 
  public:
@@ -203,14 +205,17 @@ class H2Connection {
     return 0;
   }
 
-  // The whole message in one DATA frame with END_STREAM (a window of 5 bytes is always there
-  // at the start of a stream).
-  static ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
-                           std::uint32_t* flags, nghttp2_data_source*, void*) {
-    if (length < kEmptyMessage.size()) return NGHTTP2_ERR_DEFERRED;
-    std::memcpy(buf, kEmptyMessage.data(), kEmptyMessage.size());
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(kEmptyMessage.size());
+  // The message, as much as nghttp2 may send now (all 5 bytes, unless a window is nearly shut).
+  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t length,
+                           std::uint32_t* flags, nghttp2_data_source*, void* self) {
+    auto& c = *static_cast<H2Connection*>(self);
+    auto it = c.open_.find(id);
+    const std::size_t from = it == c.open_.end() ? kEmptyMessage.size() : it->second.body_sent;
+    const std::size_t n = std::min(length, kEmptyMessage.size() - from);
+    std::memcpy(buf, kEmptyMessage.data() + from, n);
+    if (it != c.open_.end()) it->second.body_sent += n;
+    if (from + n == kEmptyMessage.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
   }
 
   const LoadOptions& o_;

@@ -6,6 +6,11 @@
 #   RSA certificate alone), echo upstream 17000.
 # Also $tmp/gatehouse-cold.toml (Gatehouse with verified_cache = 0: every client certificate
 # verified in full).
+# HTTP/2 (ALPN h2, the same client certificate): a listener proxying to an HTTP/1.1 upstream
+# (nginx answering "ok" on 17080) and one proxying gRPC to an h2c server (bench/grpc_server.py,
+# python3-grpcio, on 17051): Gatehouse 18445 / 18446, nginx 19445 / 19446 (`http2` with
+# proxy_pass, and grpc_pass), HAProxy 20446 / 20447 (`alpn h2`, a `proto h2` server for gRPC).
+# start_h2_upstreams starts those two upstreams on CPU 1 (with the load).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 gatehouse_config() {  # verified_cache
@@ -36,6 +41,33 @@ mode = "tcp"
   client_intermediates = "$pki/intermediate.pem"
   [[listener.route]]
   upstream = "echo"
+[[listener]]
+listen = "127.0.0.1:18445"
+mode = "http"
+alpn = ["h2"]
+  [listener.tls]
+  certificates = [ { cert = "$ecdsa-chain.pem", key = "$ecdsa.key" } ]
+  client_ca = "$pki/root.pem"
+  client_intermediates = "$pki/intermediate.pem"
+  [[listener.route]]
+  upstream = "http1"
+[[listener]]
+listen = "127.0.0.1:18446"
+mode = "http"
+alpn = ["h2"]
+  [listener.tls]
+  certificates = [ { cert = "$ecdsa-chain.pem", key = "$ecdsa.key" } ]
+  client_ca = "$pki/root.pem"
+  client_intermediates = "$pki/intermediate.pem"
+  [[listener.route]]
+  upstream = "grpc"
+[[upstream]]
+name = "http1"
+endpoints = ["127.0.0.1:17080"]
+[[upstream]]
+name = "grpc"
+protocol = "h2c"
+endpoints = ["127.0.0.1:17051"]
 [[upstream]]
 name = "whoami"
 endpoints = ["builtin:whoami"]
@@ -75,6 +107,31 @@ http {
     ssl_verify_client on;
     ssl_verify_depth 2;
     location / { return 200 "ok\n"; }
+  }
+  # HTTP/2 (nginx 1.22: "listen ... http2"; "http2 on" is 1.25.1's spelling), connections kept warm:
+  # keepalive_requests bounds the requests of an HTTP/2 connection too (1000 by default).
+  keepalive_requests 1000000;
+  upstream http1 { server 127.0.0.1:17080; keepalive 16; keepalive_requests 1000000; }
+  upstream grpc { server 127.0.0.1:17051; keepalive 16; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:19445 ssl http2;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate $ecdsa-chain.pem;
+    ssl_certificate_key $ecdsa.key;
+    ssl_client_certificate $pki/ca-bundle.pem;
+    ssl_verify_client on;
+    ssl_verify_depth 2;
+    location / { proxy_pass http://http1; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:19446 ssl http2;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate $ecdsa-chain.pem;
+    ssl_certificate_key $ecdsa.key;
+    ssl_client_certificate $pki/ca-bundle.pem;
+    ssl_verify_client on;
+    ssl_verify_depth 2;
+    location / { grpc_pass grpc://grpc; }
   }
 }
 EOF
@@ -122,4 +179,47 @@ frontend mtls-tcp
 backend echo
   mode tcp
   server echo 127.0.0.1:17000
+frontend mtls-h2
+  mode http
+  bind 127.0.0.1:20446 ssl crt $tmp/server-ecdsa.pem ca-file $pki/ca-bundle.pem verify required alpn h2
+  default_backend http1
+frontend mtls-grpc
+  mode http
+  bind 127.0.0.1:20447 ssl crt $tmp/server-ecdsa.pem ca-file $pki/ca-bundle.pem verify required alpn h2
+  default_backend grpc
+backend http1
+  mode http
+  server http1 127.0.0.1:17080
+backend grpc
+  mode http
+  server grpc 127.0.0.1:17051 proto h2
 EOF
+
+# The upstreams of the HTTP/2 columns, on CPU 1 with the load (only the proxies are measured).
+mkdir -p "$tmp/upstream-nginx"
+cat >"$tmp/upstream-nginx/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $tmp/upstream-nginx/nginx.pid;
+error_log $tmp/upstream-nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/upstream-nginx; proxy_temp_path $tmp/upstream-nginx;
+  fastcgi_temp_path $tmp/upstream-nginx; uwsgi_temp_path $tmp/upstream-nginx; scgi_temp_path $tmp/upstream-nginx;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:17080;
+    location / { return 200 "ok\n"; }
+  }
+}
+EOF
+start_h2_upstreams() {
+  taskset -c 1 nginx -p "$tmp/upstream-nginx" -c "$tmp/upstream-nginx/nginx.conf" >/dev/null 2>&1 &
+  pids+=($!)
+  taskset -c 1 /usr/bin/python3 "$here/bench/grpc_server.py" 17051 >"$tmp/grpc-server.log" 2>&1 &
+  pids+=($!)
+  wait_port 17080
+  wait_port 17051
+}
