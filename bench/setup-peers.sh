@@ -109,10 +109,11 @@ http {
     location / { return 200 "ok\n"; }
   }
   # HTTP/2 (nginx 1.22: "listen ... http2"; "http2 on" is 1.25.1's spelling), connections kept warm:
-  # keepalive_requests bounds the requests of an HTTP/2 connection too (1000 by default).
+  # keepalive_requests bounds the requests of an HTTP/2 connection too (1000 by default); 128 idle
+  # upstream connections: the 64 streams in flight never close one for want of room.
   keepalive_requests 1000000;
-  upstream http1 { server 127.0.0.1:17080; keepalive 16; keepalive_requests 1000000; }
-  upstream grpc { server 127.0.0.1:17051; keepalive 16; keepalive_requests 1000000; }
+  upstream http1 { server 127.0.0.1:17080; keepalive 128; keepalive_requests 1000000; }
+  upstream grpc { server 127.0.0.1:17051; keepalive 128; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:19445 ssl http2;
     ssl_protocols TLSv1.2 TLSv1.3;
