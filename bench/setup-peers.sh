@@ -13,6 +13,20 @@
 # start_h2_upstreams starts those two upstreams on CPU 1 (with the load).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+gatehouse_listener() {  # port mode upstream [alpn]: a listener with the ECDSA certificate
+  cat <<EOF
+[[listener]]
+listen = "127.0.0.1:$1"
+mode = "$2"
+${4:+alpn = $4}
+  [listener.tls]
+  certificates = [ { cert = "$ecdsa-chain.pem", key = "$ecdsa.key" } ]
+  client_ca = "$pki/root.pem"
+  client_intermediates = "$pki/intermediate.pem"
+  [[listener.route]]
+  upstream = "$3"
+EOF
+}
 gatehouse_config() {  # verified_cache
   cat <<EOF
 [server]
@@ -32,35 +46,11 @@ mode = "http"
   client_intermediates = "$pki/intermediate.pem"
   [[listener.route]]
   upstream = "whoami"
-[[listener]]
-listen = "127.0.0.1:18444"
-mode = "tcp"
-  [listener.tls]
-  certificates = [ { cert = "$ecdsa-chain.pem", key = "$ecdsa.key" } ]
-  client_ca = "$pki/root.pem"
-  client_intermediates = "$pki/intermediate.pem"
-  [[listener.route]]
-  upstream = "echo"
-[[listener]]
-listen = "127.0.0.1:18445"
-mode = "http"
-alpn = ["h2"]
-  [listener.tls]
-  certificates = [ { cert = "$ecdsa-chain.pem", key = "$ecdsa.key" } ]
-  client_ca = "$pki/root.pem"
-  client_intermediates = "$pki/intermediate.pem"
-  [[listener.route]]
-  upstream = "http1"
-[[listener]]
-listen = "127.0.0.1:18446"
-mode = "http"
-alpn = ["h2"]
-  [listener.tls]
-  certificates = [ { cert = "$ecdsa-chain.pem", key = "$ecdsa.key" } ]
-  client_ca = "$pki/root.pem"
-  client_intermediates = "$pki/intermediate.pem"
-  [[listener.route]]
-  upstream = "grpc"
+EOF
+  gatehouse_listener 18444 tcp echo
+  gatehouse_listener 18445 http http1 '["h2"]'
+  gatehouse_listener 18446 http grpc '["h2"]'
+  cat <<EOF
 [[upstream]]
 name = "http1"
 endpoints = ["127.0.0.1:17080"]
@@ -80,6 +70,13 @@ gatehouse_config 16384 >"$tmp/gatehouse.toml"
 gatehouse_config 0 >"$tmp/gatehouse-cold.toml"
 
 mkdir -p "$tmp/nginx"
+# The ECDSA certificate and client certificates required, as every nginx server block here has them.
+nginx_tls="    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate $ecdsa-chain.pem;
+    ssl_certificate_key $ecdsa.key;
+    ssl_client_certificate $pki/ca-bundle.pem;
+    ssl_verify_client on;
+    ssl_verify_depth 2;"
 nginx_stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
 {
   [ -f "$nginx_stream_module" ] && echo "load_module $nginx_stream_module;"
@@ -116,22 +113,12 @@ http {
   upstream grpc { server 127.0.0.1:17051; keepalive 128; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:19445 ssl http2;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_certificate $ecdsa-chain.pem;
-    ssl_certificate_key $ecdsa.key;
-    ssl_client_certificate $pki/ca-bundle.pem;
-    ssl_verify_client on;
-    ssl_verify_depth 2;
+$nginx_tls
     location / { proxy_pass http://http1; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
   server {
     listen 127.0.0.1:19446 ssl http2;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_certificate $ecdsa-chain.pem;
-    ssl_certificate_key $ecdsa.key;
-    ssl_client_certificate $pki/ca-bundle.pem;
-    ssl_verify_client on;
-    ssl_verify_depth 2;
+$nginx_tls
     location / { grpc_pass grpc://grpc; }
   }
 }
