@@ -138,7 +138,9 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
   }
   if (conf::is_http2(target_.upstream->settings.protocol)) {
     const std::string* te = in.find("te");
-    co_return co_await forward_mux(s, out, te && http::has_token(*te, "trailers"));  // gRPC servers require it
+    const bool te_trailers = te && http::has_token(*te, "trailers");  // gRPC servers require it
+    co_await forward_mux(s, out, te_trailers);
+    co_return;
   }
   if (!co_await open_upstream(s)) co_return;
   UpstreamLink& link = s.upstream->link;
