@@ -30,10 +30,9 @@ std::uint32_t client_code_of(std::uint32_t upstream_code) {
 asio::awaitable<void> Session::forward_mux(Stream& s, const http::Head& out, bool te_trailers) {
   using namespace asio::experimental::awaitable_operators;
   const UpstreamRuntime& up = *target_.upstream;
-  // A PROXY v2 header names one client: then its connections are its own.
-  const std::uint64_t owner = target_.preface.empty() ? 0 : reinterpret_cast<std::uintptr_t>(&facts_.member);
-  MuxAcquired got = co_await facts_.worker.h2_upstreams.acquire(
-      facts_.worker, target_.generation, up, target_.state->upstreams[up.index], target_.preface, owner);
+  const MuxTarget where{facts_.worker,   up, target_.state->upstreams[up.index], target_.preface, target_.generation,
+                        owner_of(facts_.member)};
+  MuxAcquired got = co_await acquire(where);
   if (s.closed) co_return log(s, Close::stream_reset, "reset by the client before the upstream answered");
   if (!got.connection) {
     refuse(s, 502, got.failure.close, got.failure.detail, gatehouse::Reason::upstream_unavailable);

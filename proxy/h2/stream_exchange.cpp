@@ -26,12 +26,6 @@ std::vector<nghttp2_nv> nv_of(const Fields& fields) {
   return nv;
 }
 
-std::string hex(std::size_t n) {
-  char buf[32];
-  const int len = std::snprintf(buf, sizeof buf, "%zx", n);
-  return std::string(buf, static_cast<std::size_t>(len));
-}
-
 }  // namespace
 
 asio::awaitable<void> Session::serve_stream(Stream& s) {
@@ -188,7 +182,7 @@ asio::awaitable<void> Session::send_body(Stream& s, UpstreamLink& link, http::Fr
       std::string data;
       data.swap(s.body);
       const std::size_t size = data.size();
-      frame = chunked ? hex(size) + "\r\n" + data + "\r\n" : std::move(data);
+      frame = chunked ? http::chunk_of(data) : std::move(data);
       if (auto ec = co_await link.write_all(frame.data(), frame.size())) {
         if (!s.failure && !s.closed) s.fail(Close::upstream_error, ec.message());
         co_return;

@@ -21,6 +21,7 @@
 #include "common/deadline.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/close_reason.hpp"
+#include "proxy/h2/upstream_mux.hpp"
 #include "proxy/http/exchange_parts.hpp"
 #include "proxy/http/request_checks.hpp"
 #include "proxy/http/whoami_answer.hpp"
@@ -68,6 +69,9 @@ class Exchange {
       co_return co_await serve_whoami(out, keep_alive);
     }
     Upstream& up = s_.upstream;
+    if constexpr (requires { up.http2(); }) {  // the real upstream (tests' memory upstream speaks HTTP/1.1)
+      if (const auto target = up.http2()) co_return co_await forward_http2(*target, out, keep_alive);
+    }
     if (up.is_open() && up.stale()) up.close();
     if (!up.is_open()) {
       s_.response.reset();
@@ -95,6 +99,11 @@ class Exchange {
   }
 
  private:
+  // To an HTTP/2 upstream (exchange_http2.hpp).
+  asio::awaitable<After> forward_http2(const h2::MuxTarget& target, const Head& out, bool keep_alive);
+  asio::awaitable<void> send_body_http2(h2::MuxCall& call, h2::Event& request_side);
+  asio::awaitable<void> relay_http2(h2::MuxCall& call, h2::Event& response_side);
+
   // The request body upstream and the response back, at once (an upstream may answer early).
   asio::awaitable<After> relay(bool keep_alive) {
     using namespace asio::experimental::awaitable_operators;
@@ -365,3 +374,5 @@ class Exchange {
 };
 
 }  // namespace gatehouse::proxy::http
+
+#include "proxy/http/exchange_http2.hpp"  // Exchange's HTTP/2 upstream members

@@ -9,8 +9,8 @@ the identity metadata Gatehouse added. Checked: unary, server-streaming and bidi
 X-Client-CN is the verified one (a spoofed x-client-cn from the client never arrives); the
 server's trailing metadata and its error statuses reach the client unchanged; per-method rules
 (`/orders.v1.Orders/Get*` for testers) refuse another method with PERMISSION_DENIED before the
-server sees it; the access log has a line per call with its stream; an HTTP/1.1 client gets a 502 saying the
-service speaks HTTP/2 only. Ports are 0 or read.
+server sees it; the access log has a line per call with its stream; an HTTP/1.1 client's call
+(curl, gRPC's framing) reaches the server with its identity too. Ports are 0 or read.
 """
 import sys
 import tempfile
@@ -127,11 +127,13 @@ def main():
                 calls = [e for e in lines if e.get("target", "").startswith(f"/{SERVICE}/")]
                 check(len(calls) == 5 and all(e.get("alpn") == "h2" and e.get("stream") for e in calls),
                       f"one access-log line per call: {[(e.get('target'), e.get('status')) for e in calls]}")
-            # An HTTP/1.1 client cannot reach an h2c server: a 502 that says why, nothing sent upstream.
-            status = run("curl", "-sS", "--http1.1", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", pki.root,
-                         "--cert", cert, "--key", key, "--resolve", f"{SITE_A}:{proxy.ports['grpc']}:127.0.0.1",
-                         f"https://{SITE_A}:{proxy.ports['grpc']}/orders.v1.Orders/GetList")
-            check(status == "502", f"HTTP/1.1 to an h2c upstream: {status}")
+            # An HTTP/1.1 client reaches the h2c server too: a unary call in gRPC's framing by curl.
+            framed = b"\x00\x00\x00\x00\x02" + b"42"
+            body = run("curl", "-sS", "--http1.1", "-o", "-", "--cacert", pki.root, "--cert", cert, "--key", key,
+                       "-H", "content-type: application/grpc", "-H", "te: trailers", "--data-binary", "@-",
+                       "--resolve", f"{SITE_A}:{proxy.ports['grpc']}:127.0.0.1",
+                       f"https://{SITE_A}:{proxy.ports['grpc']}/orders.v1.Orders/Get", stdin=framed, text=False)
+            check(b"order 42 for cn=alice;xfcc=True" in body, f"HTTP/1.1 to an h2c upstream: {body!r}")
         finally:
             proxy.stop()
             upstream.stop(None)

@@ -13,6 +13,8 @@ Checked, with curl --http2 and hyper-h2 as clients:
   even for the upstream's NO_ERROR: a cut response never looks complete); a client's reset cancels the upstream stream (CANCEL), and
   the shared connection lives on;
 - a reload moves new streams to a new upstream connection and closes the old one;
+- HTTP/1.1 clients (curl --http1.1, a raw request) reach both: bodies whole, trailers chunked,
+  an upstream's reset a 502;
 - an upstream that does not agree to h2 in ALPN gets a 502 whose log line says so.
 Ports are 0 or read; the waits are on conditions.
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checks import FAILURES, check, run  # noqa: E402
-from h2_client import H2Client  # noqa: E402
+from h2_client import H2Client, connect  # noqa: E402
 from h2_setup import SITE_A, SITE_B, Pki  # noqa: E402
 from running_proxy import RunningProxy  # noqa: E402
 
@@ -57,6 +59,8 @@ listen = "127.0.0.1:0"
 name = "web"
 listen = "127.0.0.1:0"
 mode = "http"
+  [listener.http]
+  allowed_trailers = ["x-checksum"]
   [listener.tls]
   certificates = [ {{ cert = "ca/issued/site-chain.pem", key = "ca/issued/site.key" }} ]
   client_ca = "ca/root.pem"
@@ -98,6 +102,27 @@ endpoints = ["127.0.0.1:{http1_port}"]
   server_name = "upstream.gatehouse.test"
 """)
     return path
+
+
+def curl11(pki, port, site, path, *args, data=None):
+    """curl --http1.1 as alice; (status, body bytes)."""
+    cert, key = pki.cert("alice")
+    out = run("curl", "-sS", "--http1.1", "--resolve", f"{site}:{port}:127.0.0.1", "--cacert", str(pki.root),
+              "--cert", str(cert), "--key", str(key), "-o", "-", "-w", "\n%{http_code}", *args,
+              f"https://{site}:{port}{path}", stdin=data, text=False)
+    body, _, status = out.rpartition(b"\n")
+    return int(status), body
+
+
+def http11_raw(pki, port, site, path):
+    """One HTTP/1.1 request as alice over ALPN http/1.1; the raw response, to its end."""
+    tls = connect(port, site, pki.context("alice"), alpn=("http/1.1",))
+    tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {site}\r\nConnection: close\r\n\r\n".encode())
+    raw = b""
+    while chunk := tls.recv(65536):
+        raw += chunk
+    tls.close()
+    return raw
 
 
 def wait_for_head(client, sid):
@@ -179,6 +204,20 @@ def main():
                 check(after["session"] == seen[0]["session"], f"{site}: the connection outlived the resets: {after}")
                 alice.close()
                 bob.close()
+
+                # HTTP/1.1 clients reach the HTTP/2 upstream too.
+                status, body = curl11(pki, port, site, "/who")
+                who = json.loads(body) if status == 200 else {}
+                check(who.get("headers", {}).get("x-client-cn") == "alice" and who.get("scheme") == scheme,
+                      f"{site}: HTTP/1.1 to an HTTP/2 upstream: {status} {body[:200]!r}")
+                status, body = curl11(pki, port, site, "/who", "--data-binary", "@-", data=b"y" * 300_000)
+                check(status == 200 and json.loads(body).get("body_bytes") == 300_000,
+                      f"{site}: an HTTP/1.1 request body went whole: {status} {body[:200]!r}")
+                raw = http11_raw(pki, port, site, "/trailers")
+                check(b"transfer-encoding: chunked" in raw.lower() and b"\r\nx-checksum: sum-" in raw,
+                      f"{site}: trailers to an HTTP/1.1 client, chunked: {raw[-200:]!r}")
+                status, _ = curl11(pki, port, site, "/reset?code=2")
+                check(status == 502, f"{site}: HTTP/1.1, the upstream reset the stream: {status}")
 
             # A reload: new streams on a new upstream connection, the old one closed once idle.
             before = json.loads(client(SITE_A, "alice").get(SITE_A, "/who").body)["session"]
