@@ -7,6 +7,7 @@
 
 #include "proxy/h2/session.hpp"
 #include "proxy/http/request_reader.hpp"
+#include "proxy/http/request_record.hpp"
 #include "proxy/http/whoami_answer.hpp"
 
 namespace gatehouse::proxy::h2 {
@@ -340,29 +341,17 @@ asio::awaitable<void> Session::serve_whoami(Stream& s, const http::Head& out) {
 }
 
 void Session::log(const Stream& s, Close close, const std::string& detail, gatehouse::Reason reason) {
-  ConnectionRecord r = facts_.connection;
-  const http::Head& in = s.request.head();
-  r.http_method = in.method.empty() ? "-" : in.method;
-  r.http_target = in.target;
-  r.http_host = s.host;
-  r.http_status = s.status;
-  r.http_request = ++facts_.requests_logged;
+  ConnectionRecord r = http::request_record(
+      facts_.connection, {s.request.head(), s.host, s.rule, s.endpoint, s.status, ++facts_.requests_logged, s.bytes_in,
+                          s.bytes_out, s.started, close, reason, detail});
   r.http_stream = s.id;
   r.grpc_status = s.grpc_status;
-  r.endpoint = s.endpoint;
-  r.bytes_client_to_upstream = s.bytes_in;
-  r.bytes_upstream_to_client = s.bytes_out;
-  r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.started).count();
-  r.close = close;
-  if (reason != gatehouse::Reason::ok) r.reason = reason;
-  if (!s.rule.empty()) {
-    r.rule = s.rule;
-    r.decision = reason == gatehouse::Reason::policy_denied ? "deny" : "allow";
-  }
-  if (!detail.empty()) r.detail = detail;
   facts_.worker.access_log.write(r);
   facts_.counters.http_requests[1].add();
-  if (close == Close::stream_reset) facts_.counters.h2_streams_reset.add();
+  if (close == Close::stream_reset)
+    facts_.counters.h2_streams_reset[static_cast<std::size_t>(metrics::H2ResetBy::client)].add();
+  if (s.grpc_status >= 0)
+    facts_.counters.grpc_calls[s.grpc_status <= 16 ? static_cast<std::size_t>(s.grpc_status) : 2].add();
 }
 
 }  // namespace gatehouse::proxy::h2

@@ -24,6 +24,7 @@
 #include "proxy/h2/upstream_mux.hpp"
 #include "proxy/http/exchange_parts.hpp"
 #include "proxy/http/request_checks.hpp"
+#include "proxy/http/request_record.hpp"
 #include "proxy/http/whoami_answer.hpp"
 
 namespace gatehouse::proxy::http {
@@ -331,25 +332,9 @@ class Exchange {
 
   // This request's access-log line; `detail` (plain words) replaces the connection's when given.
   void log(Close close, const std::string& detail = "", Reason reason = Reason::ok) {
-    ConnectionRecord r = s_.facts.connection;
-    const Head& in = s_.request.head();
-    r.http_method = in.method.empty() ? "-" : in.method;
-    r.http_target = in.target;
-    r.http_host = host_;
-    r.http_status = status_;
-    r.http_request = number_;
-    r.endpoint = s_.endpoint;
-    r.bytes_client_to_upstream = bytes_in_;
-    r.bytes_upstream_to_client = bytes_out_;
-    r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
-    r.close = close;
-    if (reason != Reason::ok) r.reason = reason;
-    if (!rule_.empty()) {  // a path/method rule decided this request
-      r.rule = rule_;
-      r.decision = reason == Reason::policy_denied ? "deny" : "allow";
-    }
-    if (!detail.empty()) r.detail = detail;
-    s_.facts.worker.access_log.write(r);
+    s_.facts.worker.access_log.write(request_record(
+        s_.facts.connection, {s_.request.head(), host_, rule_, s_.endpoint, status_, number_, bytes_in_, bytes_out_,
+                              started_, close, reason, detail}));
     ++s_.facts.requests_logged;
     s_.facts.counters.http_requests[0].add();
   }

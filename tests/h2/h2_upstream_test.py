@@ -11,7 +11,7 @@ Checked, with curl --http2 and hyper-h2 as clients:
 - resets both ways: an upstream's REFUSED_STREAM reaches the client as REFUSED_STREAM, another
   reset before the response is a 502, one after it resets the client's stream (INTERNAL_ERROR,
   even for the upstream's NO_ERROR: a cut response never looks complete); a client's reset cancels the upstream stream (CANCEL), and
-  the shared connection lives on;
+  the shared connection lives on; gatehouse_http2_streams_reset_total counts both by who;
 - a reload moves new streams to a new upstream connection and closes the old one;
 - HTTP/1.1 clients (curl --http1.1, a raw request) reach both: bodies whole, trailers chunked,
   an upstream's reset a 502;
@@ -23,13 +23,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checks import FAILURES, check, run  # noqa: E402
 from h2_client import H2Client, connect  # noqa: E402
-from h2_setup import SITE_A, SITE_B, Pki  # noqa: E402
+from h2_setup import SITE_A, SITE_B, Pki, metric  # noqa: E402
 from running_proxy import RunningProxy  # noqa: E402
 
 CANCEL, INTERNAL_ERROR, REFUSED_STREAM = 0x8, 0x2, 0x7  # RFC 9113 error codes
@@ -218,6 +219,11 @@ def main():
                       f"{site}: trailers to an HTTP/1.1 client, chunked: {raw[-200:]!r}")
                 status, _ = curl11(pki, port, site, "/reset?code=2")
                 check(status == 502, f"{site}: HTTP/1.1, the upstream reset the stream: {status}")
+
+            with urllib.request.urlopen(f"http://127.0.0.1:{proxy.admin_port}/metrics", timeout=10) as r:
+                text = r.read().decode()
+            resets = {by: metric(text, "gatehouse_http2_streams_reset_total", by=by) for by in ("client", "upstream")}
+            check(resets["client"] >= 2 and resets["upstream"] >= 8, f"resets counted by who: {resets}")
 
             # A reload: new streams on a new upstream connection, the old one closed once idle.
             before = json.loads(client(SITE_A, "alice").get(SITE_A, "/who").body)["session"]
