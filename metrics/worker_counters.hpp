@@ -85,12 +85,19 @@ struct ListenerCounters {
   // Open connections ended after a reload because their client no longer passes, by reason.
   std::array<Counter, gatehouse::kReasonCount> reverified_closed;
   Counter max_age_closed;  // ended at max_connection_age
-  // http mode: requests by protocol ([0] HTTP/1.1, [1] HTTP/2), streams the client reset, and
-  // HTTP/2 connections ended with GOAWAY by cause (H2Goaway).
+  // http mode: requests by protocol ([0] HTTP/1.1, [1] HTTP/2), HTTP/2 streams reset before
+  // their end by who reset them (H2ResetBy), HTTP/2 connections ended with GOAWAY by cause
+  // (H2Goaway), and gRPC calls by the status they ended with (0..16; anything else counts as 2,
+  // UNKNOWN).
   std::array<Counter, 2> http_requests;
-  Counter h2_streams_reset;
+  std::array<Counter, 2> h2_streams_reset;
   std::array<Counter, 3> h2_goaways;
+  std::array<Counter, 17> grpc_calls;
 };
+
+// Who reset an HTTP/2 stream before its end: the client, or the upstream (then Gatehouse passes
+// the reset on to the client, docs/http2.md).
+enum class H2ResetBy : std::uint8_t { client, upstream };
 
 // Why Gatehouse sent an HTTP/2 GOAWAY: an end with every started stream served (idle, drain,
 // reload), a protocol error, or abuse (ENHANCE_YOUR_CALM).

@@ -1,7 +1,6 @@
 #include "proxy/upstream_link.hpp"
 
 #include <chrono>
-#include <string_view>
 
 #include "common/deadline.hpp"
 
@@ -60,19 +59,17 @@ asio::awaitable<UpstreamLink::Opened> UpstreamLink::open(const UpstreamRuntime& 
       result.detail = "TLS to upstream " + ep.label + " failed: " +
                       (deadline.fired() ? std::string("no handshake within connect_timeout")
                                         : tls::ClientContext::failure_detail(*tls_));
+      if (up.settings.protocol == conf::UpstreamProtocol::h2 && tls::ClientContext::refused_our_protocols(*tls_))
+        result.detail += " (it did not agree to HTTP/2 in ALPN; protocol = \"h2\" needs an HTTP/2 server)";
       close();
       co_return result;
     }
     if (up.settings.protocol == conf::UpstreamProtocol::h2) {
-      const std::uint8_t* chosen = nullptr;
-      unsigned chosen_len = 0;
-      SSL_get0_alpn_selected(tls_->ssl(), &chosen, &chosen_len);
-      if (std::string_view(reinterpret_cast<const char*>(chosen), chosen_len) != "h2") {
+      const std::string chosen = tls::ClientContext::chosen_protocol(*tls_);
+      if (chosen != "h2") {
         result.close = Close::upstream_tls_failed;
-        result.detail = "upstream " + ep.label + " did not agree to HTTP/2 (ALPN \"h2\"); it " +
-                        (chosen_len == 0 ? std::string("chose no protocol")
-                                         : "chose \"" + std::string(reinterpret_cast<const char*>(chosen), chosen_len) +
-                                               "\"") +
+        result.detail = "upstream " + ep.label + " did not agree to HTTP/2 in ALPN; it " +
+                        (chosen.empty() ? std::string("chose no protocol") : "chose \"" + chosen + "\"") +
                         " (protocol = \"h2\" needs an HTTP/2 server)";
         close();
         co_return result;

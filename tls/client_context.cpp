@@ -88,8 +88,21 @@ Result<bssl::UniquePtr<SSL>> ClientContext::new_ssl(const std::string& host) con
 }
 
 std::string ClientContext::failure_detail(const Stream& stream) {
+  // X509_V_ERR_INVALID_CALL: the handshake failed before the certificate was checked (an alert).
   const long verify = SSL_get_verify_result(stream.ssl());
-  return verify != X509_V_OK ? X509_verify_cert_error_string(verify) : stream.last_error();
+  return verify != X509_V_OK && verify != X509_V_ERR_INVALID_CALL ? X509_verify_cert_error_string(verify)
+                                                                  : stream.last_error();
+}
+
+std::string ClientContext::chosen_protocol(const Stream& stream) {
+  const std::uint8_t* chosen = nullptr;
+  unsigned length = 0;
+  SSL_get0_alpn_selected(stream.ssl(), &chosen, &length);
+  return std::string(reinterpret_cast<const char*>(chosen), length);
+}
+
+bool ClientContext::refused_our_protocols(const Stream& stream) {
+  return ERR_GET_REASON(stream.last_error_code()) == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL;
 }
 
 }  // namespace gatehouse::tls

@@ -28,6 +28,10 @@ class ClientContext {
   // Why a handshake on `stream` failed, in plain words: the certificate check's verdict when it
   // refused the upstream, otherwise the TLS error.
   static std::string failure_detail(const Stream& stream);
+  // The protocol ALPN chose on a finished handshake ("" when none), and whether a failed one
+  // ended with the upstream's no_application_protocol alert (it speaks none of ours).
+  static std::string chosen_protocol(const Stream& stream);
+  static bool refused_our_protocols(const Stream& stream);
 
  private:
   bssl::UniquePtr<SSL_CTX> ctx_;

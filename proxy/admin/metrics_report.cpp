@@ -51,24 +51,38 @@ void ended_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<co
             {{"listener", l.settings.name}}, static_cast<double>(aged));
 }
 
-// http mode: requests by protocol; HTTP/2 streams the client reset and GOAWAYs by cause.
+// http mode: requests by protocol; HTTP/2 streams reset and GOAWAYs by cause; gRPC calls by status.
 void http_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<const WorkerContext*>& workers) {
   if (l.settings.mode != conf::ListenerMode::http) return;
   std::array<std::uint64_t, 2> requests{};
   std::array<std::uint64_t, 3> goaways{};
-  std::uint64_t resets = 0;
+  std::array<std::uint64_t, 2> resets{};
+  std::array<std::uint64_t, 17> grpc{};
   for (const auto* w : workers) {
     const auto& c = *w->listener_counters[l.index];
     for (std::size_t p = 0; p < requests.size(); ++p) requests[p] += c.http_requests[p].get();
     for (std::size_t g = 0; g < goaways.size(); ++g) goaways[g] += c.h2_goaways[g].get();
-    resets += c.h2_streams_reset.get();
+    for (std::size_t r = 0; r < resets.size(); ++r) resets[r] += c.h2_streams_reset[r].get();
+    for (std::size_t g = 0; g < grpc.size(); ++g) grpc[g] += c.grpc_calls[g].get();
   }
   constexpr const char* kProtocols[] = {"http/1.1", "h2"};
   for (std::size_t p = 0; p < requests.size(); ++p)
     e.counter("gatehouse_http_requests_total", "http mode: requests (HTTP/2: streams) by protocol.",
               {{"listener", l.settings.name}, {"protocol", kProtocols[p]}}, static_cast<double>(requests[p]));
-  e.counter("gatehouse_http2_streams_reset_total", "HTTP/2 streams the client reset before their end.",
-            {{"listener", l.settings.name}}, static_cast<double>(resets));
+  constexpr const char* kResetBy[] = {"client", "upstream"};
+  for (std::size_t r = 0; r < resets.size(); ++r)
+    e.counter("gatehouse_http2_streams_reset_total", "HTTP/2 streams reset before their end, by who reset them.",
+              {{"listener", l.settings.name}, {"by", kResetBy[r]}}, static_cast<double>(resets[r]));
+  // gRPC's own names (grpc/doc/statuscodes.md); OK always present, the others once seen.
+  constexpr const char* kGrpcCodes[] = {"OK",           "CANCELLED",           "UNKNOWN",      "INVALID_ARGUMENT",
+                                        "DEADLINE_EXCEEDED", "NOT_FOUND",      "ALREADY_EXISTS", "PERMISSION_DENIED",
+                                        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",
+                                        "UNIMPLEMENTED", "INTERNAL",           "UNAVAILABLE",  "DATA_LOSS",
+                                        "UNAUTHENTICATED"};
+  for (std::size_t g = 0; g < grpc.size(); ++g)
+    if (g == 0 || grpc[g] > 0)
+      e.counter("gatehouse_grpc_calls_total", "gRPC calls by the status they ended with (ours or the upstream's).",
+                {{"listener", l.settings.name}, {"code", kGrpcCodes[g]}}, static_cast<double>(grpc[g]));
   constexpr const char* kCauses[] = {"graceful", "protocol_error", "abuse"};
   for (std::size_t g = 0; g < goaways.size(); ++g)
     e.counter("gatehouse_http2_goaways_total",

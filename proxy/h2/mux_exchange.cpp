@@ -10,6 +10,7 @@
 // CANCEL, anything else is INTERNAL_ERROR).
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/this_coro.hpp>
+#include <charconv>
 #include <cstdint>
 
 #include "proxy/h2/session.hpp"
@@ -25,15 +26,22 @@ std::uint32_t client_code_of(std::uint32_t upstream_code) {
   return NGHTTP2_INTERNAL_ERROR;
 }
 
+// grpc-status in the trailers, or in the head of a trailers-only response; null when neither has it.
+const std::string* grpc_status_field(const MuxCall& call) {
+  for (const Fields* fields : {&call.trailers, &call.head})
+    for (const auto& f : *fields)
+      if (f.name == "grpc-status") return &f.value;
+  return nullptr;
+}
+
 }  // namespace
 
 asio::awaitable<void> Session::forward_mux(Stream& s, const http::Head& out, bool te_trailers) {
   using namespace asio::experimental::awaitable_operators;
   const UpstreamRuntime& up = *target_.upstream;
-  // A PROXY v2 header names one client: then its connections are its own.
-  const std::uint64_t owner = target_.preface.empty() ? 0 : reinterpret_cast<std::uintptr_t>(&facts_.member);
-  MuxAcquired got = co_await facts_.worker.h2_upstreams.acquire(
-      facts_.worker, target_.generation, up, target_.state->upstreams[up.index], target_.preface, owner);
+  const MuxTarget where{facts_.worker,   up, target_.state->upstreams[up.index], target_.preface, target_.generation,
+                        owner_of(facts_.member)};
+  MuxAcquired got = co_await acquire(where);
   if (s.closed) co_return log(s, Close::stream_reset, "reset by the client before the upstream answered");
   if (!got.connection) {
     refuse(s, 502, got.failure.close, got.failure.detail, gatehouse::Reason::upstream_unavailable);
@@ -59,10 +67,16 @@ asio::awaitable<void> Session::forward_mux(Stream& s, const http::Head& out, boo
   co_await (feed_mux(s, call) && relay_mux(s, call));
   idle.stop();
   s.idle = nullptr;
+  if (const std::string* status = grpc_status_field(call); status && s.grpc_status < 0) {
+    int code = 2;  // UNKNOWN, unless it is a number
+    std::from_chars(status->data(), status->data() + status->size(), code);
+    s.grpc_status = code;  // the upstream's, for the log and the metrics
+  }
   if (s.response_done) co_return log(s, Close::done, "");
   if (s.closed) co_return log(s, Close::stream_reset, "reset by the client");  // ~MuxCall resets upstream
   std::string why = s.failure ? s.failure_detail : call.failure;
   if (call.reset) {
+    facts_.counters.h2_streams_reset[static_cast<std::size_t>(metrics::H2ResetBy::upstream)].add();
     if (*call.reset == NGHTTP2_REFUSED_STREAM) {
       nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, s.id, NGHTTP2_REFUSED_STREAM);
       wake_writer_.notify();

@@ -1,5 +1,7 @@
 #include "proxy/h2/session.hpp"
 
+#include "proxy/h2/upstream_mux.hpp"
+
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/this_coro.hpp>
@@ -67,7 +69,7 @@ asio::awaitable<Close> serve_h2(tls::Stream& client, const http::SessionFacts& f
   const Close close = co_await session.run();
   detail = session.close_detail();
   // HTTP/2 upstream connections that name this client (PROXY v2) serve nobody else: they close.
-  if (!target.preface.empty()) facts.worker.h2_upstreams.release_owner(reinterpret_cast<std::uintptr_t>(&facts.member));
+  if (!target.preface.empty()) facts.worker.h2_upstreams.release_owner(owner_of(facts.member));
   co_return close;
 }
 

@@ -7,6 +7,7 @@
 
 #include "proxy/h2/session.hpp"
 #include "proxy/http/request_reader.hpp"
+#include "proxy/http/request_record.hpp"
 #include "proxy/http/whoami_answer.hpp"
 
 namespace gatehouse::proxy::h2 {
@@ -24,12 +25,6 @@ std::vector<nghttp2_nv> nv_of(const Fields& fields) {
                   reinterpret_cast<std::uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(), f.value.size(),
                   NGHTTP2_NV_FLAG_NONE});
   return nv;
-}
-
-std::string hex(std::size_t n) {
-  char buf[32];
-  const int len = std::snprintf(buf, sizeof buf, "%zx", n);
-  return std::string(buf, static_cast<std::size_t>(len));
 }
 
 }  // namespace
@@ -138,7 +133,9 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
   }
   if (conf::is_http2(target_.upstream->settings.protocol)) {
     const std::string* te = in.find("te");
-    co_return co_await forward_mux(s, out, te && http::has_token(*te, "trailers"));  // gRPC servers require it
+    const bool te_trailers = te && http::has_token(*te, "trailers");  // gRPC servers require it
+    co_await forward_mux(s, out, te_trailers);
+    co_return;
   }
   if (!co_await open_upstream(s)) co_return;
   UpstreamLink& link = s.upstream->link;
@@ -186,7 +183,7 @@ asio::awaitable<void> Session::send_body(Stream& s, UpstreamLink& link, http::Fr
       std::string data;
       data.swap(s.body);
       const std::size_t size = data.size();
-      frame = chunked ? hex(size) + "\r\n" + data + "\r\n" : std::move(data);
+      frame = chunked ? http::chunk_of(data) : std::move(data);
       if (auto ec = co_await link.write_all(frame.data(), frame.size())) {
         if (!s.failure && !s.closed) s.fail(Close::upstream_error, ec.message());
         co_return;
@@ -344,29 +341,17 @@ asio::awaitable<void> Session::serve_whoami(Stream& s, const http::Head& out) {
 }
 
 void Session::log(const Stream& s, Close close, const std::string& detail, gatehouse::Reason reason) {
-  ConnectionRecord r = facts_.connection;
-  const http::Head& in = s.request.head();
-  r.http_method = in.method.empty() ? "-" : in.method;
-  r.http_target = in.target;
-  r.http_host = s.host;
-  r.http_status = s.status;
-  r.http_request = ++facts_.requests_logged;
+  ConnectionRecord r = http::request_record(
+      facts_.connection, {s.request.head(), s.host, s.rule, s.endpoint, s.status, ++facts_.requests_logged, s.bytes_in,
+                          s.bytes_out, s.started, close, reason, detail});
   r.http_stream = s.id;
   r.grpc_status = s.grpc_status;
-  r.endpoint = s.endpoint;
-  r.bytes_client_to_upstream = s.bytes_in;
-  r.bytes_upstream_to_client = s.bytes_out;
-  r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.started).count();
-  r.close = close;
-  if (reason != gatehouse::Reason::ok) r.reason = reason;
-  if (!s.rule.empty()) {
-    r.rule = s.rule;
-    r.decision = reason == gatehouse::Reason::policy_denied ? "deny" : "allow";
-  }
-  if (!detail.empty()) r.detail = detail;
   facts_.worker.access_log.write(r);
   facts_.counters.http_requests[1].add();
-  if (close == Close::stream_reset) facts_.counters.h2_streams_reset.add();
+  if (close == Close::stream_reset)
+    facts_.counters.h2_streams_reset[static_cast<std::size_t>(metrics::H2ResetBy::client)].add();
+  if (s.grpc_status >= 0)
+    facts_.counters.grpc_calls[s.grpc_status <= 16 ? static_cast<std::size_t>(s.grpc_status) : 2].add();
 }
 
 }  // namespace gatehouse::proxy::h2

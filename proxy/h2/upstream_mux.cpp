@@ -18,13 +18,19 @@ constexpr std::uint32_t kStreamWindow = 256 * 1024;        // response bytes a s
 constexpr std::int32_t kConnectionWindow = 16 * 1024 * 1024;
 constexpr std::size_t kWriteBatch = 64 * 1024;
 
+// Credentials never enter the connection's compression table (RFC 7541 7.1.3): the connection
+// carries other clients' streams, and nothing one client sends may be probed through another's.
+bool never_indexed(std::string_view name) {
+  return name == "authorization" || name == "proxy-authorization" || name == "cookie";
+}
+
 std::vector<nghttp2_nv> nv_of(const Fields& fields) {
   std::vector<nghttp2_nv> nv;
   nv.reserve(fields.size());
   for (const auto& f : fields)  // nghttp2 copies them when the frame is submitted
     nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(f.name.data())),
                   reinterpret_cast<std::uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(), f.value.size(),
-                  NGHTTP2_NV_FLAG_NONE});
+                  static_cast<std::uint8_t>(never_indexed(f.name) ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)});
   return nv;
 }
 

@@ -27,6 +27,10 @@
 #include "proxy/h2/response_fields.hpp"
 #include "proxy/upstream_link.hpp"
 
+namespace gatehouse::proxy {
+class ConnectionMember;
+}  // namespace gatehouse::proxy
+
 namespace gatehouse::proxy::h2 {
 
 class MuxPool;
@@ -40,6 +44,16 @@ struct MuxKey {
   std::size_t upstream = 0;
   std::uint64_t owner = 0;  // the client connection's id when a PROXY v2 header names it; 0: any client
   auto operator<=>(const MuxKey&) const = default;
+};
+
+// Where a request's stream goes: the upstream, this worker's pool for it, and who the client is.
+struct MuxTarget {
+  WorkerContext& worker;
+  const UpstreamRuntime& upstream;
+  const UpstreamState& state;
+  const std::string& preface;  // PROXY v2 header for each new connection, or empty
+  std::uint64_t generation;    // the snapshot's
+  std::uint64_t owner;         // the client connection, kept apart from others when `preface` names it
 };
 
 struct MuxAcquired {
@@ -107,6 +121,13 @@ class MuxConnection : public std::enable_shared_from_this<MuxConnection> {
   std::string endpoint_;
 };
 
+// The owner a client's connection is in a MuxTarget: a PROXY v2 header names one client, so then
+// its upstream connections are its own (MuxPool::release_owner when it ends).
+inline std::uint64_t owner_of(const ConnectionMember& member) { return reinterpret_cast<std::uintptr_t>(&member); }
+
+// A connection of the worker's pool with room for one more stream to `target`, or why none.
+asio::awaitable<MuxAcquired> acquire(const MuxTarget& target);
+
 // One request to an HTTP/2 upstream and its response. Lives on the caller's coroutine frame.
 class MuxCall {
  public:
@@ -136,7 +157,7 @@ class MuxCall {
   // The upstream never processed it (REFUSED_STREAM, or above a GOAWAY's last stream): a request
   // whose body was not sent yet may go again on another connection.
   bool unprocessed() const { return reset == NGHTTP2_REFUSED_STREAM; }
-  bool body_started() const { return body_started_; }
+  std::size_t body_pending() const { return body_.size(); }  // request bytes not yet sent
 
   void take(std::size_t n);                // n bytes of `data` were handed on (and erased from it)
   void reset_stream(std::uint32_t code);   // gives up the stream, if it is still open
@@ -152,7 +173,7 @@ class MuxCall {
   std::shared_ptr<MuxConnection> conn_;
   std::int32_t id_ = -1;
   std::string body_;
-  bool body_end_ = false, body_started_ = false;
+  bool body_end_ = false;
   Fields body_trailers_, sent_trailers_;
   Fields incoming_;  // the fields of the header block being received
 };

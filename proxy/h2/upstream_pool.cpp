@@ -34,6 +34,10 @@ asio::awaitable<MuxAcquired> MuxPool::acquire(WorkerContext& worker, std::uint64
   co_return MuxAcquired{std::move(connection), {}};
 }
 
+asio::awaitable<MuxAcquired> acquire(const MuxTarget& t) {
+  return t.worker.h2_upstreams.acquire(t.worker, t.generation, t.upstream, t.state, t.preface, t.owner);
+}
+
 void MuxPool::retire_before(std::uint64_t generation) {
   const auto old = connections_;  // retire() may forget them
   for (const auto& c : old)

@@ -21,8 +21,10 @@
 #include "common/deadline.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/close_reason.hpp"
+#include "proxy/h2/upstream_mux.hpp"
 #include "proxy/http/exchange_parts.hpp"
 #include "proxy/http/request_checks.hpp"
+#include "proxy/http/request_record.hpp"
 #include "proxy/http/whoami_answer.hpp"
 
 namespace gatehouse::proxy::http {
@@ -68,6 +70,9 @@ class Exchange {
       co_return co_await serve_whoami(out, keep_alive);
     }
     Upstream& up = s_.upstream;
+    if constexpr (requires { up.http2(); }) {  // the real upstream (tests' memory upstream speaks HTTP/1.1)
+      if (const auto target = up.http2()) co_return co_await forward_http2(*target, out, keep_alive);
+    }
     if (up.is_open() && up.stale()) up.close();
     if (!up.is_open()) {
       s_.response.reset();
@@ -95,6 +100,11 @@ class Exchange {
   }
 
  private:
+  // To an HTTP/2 upstream (exchange_http2.hpp).
+  asio::awaitable<After> forward_http2(const h2::MuxTarget& target, const Head& out, bool keep_alive);
+  asio::awaitable<void> send_body_http2(h2::MuxCall& call, h2::Event& request_side);
+  asio::awaitable<void> relay_http2(h2::MuxCall& call, h2::Event& response_side);
+
   // The request body upstream and the response back, at once (an upstream may answer early).
   asio::awaitable<After> relay(bool keep_alive) {
     using namespace asio::experimental::awaitable_operators;
@@ -322,25 +332,9 @@ class Exchange {
 
   // This request's access-log line; `detail` (plain words) replaces the connection's when given.
   void log(Close close, const std::string& detail = "", Reason reason = Reason::ok) {
-    ConnectionRecord r = s_.facts.connection;
-    const Head& in = s_.request.head();
-    r.http_method = in.method.empty() ? "-" : in.method;
-    r.http_target = in.target;
-    r.http_host = host_;
-    r.http_status = status_;
-    r.http_request = number_;
-    r.endpoint = s_.endpoint;
-    r.bytes_client_to_upstream = bytes_in_;
-    r.bytes_upstream_to_client = bytes_out_;
-    r.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
-    r.close = close;
-    if (reason != Reason::ok) r.reason = reason;
-    if (!rule_.empty()) {  // a path/method rule decided this request
-      r.rule = rule_;
-      r.decision = reason == Reason::policy_denied ? "deny" : "allow";
-    }
-    if (!detail.empty()) r.detail = detail;
-    s_.facts.worker.access_log.write(r);
+    s_.facts.worker.access_log.write(request_record(
+        s_.facts.connection, {s_.request.head(), host_, rule_, s_.endpoint, status_, number_, bytes_in_, bytes_out_,
+                              started_, close, reason, detail}));
     ++s_.facts.requests_logged;
     s_.facts.counters.http_requests[0].add();
   }
@@ -365,3 +359,5 @@ class Exchange {
 };
 
 }  // namespace gatehouse::proxy::http
+
+#include "proxy/http/exchange_http2.hpp"  // Exchange's HTTP/2 upstream members

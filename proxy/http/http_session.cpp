@@ -15,15 +15,28 @@ namespace {
 class LinkUpstream {
  public:
   LinkUpstream(WorkerContext& worker, asio::ip::tcp::socket& socket, const UpstreamRuntime* upstream,
-               const SnapshotState* state, const std::string& preface)
-      : link_(worker, socket), socket_(socket), upstream_(upstream), state_(state), preface_(preface) {}
+               const SnapshotState* state, const std::string& preface, std::uint64_t generation,
+               std::uint64_t owner)
+      : worker_(worker),
+        link_(worker, socket),
+        socket_(socket),
+        upstream_(upstream),
+        state_(state),
+        preface_(preface),
+        generation_(generation),
+        owner_(owner) {}
+
+  // Where requests go when the upstream speaks HTTP/2 (a stream each, on shared connections).
+  std::optional<h2::MuxTarget> http2() const {
+    if (!upstream_ || !state_ || !conf::is_http2(upstream_->settings.protocol)) return std::nullopt;
+    return h2::MuxTarget{worker_, *upstream_, state_->upstreams[upstream_->index], preface_, generation_, owner_};
+  }
 
   bool is_open() const { return link_.is_open(); }
   bool stale() { return http::stale(socket_); }
   void close() { link_.close(); }
   asio::awaitable<UpstreamLink::Opened> open() {
     if (!upstream_ || !state_) return no_upstream();
-    if (upstream_->settings.protocol == conf::UpstreamProtocol::h2c) return h2_only();
     return link_.open(*upstream_, state_->upstreams[upstream_->index], preface_);
   }
   UpstreamLink& stream() { return link_; }
@@ -37,17 +50,14 @@ class LinkUpstream {
     co_return UpstreamLink::Opened{false, "", Close::upstream_unreachable, "this route has no upstream"};
   }
 
-  // An h2c upstream (a gRPC server) cannot read HTTP/1.1: the client gets a 502 saying so.
-  static asio::awaitable<UpstreamLink::Opened> h2_only() {
-    co_return UpstreamLink::Opened{false, "", Close::upstream_unreachable,
-                                   "this service speaks HTTP/2 only (protocol = \"h2c\"); use an HTTP/2 client"};
-  }
-
+  WorkerContext& worker_;
   UpstreamLink link_;
   asio::ip::tcp::socket& socket_;
   const UpstreamRuntime* upstream_;
   const SnapshotState* state_;  // this worker's pools and counters for the snapshot
   const std::string& preface_;
+  std::uint64_t generation_;
+  std::uint64_t owner_;
 };
 
 const UpstreamRuntime* route_upstream(const HttpConnection& c) {
@@ -63,7 +73,8 @@ asio::awaitable<Close> serve_http(HttpConnection& c) {
   const UpstreamRuntime* up = route_upstream(c);
   const std::string* whoami = nullptr;
   if (up && up->endpoints.front().kind == Endpoint::Kind::builtin_whoami) whoami = &up->endpoints.front().label;
-  LinkUpstream upstream(c.worker, c.upstream_socket, up, c.state, c.proxy_preface);
+  LinkUpstream upstream(c.worker, c.upstream_socket, up, c.state, c.proxy_preface, c.generation,
+                        h2::owner_of(c.member));
   // The rules with path/methods that this identity's requests are judged by, picked once here.
   policy::RequestGate gate;
   const auto& routes = c.listener.router->routes();
@@ -88,7 +99,10 @@ asio::awaitable<Close> serve_http(HttpConnection& c) {
       c.state && c.route >= 0 ? &c.state->route(c.listener.index, c.route) : nullptr};
   if (c.connection.alpn == "h2")  // the protocol ALPN chose
     co_return co_await h2::serve_h2(c.client, facts, {up, c.state, c.proxy_preface, c.generation}, c.close_detail);
-  co_return co_await serve_requests(c.client, upstream, facts);
+  const Close close = co_await serve_requests(c.client, upstream, facts);
+  // HTTP/2 upstream connections that name this client (PROXY v2) serve nobody else: they close.
+  if (!c.proxy_preface.empty()) c.worker.h2_upstreams.release_owner(h2::owner_of(c.member));
+  co_return close;
 }
 
 }  // namespace gatehouse::proxy::http

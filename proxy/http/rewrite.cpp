@@ -1,5 +1,7 @@
 #include "proxy/http/rewrite.hpp"
 
+#include <cstdio>
+
 #include <algorithm>
 
 #include "tls/identity.hpp"
@@ -219,6 +221,14 @@ bool trailer_allowed(std::string_view name, const conf::HttpSettings& http) {
   std::string n = normalized_field_name(name);
   return std::any_of(http.allowed_trailers.begin(), http.allowed_trailers.end(),
                      [&](const std::string& t) { return normalized_field_name(t) == n; });
+}
+
+std::string chunk_of(std::string_view data) {
+  char size[32];
+  const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out(size, static_cast<std::size_t>(n));
+  out.append(data);
+  return out + "\r\n";
 }
 
 }  // namespace gatehouse::proxy::http

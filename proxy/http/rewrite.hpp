@@ -61,4 +61,7 @@ std::string serialize_response(const Head& response, int client_minor, bool clos
 // Trailer fields passed on: only those listed in `allowed_trailers`, never a protected name.
 bool trailer_allowed(std::string_view name, const conf::HttpSettings& http);
 
+// One chunk of a chunked body: its size in hex, CRLF, the bytes, CRLF.
+std::string chunk_of(std::string_view data);
+
 }  // namespace gatehouse::proxy::http

@@ -9,11 +9,13 @@ the identity metadata Gatehouse added. Checked: unary, server-streaming and bidi
 X-Client-CN is the verified one (a spoofed x-client-cn from the client never arrives); the
 server's trailing metadata and its error statuses reach the client unchanged; per-method rules
 (`/orders.v1.Orders/Get*` for testers) refuse another method with PERMISSION_DENIED before the
-server sees it; the access log has a line per call with its stream; an HTTP/1.1 client gets a 502 saying the
-service speaks HTTP/2 only. Ports are 0 or read.
+server sees it; the access log has a line per call with its stream and grpc_status, and
+gatehouse_grpc_calls_total counts them by status; an HTTP/1.1 client's call
+(curl, gRPC's framing) reaches the server with its identity too. Ports are 0 or read.
 """
 import sys
 import tempfile
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,7 +23,7 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from h2_setup import Pki, SITE_A  # noqa: E402
+from h2_setup import Pki, SITE_A, metric  # noqa: E402
 from checks import FAILURES, check, run  # noqa: E402
 from running_proxy import RunningProxy  # noqa: E402
 
@@ -127,11 +129,21 @@ def main():
                 calls = [e for e in lines if e.get("target", "").startswith(f"/{SERVICE}/")]
                 check(len(calls) == 5 and all(e.get("alpn") == "h2" and e.get("stream") for e in calls),
                       f"one access-log line per call: {[(e.get('target'), e.get('status')) for e in calls]}")
-            # An HTTP/1.1 client cannot reach an h2c server: a 502 that says why, nothing sent upstream.
-            status = run("curl", "-sS", "--http1.1", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", pki.root,
-                         "--cert", cert, "--key", key, "--resolve", f"{SITE_A}:{proxy.ports['grpc']}:127.0.0.1",
-                         f"https://{SITE_A}:{proxy.ports['grpc']}/orders.v1.Orders/GetList")
-            check(status == "502", f"HTTP/1.1 to an h2c upstream: {status}")
+                # The server's own statuses are in the log and the metrics, as ours are.
+                check(sorted(e.get("grpc_status") for e in calls) == [0, 0, 0, 5, 7],
+                      f"grpc_status per call: {[(e.get('target'), e.get('grpc_status')) for e in calls]}")
+                with urllib.request.urlopen(f"http://127.0.0.1:{proxy.admin_port}/metrics", timeout=10) as r:
+                    text = r.read().decode()
+                for code, least in (("OK", 3), ("NOT_FOUND", 1), ("PERMISSION_DENIED", 1)):
+                    check(metric(text, "gatehouse_grpc_calls_total", code=code) >= least,
+                          f"gatehouse_grpc_calls_total{{code={code}}} >= {least}")
+            # An HTTP/1.1 client reaches the h2c server too: a unary call in gRPC's framing by curl.
+            framed = b"\x00\x00\x00\x00\x02" + b"42"
+            body = run("curl", "-sS", "--http1.1", "-o", "-", "--cacert", pki.root, "--cert", cert, "--key", key,
+                       "-H", "content-type: application/grpc", "-H", "te: trailers", "--data-binary", "@-",
+                       "--resolve", f"{SITE_A}:{proxy.ports['grpc']}:127.0.0.1",
+                       f"https://{SITE_A}:{proxy.ports['grpc']}/orders.v1.Orders/Get", stdin=framed, text=False)
+            check(b"order 42 for cn=alice;xfcc=True" in body, f"HTTP/1.1 to an h2c upstream: {body!r}")
         finally:
             proxy.stop()
             upstream.stop(None)

@@ -167,7 +167,7 @@ TEST_F(Metrics, DashboardAndAlertsUseOnlyMetricsWeExport) {
   EXPECT_NE(exprs.find("sum by (listener, route) (rate(gatehouse_http_requests_denied_total"), std::string::npos);
   // And requests by protocol, HTTP/2 GOAWAYs by cause and streams reset (issue 19).
   for (const char* family : {"gatehouse_http_requests_total", "gatehouse_http2_goaways_total",
-                             "gatehouse_http2_streams_reset_total"})
+                             "gatehouse_http2_streams_reset_total", "gatehouse_grpc_calls_total"})
     EXPECT_NE(exprs.find(family), std::string::npos) << family;
   exprs += read(dir / "alerts.yml");
   std::regex name("gatehouse_[a-z0-9_]+");  // http2 has a digit

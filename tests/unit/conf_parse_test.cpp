@@ -256,6 +256,23 @@ TEST(ConfParse, UpstreamProtocolIsHttp1ByDefaultAndH2cIsPlaintextOnly) {
   EXPECT_FALSE(tls.settings);
   EXPECT_NE(tls.diagnostics.to_string().find("h2c is HTTP/2 in plaintext"), std::string::npos)
       << tls.diagnostics.to_string();
+  // h2 is HTTP/2 over TLS: it needs [upstream.tls].
+  auto h2_plain = with("protocol = \"h2\"");
+  EXPECT_FALSE(h2_plain.settings);
+  EXPECT_NE(h2_plain.diagnostics.to_string().find("h2 is HTTP/2 over TLS: add [upstream.tls]"), std::string::npos)
+      << h2_plain.diagnostics.to_string();
+  // The health check speaks HTTP/1.1: an HTTP/2 upstream may only have a connect check.
+  auto with_health = [](const std::string& health) {  // [[upstream]] is kGood's last table
+    std::string text = kGood;
+    text.replace(text.find("endpoints = [\"127.0.0.1:8080\"]"), 0, "protocol = \"h2c\"\n");
+    return parse_text(text + "\n  [upstream.health]\n" + health + "\n", "gh.toml", "/srv/gh");
+  };
+  auto health = with_health("  path = \"/healthz\"");
+  EXPECT_FALSE(health.settings);
+  EXPECT_NE(health.diagnostics.to_string().find("cannot answer the HTTP/1.1 health check"), std::string::npos)
+      << health.diagnostics.to_string();
+  auto connect_check = with_health("  interval = \"5s\"");
+  EXPECT_TRUE(connect_check.settings) << connect_check.diagnostics.to_string();
 }
 
 }  // namespace
