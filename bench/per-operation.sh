@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# bench/per-operation.sh [handshake|resume] [SERVER...]: what one TLS 1.3 mTLS handshake (ECDSA
-# P-256 both sides) costs Gatehouse, nginx and HAProxy in counts that do not depend on the
-# machine's noise: instructions (valgrind's callgrind), heap allocations (valgrind's memcheck,
-# "total heap usage") and system calls (strace -c). Each server runs under each tool twice,
-# serving 100 then 300 operations; the difference divided by 200 leaves out start-up and
-# shutdown. Same PKI and configs as compare.sh. SERVER names which of gatehouse, nginx and
+# bench/per-operation.sh [handshake|resume|h2|grpc] [SERVER...]: what one TLS 1.3 mTLS handshake
+# (ECDSA P-256 both sides), or one HTTP/2 request (h2: proxied to an HTTP/1.1 upstream; grpc: a
+# unary call proxied to an h2c server; 4 connections × 16 streams) costs Gatehouse, nginx and
+# HAProxy in counts that do not depend on the machine's noise: instructions (valgrind's
+# callgrind), heap allocations (valgrind's memcheck, "total heap usage") and system calls
+# (strace -c). Each server runs under each tool twice, serving 100 then 300 operations (h2, grpc:
+# 1,000 then 3,000); the difference divided by the difference leaves out start-up, shutdown and
+# the connections' handshakes. Same PKI and configs as compare.sh. SERVER names which of gatehouse, nginx and
 # haproxy to count (default: all three).
 set -euo pipefail
 mode=${1:-handshake}
@@ -15,14 +17,23 @@ source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
 
 load() {  # port operations
   "$bench" "127.0.0.1:$1" --cert "$cert" --key "$key" --sni localhost --tls 1.3 \
-    --mode "$mode" -c 4 -n "$2" -d 600 --warmup 0 >/dev/null 2>&1
+    --mode "$mode" -c 4 --streams 16 --path "$path" -n "$2" -d 600 --warmup 0 >/dev/null 2>&1
 }
+path=/
+few=100 many=300
+if [ "$mode" = h2 ] || [ "$mode" = grpc ]; then
+  few=1000 many=3000
+  [ "$mode" = grpc ] && path=/bench.Bench/Call
+  start_h2_upstreams
+fi
 
 wait_slow_port() {  # valgrind starts slowly: up to 20 s
   for _ in $(seq 400); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
     sleep 0.05
   done
+  echo "nothing listens on port $1 (another program on one of the server's ports?)" >&2
+  return 1
 }
 
 count() {  # tool port operations command... -> the tool's total for the whole run
@@ -35,7 +46,11 @@ count() {  # tool port operations command... -> the tool's total for the whole r
     syscalls) strace -f -c -o "$tmp/out.strace" "$@" >/dev/null 2>&1 & ;;
   esac
   local pid=$!
-  wait_slow_port "$port"
+  if ! wait_slow_port "$port"; then
+    kill "$pid" 2>/dev/null || true
+    echo "?"
+    return
+  fi
   load "$port" "$n"
   # Under strace the server is strace's child: stop the server, and strace reports and exits.
   local server=$pid
@@ -51,17 +66,22 @@ count() {  # tool port operations command... -> the tool's total for the whole r
 
 per_operation() {  # tool port command...
   local a b
-  a=$(count "$1" "$2" 100 "${@:3}")
-  b=$(count "$1" "$2" 300 "${@:3}")
-  echo $(((b - a) / 200))
+  a=$(count "$1" "$2" "$few" "${@:3}")
+  b=$(count "$1" "$2" "$many" "${@:3}")
+  if [ "$a" = "?" ] || [ "$b" = "?" ]; then echo "?"; return; fi
+  awk -v a="$a" -v b="$b" -v n=$((many - few)) 'BEGIN { v = (b - a) / n; printf(v < 100 ? "%.1f\n" : "%d\n", v) }'
 }
 
 declare -A cmd port
 cmd[gatehouse]="$gh run -c $tmp/gatehouse.toml"; port[gatehouse]=18443
 cmd[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx.conf"; port[nginx]=19443
 cmd[haproxy]="haproxy -db -f $tmp/haproxy.cfg"; port[haproxy]=20443
+if [ "$mode" = h2 ] || [ "$mode" = grpc ]; then  # the HTTP/2 listeners (gRPC: the port after)
+  step=$([ "$mode" = grpc ] && echo 1 || echo 0)
+  port[gatehouse]=$((18445 + step)) port[nginx]=$((19445 + step)) port[haproxy]=$((20446 + step))
+fi
 
-printf 'per %s (TLS 1.3 mTLS, ECDSA P-256)\n%-10s %14s %12s %10s\n' "$mode" server instructions allocations syscalls
+printf 'per %s operation (TLS 1.3 mTLS, ECDSA P-256)\n%-10s %14s %12s %10s\n' "$mode" server instructions allocations syscalls
 for s in gatehouse nginx haproxy; do
   wanted "$s" || continue
   # shellcheck disable=SC2086  # the commands are split on purpose
