@@ -66,6 +66,7 @@ command -v haproxy >/dev/null && servers+=(haproxy)
 declare -A h2_port
 h2_port[gatehouse]=18445; h2_port[nginx]=19445; h2_port[haproxy]=20446  # gRPC: the port after
 [ "$which" != tls ] && start_h2_upstreams
+[ "$which" = h2 ] && command[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx-h2.conf"  # only its h2 ports
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 for run in $(seq "$runs"); do

@@ -79,6 +79,7 @@ cmd[haproxy]="haproxy -db -f $tmp/haproxy.cfg"; port[haproxy]=20443
 if [ "$mode" = h2 ] || [ "$mode" = grpc ]; then  # the HTTP/2 listeners (gRPC: the port after)
   step=$([ "$mode" = grpc ] && echo 1 || echo 0)
   port[gatehouse]=$((18445 + step)) port[nginx]=$((19445 + step)) port[haproxy]=$((20446 + step))
+  cmd[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx-h2.conf"  # only its h2 ports need to be free
 fi
 
 printf 'per %s operation (TLS 1.3 mTLS, ECDSA P-256)\n%-10s %14s %12s %10s\n' "$mode" server instructions allocations syscalls

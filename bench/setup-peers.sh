@@ -77,6 +77,39 @@ nginx_tls="    ssl_protocols TLSv1.2 TLSv1.3;
     ssl_client_certificate $pki/ca-bundle.pem;
     ssl_verify_client on;
     ssl_verify_depth 2;"
+# HTTP/2 (nginx 1.22: "listen ... http2"; "http2 on" is 1.25.1's spelling), connections kept warm:
+# keepalive_requests bounds the requests of an HTTP/2 connection too (1000 by default); 128 idle
+# upstream connections: the 64 streams in flight never close one for want of room. Included by
+# nginx.conf, and alone by nginx-h2.conf (compare.sh h2: no other port needs to be free).
+cat >"$tmp/nginx/h2.conf" <<EOF
+  keepalive_requests 1000000;
+  upstream http1 { server 127.0.0.1:17080; keepalive 128; keepalive_requests 1000000; }
+  upstream grpc { server 127.0.0.1:17051; keepalive 128; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:19445 ssl http2;
+$nginx_tls
+    location / { proxy_pass http://http1; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:19446 ssl http2;
+$nginx_tls
+    location / { grpc_pass grpc://grpc; }
+  }
+EOF
+cat >"$tmp/nginx/nginx-h2.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx;
+  uwsgi_temp_path $tmp/nginx; scgi_temp_path $tmp/nginx;
+  include $tmp/nginx/h2.conf;
+}
+EOF
 nginx_stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
 {
   [ -f "$nginx_stream_module" ] && echo "load_module $nginx_stream_module;"
@@ -105,22 +138,7 @@ http {
     ssl_verify_depth 2;
     location / { return 200 "ok\n"; }
   }
-  # HTTP/2 (nginx 1.22: "listen ... http2"; "http2 on" is 1.25.1's spelling), connections kept warm:
-  # keepalive_requests bounds the requests of an HTTP/2 connection too (1000 by default); 128 idle
-  # upstream connections: the 64 streams in flight never close one for want of room.
-  keepalive_requests 1000000;
-  upstream http1 { server 127.0.0.1:17080; keepalive 128; keepalive_requests 1000000; }
-  upstream grpc { server 127.0.0.1:17051; keepalive 128; keepalive_requests 1000000; }
-  server {
-    listen 127.0.0.1:19445 ssl http2;
-$nginx_tls
-    location / { proxy_pass http://http1; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-  server {
-    listen 127.0.0.1:19446 ssl http2;
-$nginx_tls
-    location / { grpc_pass grpc://grpc; }
-  }
+  include $tmp/nginx/h2.conf;
 }
 EOF
   [ -f "$nginx_stream_module" ] && cat <<EOF
