@@ -74,7 +74,7 @@ for run in $(seq "$runs"); do
     p=${port[$s]}
     # shellcheck disable=SC2086  # the command is split on purpose
     start ${command[$s]}
-    wait_port "$p"
+    if [ "$which" = h2 ]; then wait_port "${h2_port[$s]}"; else wait_port "$p"; fi
     pid=${pids[-1]}
     if [ "$which" != tls ] && [ -n "${h2_port[$s]:-}" ]; then
       hp=${h2_port[$s]}
