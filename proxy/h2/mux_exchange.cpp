@@ -19,8 +19,6 @@
 namespace gatehouse::proxy::h2 {
 namespace {
 
-constexpr std::size_t kMaxBuffered = 64 * 1024;  // response bytes per stream waiting for the client
-
 std::uint32_t client_code_of(std::uint32_t upstream_code) {
   if (upstream_code == NGHTTP2_CANCEL || upstream_code == NGHTTP2_REFUSED_STREAM) return upstream_code;
   return NGHTTP2_INTERNAL_ERROR;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "proxy/h2/header_block.hpp"
 #include "proxy/h2/upstream_pool.hpp"
 
 namespace gatehouse::proxy::h2 {
@@ -17,22 +18,6 @@ constexpr std::size_t kMaxStreams = 128;                    // per connection, w
 constexpr std::uint32_t kStreamWindow = 256 * 1024;        // response bytes a slow client's stream may hold
 constexpr std::int32_t kConnectionWindow = 16 * 1024 * 1024;
 constexpr std::size_t kWriteBatch = 64 * 1024;
-
-// Credentials never enter the connection's compression table (RFC 7541 7.1.3): the connection
-// carries other clients' streams, and nothing one client sends may be probed through another's.
-bool never_indexed(std::string_view name) {
-  return name == "authorization" || name == "proxy-authorization" || name == "cookie";
-}
-
-std::vector<nghttp2_nv> nv_of(const Fields& fields) {
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(fields.size());
-  for (const auto& f : fields)  // nghttp2 copies them when the frame is submitted
-    nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(f.name.data())),
-                  reinterpret_cast<std::uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(), f.value.size(),
-                  static_cast<std::uint8_t>(never_indexed(f.name) ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)});
-  return nv;
-}
 
 MuxConnection& self_of(void* p) { return *static_cast<MuxConnection*>(p); }
 
@@ -128,6 +113,7 @@ void MuxConnection::close(const std::string& why) {
 
 void MuxConnection::when_idle() {
   if (phase_ != Phase::open || !calls_.empty()) return;
+  if (close_after_use_ && streams_opened_ > 0) retiring_ = true;
   if (retiring_ || nghttp2_session_check_request_allowed(session_.get()) == 0) {
     const auto keep = shared_from_this();  // the pool may hold the last reference
     // GOAWAY, then nghttp2 wants nothing more and the writer closes the connection.
@@ -151,6 +137,7 @@ std::int32_t MuxConnection::submit(MuxCall& call, const Fields& fields, bool has
   const std::int32_t id = nghttp2_submit_request(session_.get(), nullptr, nv.data(), nv.size(),
                                                  has_body ? &body : nullptr, nullptr);
   if (id > 0) {
+    ++streams_opened_;
     calls_[id] = &call;
     idle_.disarm();
     wake_writer_.notify();

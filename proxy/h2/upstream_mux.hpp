@@ -80,6 +80,9 @@ class MuxConnection : public std::enable_shared_from_this<MuxConnection> {
   std::size_t active() const { return calls_.size(); }
   asio::steady_timer& settled() { return settled_; }  // its waits end when connecting ends
   void retire();                         // no new streams; it closes when its last one ends
+  // For an older generation than the worker's (opened by a connection accepted before a reload):
+  // it closes once the streams it was opened for are done, not after kMuxIdle.
+  void close_after_use() { close_after_use_ = true; }
   void close(const std::string& why);    // now: every call still open fails with `why`
 
  private:
@@ -117,7 +120,8 @@ class MuxConnection : public std::enable_shared_from_this<MuxConnection> {
   asio::steady_timer settled_;  // never expires: cancelled when connecting ends, waking every waiter
   Deadline idle_;
   Phase phase_ = Phase::connecting;
-  bool retiring_ = false;
+  bool retiring_ = false, close_after_use_ = false;
+  std::uint64_t streams_opened_ = 0;
   std::string endpoint_;
 };
 

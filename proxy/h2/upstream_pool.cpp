@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "proxy/h2/upstream_mux.hpp"
+#include "proxy/worker_context.hpp"
 
 namespace gatehouse::proxy::h2 {
 
@@ -28,6 +29,7 @@ asio::awaitable<MuxAcquired> MuxPool::acquire(WorkerContext& worker, std::uint64
     co_await opening->settled().async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   }
   auto connection = std::make_shared<MuxConnection>(worker, *this, key, co_await asio::this_coro::executor);
+  if (generation < worker.generation) connection->close_after_use();  // a reload retired its generation
   connections_.push_back(connection);
   UpstreamLink::Opened opened = co_await connection->open(up, state, preface);
   if (!opened.ok) co_return MuxAcquired{nullptr, std::move(opened)};

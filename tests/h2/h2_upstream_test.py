@@ -126,17 +126,6 @@ def http11_raw(pki, port, site, path):
     return raw
 
 
-def wait_for_head(client, sid):
-    """Reads until stream `sid`'s response head arrived."""
-    while not client.responses[sid].headers and client.responses[sid].reset is None:
-        data = client.tls.recv(65536)
-        if not data:
-            return
-        for event in client.conn.receive_data(data):
-            client.on(event)
-        client.flush()
-
-
 def main():
     gatehouse = Path(sys.argv[1]).resolve()
     with tempfile.TemporaryDirectory() as tmp:
@@ -191,7 +180,7 @@ def main():
                           f"{late.status} {late.reset}")
                 # A client's reset, to the upstream; the shared connection lives on.
                 sid = alice.request(site, "/hang")
-                wait_for_head(alice, sid)  # the upstream has the stream: it answered the head
+                alice.wait_for_head(sid)  # the upstream has the stream: it answered the head
                 alice.conn.reset_stream(sid, error_code=CANCEL)
                 alice.flush()
                 closed = []
