@@ -29,7 +29,7 @@ Result<std::vector<Stage>> parse_stages(const std::string& text) {
                                                  "' is not DURATION:RATE (e.g. 30s:1000; 250ms, 10s, 5m)");
     out.push_back({static_cast<double>(d->count()) / 1000.0, rate});
   }
-  if (out.empty()) return Result<std::vector<Stage>>::failure("no stages in '" + text + "'");
+  if (out.empty() || text.back() == ',') return Result<std::vector<Stage>>::failure("no stages in '" + text + "'");
   return out;
 }
 

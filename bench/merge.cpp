@@ -11,7 +11,8 @@
 namespace gatehouse::bench {
 
 int merge_main(int argc, char** argv) {
-  CLI::App app{"gatehouse-bench merge: combine results files (--out or --json of each shard) into one report"};
+  CLI::App app{"gatehouse-bench merge: combine results files (--out or --json of each shard) into one report",
+               "gatehouse-bench merge"};
   std::vector<std::string> files;
   std::string out;
   bool json = false;
