@@ -53,23 +53,23 @@ class Client {
   // Shares the thread's count of arrivals taken (open loop) with its other clients.
   void share_arrivals(std::uint64_t* taken) { arrivals_taken_ = taken; }
 
-  asio::awaitable<void> run() {
-    if (o_.schedule) {
-      co_await run_open_loop();
-      co_return;
-    }
+  asio::awaitable<void> run() { return o_.schedule ? run_open_loop() : run_closed_loop(); }
+
+ private:
+  asio::awaitable<void> run_closed_loop() {
     while (!control_.stop) {
-      if (!co_await once(Clock::now())) co_await pause_after_error();
+      const bool ok = co_await once(Clock::now());
+      if (!ok) co_await pause_after_error();
     }
   }
 
- private:
   // Until the schedule runs out. A client busy past an arrival's due time starts it late, and
   // that lateness is part of its latency.
   asio::awaitable<void> run_open_loop() {
     while (!control_.stop && !schedule_done_) {
       if (o_.mode == Mode::requests) {  // the connection; its requests take the arrivals
-        if (!co_await once(Clock::now())) co_await pause_after_error();
+        const bool ok = co_await once(Clock::now());
+        if (!ok) co_await pause_after_error();
         continue;
       }
       auto due = co_await next_arrival();
