@@ -164,6 +164,11 @@ int run_main(int argc, char** argv) {
   app.add_flag("--json", json, "print the results as JSON (histograms and per-second series included)");
   gb::RunPlanArgs plan_args;
   gb::add_run_plan_options(app, plan_args);
+  gb::IdentityArgs identity_args;
+  gb::add_identity_options(app, identity_args);
+  std::string mix;
+  app.add_option("--mix", mix,
+                 "shares of full and resumed handshakes, e.g. full=0.2,resume=0.8 (default: by --mode)");
   CLI11_PARSE(app, argc, argv);
   const bool open_loop_asked = plan_args.rate > 0 || !plan_args.stages.empty();
   if (open_loop_asked && !app.count("--warmup")) warmup = 0;  // the schedule is the test
@@ -189,6 +194,21 @@ int run_main(int argc, char** argv) {
   auto plan = gb::make_run_plan(plan_args, {duration, warmup, count > 0, o.mode != gb::Mode::bulk && o.mode != gb::Mode::hold});
   std::string error = plan ? "" : plan.error();
   if (error.empty() && cert.empty() != key.empty()) error = "give both --cert and --key, or neither";
+  o.resume_share = o.mode == gb::Mode::resume ? 1 : 0;
+  if (error.empty() && !mix.empty()) {
+    auto share = gb::parse_resume_share(mix);
+    error = !share ? share.error() : o.mode == gb::Mode::bulk || o.mode == gb::Mode::hold ? "--mix needs --mode handshake, resume or requests" : "";
+    if (share) o.resume_share = *share;
+  }
+  std::shared_ptr<const gb::IdentitySet> identities;  // minted here, before any load
+  if (error.empty() && (identity_args.count || !identity_args.from_dir.empty()) && !cert.empty())
+    error = "give --cert/--key or --identities, not both";
+  if (error.empty()) {
+    auto made = gb::make_identities(identity_args, plan->shard.index);
+    if (made) identities = *made;
+    else error = made.error();
+  }
+  o.identities = identities.get();
   auto ctx = error.empty() ? make_context(cert, key, ca, version, groups, sigalgs, error) : nullptr;
   if (error.empty()) reachable(o.host, o.port, error);
   if (error.empty() && pid && cpu_seconds(pid) < 0) error = "no process " + std::to_string(pid) + " to measure";
@@ -245,6 +265,7 @@ int run_main(int argc, char** argv) {
   results.bytes_sent = total.bytes_sent;
   results.bytes_received = total.bytes_received;
   results.held = total.held;
+  results.identities = identities ? identities->size() : 0;
   results.errors = total.errors;
   results.latency = total.latency;
   results.series = std::move(total.series);

@@ -10,6 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <optional>
+#include <random>
 #include <vector>
 
 #include "common/deadline.hpp"
@@ -102,6 +103,8 @@ class Client {
     co_return due_;
   }
 
+  bool offer_session() { return o_.resume_share >= 1 || std::uniform_real_distribution<>(0, 1)(rng_) < o_.resume_share; }
+
   // Whether the operation under way counts: in the open loop by when it was due.
   bool measured() const { return o_.schedule ? due_ >= control_.measure_from : control_.measuring.load(); }
   SecondSlot& this_second() {
@@ -145,8 +148,12 @@ class Client {
     bssl::UniquePtr<SSL> ssl(SSL_new(ctx_));
     SSL_set_connect_state(ssl.get());
     if (!o_.sni.empty()) SSL_set_tlsext_host_name(ssl.get(), o_.sni.c_str());
-    if (o_.mode == Mode::resume && session_) SSL_set_session(ssl.get(), session_.get());
-    ConnectionNotes notes{"", o_.mode == Mode::resume ? &session_ : nullptr};
+    if (o_.identities && !o_.identities->present_next(ssl.get())) {
+      error("identity: BoringSSL refused the certificate or key");
+      co_return false;
+    }
+    if (session_ && offer_session()) SSL_set_session(ssl.get(), session_.get());
+    ConnectionNotes notes{"", o_.resume_share > 0 ? &session_ : nullptr};
     SSL_set_app_data(ssl.get(), &notes);
     std::string& alert = notes.alert;
     alert_ = &alert;
@@ -279,6 +286,7 @@ class Client {
   std::uint64_t* arrivals_taken_ = nullptr;
   bool schedule_done_ = false;
   Clock::time_point due_;  // open loop: when the operation under way was due
+  std::minstd_rand rng_{std::random_device{}()};
 };
 
 }  // namespace

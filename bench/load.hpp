@@ -13,6 +13,7 @@
 #include <string>
 
 #include "bench/arrival_schedule.hpp"
+#include "bench/identities.hpp"
 #include "bench/latency_histogram.hpp"
 #include "bench/results.hpp"
 #include "tls/bssl.hpp"
@@ -31,6 +32,8 @@ struct LoadOptions {
   std::size_t bulk_bytes = 64 << 20;  // each way, per connection, in bulk mode
   const ArrivalSchedule* schedule = nullptr;  // open loop (handshake, resume, requests)
   ArrivalShare share;                         // this thread's arrivals in it
+  const IdentitySet* identities = nullptr;    // a certificate per handshake, instead of the context's
+  double resume_share = 0;                    // of handshakes that offer the last session (--mix)
 };
 
 // What one thread measured; merged across threads at the end.

@@ -72,6 +72,7 @@ void Results::merge(const Results& o) {
   bytes_sent += o.bytes_sent;
   bytes_received += o.bytes_received;
   held += o.held;
+  identities += o.identities;
   for (const auto& [kind, n] : o.errors) errors[kind] += n;
   latency.merge(o.latency);
   for (const auto& [second, slot] : o.series) series[second].merge(slot);
@@ -128,6 +129,7 @@ nlohmann::ordered_json to_json(const Results& r) {
                            {"bytes_sent", r.bytes_sent},
                            {"bytes_received", r.bytes_received},
                            {"held", r.held},
+                           {"identities", r.identities},
                            {"errors", r.errors},
                            {"error_count", r.error_count()}};
   if (r.asked_rate > 0) j["asked_rate"] = r.asked_rate;
@@ -176,6 +178,7 @@ Result<Results> results_from_json(const nlohmann::json& j) {
   r.bytes_sent = j.value("bytes_sent", std::uint64_t{0});
   r.bytes_received = j.value("bytes_received", std::uint64_t{0});
   r.held = j.value("held", std::uint64_t{0});
+  r.identities = j.value("identities", std::uint64_t{0});
   r.errors = j.value("errors", std::map<std::string, std::uint64_t>{});
   if (j.contains("client_cpu")) {
     r.client_cpu_seconds = j["client_cpu"].value("seconds", 0.0);
