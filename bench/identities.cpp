@@ -80,7 +80,8 @@ Result<Signer> throwaway_signer(const std::string& out_dir, tls::pki::KeyType ty
   return s;
 }
 
-Result<Identities> mint(const Signer& signer, int count, tls::pki::KeyType type, int shard) {
+Result<Identities> mint(const Signer& signer, const IdentityArgs& args, tls::pki::KeyType type, int shard) {
+  const int count = args.count;
   std::vector<Identity> out;
   out.reserve(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) {
@@ -88,6 +89,7 @@ Result<Identities> mint(const Signer& signer, int count, tls::pki::KeyType type,
     id.key = tls::pki::generate_key(type);
     tls::pki::CertSpec spec{.cn = "gatehouse-bench-" + std::to_string(shard) + "-" + std::to_string(i),
                             .o = {"gatehouse-bench"}};
+    if (!args.ou.empty()) spec.ou = {args.ou};  // what the target's allow rules may ask for
     spec.purpose = tls::pki::Purpose::client;
     spec.not_after = 2 * 86400;  // a load test, not a deployment
     auto leaf = tls::pki::issue_certificate(spec, id.key.get(), signer.cert.get(), signer.key.get());
@@ -148,6 +150,7 @@ void add_identity_options(CLI::App& app, IdentityArgs& args) {
                  "with no CA given: make a throwaway CA and write DIR/root.pem (for the target to trust) and root.key");
   app.add_option("--identities-key", args.key_type, "the identities' key type")
       ->check(CLI::IsMember({"p256", "p384", "rsa2048"}));
+  app.add_option("--identities-ou", args.ou, "an OU for the minted identities, e.g. one the target's routes allow");
   app.add_option("--identities-from", args.from_dir,
                  "present the certificate/key pairs in DIR instead (NAME.key with NAME-chain.pem or NAME.pem)");
 }
@@ -175,7 +178,7 @@ Result<Identities> make_identities(const IdentityArgs& args, int shard) {
   else if (!args.out_dir.empty())
     signer = throwaway_signer(args.out_dir, type);
   if (!signer) return R::failure(signer.error());
-  return mint(*signer, args.count, type, shard);
+  return mint(*signer, args, type, shard);
 }
 
 Result<double> parse_resume_share(const std::string& mix) {

@@ -38,7 +38,7 @@ class IdentitySet {
 
 struct IdentityArgs {
   int count = 0;
-  std::string ca_dir, ca_cert, ca_key, out_dir, from_dir, key_type = "p256";
+  std::string ca_dir, ca_cert, ca_key, out_dir, from_dir, key_type = "p256", ou;
 };
 void add_identity_options(CLI::App& app, IdentityArgs& args);
 

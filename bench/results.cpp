@@ -221,6 +221,7 @@ void print_text(const Results& r) {
               u(r.latency.max()));
   if (r.mode == "bulk") std::printf("throughput: %.1f MB/s each way\n", static_cast<double>(r.bytes_sent) / r.seconds / 1e6);
   if (r.mode == "hold") std::printf("held: %llu connections\n", u(r.held));
+  if (r.identities) std::printf("identities: %llu distinct client certificates\n", u(r.identities));
   std::printf("generator CPU: %.0f%% of %.0f load core(s)\n", r.client_cpu_share() * 100, r.load_cores);
   for (const auto& [kind, n] : r.errors) std::printf("errors: %llu × %s\n", u(n), kind.c_str());
   for (const auto& w : r.warnings) std::printf("warning: %s\n", w.c_str());
