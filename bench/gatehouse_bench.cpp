@@ -22,6 +22,7 @@
 #include "bench/merge.hpp"
 #include "bench/results.hpp"
 #include "bench/run_plan.hpp"
+#include "bench/svg_plot.hpp"
 #include "common/guarded_main.hpp"
 #include "tls/pem_io.hpp"
 
@@ -289,6 +290,7 @@ int run_main(int argc, char** argv) {
   }
   const bool passed = gb::report_thresholds(gb::check(plan->thresholds, results), j);
   if (!plan->out.empty()) std::ofstream(plan->out) << j.dump(1) << "\n";
+  if (!plan->plot.empty()) gb::write_plot(results, plan->plot);
   if (json) {
     std::cout << j.dump(2) << "\n";
   } else {

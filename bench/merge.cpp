@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "bench/results.hpp"
+#include "bench/svg_plot.hpp"
 #include "bench/thresholds.hpp"
 
 namespace gatehouse::bench {
@@ -20,6 +21,8 @@ int merge_main(int argc, char** argv) {
   app.add_option("files", files, "results files to combine")->required()->check(CLI::ExistingFile);
   app.add_option("--out", out, "also write the merged results to this JSON file");
   app.add_flag("--json", json, "print the merged results as JSON");
+  std::string plot;
+  app.add_option("--plot", plot, "draw rate, errors and p50/p99/p99.9 per second into this SVG file");
   add_threshold_options(app, threshold_args);
   CLI11_PARSE(app, argc, argv);
 
@@ -45,6 +48,7 @@ int merge_main(int argc, char** argv) {
   auto j = to_json(total);
   const bool passed = report_thresholds(check(*thresholds, total), j);
   if (!out.empty()) std::ofstream(out) << j.dump(1) << "\n";
+  if (!plot.empty()) write_plot(total, plot);
   if (json)
     std::cout << j.dump(2) << "\n";
   else

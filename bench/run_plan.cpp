@@ -21,12 +21,14 @@ void add_run_plan_options(CLI::App& app, RunPlanArgs& args) {
                  "I/N: this process issues the I-th of N interleaved shares of the arrivals (rate/N each); "
                  "merge the N results files with `gatehouse-bench merge`");
   app.add_option("--out", args.out, "also write the results (histograms, per-second series) to this JSON file");
+  app.add_option("--plot", args.plot, "draw rate, errors and p50/p99/p99.9 per second into this SVG file");
 }
 
 Result<RunPlan> make_run_plan(const RunPlanArgs& args, const LoadShape& shape) {
   using R = Result<RunPlan>;
   RunPlan plan;
   plan.out = args.out;
+  plan.plot = args.plot;
   auto thresholds = parse_thresholds(args.thresholds);
   if (!thresholds) return R::failure(thresholds.error());
   plan.thresholds = *thresholds;

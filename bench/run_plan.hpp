@@ -17,7 +17,7 @@ namespace gatehouse::bench {
 
 struct RunPlanArgs {
   double rate = 0;
-  std::string stages, start_at, shard, out;
+  std::string stages, start_at, shard, out, plot;
   ThresholdArgs thresholds;
 };
 void add_run_plan_options(CLI::App& app, RunPlanArgs& args);
@@ -27,7 +27,8 @@ struct RunPlan {
   Thresholds thresholds;
   std::optional<WallClock::time_point> start_at;
   Shard shard;
-  std::string out;  // results file ("" none)
+  std::string out;   // results file ("" none)
+  std::string plot;  // SVG file ("" none)
 };
 
 // What the rest of the command line says that the plan depends on.

@@ -156,7 +156,8 @@ TEST(BenchOpenLoop, FourShardsStartedTogetherMergeIntoOneRun) {
            " > /dev/null & ";
   auto shards = run_command(all + "wait)");
   ASSERT_EQ(shards.exit_code, 0) << shards.output;
-  auto merged_run = run_command(kBench + " merge --json --out " + (out / "merged.json").string() + " " +
+  auto merged_run = run_command(kBench + " merge --json --plot " + (out / "merged.svg").string() + " --out " +
+                                (out / "merged.json").string() + " " +
                                 (out / "shard0.json").string() + " " + (out / "shard1.json").string() + " " +
                                 (out / "shard2.json").string() + " " + (out / "shard3.json").string());
   ASSERT_EQ(merged_run.exit_code, 0) << merged_run.output;
@@ -185,6 +186,21 @@ TEST(BenchOpenLoop, FourShardsStartedTogetherMergeIntoOneRun) {
   for (double q : {0.5, 0.9, 0.99, 0.999, 1.0}) EXPECT_EQ(merged.latency.quantile(q), union_of_shards.quantile(q)) << q;
   auto j = json_of(merged_run);
   EXPECT_EQ(j["latency_us"]["p99"].get<std::uint64_t>(), union_of_shards.quantile(0.99));
+  EXPECT_EQ(slurp((out / "merged.svg").string()).rfind("<svg", 0), 0u);
+}
+
+TEST(BenchOpenLoop, StagesRampTheRate) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  // Up to 200/s in half a second, down to 0 in the next: 50 + 50 arrivals.
+  auto r = run_command(bench_args(proxy, proxy.port()) + "-c 4 --stages 500ms:200,500ms:0 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = json_of(r);
+  EXPECT_EQ(j["operations"].get<int>() + j["error_count"].get<int>(), 100) << r.output;
+  EXPECT_DOUBLE_EQ(j["asked_rate"].get<double>(), 100.0);  // the average over the window
+  auto bad = run_command(bench_args(proxy, proxy.port()) + "--stages 30s");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("is not DURATION:RATE"), std::string::npos) << bad.output;
 }
 
 }  // namespace

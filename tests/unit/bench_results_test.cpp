@@ -5,6 +5,7 @@
 #include <random>
 
 #include "bench/results.hpp"
+#include "bench/svg_plot.hpp"
 #include "bench/thresholds.hpp"
 
 namespace gatehouse::bench {
@@ -130,6 +131,26 @@ TEST(BenchThresholds, LimitsParseAndSayWhichFailed) {
   EXPECT_TRUE(verdicts[1].passed) << verdicts[1].measured;
   r.errors["timeout: handshake"] = 2;
   EXPECT_FALSE(check(t, r)[1].passed);
+}
+
+TEST(BenchPlot, DrawsEverySecondOfEachSeries) {
+  Results r;
+  for (const auto& s : samples(2000)) record(r, s);
+  r.series.erase(1'765'000'010);  // a second with nothing in it (a stall) is still drawn, at zero
+  r.series[1'765'000'003].errors = 7;
+  const auto svg = plot_svg(r);
+  EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
+  std::size_t polylines = 0;
+  for (auto at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) {
+    ++polylines;
+    auto points = svg.substr(svg.find("points=\"", at) + 8);
+    points = points.substr(0, points.find('"'));
+    EXPECT_EQ(std::count(points.begin(), points.end(), ','), 20) << points;  // seconds 0..19
+  }
+  EXPECT_EQ(polylines, 5u);  // operations, errors, p50, p99, p99.9
+  for (const char* name : {"operations/s", "errors/s", "p50", "p99", "p99.9"})
+    EXPECT_NE(svg.find(std::string("data-name=\"") + name + "\""), std::string::npos) << name;
+  EXPECT_NE(plot_svg(Results{}).find("</svg>"), std::string::npos);  // nothing measured: an empty plot
 }
 
 }  // namespace
