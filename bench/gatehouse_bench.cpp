@@ -168,8 +168,7 @@ int run_main(int argc, char** argv) {
   gb::IdentityArgs identity_args;
   gb::add_identity_options(app, identity_args);
   std::string mix;
-  app.add_option("--mix", mix,
-                 "shares of full and resumed handshakes, e.g. full=0.2,resume=0.8 (default: by --mode)");
+  app.add_option("--mix", mix, "shares of full and resumed handshakes, e.g. full=0.2,resume=0.8 (default: by --mode)");
   CLI11_PARSE(app, argc, argv);
   const bool open_loop_asked = plan_args.rate > 0 || !plan_args.stages.empty();
   if (open_loop_asked && !app.count("--warmup")) warmup = 0;  // the schedule is the test
@@ -192,13 +191,16 @@ int run_main(int argc, char** argv) {
            : mode_name == "bulk"     ? gb::Mode::bulk
            : mode_name == "hold"     ? gb::Mode::hold
                                      : gb::Mode::handshake;
-  auto plan = gb::make_run_plan(plan_args, {duration, warmup, count > 0, o.mode != gb::Mode::bulk && o.mode != gb::Mode::hold});
+  auto plan =
+      gb::make_run_plan(plan_args, {duration, warmup, count > 0, o.mode != gb::Mode::bulk && o.mode != gb::Mode::hold});
   std::string error = plan ? "" : plan.error();
   if (error.empty() && cert.empty() != key.empty()) error = "give both --cert and --key, or neither";
   o.resume_share = o.mode == gb::Mode::resume ? 1 : 0;
   if (error.empty() && !mix.empty()) {
     auto share = gb::parse_resume_share(mix);
-    error = !share ? share.error() : o.mode == gb::Mode::bulk || o.mode == gb::Mode::hold ? "--mix needs --mode handshake, resume or requests" : "";
+    error = !share                                                 ? share.error()
+            : o.mode == gb::Mode::bulk || o.mode == gb::Mode::hold ? "--mix needs --mode handshake, resume or requests"
+                                                                   : "";
     if (share) o.resume_share = *share;
   }
   std::shared_ptr<const gb::IdentitySet> identities;  // minted here, before any load
@@ -206,8 +208,10 @@ int run_main(int argc, char** argv) {
     error = "give --cert/--key or --identities, not both";
   if (error.empty()) {
     auto made = gb::make_identities(identity_args, plan->shard.index);
-    if (made) identities = *made;
-    else error = made.error();
+    if (made)
+      identities = *made;
+    else
+      error = made.error();
   }
   o.identities = identities.get();
   auto ctx = error.empty() ? make_context(cert, key, ca, version, groups, sigalgs, error) : nullptr;
@@ -223,11 +227,12 @@ int run_main(int argc, char** argv) {
   // A shared start: closed-loop threads begin then; the open loop's first arrival is due then
   // (threads start just before, to be connected in time).
   auto start_in = std::chrono::duration<double>(0.05);
-  if (plan->start_at) start_in = std::max(start_in, std::chrono::duration<double>(*plan->start_at - gb::WallClock::now()));
+  if (plan->start_at)
+    start_in = std::max(start_in, std::chrono::duration<double>(*plan->start_at - gb::WallClock::now()));
   if (!plan->schedule) std::this_thread::sleep_for(start_in);
   control.schedule_start = Clock::now() + std::chrono::duration_cast<Clock::duration>(start_in);
-  control.measure_from = control.schedule_start + std::chrono::duration_cast<Clock::duration>(
-                                                      std::chrono::duration<double>(warmup));
+  control.measure_from =
+      control.schedule_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
   if (plan->schedule) o.schedule = &*plan->schedule;
   std::vector<gb::LoadStats> stats(static_cast<std::size_t>(threads));
   std::vector<std::thread> workers;

@@ -76,7 +76,8 @@ Result<Signer> throwaway_signer(const std::string& out_dir, tls::pki::KeyType ty
   fs::create_directories(out_dir, ec);
   for (auto [file, text, mode] : {std::tuple{"root.pem", tls::to_pem(s.cert.get()), 0644u},
                                   std::tuple{"root.key", tls::to_pem(s.key.get()), 0600u}})
-    if (auto w = tls::write_file_atomic(fs::path(out_dir) / file, text, mode); !w) return Result<Signer>::failure(w.error());
+    if (auto w = tls::write_file_atomic(fs::path(out_dir) / file, text, mode); !w)
+      return Result<Signer>::failure(w.error());
   return s;
 }
 
@@ -111,7 +112,8 @@ Result<Identities> read_folder(const std::string& dir) {
   std::sort(keys.begin(), keys.end());
   for (const auto& key_file : keys) {
     auto stem = key_file.parent_path() / key_file.stem();
-    fs::path cert_file = fs::exists(stem.string() + "-chain.pem") ? stem.string() + "-chain.pem" : stem.string() + ".pem";
+    fs::path cert_file =
+        fs::exists(stem.string() + "-chain.pem") ? stem.string() + "-chain.pem" : stem.string() + ".pem";
     if (!fs::exists(cert_file)) continue;
     auto chain = tls::read_certificates(cert_file);
     auto key = tls::read_private_key(key_file);
@@ -161,7 +163,8 @@ Result<Identities> make_identities(const IdentityArgs& args, int shard) {
     if (args.count) return R::failure("give --identities or --identities-from, not both");
     return read_folder(args.from_dir);
   }
-  const bool any_source = !args.ca_dir.empty() || !args.ca_cert.empty() || !args.ca_key.empty() || !args.out_dir.empty();
+  const bool any_source =
+      !args.ca_dir.empty() || !args.ca_cert.empty() || !args.ca_key.empty() || !args.out_dir.empty();
   if (!args.count) return any_source ? R::failure("--identities-ca/-out need --identities N") : R(Identities{});
   const auto type = args.key_type == "p384"      ? tls::pki::KeyType::ecdsa_p384
                     : args.key_type == "rsa2048" ? tls::pki::KeyType::rsa2048

@@ -103,14 +103,15 @@ class Client {
     co_return due_;
   }
 
-  bool offer_session() { return o_.resume_share >= 1 || std::uniform_real_distribution<>(0, 1)(rng_) < o_.resume_share; }
+  bool offer_session() {
+    return o_.resume_share >= 1 || std::uniform_real_distribution<>(0, 1)(rng_) < o_.resume_share;
+  }
 
   // Whether the operation under way counts: in the open loop by when it was due.
   bool measured() const { return o_.schedule ? due_ >= control_.measure_from : control_.measuring.load(); }
   SecondSlot& this_second() {
-    return stats_.series[std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count()];
+    return stats_.series
+        [std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()];
   }
 
   // In TLS 1.3 a refusal's alert arrives after our side of the handshake: name it whenever seen.

@@ -27,9 +27,9 @@ struct LoadOptions {
   std::string port = "8443";
   std::string sni;
   Mode mode = Mode::handshake;
-  int connections = 16;               // per thread
-  std::string path = "/";             // the tiny request after each handshake
-  std::size_t bulk_bytes = 64 << 20;  // each way, per connection, in bulk mode
+  int connections = 16;                       // per thread
+  std::string path = "/";                     // the tiny request after each handshake
+  std::size_t bulk_bytes = 64 << 20;          // each way, per connection, in bulk mode
   const ArrivalSchedule* schedule = nullptr;  // open loop (handshake, resume, requests)
   ArrivalShare share;                         // this thread's arrivals in it
   const IdentitySet* identities = nullptr;    // a certificate per handshake, instead of the context's

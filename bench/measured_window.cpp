@@ -63,8 +63,8 @@ Window run_closed_window(LoadControl& control, double warmup, double duration, s
   return w;
 }
 
-Window run_open_window(LoadControl& control, const ArrivalSchedule& schedule, int threads,
-                       std::chrono::seconds drain, const WindowHooks& hooks) {
+Window run_open_window(LoadControl& control, const ArrivalSchedule& schedule, int threads, std::chrono::seconds drain,
+                       const WindowHooks& hooks) {
   Window w;
   while (Clock::now() < control.measure_from) std::this_thread::sleep_for(kLook);
   const double cpu_before = begin(hooks);

@@ -27,7 +27,7 @@ Window run_closed_window(LoadControl& control, double warmup, double duration, s
 
 // Open loop: arrivals from control.schedule_start, counted from control.measure_from; then waits
 // for the threads to finish the arrivals already due (at most `drain`), and stops the load.
-Window run_open_window(LoadControl& control, const ArrivalSchedule& schedule, int threads,
-                       std::chrono::seconds drain, const WindowHooks& hooks);
+Window run_open_window(LoadControl& control, const ArrivalSchedule& schedule, int threads, std::chrono::seconds drain,
+                       const WindowHooks& hooks);
 
 }  // namespace gatehouse::bench

@@ -8,8 +8,8 @@ namespace gatehouse::bench {
 namespace {
 
 constexpr const char* kFormat = "gatehouse-bench-results/1";
-constexpr double kBusyClient = 0.85;   // of the load threads' cores
-constexpr double kShortfall = 0.95;    // of the asked rate
+constexpr double kBusyClient = 0.85;  // of the load threads' cores
+constexpr double kShortfall = 0.95;   // of the asked rate
 
 nlohmann::ordered_json percentiles(const LatencyHistogram& h) {
   return {{"p50", h.quantile(0.5)},
@@ -133,9 +133,7 @@ nlohmann::ordered_json to_json(const Results& r) {
                            {"errors", r.errors},
                            {"error_count", r.error_count()}};
   if (r.asked_rate > 0) j["asked_rate"] = r.asked_rate;
-  j["client_cpu"] = {{"seconds", r.client_cpu_seconds},
-                     {"load_cores", r.load_cores},
-                     {"share", r.client_cpu_share()}};
+  j["client_cpu"] = {{"seconds", r.client_cpu_seconds}, {"load_cores", r.load_cores}, {"share", r.client_cpu_share()}};
   j["warnings"] = r.warnings;
   j["histogram"] = {{"unit", "us"},
                     {"sub_bucket_bits", LatencyHistogram::kSubBits},
@@ -219,7 +217,8 @@ void print_text(const Results& r) {
   std::printf("\nlatency µs: p50 %llu  p90 %llu  p99 %llu  p99.9 %llu  max %llu\n", u(r.latency.quantile(0.5)),
               u(r.latency.quantile(0.9)), u(r.latency.quantile(0.99)), u(r.latency.quantile(0.999)),
               u(r.latency.max()));
-  if (r.mode == "bulk") std::printf("throughput: %.1f MB/s each way\n", static_cast<double>(r.bytes_sent) / r.seconds / 1e6);
+  if (r.mode == "bulk")
+    std::printf("throughput: %.1f MB/s each way\n", static_cast<double>(r.bytes_sent) / r.seconds / 1e6);
   if (r.mode == "hold") std::printf("held: %llu connections\n", u(r.held));
   if (r.identities) std::printf("identities: %llu distinct client certificates\n", u(r.identities));
   std::printf("generator CPU: %.0f%% of %.0f load core(s)\n", r.client_cpu_share() * 100, r.load_cores);

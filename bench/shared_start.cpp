@@ -8,8 +8,8 @@ namespace gatehouse::bench {
 
 Result<WallClock::time_point> parse_start_at(const std::string& text) {
   auto fail = [&] {
-    return Result<WallClock::time_point>::failure(
-        "--start-at '" + text + "' is neither unix seconds nor RFC 3339 (e.g. 2026-12-06T08:00:00Z)");
+    return Result<WallClock::time_point>::failure("--start-at '" + text +
+                                                  "' is neither unix seconds nor RFC 3339 (e.g. 2026-12-06T08:00:00Z)");
   };
   if (!text.empty() && text.find_first_not_of("0123456789.") == std::string::npos) {
     double seconds = 0;
@@ -20,7 +20,8 @@ Result<WallClock::time_point> parse_start_at(const std::string& text) {
     } catch (const std::exception&) {
       return fail();
     }
-    return WallClock::time_point(std::chrono::duration_cast<WallClock::duration>(std::chrono::duration<double>(seconds)));
+    return WallClock::time_point(
+        std::chrono::duration_cast<WallClock::duration>(std::chrono::duration<double>(seconds)));
   }
   std::tm tm{};
   int consumed = 0;

@@ -29,7 +29,9 @@ std::string panel(double top, const char* title, const std::vector<Line>& lines,
   for (const auto& l : lines) ymax = std::max(ymax, *std::max_element(l.values.begin(), l.values.end()));
   if (ymax <= 0) ymax = 1;
   const double plot_w = kWidth - kLeft - kRight;
-  auto x = [&](std::size_t i) { return kLeft + (n > 1 ? plot_w * static_cast<double>(i) / static_cast<double>(n - 1) : 0); };
+  auto x = [&](std::size_t i) {
+    return kLeft + (n > 1 ? plot_w * static_cast<double>(i) / static_cast<double>(n - 1) : 0);
+  };
   auto y = [&](double v) { return top + kPanel - kPanel * v / ymax; };
   std::string s = "<g>\n<text x=\"" + number(kLeft) + "\" y=\"" + number(top - 8) + "\" font-weight=\"bold\">" + title +
                   "</text>\n";

@@ -73,7 +73,8 @@ bool report_thresholds(const std::vector<ThresholdVerdict>& verdicts, nlohmann::
   auto list = nlohmann::ordered_json::array();
   for (const auto& v : verdicts) {
     list.push_back({{"name", v.name}, {"limit", v.limit}, {"measured", v.measured}, {"passed", v.passed}});
-    if (!v.passed) std::cerr << "gatehouse-bench: threshold failed: " << v.name << " " << v.measured << " > " << v.limit << "\n";
+    if (!v.passed)
+      std::cerr << "gatehouse-bench: threshold failed: " << v.name << " " << v.measured << " > " << v.limit << "\n";
     all = all && v.passed;
   }
   if (!verdicts.empty()) j["thresholds"] = std::move(list);

@@ -85,8 +85,8 @@ TEST(BenchIdentities, MixSetsTheShareOfResumedHandshakes) {
   ProxyHarness proxy;
   proxy.start(ProxyConfig{});
   const std::string d = proxy.dir().path().string();
-  auto r = run_command(bench(proxy, "-c 1 -n 200 --mix full=0.5,resume=0.5 --cert " + d + "/alice-chain.pem --key " +
-                                        d + "/alice.key"));
+  auto r = run_command(
+      bench(proxy, "-c 1 -n 200 --mix full=0.5,resume=0.5 --cert " + d + "/alice-chain.pem --key " + d + "/alice.key"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
   auto resumed = j["resumed"].get<int>(), all = j["operations"].get<int>();
@@ -95,8 +95,8 @@ TEST(BenchIdentities, MixSetsTheShareOfResumedHandshakes) {
   auto bad = run_command(bench(proxy, "--mix full=0.5,resume=0.9"));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.output.find("add up to 1"), std::string::npos) << bad.output;
-  auto both = run_command(bench(proxy, "--identities 2 --identities-out " + d + "/x --cert " + d +
-                                           "/alice-chain.pem --key " + d + "/alice.key"));
+  auto both = run_command(bench(
+      proxy, "--identities 2 --identities-out " + d + "/x --cert " + d + "/alice-chain.pem --key " + d + "/alice.key"));
   EXPECT_EQ(both.exit_code, 2);
   EXPECT_NE(both.output.find("not both"), std::string::npos) << both.output;
 }

@@ -148,21 +148,21 @@ TEST(BenchOpenLoop, FourShardsStartedTogetherMergeIntoOneRun) {
   TempDir out;
   const auto start_at = std::chrono::system_clock::now() + std::chrono::seconds(2);  // time to launch all four
   const auto start_s = std::chrono::duration_cast<std::chrono::seconds>(start_at.time_since_epoch()).count();
-  const std::string shard_args = bench_args(proxy, proxy.port()) + "-c 2 --rate 200 -d 1 --start-at " +
-                                 std::to_string(start_s) + " ";
+  const std::string shard_args =
+      bench_args(proxy, proxy.port()) + "-c 2 --rate 200 -d 1 --start-at " + std::to_string(start_s) + " ";
   std::string all = "(";
   for (int i = 0; i < 4; ++i)
-    all += shard_args + "--shard " + std::to_string(i) + "/4 --out " + (out / ("shard" + std::to_string(i) + ".json")).string() +
-           " > /dev/null & ";
+    all += shard_args + "--shard " + std::to_string(i) + "/4 --out " +
+           (out / ("shard" + std::to_string(i) + ".json")).string() + " > /dev/null & ";
   auto shards = run_command(all + "wait)");
   ASSERT_EQ(shards.exit_code, 0) << shards.output;
   auto merged_run = run_command(kBench + " merge --json --plot " + (out / "merged.svg").string() + " --out " +
-                                (out / "merged.json").string() + " " +
-                                (out / "shard0.json").string() + " " + (out / "shard1.json").string() + " " +
-                                (out / "shard2.json").string() + " " + (out / "shard3.json").string());
+                                (out / "merged.json").string() + " " + (out / "shard0.json").string() + " " +
+                                (out / "shard1.json").string() + " " + (out / "shard2.json").string() + " " +
+                                (out / "shard3.json").string());
   ASSERT_EQ(merged_run.exit_code, 0) << merged_run.output;
-  auto one_run = run_command(bench_args(proxy, proxy.port()) + "-c 8 --rate 200 -d 1 --out " +
-                             (out / "one.json").string());
+  auto one_run =
+      run_command(bench_args(proxy, proxy.port()) + "-c 8 --rate 200 -d 1 --out " + (out / "one.json").string());
   ASSERT_EQ(one_run.exit_code, 0) << one_run.output;
 
   bench::LatencyHistogram union_of_shards;

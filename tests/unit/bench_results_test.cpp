@@ -120,7 +120,7 @@ TEST(BenchThresholds, LimitsParseAndSayWhichFailed) {
 
   Results r;
   r.operations = 999;
-  r.errors["timeout: handshake"] = 1;  // 0.1% of 1000 tried
+  r.errors["timeout: handshake"] = 1;                                       // 0.1% of 1000 tried
   for (int i = 0; i < 999; ++i) r.latency.record(i < 979 ? 1000 : 30'000);  // 2% slow
   Thresholds t{20'000, 0.001};
   auto verdicts = check(t, r);
