@@ -238,9 +238,7 @@ int run_main(int argc, char** argv) {
   std::vector<std::thread> workers;
   for (int i = 0; i < threads; ++i) {
     workers.emplace_back([&, i, o]() mutable {
-      // Threads and shards interleave over one schedule: together they issue all of it.
-      o.share = {static_cast<std::uint64_t>(plan->shard.index * threads + i),
-                 static_cast<std::uint64_t>(plan->shard.count * threads)};
+      o.share = gb::share_of(plan->shard, i, threads);  // shards and threads together: the whole schedule
       gb::run_load_thread(o, ctx.get(), control, stats[static_cast<std::size_t>(i)]);
     });
   }
@@ -273,6 +271,7 @@ int run_main(int argc, char** argv) {
   results.held = total.held;
   results.identities = identities ? identities->size() : 0;
   results.errors = total.errors;
+  results.not_started = total.not_started;
   results.latency = total.latency;
   results.series = std::move(total.series);
   results.client_cpu_seconds = window.client_cpu_seconds;

@@ -88,12 +88,15 @@ class Client {
 
   // Waits until this thread's next arrival is due; nullopt when the schedule is over.
   asio::awaitable<std::optional<Clock::time_point>> next_arrival() {
-    const std::uint64_t k = o_.share.offset + (*arrivals_taken_)++ * o_.share.stride;
+    const std::uint64_t k = o_.share.offset + *arrivals_taken_ * o_.share.stride;
     auto due = o_.schedule->due(k);
-    if (!due || control_.stop) {
+    // Past the schedule's end, what is left was due and never started: counted as such at the
+    // end (count_not_started), not issued late into a window that is over.
+    if (!due || control_.stop || Clock::now() >= schedule_end()) {
       schedule_done_ = true;
       co_return std::nullopt;
     }
+    ++*arrivals_taken_;
     due_ = control_.schedule_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*due));
     if (due_ > Clock::now()) {
       asio::steady_timer wait(io_);
@@ -101,6 +104,11 @@ class Client {
       co_await wait.async_wait(use_tuple);
     }
     co_return due_;
+  }
+
+  Clock::time_point schedule_end() const {
+    return control_.schedule_start +
+           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.schedule->seconds()));
   }
 
   bool offer_session() {
@@ -301,7 +309,23 @@ void LoadStats::merge(const LoadStats& o) {
   latency.merge(o.latency);
   for (const auto& [k, v] : o.errors) errors[k] += v;
   for (const auto& [second, slot] : o.series) series[second].merge(slot);
+  not_started += o.not_started;
 }
+
+namespace {
+
+// The arrivals of this thread's share, due in the measured window, that were never started.
+std::uint64_t count_not_started(const LoadOptions& o, const LoadControl& control, std::uint64_t taken) {
+  const double from = std::chrono::duration<double>(control.measure_from - control.schedule_start).count();
+  std::uint64_t n = 0;
+  for (std::uint64_t m = taken;; ++m) {
+    auto due = o.schedule->due(o.share.offset + m * o.share.stride);
+    if (!due) return n;
+    n += *due >= from ? 1 : 0;
+  }
+}
+
+}  // namespace
 
 void run_load_thread(const LoadOptions& options, SSL_CTX* ctx, LoadControl& control, LoadStats& stats) {
   SSL_CTX_set_info_callback(ctx, &on_info);
@@ -333,6 +357,7 @@ void run_load_thread(const LoadOptions& options, SSL_CTX* ctx, LoadControl& cont
   };
   watch();
   io.run();
+  if (options.schedule) stats.not_started += count_not_started(options, control, arrivals_taken);
   ++control.threads_done;
 }
 

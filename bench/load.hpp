@@ -45,6 +45,7 @@ struct LoadStats {
   LatencyHistogram latency;
   std::map<std::string, std::uint64_t> errors;  // by kind: TLS alert name, connect error, timeout
   TimeSeries series;                            // by the wall-clock second each operation ended
+  std::uint64_t not_started = 0;                // open loop: arrivals due but never started
 
   void merge(const LoadStats& o);
 };

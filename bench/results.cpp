@@ -73,6 +73,7 @@ void Results::merge(const Results& o) {
   bytes_received += o.bytes_received;
   held += o.held;
   identities += o.identities;
+  not_started += o.not_started;
   for (const auto& [kind, n] : o.errors) errors[kind] += n;
   latency.merge(o.latency);
   for (const auto& [second, slot] : o.series) series[second].merge(slot);
@@ -131,7 +132,8 @@ nlohmann::ordered_json to_json(const Results& r) {
                            {"held", r.held},
                            {"identities", r.identities},
                            {"errors", r.errors},
-                           {"error_count", r.error_count()}};
+                           {"error_count", r.error_count()},
+                           {"not_started", r.not_started}};
   if (r.asked_rate > 0) j["asked_rate"] = r.asked_rate;
   j["client_cpu"] = {{"seconds", r.client_cpu_seconds}, {"load_cores", r.load_cores}, {"share", r.client_cpu_share()}};
   j["warnings"] = r.warnings;
@@ -177,6 +179,7 @@ Result<Results> results_from_json(const nlohmann::json& j) {
   r.bytes_received = j.value("bytes_received", std::uint64_t{0});
   r.held = j.value("held", std::uint64_t{0});
   r.identities = j.value("identities", std::uint64_t{0});
+  r.not_started = j.value("not_started", std::uint64_t{0});
   r.errors = j.value("errors", std::map<std::string, std::uint64_t>{});
   if (j.contains("client_cpu")) {
     r.client_cpu_seconds = j["client_cpu"].value("seconds", 0.0);
@@ -223,6 +226,8 @@ void print_text(const Results& r) {
   if (r.identities) std::printf("identities: %llu distinct client certificates\n", u(r.identities));
   std::printf("generator CPU: %.0f%% of %.0f load core(s)\n", r.client_cpu_share() * 100, r.load_cores);
   for (const auto& [kind, n] : r.errors) std::printf("errors: %llu × %s\n", u(n), kind.c_str());
+  if (r.not_started)
+    std::printf("not started: %llu arrivals due in the window (failures for --max-errors)\n", u(r.not_started));
   for (const auto& w : r.warnings) std::printf("warning: %s\n", w.c_str());
 }
 

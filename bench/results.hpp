@@ -33,6 +33,7 @@ struct Results {
   double seconds = 0;                // the measured window (the longest, once merged)
   double asked_rate = 0;             // open loop: arrivals per second asked for; 0 in closed loop
   std::uint64_t operations = 0, resumed = 0, bytes_sent = 0, bytes_received = 0, held = 0;
+  std::uint64_t not_started = 0;                // open loop: arrivals due that the generator never started
   std::uint64_t identities = 0;                 // distinct client certificates presented in turn (shards add)
   std::map<std::string, std::uint64_t> errors;  // by kind: TLS alert name, connect error, timeout
   LatencyHistogram latency;                     // µs

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "bench/arrival_schedule.hpp"
 #include "common/result.hpp"
 
 namespace gatehouse::bench {
@@ -20,5 +21,13 @@ struct Shard {
 };
 // "I/N" with 0 <= I < N.
 Result<Shard> parse_shard(const std::string& text);
+
+// The arrivals thread `thread` of `threads` issues: shard I takes every k with k % N == I, and its
+// threads share those in turn, so shards may run different thread counts.
+inline ArrivalShare share_of(const Shard& shard, int thread, int threads) {
+  const auto n = static_cast<std::uint64_t>(shard.count);
+  return {static_cast<std::uint64_t>(shard.index) + n * static_cast<std::uint64_t>(thread),
+          n * static_cast<std::uint64_t>(threads)};
+}
 
 }  // namespace gatehouse::bench

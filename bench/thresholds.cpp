@@ -61,8 +61,10 @@ std::vector<ThresholdVerdict> check(const Thresholds& t, const Results& r) {
                    p99 <= *t.max_p99_us});
   }
   if (t.max_error_share) {
-    auto tried = r.operations + r.error_count();
-    double share = tried ? static_cast<double>(r.error_count()) / static_cast<double>(tried) : 0;
+    // Arrivals the generator never started failed as surely as refused ones.
+    auto failed = r.error_count() + r.not_started;
+    auto tried = r.operations + failed;
+    double share = tried ? static_cast<double>(failed) / static_cast<double>(tried) : 0;
     out.push_back({"errors", format_share(*t.max_error_share), format_share(share), share <= *t.max_error_share});
   }
   return out;

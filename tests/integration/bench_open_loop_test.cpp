@@ -136,6 +136,22 @@ TEST(BenchOpenLoop, ThresholdsSetTheExitStatusAndSayWhichFailed) {
   EXPECT_NE(bad.output.find("is not a latency"), std::string::npos) << bad.output;
 }
 
+TEST(BenchOpenLoop, AGeneratorThatFallsBehindSaysSo) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  // One connection cannot start 20,000 handshakes in a second.
+  auto r = run_command(bench_args(proxy, proxy.port()) + "-c 1 --rate 20000 -d 1 --max-errors 1% --json");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  auto j = json_of(r);
+  ASSERT_FALSE(j.is_discarded()) << r.output;
+  const auto started = j["operations"].get<std::uint64_t>() + j["error_count"].get<std::uint64_t>();
+  EXPECT_GT(j["not_started"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(started + j["not_started"].get<std::uint64_t>(), 20000u);  // every arrival accounted for
+  ASSERT_FALSE(j["warnings"].empty()) << r.output;
+  EXPECT_NE(j["warnings"][0].get<std::string>().find("of the 20000/s asked"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("threshold failed: errors"), std::string::npos) << r.output;
+}
+
 bench::Results read(const std::filesystem::path& file) {
   auto r = bench::read_results_file(file.string());
   EXPECT_TRUE(r.ok()) << r.error();
