@@ -152,6 +152,19 @@ TEST(BenchOpenLoop, AGeneratorThatFallsBehindSaysSo) {
   EXPECT_NE(r.output.find("threshold failed: errors"), std::string::npos) << r.output;
 }
 
+TEST(BenchOpenLoop, AProgressLineOnlyOnATerminal) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  const std::string args = bench_args(proxy, proxy.port()) + "-c 2 --rate 50 -d 2";
+  auto piped = run_command(args);
+  ASSERT_EQ(piped.exit_code, 0) << piped.output;
+  EXPECT_EQ(piped.output.find(" ops/s"), std::string::npos) << piped.output;
+  // util-linux `script` gives the run a pseudo-terminal.
+  auto on_tty = run_command("script -qec '" + args + "' /dev/null");
+  ASSERT_EQ(on_tty.exit_code, 0) << on_tty.output;
+  EXPECT_NE(on_tty.output.find(" ops/s"), std::string::npos) << on_tty.output;
+}
+
 bench::Results read(const std::filesystem::path& file) {
   auto r = bench::read_results_file(file.string());
   EXPECT_TRUE(r.ok()) << r.error();
