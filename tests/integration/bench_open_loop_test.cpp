@@ -216,6 +216,15 @@ TEST(BenchOpenLoop, FourShardsStartedTogetherMergeIntoOneRun) {
   auto j = json_of(merged_run);
   EXPECT_EQ(j["latency_us"]["p99"].get<std::uint64_t>(), union_of_shards.quantile(0.99));
   EXPECT_EQ(slurp((out / "merged.svg").string()).rfind("<svg", 0), 0u);
+
+  // Thresholds judge the merged whole; what is not a results file is refused by name.
+  auto strict = run_command(kBench + " merge --max-p99 1us " + (out / "shard0.json").string());
+  EXPECT_EQ(strict.exit_code, 3) << strict.output;
+  EXPECT_NE(strict.output.find("threshold failed: p99"), std::string::npos) << strict.output;
+  out.write("notes.json", "{\"format\": \"k6\"}");
+  auto foreign = run_command(kBench + " merge " + (out / "shard0.json").string() + " " + (out / "notes.json").string());
+  EXPECT_EQ(foreign.exit_code, 2) << foreign.output;
+  EXPECT_NE(foreign.output.find("notes.json: not a gatehouse-bench results file"), std::string::npos) << foreign.output;
 }
 
 TEST(BenchOpenLoop, StagesRampTheRate) {
