@@ -227,8 +227,14 @@ int run_main(int argc, char** argv) {
   // A shared start: closed-loop threads begin then; the open loop's first arrival is due then
   // (threads start just before, to be connected in time).
   auto start_in = std::chrono::duration<double>(0.05);
-  if (plan->start_at)
-    start_in = std::max(start_in, std::chrono::duration<double>(*plan->start_at - gb::WallClock::now()));
+  std::string late;  // this shard missed the shared start: the others began without it
+  if (plan->start_at) {
+    const std::chrono::duration<double> until_start = *plan->start_at - gb::WallClock::now();
+    if (until_start.count() < 0)
+      late =
+          "--start-at was " + std::to_string(-until_start.count()) + " s ago when this run was ready; it started late";
+    start_in = std::max(start_in, until_start);
+  }
   if (!plan->schedule) std::this_thread::sleep_for(start_in);
   control.schedule_start = Clock::now() + std::chrono::duration_cast<Clock::duration>(start_in);
   control.measure_from =
@@ -280,6 +286,7 @@ int run_main(int argc, char** argv) {
     results.asked_rate = static_cast<double>(plan->schedule->total() - plan->schedule->due_before(warmup)) /
                          plan->shard.count / window.seconds;
   results.warnings = gb::bottleneck_warnings(results);
+  if (!late.empty()) results.warnings.push_back(late);
   for (const auto& w : results.warnings) std::cerr << "gatehouse-bench: warning: " << w << "\n";
 
   auto j = gb::to_json(results);

@@ -165,6 +165,19 @@ TEST(BenchOpenLoop, AProgressLineOnlyOnATerminal) {
   EXPECT_NE(on_tty.output.find(" ops/s"), std::string::npos) << on_tty.output;
 }
 
+TEST(BenchOpenLoop, AShardThatMissedTheSharedStartSaysSo) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  auto r = run_command(bench_args(proxy, proxy.port()) + "-c 2 --rate 20 -d 1 --json --start-at 2001-09-09T01:46:40Z");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = json_of(r);
+  ASSERT_EQ(j["warnings"].size(), 1u) << r.output;
+  EXPECT_NE(j["warnings"][0].get<std::string>().find("it started late"), std::string::npos) << r.output;
+  auto bad = run_command(bench_args(proxy, proxy.port()) + "--start-at tomorrow");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("neither unix seconds nor RFC 3339"), std::string::npos) << bad.output;
+}
+
 bench::Results read(const std::filesystem::path& file) {
   auto r = bench::read_results_file(file.string());
   EXPECT_TRUE(r.ok()) << r.error();
