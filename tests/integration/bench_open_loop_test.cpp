@@ -90,7 +90,7 @@ TEST(BenchOpenLoop, AStalledTargetShowsInTheLatencyFromTheDueTime) {
   proxy.start(ProxyConfig{});
   constexpr std::uint64_t kStallUs = 1'000'000;
   StallingFront open_front(proxy.port(), std::chrono::milliseconds(kStallUs / 1000));
-  auto open = run_command(bench_args(proxy, open_front.port()) + "-c 4 --rate 100 -d 2 --json");
+  auto open = run_command(bench_args(proxy, open_front.port()) + "-c 8 --rate 100 -d 2 --json");
   ASSERT_EQ(open.exit_code, 0) << open.output;
   auto j = json_of(open);
   ASSERT_FALSE(j.is_discarded()) << open.output;
