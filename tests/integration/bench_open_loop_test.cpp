@@ -147,8 +147,7 @@ TEST(BenchOpenLoop, AGeneratorThatFallsBehindSaysSo) {
   const auto started = j["operations"].get<std::uint64_t>() + j["error_count"].get<std::uint64_t>();
   EXPECT_GT(j["not_started"].get<std::uint64_t>(), 0u);
   EXPECT_EQ(started + j["not_started"].get<std::uint64_t>(), 20000u);  // every arrival accounted for
-  ASSERT_FALSE(j["warnings"].empty()) << r.output;
-  EXPECT_NE(j["warnings"][0].get<std::string>().find("of the 20000/s asked"), std::string::npos) << r.output;
+  EXPECT_NE(j["warnings"].dump().find("of the 20000/s asked"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("threshold failed: errors"), std::string::npos) << r.output;
 }
 
@@ -171,8 +170,7 @@ TEST(BenchOpenLoop, AShardThatMissedTheSharedStartSaysSo) {
   auto r = run_command(bench_args(proxy, proxy.port()) + "-c 2 --rate 20 -d 1 --json --start-at 2001-09-09T01:46:40Z");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = json_of(r);
-  ASSERT_EQ(j["warnings"].size(), 1u) << r.output;
-  EXPECT_NE(j["warnings"][0].get<std::string>().find("it started late"), std::string::npos) << r.output;
+  EXPECT_NE(j["warnings"].dump().find("it started late"), std::string::npos) << r.output;
   auto bad = run_command(bench_args(proxy, proxy.port()) + "--start-at tomorrow");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.output.find("neither unix seconds nor RFC 3339"), std::string::npos) << bad.output;
