@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/capacity_search.hpp"
 #include "bench/load.hpp"
 #include "bench/measured_window.hpp"
 #include "bench/merge.hpp"
@@ -131,6 +132,7 @@ namespace {
 int run_main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a server closing on us is an error to count, not a reason to die
   if (argc > 1 && std::string(argv[1]) == "merge") return gb::merge_main(argc - 1, argv + 1);
+  if (int status = gb::find_max_main(argc, argv); status >= 0) return status;
   CLI::App app{"gatehouse-bench: mTLS handshake and throughput load generator"};
   app.footer(
       "Closed loop by default (each connection starts its next operation when the last ends); --rate or "
@@ -165,6 +167,8 @@ int run_main(int argc, char** argv) {
   app.add_flag("--json", json, "print the results as JSON (histograms and per-second series included)");
   gb::RunPlanArgs plan_args;
   gb::add_run_plan_options(app, plan_args);
+  bool find_max_stray = false;  // --find-max itself never gets here (find_max_main ran it)
+  gb::add_find_max_options(app, find_max_stray);
   gb::IdentityArgs identity_args;
   gb::add_identity_options(app, identity_args);
   std::string mix;
@@ -194,6 +198,7 @@ int run_main(int argc, char** argv) {
   auto plan =
       gb::make_run_plan(plan_args, {duration, warmup, count > 0, o.mode != gb::Mode::bulk && o.mode != gb::Mode::hold});
   std::string error = plan ? "" : plan.error();
+  if (find_max_stray) error = "--p99, --start-rate, --max-rate and --bisections go with --find-max";
   if (error.empty() && cert.empty() != key.empty()) error = "give both --cert and --key, or neither";
   o.resume_share = o.mode == gb::Mode::resume ? 1 : 0;
   if (error.empty() && !mix.empty()) {

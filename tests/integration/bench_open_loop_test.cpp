@@ -176,6 +176,24 @@ TEST(BenchOpenLoop, AShardThatMissedTheSharedStartSaysSo) {
   EXPECT_NE(bad.output.find("neither unix seconds nor RFC 3339"), std::string::npos) << bad.output;
 }
 
+TEST(BenchOpenLoop, FindMaxReportsTheCurveAndTheHighestRateThatHeld) {
+  ProxyHarness proxy;
+  proxy.start(ProxyConfig{});
+  const std::string args = bench_args(proxy, proxy.port()) + "-c 4 -d 1 --find-max --start-rate 20 --bisections 1 ";
+  auto loose = run_command(args + "--max-rate 80 --p99 5s --json");  // 20, 40, 80: all hold
+  ASSERT_EQ(loose.exit_code, 0) << loose.output;
+  auto j = json_of(loose)["find_max"];
+  EXPECT_EQ(j["highest_rate"].get<double>(), 80.0) << loose.output;
+  ASSERT_EQ(j["curve"].size(), 3u) << loose.output;
+  EXPECT_EQ(j["curve"][1]["rate"].get<double>(), 40.0);
+  EXPECT_GT(j["curve"][2]["per_second"].get<double>(), 70.0) << loose.output;  // each step a real run
+  auto impossible = run_command(args + "--p99 1us");
+  EXPECT_EQ(impossible.exit_code, 3) << impossible.output;
+  EXPECT_NE(impossible.output.find("no rate held p99 <= 1us, not even 20/s"), std::string::npos) << impossible.output;
+  auto stray = run_command(bench_args(proxy, proxy.port()) + "--p99 20ms");
+  EXPECT_EQ(stray.exit_code, 2) << stray.output;
+}
+
 bench::Results read(const std::filesystem::path& file) {
   auto r = bench::read_results_file(file.string());
   EXPECT_TRUE(r.ok()) << r.error();

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "bench/arrival_schedule.hpp"
+#include "bench/capacity_search.hpp"
 #include "bench/shared_start.hpp"
 
 namespace gatehouse::bench {
@@ -78,6 +79,23 @@ TEST(BenchStart, UnixSecondsAndRfc3339) {
   EXPECT_EQ(shard->index, 3);
   EXPECT_EQ(shard->count, 4);
   for (const char* bad : {"4/4", "-1/4", "1/0", "1", "1/4x"}) EXPECT_FALSE(parse_shard(bad).ok()) << bad;
+}
+
+TEST(BenchCapacity, DoublesThenBisectsToTheHighestRateThatHolds) {
+  auto s = search_capacity(100, 1e6, 3, [](double rate) { return rate <= 730; });
+  std::vector<double> rates;
+  for (const auto& step : s.curve) rates.push_back(step.rate);
+  EXPECT_EQ(rates, (std::vector<double>{100, 200, 400, 800, 600, 700, 750}));
+  EXPECT_EQ(s.highest_held, 700);
+  EXPECT_FALSE(s.curve.back().held);
+
+  auto capped = search_capacity(100, 300, 3, [](double) { return true; });
+  EXPECT_EQ(capped.curve.size(), 3u);  // 100, 200, 300: held at the cap, nothing to bisect
+  EXPECT_EQ(capped.highest_held, 300);
+
+  auto none = search_capacity(100, 1e6, 3, [](double) { return false; });
+  EXPECT_EQ(none.curve.size(), 1u);
+  EXPECT_EQ(none.highest_held, 0);
 }
 
 }  // namespace
