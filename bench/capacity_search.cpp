@@ -23,24 +23,17 @@ std::string shell_quoted(const std::string& s) {
   return out + "'";
 }
 
-// What one step measured, from the run's JSON.
-struct StepOutcome {
-  int exit_code = -1;
-  nlohmann::json results;
-};
-
-StepOutcome run_step(const std::string& base_command, double rate) {
-  StepOutcome o;
+// Runs one step; its exit status, and what it printed (its JSON results) in `results`.
+int run_step(const std::string& base_command, double rate, nlohmann::json& results) {
   const std::string command = base_command + " --json --rate " + std::to_string(rate) + " 2>/dev/null";
   FILE* p = ::popen(command.c_str(), "r");
-  if (!p) return o;
+  if (!p) return -1;
   std::string text;
   char buf[4096];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
   int status = ::pclose(p);
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  o.results = nlohmann::json::parse(text, nullptr, false);
-  return o;
+  results = nlohmann::json::parse(text, nullptr, false);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace
@@ -111,11 +104,12 @@ int find_max_main(int argc, char** argv) {
   int trouble = 0;  // a step that could not run at all (bad options, unreachable target)
   auto search = search_capacity(start_rate, max_rate, bisections, [&](double rate) {
     if (trouble) return false;
-    auto step = run_step(base, rate);
-    const auto& r = step.results;
-    const bool measured = (step.exit_code == 0 || step.exit_code == 3) && r.is_object();
-    if (!measured) trouble = step.exit_code == -1 ? 2 : step.exit_code;
-    const bool held = measured && step.exit_code == 0 && r.value("not_started", 0) == 0;
+    nlohmann::json r;
+    const int exit_code = run_step(base, rate, r);
+    // Exit 1 (nothing succeeded) is a step that failed, as an overloaded target's may.
+    const bool measured = (exit_code == 0 || exit_code == 1 || exit_code == 3) && r.is_object();
+    if (!measured) trouble = exit_code == -1 ? 2 : exit_code;
+    const bool held = measured && exit_code == 0 && r.value("not_started", 0) == 0;
     nlohmann::ordered_json point{{"rate", rate}, {"held", held}};
     if (measured) {
       point["per_second"] = r["per_second"];
