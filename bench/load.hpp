@@ -1,15 +1,21 @@
 // The load gatehouse-bench generates: per thread one io_context running `connections`
 // concurrent clients, each repeating its mode's operation (a full handshake, a resumed one,
-// keep-alive requests, bulk transfer, or holding a connection open) until told to stop.
+// keep-alive requests, bulk transfer, or holding a connection open) until told to stop. In the
+// closed loop a client starts its next operation when the last one ends; in the open loop
+// (`schedule` set) it starts the next arrival due, and latency counts from the due time.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
 
+#include "bench/arrival_schedule.hpp"
+#include "bench/identities.hpp"
 #include "bench/latency_histogram.hpp"
+#include "bench/results.hpp"
 #include "tls/bssl.hpp"
 
 namespace gatehouse::bench {
@@ -21,9 +27,13 @@ struct LoadOptions {
   std::string port = "8443";
   std::string sni;
   Mode mode = Mode::handshake;
-  int connections = 16;               // per thread
-  std::string path = "/";             // the tiny request after each handshake
-  std::size_t bulk_bytes = 64 << 20;  // each way, per connection, in bulk mode
+  int connections = 16;                       // per thread
+  std::string path = "/";                     // the tiny request after each handshake
+  std::size_t bulk_bytes = 64 << 20;          // each way, per connection, in bulk mode
+  const ArrivalSchedule* schedule = nullptr;  // open loop (handshake, resume, requests)
+  ArrivalShare share;                         // this thread's arrivals in it
+  const IdentitySet* identities = nullptr;    // a certificate per handshake, instead of the context's
+  double resume_share = 0;                    // of handshakes that offer the last session (--mix)
 };
 
 // What one thread measured; merged across threads at the end.
@@ -34,6 +44,8 @@ struct LoadStats {
   std::uint64_t held = 0;
   LatencyHistogram latency;
   std::map<std::string, std::uint64_t> errors;  // by kind: TLS alert name, connect error, timeout
+  TimeSeries series;                            // by the wall-clock second each operation ended
+  std::uint64_t not_started = 0;                // open loop: arrivals due but never started
 
   void merge(const LoadStats& o);
 };
@@ -44,6 +56,9 @@ struct LoadControl {
   std::atomic<bool> measuring{false};
   std::atomic<std::uint64_t> progress{0};  // operations so far, for the live line
   std::uint64_t max_operations = 0;        // 0: run for the duration
+  // Open loop: arrival 0 is due at schedule_start; only arrivals due from measure_from count.
+  std::chrono::steady_clock::time_point schedule_start, measure_from;
+  std::atomic<int> threads_done{0};  // open loop: threads whose arrivals have all ended
 };
 
 // Runs until control.stop; fills `stats` (only what happened while measuring).
