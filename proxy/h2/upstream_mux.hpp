@@ -25,6 +25,7 @@
 #include "proxy/h2/event.hpp"
 #include "proxy/h2/nghttp2_ptr.hpp"
 #include "proxy/h2/response_fields.hpp"
+#include "proxy/http/exchange_parts.hpp"
 #include "proxy/upstream_link.hpp"
 
 namespace gatehouse::proxy {
@@ -75,6 +76,8 @@ class MuxConnection : public std::enable_shared_from_this<MuxConnection> {
   const std::string& endpoint() const { return endpoint_; }
   bool connecting() const { return phase_ == Phase::connecting; }
   bool closed() const { return phase_ == Phase::closed; }
+  // Why opening it failed (ok when it did not): the streams that waited for it get the same answer.
+  const UpstreamLink::Opened& opened() const { return opened_; }
   // Open, not going away, and below the upstream's SETTINGS_MAX_CONCURRENT_STREAMS (and ours).
   bool has_room() const;
   std::size_t active() const { return calls_.size(); }
@@ -122,6 +125,7 @@ class MuxConnection : public std::enable_shared_from_this<MuxConnection> {
   Phase phase_ = Phase::connecting;
   bool retiring_ = false, close_after_use_ = false;
   std::uint64_t streams_opened_ = 0;
+  UpstreamLink::Opened opened_;
   std::string endpoint_;
 };
 
@@ -180,6 +184,7 @@ class MuxCall {
   bool body_end_ = false;
   Fields body_trailers_, sent_trailers_;
   Fields incoming_;  // the fields of the header block being received
+  std::size_t incoming_bytes_ = 0;
 };
 
 }  // namespace gatehouse::proxy::h2
