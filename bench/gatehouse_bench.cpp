@@ -17,13 +17,21 @@
 #include <thread>
 #include <vector>
 
+#include "bench/capacity_search.hpp"
 #include "bench/h2_load.hpp"
 #include "bench/load.hpp"
+#include "bench/measured_window.hpp"
+#include "bench/merge.hpp"
+#include "bench/results.hpp"
+#include "bench/run_plan.hpp"
+#include "bench/svg_plot.hpp"
 #include "common/guarded_main.hpp"
 #include "tls/pem_io.hpp"
 
 namespace gb = gatehouse::bench;
 using Clock = std::chrono::steady_clock;
+// After the open loop's last arrival, how long its operations under way may take to end.
+constexpr std::chrono::seconds kDrain{11};
 
 namespace {
 
@@ -124,7 +132,14 @@ bool reachable(const std::string& host, const std::string& port, std::string& er
 namespace {
 int run_main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a server closing on us is an error to count, not a reason to die
+  if (argc > 1 && std::string(argv[1]) == "merge") return gb::merge_main(argc - 1, argv + 1);
+  if (int status = gb::find_max_main(argc, argv); status >= 0) return status;
   CLI::App app{"gatehouse-bench: mTLS handshake and throughput load generator"};
+  app.footer(
+      "Closed loop by default (each connection starts its next operation when the last ends); --rate or "
+      "--stages make it an open loop.\n"
+      "gatehouse-bench merge a.json b.json ... combines results files (--out) into one report (merge --help).\n"
+      "Exit status: 0 passed, 1 no operation succeeded, 2 bad input, 3 a threshold failed.");
   std::string target, cert, key, ca, sni, version, groups, sigalgs, mode_name = "handshake", path = "/";
   int threads = 1, connections = 16, pid = 0, streams = 1;
   std::uint64_t requests_per_connection = 0;
@@ -148,7 +163,8 @@ int run_main(int argc, char** argv) {
   app.add_option("-n,--count", count,
                  "stop after this many operations instead (h2, grpc with --warmup 0: exactly this many requests are "
                  "sent, and each is counted as an operation or an error)");
-  app.add_option("--warmup", warmup, "seconds of load before measuring");
+  app.add_option("--warmup", warmup,
+                 "seconds of load before measuring (default 1; open loop: default 0, else the schedule's start)");
   app.add_option("--tls", version, "pin the TLS version: 1.2 or 1.3")->check(CLI::IsMember({"1.2", "1.3"}));
   app.add_option("--groups", groups, "key exchange groups, e.g. X25519:P-256");
   app.add_option("--sigalgs", sigalgs, "signature algorithms the server may use, e.g. ECDSA+SHA256 or RSA-PSS+SHA256");
@@ -158,8 +174,18 @@ int run_main(int argc, char** argv) {
                  "h2, grpc: requests per connection before a new one (0: keep each connection to the end)");
   app.add_option("--bulk-mib", bulk_mib, "MiB each way per connection in bulk mode (needs an echoing upstream)");
   app.add_option("--pid", pid, "the target's process id: report its CPU time per operation");
-  app.add_flag("--json", json, "print the result as JSON");
+  app.add_flag("--json", json, "print the results as JSON (histograms and per-second series included)");
+  gb::RunPlanArgs plan_args;
+  gb::add_run_plan_options(app, plan_args);
+  bool find_max_stray = false;  // --find-max itself never gets here (find_max_main ran it)
+  gb::add_find_max_options(app, find_max_stray);
+  gb::IdentityArgs identity_args;
+  gb::add_identity_options(app, identity_args);
+  std::string mix;
+  app.add_option("--mix", mix, "shares of full and resumed handshakes, e.g. full=0.2,resume=0.8 (default: by --mode)");
   CLI11_PARSE(app, argc, argv);
+  const bool open_loop_asked = plan_args.rate > 0 || !plan_args.stages.empty();
+  if (open_loop_asked && !app.count("--warmup")) warmup = 0;  // the schedule is the test
 
   gb::LoadOptions o;
   auto colon = target.rfind(':');
@@ -183,8 +209,30 @@ int run_main(int argc, char** argv) {
            : mode_name == "h2"       ? gb::Mode::h2
            : mode_name == "grpc"     ? gb::Mode::grpc
                                      : gb::Mode::handshake;
-  std::string error;
-  if (cert.empty() != key.empty()) error = "give both --cert and --key, or neither";
+  auto plan =
+      gb::make_run_plan(plan_args, {duration, warmup, count > 0, o.mode != gb::Mode::bulk && o.mode != gb::Mode::hold});
+  std::string error = plan ? "" : plan.error();
+  if (find_max_stray) error = "--p99, --start-rate, --max-rate and --bisections go with --find-max";
+  if (error.empty() && cert.empty() != key.empty()) error = "give both --cert and --key, or neither";
+  o.resume_share = o.mode == gb::Mode::resume ? 1 : 0;
+  if (error.empty() && !mix.empty()) {
+    auto share = gb::parse_resume_share(mix);
+    error = !share                                                 ? share.error()
+            : o.mode == gb::Mode::bulk || o.mode == gb::Mode::hold ? "--mix needs --mode handshake, resume or requests"
+                                                                   : "";
+    if (share) o.resume_share = *share;
+  }
+  std::shared_ptr<const gb::IdentitySet> identities;  // minted here, before any load
+  if (error.empty() && (identity_args.count || !identity_args.from_dir.empty()) && !cert.empty())
+    error = "give --cert/--key or --identities, not both";
+  if (error.empty()) {
+    auto made = gb::make_identities(identity_args, plan->shard.index);
+    if (made)
+      identities = *made;
+    else
+      error = made.error();
+  }
+  o.identities = identities.get();
   auto ctx = error.empty() ? make_context(cert, key, ca, version, groups, sigalgs, error) : nullptr;
   const bool h2 = o.mode == gb::Mode::h2 || o.mode == gb::Mode::grpc;
   if (error.empty() && h2 && !gb::offer_h2(ctx.get())) error = "could not offer ALPN h2";
@@ -196,68 +244,77 @@ int run_main(int argc, char** argv) {
   }
 
   gb::LoadControl control;
-  control.max_operations = 0;
-  if (warmup <= 0) {  // measured from the first operation on: with -n, h2 and grpc send exactly that many
+  if (warmup <= 0 && !plan->schedule) {  // measured from the first operation on: with -n, h2 and grpc send exactly that many
     control.measuring = true;
     control.max_operations = count;
   }
   const long rss_before_load = pid ? rss_kib(pid) : 0;
+  // A shared start: closed-loop threads begin then; the open loop's first arrival is due then
+  // (threads start just before, to be connected in time).
+  auto start_in = std::chrono::duration<double>(0.05);
+  std::string late;  // this shard missed the shared start: the others began without it
+  if (plan->start_at) {
+    const std::chrono::duration<double> until_start = *plan->start_at - gb::WallClock::now();
+    if (until_start.count() < 0)
+      late =
+          "--start-at was " + std::to_string(-until_start.count()) + " s ago when this run was ready; it started late";
+    start_in = std::max(start_in, until_start);
+  }
+  if (!plan->schedule) std::this_thread::sleep_for(start_in);
+  control.schedule_start = Clock::now() + std::chrono::duration_cast<Clock::duration>(start_in);
+  control.measure_from =
+      control.schedule_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
+  if (plan->schedule) o.schedule = &*plan->schedule;
   std::vector<gb::LoadStats> stats(static_cast<std::size_t>(threads));
   std::vector<std::thread> workers;
-  for (int i = 0; i < threads; ++i)
-    workers.emplace_back([&, i] { gb::run_load_thread(o, ctx.get(), control, stats[static_cast<std::size_t>(i)]); });
+  for (int i = 0; i < threads; ++i) {
+    workers.emplace_back([&, i, o]() mutable {
+      o.share = gb::share_of(plan->shard, i, threads);  // shards and threads together: the whole schedule
+      gb::run_load_thread(o, ctx.get(), control, stats[static_cast<std::size_t>(i)]);
+    });
+  }
 
-  // The measured phase ends after `count` operations when given, else after the duration.
-  auto wait = [&](double seconds, bool live, bool by_count) {
-    auto until = Clock::now() + std::chrono::duration<double>(seconds);
-    std::uint64_t last = control.progress.load();
-    auto next_line = Clock::now() + std::chrono::seconds(1);
-    while (!control.stop && (by_count || Clock::now() < until)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // how often we look, not a wait for work
-      if (live && Clock::now() >= next_line) {
-        std::uint64_t now = control.progress.load();
-        std::cerr << "\r  " << (now - last) << " ops/s " << std::flush;
-        last = now;
-        next_line += std::chrono::seconds(1);
-      }
-    }
+  double cpu_before = 0, cpu_after = 0;
+  long rss_held = 0;
+  gb::WindowHooks hooks;
+  hooks.live = !json && ::isatty(STDOUT_FILENO);
+  hooks.started = [&] { cpu_before = pid ? cpu_seconds(pid) : 0; };
+  hooks.ended = [&] {
+    cpu_after = pid ? cpu_seconds(pid) : 0;
+    rss_held = pid ? rss_kib(pid) : 0;
   };
-  wait(warmup, false, false);
-  std::uint64_t base = control.progress.load();
-  if (count && warmup > 0) control.max_operations = base + count;
-  double cpu_before = pid ? cpu_seconds(pid) : 0;
-  long rss_before = pid ? rss_before_load : 0;
-  auto started = Clock::now();
-  control.measuring = true;
-  wait(duration, !json, count > 0);
-  control.measuring = false;
-  double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-  double cpu_after = pid ? cpu_seconds(pid) : 0;
-  long rss_held = pid ? rss_kib(pid) : 0;
-  control.stop = true;
+  auto window = plan->schedule ? gb::run_open_window(control, *plan->schedule, threads, kDrain, hooks)
+                               : gb::run_closed_window(control, warmup, duration, count, hooks);
   for (auto& w : workers) w.join();
-  if (!json) std::cerr << "\r";
 
   gb::LoadStats total;
   for (const auto& s : stats) total.merge(s);
-  double rate = static_cast<double>(total.operations) / elapsed;
-  nlohmann::ordered_json j{{"target", target},
-                           {"mode", mode_name},
-                           {"threads", threads},
-                           {"connections", connections},
-                           {"seconds", elapsed},
-                           {"operations", total.operations},
-                           {"per_second", rate},
-                           {"resumed", total.resumed},
-                           {"latency_us",
-                            {{"p50", total.latency.quantile(0.5)},
-                             {"p90", total.latency.quantile(0.9)},
-                             {"p99", total.latency.quantile(0.99)},
-                             {"p99.9", total.latency.quantile(0.999)}}},
-                           {"bytes_sent", total.bytes_sent},
-                           {"bytes_received", total.bytes_received},
-                           {"held", total.held},
-                           {"errors", total.errors}};
+  gb::Results results;
+  results.target = target;
+  results.mode = mode_name;
+  results.threads = threads;
+  results.connections = connections;
+  results.seconds = window.seconds;
+  results.operations = total.operations;
+  results.resumed = total.resumed;
+  results.bytes_sent = total.bytes_sent;
+  results.bytes_received = total.bytes_received;
+  results.held = total.held;
+  results.identities = identities ? identities->size() : 0;
+  results.errors = total.errors;
+  results.not_started = total.not_started;
+  results.latency = total.latency;
+  results.series = std::move(total.series);
+  results.client_cpu_seconds = window.client_cpu_seconds;
+  results.load_cores = threads;
+  if (plan->schedule && window.seconds > 0)
+    results.asked_rate = static_cast<double>(plan->schedule->total() - plan->schedule->due_before(warmup)) /
+                         plan->shard.count / window.seconds;
+  results.warnings = gb::bottleneck_warnings(results);
+  if (!late.empty()) results.warnings.push_back(late);
+  for (const auto& w : results.warnings) std::cerr << "gatehouse-bench: warning: " << w << "\n";
+
+  auto j = gb::to_json(results);
   if (h2) {
     j["streams"] = streams;
     j["requests_per_connection"] = requests_per_connection;
@@ -267,34 +324,26 @@ int run_main(int argc, char** argv) {
   if (pid && o.mode == gb::Mode::bulk && total.bytes_sent)  // CPU seconds per GiB forwarded each way
     j["target_cpu_seconds_per_gib"] = (cpu_after - cpu_before) / (static_cast<double>(total.bytes_sent) / (1 << 30));
   if (pid && o.mode == gb::Mode::hold && total.held) {  // memory of the held connections, measured before any
-    j["target_rss_kib_before"] = rss_before;
+    j["target_rss_kib_before"] = rss_before_load;
     j["target_rss_kib_held"] = rss_held;
-    j["target_kib_per_connection"] = static_cast<double>(rss_held - rss_before) / static_cast<double>(total.held);
+    j["target_kib_per_connection"] = static_cast<double>(rss_held - rss_before_load) / static_cast<double>(total.held);
   }
+  const bool passed = gb::report_thresholds(gb::check(plan->thresholds, results), j);
+  if (!plan->out.empty()) std::ofstream(plan->out) << j.dump(1) << "\n";
+  if (!plan->plot.empty()) gb::write_plot(results, plan->plot);
   if (json) {
     std::cout << j.dump(2) << "\n";
   } else {
-    std::printf("%s %s: %llu operations in %.2f s = %.0f/s (%llu resumed)\n", target.c_str(), mode_name.c_str(),
-                static_cast<unsigned long long>(total.operations), elapsed, rate,
-                static_cast<unsigned long long>(total.resumed));
-    std::printf("latency µs: p50 %llu  p90 %llu  p99 %llu  p99.9 %llu\n",
-                static_cast<unsigned long long>(total.latency.quantile(0.5)),
-                static_cast<unsigned long long>(total.latency.quantile(0.9)),
-                static_cast<unsigned long long>(total.latency.quantile(0.99)),
-                static_cast<unsigned long long>(total.latency.quantile(0.999)));
-    if (o.mode == gb::Mode::bulk)
-      std::printf("throughput: %.1f MB/s each way\n", static_cast<double>(total.bytes_sent) / elapsed / 1e6);
-    if (o.mode == gb::Mode::hold) std::printf("held: %llu connections\n", static_cast<unsigned long long>(total.held));
+    gb::print_text(results);
     if (j.contains("target_cpu_seconds_per_gib"))
       std::printf("target CPU: %.2f s per GiB each way\n", j["target_cpu_seconds_per_gib"].get<double>());
     if (j.contains("target_kib_per_connection"))
       std::printf("target memory: %.1f KiB per held connection (RSS %ld -> %ld KiB)\n",
-                  j["target_kib_per_connection"].get<double>(), rss_before, rss_held);
+                  j["target_kib_per_connection"].get<double>(), rss_before_load, rss_held);
     if (j.contains("target_cpu_us_per_operation"))
       std::printf("target CPU: %.0f µs per operation\n", j["target_cpu_us_per_operation"].get<double>());
-    for (const auto& [kind, n] : total.errors)
-      std::printf("errors: %llu × %s\n", static_cast<unsigned long long>(n), kind.c_str());
   }
+  if (!passed) return gb::kThresholdFailed;  // said first: it is what a pipeline asked about
   return total.operations > 0 || o.mode == gb::Mode::hold ? 0 : 1;
 }
 }  // namespace

@@ -1,5 +1,6 @@
 // An HDR-style latency histogram: log-linear buckets (64 per power of two, so about 1.5%
-// precision) from 1 µs to about an hour, one per load thread, merged at the end.
+// precision) from 1 µs to about an hour, one per load thread, merged at the end. Results files
+// carry the bucket counts themselves, never percentiles, so that shards merge exactly.
 #pragma once
 
 #include <array>
@@ -12,16 +13,21 @@ class LatencyHistogram {
  public:
   static constexpr int kSubBits = 6;  // 64 linear steps within each power of two
   static constexpr int kMagnitudes = 32;
+  static constexpr std::size_t kCount = static_cast<std::size_t>(kMagnitudes) << kSubBits;
 
-  void record(std::uint64_t micros) {
-    ++counts_[index_of(micros)];
-    ++total_;
+  void record(std::uint64_t micros) { add(index_of(micros), 1); }
+  void add(std::size_t bucket, std::uint64_t n) {
+    counts_[bucket] += n;
+    total_ += n;
   }
   void merge(const LatencyHistogram& other) {
     for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
     total_ += other.total_;
   }
   std::uint64_t count() const { return total_; }
+  std::uint64_t bucket(std::size_t i) const { return counts_[i]; }
+  bool operator==(const LatencyHistogram&) const = default;
+
   // The value at quantile q (0..1), in microseconds: the upper edge of its bucket.
   std::uint64_t quantile(double q) const {
     if (total_ == 0) return 0;
@@ -33,8 +39,8 @@ class LatencyHistogram {
     }
     return upper_edge(counts_.size() - 1);
   }
+  std::uint64_t max() const { return quantile(1.0); }
 
- private:
   static std::size_t index_of(std::uint64_t v) {
     if (v < (1u << kSubBits)) return static_cast<std::size_t>(v);  // exact below 64 µs
     int magnitude = std::bit_width(v) - 1 - kSubBits;              // how far v is shifted
@@ -48,7 +54,8 @@ class LatencyHistogram {
     std::uint64_t sub = (i & ((1u << kSubBits) - 1)) + (1u << kSubBits);
     return ((sub + 1) << magnitude) - 1;
   }
-  static constexpr std::size_t kCount = static_cast<std::size_t>(kMagnitudes) << kSubBits;
+
+ private:
   std::array<std::uint64_t, kCount> counts_{};
   std::uint64_t total_ = 0;
 };

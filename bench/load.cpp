@@ -9,6 +9,8 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
+#include <optional>
+#include <random>
 #include <vector>
 
 #include "bench/h2_load.hpp"
@@ -50,37 +52,102 @@ class Client {
          LoadStats& stats)
       : io_(io), o_(o), ctx_(ctx), target_(target), control_(control), stats_(stats) {}
 
-  asio::awaitable<void> run() {
-    asio::steady_timer backoff(io_);
+  // Shares the thread's count of arrivals taken (open loop) with its other clients.
+  void share_arrivals(std::uint64_t* taken) { arrivals_taken_ = taken; }
+
+  asio::awaitable<void> run() { return o_.schedule ? run_open_loop() : run_closed_loop(); }
+
+ private:
+  asio::awaitable<void> run_closed_loop() {
     // h2, grpc with -n: once every request is sent, no more connections (each is CPU at the target).
     auto all_sent = [this] { return control_.max_operations && control_.claimed.load() >= control_.max_operations; };
     while (!control_.stop && !all_sent()) {
-      if (!co_await once()) {  // an error: do not spin on a refusing target
-        backoff.expires_after(std::chrono::milliseconds(10));
-        co_await backoff.async_wait(use_tuple);
-      }
+      const bool ok = co_await once(Clock::now());
+      if (!ok) co_await pause_after_error();
     }
   }
 
- private:
+  // Until the schedule runs out. A client busy past an arrival's due time starts it late, and
+  // that lateness is part of its latency.
+  asio::awaitable<void> run_open_loop() {
+    while (!control_.stop && !schedule_done_) {
+      if (o_.mode == Mode::requests) {  // the connection; its requests take the arrivals
+        const bool ok = co_await once(Clock::now());
+        if (!ok) co_await pause_after_error();
+        continue;
+      }
+      auto due = co_await next_arrival();
+      if (!due) break;
+      co_await once(*due);
+    }
+  }
+
+  // Do not spin on a refusing target.
+  asio::awaitable<void> pause_after_error() {
+    asio::steady_timer backoff(io_);
+    backoff.expires_after(std::chrono::milliseconds(10));
+    co_await backoff.async_wait(use_tuple);
+  }
+
+  // Waits until this thread's next arrival is due; nullopt when the schedule is over.
+  asio::awaitable<std::optional<Clock::time_point>> next_arrival() {
+    const std::uint64_t k = o_.share.offset + *arrivals_taken_ * o_.share.stride;
+    auto due = o_.schedule->due(k);
+    // Past the schedule's end, what is left was due and never started: counted as such at the
+    // end (count_not_started), not issued late into a window that is over.
+    if (!due || control_.stop || Clock::now() >= schedule_end()) {
+      schedule_done_ = true;
+      co_return std::nullopt;
+    }
+    ++*arrivals_taken_;
+    due_ = control_.schedule_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*due));
+    if (due_ > Clock::now()) {
+      asio::steady_timer wait(io_);
+      wait.expires_at(due_);
+      co_await wait.async_wait(use_tuple);
+    }
+    co_return due_;
+  }
+
+  Clock::time_point schedule_end() const {
+    return control_.schedule_start +
+           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.schedule->seconds()));
+  }
+
+  bool offer_session() {
+    return o_.resume_share >= 1 || std::uniform_real_distribution<>(0, 1)(rng_) < o_.resume_share;
+  }
+
+  // Whether the operation under way counts: in the open loop by when it was due.
+  bool measured() const { return o_.schedule ? due_ >= control_.measure_from : control_.measuring.load(); }
+  SecondSlot& this_second() {
+    return stats_.series
+        [std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()];
+  }
+
   // In TLS 1.3 a refusal's alert arrives after our side of the handshake: name it whenever seen.
   void error(const std::string& kind) {
-    if (!control_.measuring) return;
+    if (!measured()) return;
     ++stats_.errors[alert_ && !alert_->empty() ? "alert: " + *alert_ : kind];
+    ++this_second().errors;
   }
   void done(Clock::time_point started, bool resumed) {
     control_.progress.fetch_add(1, std::memory_order_relaxed);
-    if (!control_.measuring) return;
+    if (!measured()) return;
     ++stats_.operations;
     stats_.resumed += resumed ? 1 : 0;
-    stats_.latency.record(static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count()));
+    auto micros = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count());
+    stats_.latency.record(micros);
+    auto& second = this_second();
+    ++second.operations;
+    ++second.latency[static_cast<std::uint32_t>(LatencyHistogram::index_of(micros))];
     if (control_.max_operations && control_.progress.load() >= control_.max_operations) control_.stop = true;
   }
 
-  // One connection: connect, handshake, then the mode's work. False on an error.
-  asio::awaitable<bool> once() {
-    auto started = Clock::now();
+  // One connection: connect, handshake, then the mode's work. False on an error. `started` is
+  // when the operation began, or in the open loop when it was due.
+  asio::awaitable<bool> once(Clock::time_point started) {
     tcp::socket socket(io_);
     Deadline deadline(io_.get_executor());
     deadline.arm(kStallTimeout, [&socket] { socket.cancel(); });
@@ -93,8 +160,12 @@ class Client {
     bssl::UniquePtr<SSL> ssl(SSL_new(ctx_));
     SSL_set_connect_state(ssl.get());
     if (!o_.sni.empty()) SSL_set_tlsext_host_name(ssl.get(), o_.sni.c_str());
-    if (o_.mode == Mode::resume && session_) SSL_set_session(ssl.get(), session_.get());
-    ConnectionNotes notes{"", o_.mode == Mode::resume ? &session_ : nullptr};
+    if (o_.identities && !o_.identities->present_next(ssl.get())) {
+      error("identity: BoringSSL refused the certificate or key");
+      co_return false;
+    }
+    if (session_ && offer_session()) SSL_set_session(ssl.get(), session_.get());
+    ConnectionNotes notes{"", o_.resume_share > 0 ? &session_ : nullptr};
     SSL_set_app_data(ssl.get(), &notes);
     std::string& alert = notes.alert;
     alert_ = &alert;
@@ -121,6 +192,11 @@ class Client {
       case Mode::requests:
         while (ok && !control_.stop) {
           auto one = Clock::now();
+          if (o_.schedule) {
+            auto due = co_await next_arrival();
+            if (!due) break;
+            one = *due;
+          }
           ok = co_await request(stream, deadline, false);
           if (ok) done(one, resumed);
         }
@@ -223,6 +299,10 @@ class Client {
   LoadStats& stats_;
   bssl::UniquePtr<SSL_SESSION> session_;
   const std::string* alert_ = nullptr;  // the current connection's alert, if any
+  std::uint64_t* arrivals_taken_ = nullptr;
+  bool schedule_done_ = false;
+  Clock::time_point due_;  // open loop: when the operation under way was due
+  std::minstd_rand rng_{std::random_device{}()};
 };
 
 }  // namespace
@@ -235,7 +315,24 @@ void LoadStats::merge(const LoadStats& o) {
   held += o.held;
   latency.merge(o.latency);
   for (const auto& [k, v] : o.errors) errors[k] += v;
+  for (const auto& [second, slot] : o.series) series[second].merge(slot);
+  not_started += o.not_started;
 }
+
+namespace {
+
+// The arrivals of this thread's share, due in the measured window, that were never started.
+std::uint64_t count_not_started(const LoadOptions& o, const LoadControl& control, std::uint64_t taken) {
+  const double from = std::chrono::duration<double>(control.measure_from - control.schedule_start).count();
+  std::uint64_t n = 0;
+  for (std::uint64_t m = taken;; ++m) {
+    auto due = o.schedule->due(o.share.offset + m * o.share.stride);
+    if (!due) return n;
+    n += *due >= from ? 1 : 0;
+  }
+}
+
+}  // namespace
 
 void run_load_thread(const LoadOptions& options, SSL_CTX* ctx, LoadControl& control, LoadStats& stats) {
   SSL_CTX_set_info_callback(ctx, &on_info);
@@ -246,16 +343,19 @@ void run_load_thread(const LoadOptions& options, SSL_CTX* ctx, LoadControl& cont
   asio::io_context io(1);
   tcp::resolver resolver(io);
   auto target = *resolver.resolve(options.host, options.port).begin();
+  std::uint64_t arrivals_taken = 0;
+  int running = options.connections;
   for (int i = 0; i < options.connections; ++i) {
     clients.push_back(std::make_unique<Client>(io, options, ctx, target.endpoint(), control, stats));
-    asio::co_spawn(io, clients.back()->run(), asio::detached);
+    clients.back()->share_arrivals(&arrivals_taken);
+    asio::co_spawn(io, clients.back()->run(), [&running](const std::exception_ptr&) { --running; });
   }
   // Wake regularly to notice `stop` while connections are held or waiting.
   asio::steady_timer tick(io);
   std::function<void()> watch = [&] {
     tick.expires_after(std::chrono::milliseconds(50));
     tick.async_wait([&](const asio::error_code&) {
-      if (control.stop) {
+      if (control.stop || running == 0) {
         io.stop();
         return;
       }
@@ -264,6 +364,8 @@ void run_load_thread(const LoadOptions& options, SSL_CTX* ctx, LoadControl& cont
   };
   watch();
   io.run();
+  if (options.schedule) stats.not_started += count_not_started(options, control, arrivals_taken);
+  ++control.threads_done;
 }
 
 }  // namespace gatehouse::bench

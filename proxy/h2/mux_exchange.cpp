@@ -19,8 +19,6 @@
 namespace gatehouse::proxy::h2 {
 namespace {
 
-constexpr std::size_t kMaxBuffered = 64 * 1024;  // response bytes per stream waiting for the client
-
 std::uint32_t client_code_of(std::uint32_t upstream_code) {
   if (upstream_code == NGHTTP2_CANCEL || upstream_code == NGHTTP2_REFUSED_STREAM) return upstream_code;
   return NGHTTP2_INTERNAL_ERROR;
@@ -75,9 +73,10 @@ asio::awaitable<void> Session::forward_mux(Stream& s, const http::Head& out, boo
   if (s.response_done) co_return log(s, Close::done, "");
   if (s.closed) co_return log(s, Close::stream_reset, "reset by the client");  // ~MuxCall resets upstream
   std::string why = s.failure ? s.failure_detail : call.failure;
-  if (call.reset) {
+  if (call.reset && call.failure.empty()) {  // (a failure of ours, such as a head too large, reset it)
     facts_.counters.h2_streams_reset[static_cast<std::size_t>(metrics::H2ResetBy::upstream)].add();
-    if (*call.reset == NGHTTP2_REFUSED_STREAM) {
+    // Safe to retry only if nothing of the response went out: after that it is a cut response.
+    if (*call.reset == NGHTTP2_REFUSED_STREAM && !s.response_started) {
       nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, s.id, NGHTTP2_REFUSED_STREAM);
       wake_writer_.notify();
       co_return log(s, Close::upstream_error, "the upstream refused the stream (REFUSED_STREAM); passed on for a retry");
@@ -89,8 +88,11 @@ asio::awaitable<void> Session::forward_mux(Stream& s, const http::Head& out, boo
     refuse(s, 502, close, why, gatehouse::Reason::ok);
     co_return;
   }
-  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, s.id,
-                            call.reset ? client_code_of(*call.reset) : std::uint32_t{NGHTTP2_INTERNAL_ERROR});
+  const std::uint32_t code =
+      call.reset && call.failure.empty() ? client_code_of(*call.reset) : std::uint32_t{NGHTTP2_INTERNAL_ERROR};
+  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, s.id, code == NGHTTP2_REFUSED_STREAM
+                                                                         ? std::uint32_t{NGHTTP2_INTERNAL_ERROR}
+                                                                         : code);
   wake_writer_.notify();
   log(s, close, why);
 }
@@ -133,7 +135,7 @@ asio::awaitable<void> Session::relay_mux(Stream& s, MuxCall& call) {
       more_output(s);
     }
     if (s.response_started && call.ended && call.data.empty()) {
-      s.trailers_out = call.trailers;
+      s.trailers_out = response_trailers(call.trailers, facts_.http, s.request.is_grpc());
       s.out_done = s.response_done = true;
       more_output(s);
       co_return;

@@ -1,6 +1,8 @@
 #include "proxy/h2/response_fields.hpp"
 
 #include "common/percent_encode.hpp"
+#include "proxy/http/identity_headers.hpp"
+#include "proxy/http/rewrite.hpp"
 #include "tls/identity.hpp"
 
 namespace gatehouse::proxy::h2 {
@@ -43,6 +45,16 @@ Fields upstream_request_fields(const http::Head& request, bool te_trailers, bool
   }
   if (out[2].value.empty()) out.erase(out.begin() + 2);  // no Host: no :authority
   if (te_trailers) out.push_back({"te", "trailers"});
+  return out;
+}
+
+Fields response_trailers(const Fields& trailers, const conf::HttpSettings& http, bool grpc) {
+  Fields out;
+  for (const auto& t : trailers) {
+    const bool passes = grpc ? !http::is_client_identity_header(t.name) && !http::is_framing_or_hop_header(t.name)
+                             : http::trailer_allowed(t.name, http);
+    if (passes) out.push_back(t);
+  }
   return out;
 }
 

@@ -26,6 +26,11 @@ Fields trailer_fields(const std::vector<http::Header>& trailers);
 // and TE left out, then `te: trailers` when the client asked for trailers (gRPC requires it).
 Fields upstream_request_fields(const http::Head& request, bool te_trailers, bool over_tls);
 
+// An HTTP/2 upstream's trailers as the client gets them: never identity or framing fields; for
+// gRPC, the rest (grpc-status, grpc-message and the call's trailing metadata); otherwise only the
+// listener's allowed_trailers, as from an HTTP/1.1 upstream.
+Fields response_trailers(const Fields& trailers, const conf::HttpSettings& http, bool grpc);
+
 // Our own answer: status, content-type, content-length.
 Fields answer_fields(const http::Response& response);
 

@@ -118,8 +118,11 @@ asio::awaitable<void> Session::read_loop() {
         close_ = close_.value_or(tasks_ > 0 ? Close::client_error : Close::client_closed);
       else if (ec != asio::error::operation_aborted)
         close_ = close_.value_or(Close::client_error), close_detail_ = ec.message();
-      // A gentle end (idle, drained): tell the client which streams were served.
+      // A gentle end (idle, drained): tell the client which streams were served. A client that
+      // went away reads nothing more: its streams end now (their upstream streams are reset),
+      // not at idle_timeout.
       if (!close_ || *close_ != Close::client_error) go_away_gently();
+      else abort_streams();
       break;
     }
     const ssize_t used = nghttp2_session_mem_recv(session_.get(), buf.data(), n);

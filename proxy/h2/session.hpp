@@ -34,6 +34,10 @@
 
 namespace gatehouse::proxy::h2 {
 
+// Response bytes waiting for the client's window, per stream: a client that stops reading holds at
+// most this much of ours per stream (and max_concurrent_streams streams).
+inline constexpr std::size_t kMaxBuffered = 64 * 1024;
+
 // Where a stream's requests go: the route's upstream (null for no route) in this snapshot.
 struct UpstreamTarget {
   const UpstreamRuntime* upstream = nullptr;

@@ -5,29 +5,13 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/this_coro.hpp>
 
+#include "proxy/h2/header_block.hpp"
 #include "proxy/h2/session.hpp"
 #include "proxy/http/request_reader.hpp"
 #include "proxy/http/request_record.hpp"
 #include "proxy/http/whoami_answer.hpp"
 
 namespace gatehouse::proxy::h2 {
-namespace {
-
-// Response bytes waiting for the client's window, per stream: a client that stops reading holds at
-// most this much of ours per stream (and max_concurrent_streams streams).
-constexpr std::size_t kMaxBuffered = 64 * 1024;
-
-std::vector<nghttp2_nv> nv_of(const Fields& fields) {
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(fields.size());
-  for (const auto& f : fields)  // nghttp2 copies them when the frame is submitted
-    nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(f.name.data())),
-                  reinterpret_cast<std::uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(), f.value.size(),
-                  NGHTTP2_NV_FLAG_NONE});
-  return nv;
-}
-
-}  // namespace
 
 asio::awaitable<void> Session::serve_stream(Stream& s) {
   co_await asio::this_coro::throw_if_cancelled(false);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "proxy/h2/header_block.hpp"
 #include "proxy/h2/upstream_pool.hpp"
 
 namespace gatehouse::proxy::h2 {
@@ -15,24 +16,8 @@ namespace {
 
 constexpr std::size_t kMaxStreams = 128;                    // per connection, whatever the upstream allows
 constexpr std::uint32_t kStreamWindow = 256 * 1024;        // response bytes a slow client's stream may hold
-constexpr std::int32_t kConnectionWindow = 16 * 1024 * 1024;
+constexpr std::int32_t kConnectionWindow = 16 * 1024 * 1024;  // handed back as bytes arrive
 constexpr std::size_t kWriteBatch = 64 * 1024;
-
-// Credentials never enter the connection's compression table (RFC 7541 7.1.3): the connection
-// carries other clients' streams, and nothing one client sends may be probed through another's.
-bool never_indexed(std::string_view name) {
-  return name == "authorization" || name == "proxy-authorization" || name == "cookie";
-}
-
-std::vector<nghttp2_nv> nv_of(const Fields& fields) {
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(fields.size());
-  for (const auto& f : fields)  // nghttp2 copies them when the frame is submitted
-    nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(f.name.data())),
-                  reinterpret_cast<std::uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(), f.value.size(),
-                  static_cast<std::uint8_t>(never_indexed(f.name) ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)});
-  return nv;
-}
 
 MuxConnection& self_of(void* p) { return *static_cast<MuxConnection*>(p); }
 
@@ -58,6 +43,7 @@ asio::awaitable<UpstreamLink::Opened> MuxConnection::open(const UpstreamRuntime&
     opened.close = Close::upstream_error;
     opened.detail = "could not start an HTTP/2 session";
   }
+  opened_ = opened;
   settled_.cancel();
   if (!opened.ok) {
     close("");
@@ -91,6 +77,7 @@ bool MuxConnection::start_session() {
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(http::kResponseLimits.max_head_size)},
   };
   if (nghttp2_submit_settings(raw, NGHTTP2_FLAG_NONE, settings, std::size(settings)) != 0) return false;
   return nghttp2_session_set_local_window_size(raw, NGHTTP2_FLAG_NONE, 0, kConnectionWindow) == 0;
@@ -128,6 +115,7 @@ void MuxConnection::close(const std::string& why) {
 
 void MuxConnection::when_idle() {
   if (phase_ != Phase::open || !calls_.empty()) return;
+  if (close_after_use_ && streams_opened_ > 0) retiring_ = true;
   if (retiring_ || nghttp2_session_check_request_allowed(session_.get()) == 0) {
     const auto keep = shared_from_this();  // the pool may hold the last reference
     // GOAWAY, then nghttp2 wants nothing more and the writer closes the connection.
@@ -151,6 +139,7 @@ std::int32_t MuxConnection::submit(MuxCall& call, const Fields& fields, bool has
   const std::int32_t id = nghttp2_submit_request(session_.get(), nullptr, nv.data(), nv.size(),
                                                  has_body ? &body : nullptr, nullptr);
   if (id > 0) {
+    ++streams_opened_;
     calls_[id] = &call;
     idle_.disarm();
     wake_writer_.notify();
@@ -178,10 +167,10 @@ void MuxConnection::reset(std::int32_t id, std::uint32_t code) {
 }
 
 void MuxConnection::consumed(std::int32_t id, std::size_t n) {
-  if (phase_ != Phase::open || n == 0) return;
-  // A closed stream's bytes still count against the connection's window.
-  if (id <= 0 || nghttp2_session_consume(session_.get(), id, n) != 0)
-    nghttp2_session_consume_connection(session_.get(), n);
+  if (phase_ != Phase::open || n == 0 || id <= 0) return;
+  // Only the stream's window: the connection's came back when the bytes arrived (on_data_chunk),
+  // so streams whose clients do not read can never starve the others on the connection.
+  nghttp2_session_consume_stream(session_.get(), id, n);
   wake_writer_.notify();
 }
 
@@ -243,9 +232,20 @@ asio::awaitable<void> MuxConnection::write_loop(std::shared_ptr<MuxConnection> /
 int MuxConnection::on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
                              std::size_t namelen, const std::uint8_t* value, std::size_t valuelen, std::uint8_t,
                              void* p) {
-  if (MuxCall* call = self_of(p).find(frame->hd.stream_id))
-    call->incoming_.push_back({std::string(reinterpret_cast<const char*>(name), namelen),
-                               std::string(reinterpret_cast<const char*>(value), valuelen)});
+  MuxCall* call = self_of(p).find(frame->hd.stream_id);
+  if (!call) return 0;
+  // An upstream's header block is held to the HTTP/1.1 response limits: a few bytes of HPACK
+  // references can stand for megabytes of fields (an HPACK bomb from a hostile upstream).
+  call->incoming_bytes_ += namelen + valuelen + 32;  // RFC 7541's 32 bytes of overhead per field
+  if (call->incoming_bytes_ > http::kResponseLimits.max_head_size ||
+      call->incoming_.size() >= http::kResponseLimits.max_headers) {
+    call->failure = "the upstream's response head is over " + std::to_string(http::kResponseLimits.max_head_size) +
+                    " bytes or " + std::to_string(http::kResponseLimits.max_headers) + " fields";
+    call->incoming_.clear();
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets this stream only
+  }
+  call->incoming_.push_back({std::string(reinterpret_cast<const char*>(name), namelen),
+                             std::string(reinterpret_cast<const char*>(value), valuelen)});
   return 0;
 }
 
@@ -257,6 +257,7 @@ int MuxConnection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, v
   if (frame->hd.type == NGHTTP2_HEADERS) {
     Fields fields;
     fields.swap(call->incoming_);
+    call->incoming_bytes_ = 0;
     if (call->head.empty()) {
       // nghttp2 checked the block: ":status" comes first. An interim (1xx) response is dropped.
       const int status = fields.empty() ? 0 : std::atoi(fields.front().value.c_str());
@@ -275,11 +276,11 @@ int MuxConnection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, v
 int MuxConnection::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t stream_id, const std::uint8_t* data,
                                  std::size_t len, void* p) {
   MuxConnection& c = self_of(p);
+  // The connection's window comes back at once; each stream's only as its client takes the bytes
+  // (MuxCall::take), which bounds what a stream holds to its window (kStreamWindow).
+  nghttp2_session_consume_connection(c.session_.get(), len);
   MuxCall* call = c.find(stream_id);
-  if (!call) {  // given up: its bytes go nowhere, but the connection's window comes back
-    nghttp2_session_consume_connection(c.session_.get(), len);
-    return 0;
-  }
+  if (!call) return 0;  // given up: its bytes go nowhere
   call->data.append(reinterpret_cast<const char*>(data), len);
   call->changed();
   return 0;

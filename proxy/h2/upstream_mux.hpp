@@ -25,6 +25,7 @@
 #include "proxy/h2/event.hpp"
 #include "proxy/h2/nghttp2_ptr.hpp"
 #include "proxy/h2/response_fields.hpp"
+#include "proxy/http/exchange_parts.hpp"
 #include "proxy/upstream_link.hpp"
 
 namespace gatehouse::proxy {
@@ -75,11 +76,16 @@ class MuxConnection : public std::enable_shared_from_this<MuxConnection> {
   const std::string& endpoint() const { return endpoint_; }
   bool connecting() const { return phase_ == Phase::connecting; }
   bool closed() const { return phase_ == Phase::closed; }
+  // Why opening it failed (ok when it did not): the streams that waited for it get the same answer.
+  const UpstreamLink::Opened& opened() const { return opened_; }
   // Open, not going away, and below the upstream's SETTINGS_MAX_CONCURRENT_STREAMS (and ours).
   bool has_room() const;
   std::size_t active() const { return calls_.size(); }
   asio::steady_timer& settled() { return settled_; }  // its waits end when connecting ends
   void retire();                         // no new streams; it closes when its last one ends
+  // For an older generation than the worker's (opened by a connection accepted before a reload):
+  // it closes once the streams it was opened for are done, not after kMuxIdle.
+  void close_after_use() { close_after_use_ = true; }
   void close(const std::string& why);    // now: every call still open fails with `why`
 
  private:
@@ -117,7 +123,9 @@ class MuxConnection : public std::enable_shared_from_this<MuxConnection> {
   asio::steady_timer settled_;  // never expires: cancelled when connecting ends, waking every waiter
   Deadline idle_;
   Phase phase_ = Phase::connecting;
-  bool retiring_ = false;
+  bool retiring_ = false, close_after_use_ = false;
+  std::uint64_t streams_opened_ = 0;
+  UpstreamLink::Opened opened_;
   std::string endpoint_;
 };
 
@@ -176,6 +184,7 @@ class MuxCall {
   bool body_end_ = false;
   Fields body_trailers_, sent_trailers_;
   Fields incoming_;  // the fields of the header block being received
+  std::size_t incoming_bytes_ = 0;
 };
 
 }  // namespace gatehouse::proxy::h2

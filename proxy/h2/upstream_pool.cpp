@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "proxy/h2/upstream_mux.hpp"
+#include "proxy/worker_context.hpp"
 
 namespace gatehouse::proxy::h2 {
 
@@ -23,11 +24,15 @@ asio::awaitable<MuxAcquired> MuxPool::acquire(WorkerContext& worker, std::uint64
       if (c->connecting() && !opening) opening = c;
     }
     if (!opening) break;
-    // One connection at a time is opened per key: the streams that come meanwhile wait for it.
+    // One connection at a time is opened per key: the streams that come meanwhile wait for it,
+    // and share its failure (a dead upstream costs them one connect_timeout, not one each).
     asio::error_code ignored;
     co_await opening->settled().async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (opening->closed() && !opening->opened().ok && !opening->opened().detail.empty())
+      co_return MuxAcquired{nullptr, opening->opened()};
   }
   auto connection = std::make_shared<MuxConnection>(worker, *this, key, co_await asio::this_coro::executor);
+  if (generation < worker.generation) connection->close_after_use();  // a reload retired its generation
   connections_.push_back(connection);
   UpstreamLink::Opened opened = co_await connection->open(up, state, preface);
   if (!opened.ok) co_return MuxAcquired{nullptr, std::move(opened)};

@@ -39,6 +39,14 @@ asio::awaitable<After> Exchange<Client, Upstream>::forward_http2(const h2::MuxTa
     co_return After::end(Close::upstream_error);
   }
   if (out.framing == Framing::none) request_done_ = true;
+  // The body goes up as DATA, its trailers as HTTP/2 trailers: no chunk framing in between.
+  s_.request.emit_chunk_framing(false);
+  const std::string* expect = in.find("expect");
+  if (expect && has_token(*expect, "100-continue") && !request_done_ &&
+      !co_await to_client("HTTP/1.1 100 Continue\r\n\r\n")) {  // the upstream's own 100 is not passed on
+    log(failure_->close, failure_->detail);
+    co_return After::end(failure_->close);
+  }
   IdleWatch idle(ex);
   idle_ = &idle;
   idle.start(s_.facts.idle_timeout, [this, &response_side, &request_side] {
@@ -49,6 +57,7 @@ asio::awaitable<After> Exchange<Client, Upstream>::forward_http2(const h2::MuxTa
   co_await (send_body_http2(call, request_side) && relay_http2(call, response_side));
   idle.stop();
   idle_ = nullptr;
+  s_.request.emit_chunk_framing(true);  // the next request may go to an HTTP/1.1 hop
   if (failure_) {
     if (!response_started_)
       co_await send(bad_gateway(in, "upstream_error", "The service behind this address failed to answer."), true);

@@ -2,8 +2,11 @@
 """Checks deploy/: the systemd units (the proxy, and the daily CRL timer and its service) pass
 `systemd-analyze verify`, the Kubernetes manifests
 parse and wire together (labels, ports, probes, grace period versus drain time, the ticket-key
-Secret), and the ConfigMap's config passes `gatehouse check` against a PKI made for it.
-Usage: check_deploy.py SOURCE_DIR GATEHOUSE_BINARY"""
+Secret), and the ConfigMap's config passes `gatehouse check` against a PKI made for it. The
+load-test Job (bench-job.yaml) is an Indexed Job whose pods' command, run here for each index,
+gives gatehouse-bench its shard, the shared start and its own results file, and those arguments
+pass gatehouse-bench's own checks.
+Usage: check_deploy.py SOURCE_DIR GATEHOUSE_BINARY GATEHOUSE_BENCH_BINARY"""
 import os
 import pathlib
 import re
@@ -14,7 +17,7 @@ import tempfile
 
 import yaml
 
-source, binary = pathlib.Path(sys.argv[1]), sys.argv[2]
+source, binary, bench = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 deploy = source / "deploy"
 failures = []
 
@@ -26,6 +29,54 @@ def check(ok, what):
 
 def run(*args, cwd=None):
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+
+
+def check_bench_job(job, tmp):
+    """The Indexed Job of docs/load-testing.md: N pods started together, each one shard."""
+    spec, pod = job["spec"], job["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    env = {e["name"]: e["value"] for e in c["env"]}
+    shards = int(env["SHARDS"])
+    check(spec["completionMode"] == "Indexed", "the bench Job is Indexed")
+    check(spec["completions"] == shards == spec["parallelism"], "the bench Job runs SHARDS pods, all at once")
+    check(spec["backoffLimit"] == 0 and pod["restartPolicy"] == "Never", "a failed shard is not run again, late")
+    check(pod["securityContext"]["runAsNonRoot"], "the bench pods run as non-root")
+    check("gatehouse-bench" in (deploy / "Dockerfile").read_text(), "the image carries gatehouse-bench")
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    # The pod's script, run for every index with gatehouse-bench replaced by a recorder.
+    fake_bin = tmp / "fake-bin"
+    fake_bin.mkdir()
+    (fake_bin / "gatehouse-bench").write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "$RECORD"\n')
+    os.chmod(fake_bin / "gatehouse-bench", 0o755)
+    ca = tmp / "bench-ca"
+    for args in (["init", str(ca), "--name", "Bench Root"], ["intermediate", str(ca), "--name", "Bench Inter"]):
+        run(binary, "ca", *args)
+    start_at = "2030-01-01T00:00:00Z"
+    for index in range(shards):
+        record = tmp / ("args-%d" % index)
+        script = c["args"][0]
+        run_env = dict(os.environ, **env)
+        run_env.update(JOB_COMPLETION_INDEX=str(index), START_AT=start_at, HOLD_SECONDS="0", RECORD=str(record),
+                       PATH=str(fake_bin) + ":" + os.environ["PATH"])
+        done = subprocess.run(c["command"] + [script], env=run_env, capture_output=True, text=True)
+        check(done.returncode == 0 and "results ready" in done.stdout, "the bench pod's script runs: " + done.stderr)
+        args = record.read_text().splitlines() if record.exists() else []
+        check(args[args.index("--shard") + 1] == "%d/%d" % (index, shards) if "--shard" in args else False,
+              "pod %d is shard %d/%d" % (index, index, shards))
+        check(args[args.index("--start-at") + 1] == start_at if "--start-at" in args else False,
+              "pod %d starts at the shared START_AT" % index)
+        out = args[args.index("--out") + 1] if "--out" in args else ""
+        check(out.startswith(mounts["results"] + "/") and str(index) in out, "pod %d writes its own results" % index)
+        if index == 0:
+            # The real gatehouse-bench accepts them all: it stops only at reaching the target.
+            real = [a.replace("/etc/bench-ca/ca.crt", str(ca / "root.pem"))
+                     .replace("/etc/bench-ca/tls.crt", str(ca / "intermediate.pem"))
+                     .replace("/etc/bench-ca/tls.key", str(ca / "private" / "intermediate.key"))
+                     .replace(mounts["results"], str(tmp)) for a in args]
+            real[0] = "127.0.0.1:1"
+            tried = run(bench, *real)
+            check(tried.returncode == 2 and "cannot connect to 127.0.0.1:1" in tried.stderr,
+                  "gatehouse-bench accepts the Job's arguments: " + tried.stderr)
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -120,6 +171,8 @@ with tempfile.TemporaryDirectory() as tmp:
     (etc / "gatehouse.toml").write_text(config_text)
     checked = run(binary, "check", "-c", str(etc / "gatehouse.toml"))
     check(checked.returncode == 0, "gatehouse check on the ConfigMap's config: " + checked.stdout + checked.stderr)
+
+    check_bench_job(docs[("Job", "gatehouse-bench")], tmp)
 
 for f in failures:
     print("FAILED:", f)

@@ -61,18 +61,25 @@ class H2Client:
         self.flush()
         return sid
 
-    def wait(self, *sids):
-        """Reads until every stream in `sids` ended or was reset (or the connection went away)."""
-        while not all(self.responses[s].ended or self.responses[s].reset is not None for s in sids):
-            if self.goaway is not None:
-                break
+    def read_until(self, done):
+        """Reads and handles frames until done() (or the connection went away)."""
+        while not done() and self.goaway is None:
             data = self.tls.recv(65536)
             if not data:
                 break
             for event in self.conn.receive_data(data):
                 self.on(event)
             self.flush()
+
+    def wait(self, *sids):
+        """Reads until every stream in `sids` ended or was reset (or the connection went away)."""
+        self.read_until(lambda: all(self.responses[s].ended or self.responses[s].reset is not None for s in sids))
         return [self.responses[s] for s in sids]
+
+    def wait_for_head(self, sid):
+        """Reads until stream `sid`'s response head arrived (or it was reset)."""
+        r = self.responses[sid]
+        self.read_until(lambda: r.headers or r.reset is not None)
 
     def until_goaway(self):
         """Reads until the server's GOAWAY (its error code) or the end of the connection (None)."""

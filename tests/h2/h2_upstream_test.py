@@ -13,16 +13,25 @@ Checked, with curl --http2 and hyper-h2 as clients:
   even for the upstream's NO_ERROR: a cut response never looks complete); a client's reset cancels the upstream stream (CANCEL), and
   the shared connection lives on; gatehouse_http2_streams_reset_total counts both by who;
 - a reload moves new streams to a new upstream connection and closes the old one;
-- HTTP/1.1 clients (curl --http1.1, a raw request) reach both: bodies whole, trailers chunked,
-  an upstream's reset a 502;
+- HTTP/1.1 clients (curl --http1.1, a raw request) reach both: bodies whole (a chunked upload
+  dechunked, its trailer an HTTP/2 trailer), trailers chunked, 100-continue answered, an
+  upstream's reset a 502;
+- the upstream's trailers pass as allowed_trailers says; a response head over the limits is a 502
+  for its stream alone;
+- one client that stops reading many streams, then goes away, never starves another client on
+  the shared connection;
+- a silent upstream fails every waiting request within one connect_timeout, not one after another;
 - an upstream that does not agree to h2 in ALPN gets a 502 whose log line says so.
 Ports are 0 or read; the waits are on conditions.
 """
 import json
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -47,7 +56,7 @@ class NodeH2:
         self.process.wait(timeout=30)
 
 
-def config(work, tls_port, plain_port, http1_port):
+def config(work, tls_port, plain_port, http1_port, silent_port):
     path = work / "gatehouse.toml"
     path.write_text(f"""
 [server]
@@ -63,8 +72,14 @@ mode = "http"
   [listener.http]
   allowed_trailers = ["x-checksum"]
   [listener.tls]
-  certificates = [ {{ cert = "ca/issued/site-chain.pem", key = "ca/issued/site.key" }} ]
+  certificates = [ {{ cert = "ca/issued/site-chain.pem", key = "ca/issued/site.key" }},
+                   {{ cert = "ca/issued/silent-chain.pem", key = "ca/issued/silent.key" }} ]
   client_ca = "ca/root.pem"
+  [[listener.route]]
+  name = "silent"
+  sni = ["d.gatehouse.test"]
+  upstream = "silent"
+  allow = [ {{ ou = "testers" }} ]
   [[listener.route]]
   name = "secure"
   sni = ["{SITE_A}"]
@@ -95,6 +110,15 @@ protocol = "h2c"
 endpoints = ["127.0.0.1:{plain_port}"]
 
 [[upstream]]
+name = "silent"
+protocol = "h2"
+connect_timeout = "1s"
+endpoints = ["127.0.0.1:{silent_port}"]
+  [upstream.tls]
+  ca = "ca/root.pem"
+  server_name = "upstream.gatehouse.test"
+
+[[upstream]]
 name = "not-h2"
 protocol = "h2"
 endpoints = ["127.0.0.1:{http1_port}"]
@@ -115,26 +139,87 @@ def curl11(pki, port, site, path, *args, data=None):
     return int(status), body
 
 
-def http11_raw(pki, port, site, path):
+def http11_raw(pki, port, site, path, method="GET", extra="", body="", wait_for_continue=False):
     """One HTTP/1.1 request as alice over ALPN http/1.1; the raw response, to its end."""
     tls = connect(port, site, pki.context("alice"), alpn=("http/1.1",))
-    tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {site}\r\nConnection: close\r\n\r\n".encode())
+    tls.sendall(f"{method} {path} HTTP/1.1\r\nHost: {site}\r\nConnection: close\r\n{extra}\r\n".encode())
     raw = b""
+    if wait_for_continue:  # the body only after the interim response, as a careful client does
+        while b"\r\n\r\n" not in raw and (chunk := tls.recv(65536)):
+            raw += chunk
+    tls.sendall(body.encode())
     while chunk := tls.recv(65536):
         raw += chunk
     tls.close()
     return raw
 
 
-def wait_for_head(client, sid):
-    """Reads until stream `sid`'s response head arrived."""
-    while not client.responses[sid].headers and client.responses[sid].reset is None:
-        data = client.tls.recv(65536)
-        if not data:
-            return
-        for event in client.conn.receive_data(data):
-            client.on(event)
-        client.flush()
+def dechunk(body):
+    """A chunked body's bytes (trailers dropped)."""
+    out = b""
+    while True:
+        size, _, body = body.partition(b"\r\n")
+        n = int(size.split(b";")[0], 16)
+        if n == 0:
+            return out
+        out, body = out + body[:n], body[n + 2:]
+
+
+class SilentUpstream:
+    """Accepts TCP connections and never says a word: a TLS handshake that never completes."""
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port, self.held = self.sock.getsockname()[1], []
+        threading.Thread(target=self.hold, daemon=True).start()
+
+    def hold(self):
+        while True:
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+
+def starve_then_serve(pki, port, site):
+    """A client that opens many streams, reads none of them and goes away never starves another."""
+    alice = H2Client(port, site, pki.context("alice"))
+    ids = [alice.request(site, "/big?n=300000") for _ in range(80)]  # each over its 256 KiB window
+    # Every head arrived: the upstream is sending them all. Nothing is read past the heads (hyper-h2
+    # gives no window back unless on() acknowledges data, which read_until does: so stop reading).
+    alice.read_until(lambda: all(alice.responses[i].headers for i in ids))
+    alice.tls.close()
+    bob = H2Client(port, site, pki.context("bob"))
+    r = bob.get(site, "/big?n=300000")
+    check(r.status == 200 and len(r.body) == 300000,
+          f"{site}: served beside a starving client: {r.status} {len(r.body)} {r.body[:600]!r}")
+    bob.close()
+
+
+def check_hop_details(pki, port, site):
+    """What the attack review found (each fixed): framing, trailers, limits, 100-continue."""
+    # A chunked HTTP/1.1 upload reaches an HTTP/2 upstream as its bytes and its trailer, no framing.
+    raw = http11_raw(pki, port, site, "/echo", method="POST",
+                     extra="Transfer-Encoding: chunked\r\n", body="5\r\nhello\r\n3\r\nabc\r\n0\r\n"
+                                                                  "x-checksum: 1\r\n\r\n")
+    echoed = json.loads(dechunk(raw.split(b"\r\n\r\n", 1)[1])) if b" 200 " in raw.split(b"\r\n", 1)[0] else {}
+    check(echoed.get("body") == "helloabc" and echoed.get("trailers", {}).get("x-checksum") == "1",
+          f"{site}: a chunked upload, dechunked with its trailer: {raw[:300]!r}")
+    # Expect: 100-continue gets our 100 before the body is read.
+    raw = http11_raw(pki, port, site, "/echo", method="POST", extra="Content-Length: 5\r\nExpect: 100-continue\r\n",
+                     body="hello", wait_for_continue=True)
+    check(raw.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200"), f"{site}: 100-continue: {raw[:120]!r}")
+    # The upstream's trailers pass only when allowed, as from an HTTP/1.1 upstream.
+    c = H2Client(port, site, pki.context("alice"))
+    t = c.get(site, "/trailers")
+    check(t.trailers.get("x-checksum", "").startswith("sum-") and "x-client-cn" not in t.trailers and
+          "x-not-allowed" not in t.trailers, f"{site}: HTTP/2 client, the upstream's trailers filtered: {t.trailers}")
+    # A response head over the limits is a 502 for that stream; the connection serves on.
+    big = c.get(site, "/many-fields")
+    check(big.status == 502, f"{site}: a response head of 1100 fields: {big.status}")
+    check(c.get(site, "/who").status == 200, f"{site}: the next stream after an oversized head")
+    c.close()
 
 
 def main():
@@ -147,7 +232,10 @@ def main():
         secure = NodeH2(pki.ca / "issued/upstream-chain.pem", pki.ca / "issued/upstream.key")
         plain = NodeH2()
         http1 = NodeH2(pki.ca / "issued/upstream-chain.pem", pki.ca / "issued/upstream.key", "http1")
-        proxy = RunningProxy(gatehouse, config(work, secure.port, plain.port, http1.port))
+        run(gatehouse, "ca", "issue", pki.ca, "--profile", "server", "--cn", "d.gatehouse.test", "--name", "silent",
+            "--san", "dns:d.gatehouse.test")
+        silent = SilentUpstream()
+        proxy = RunningProxy(gatehouse, config(work, secure.port, plain.port, http1.port, silent.port))
         port = proxy.ports["web"]
 
         def client(site, who):
@@ -191,7 +279,7 @@ def main():
                           f"{late.status} {late.reset}")
                 # A client's reset, to the upstream; the shared connection lives on.
                 sid = alice.request(site, "/hang")
-                wait_for_head(alice, sid)  # the upstream has the stream: it answered the head
+                alice.wait_for_head(sid)  # the upstream has the stream: it answered the head
                 alice.conn.reset_stream(sid, error_code=CANCEL)
                 alice.flush()
                 closed = []
@@ -219,11 +307,24 @@ def main():
                       f"{site}: trailers to an HTTP/1.1 client, chunked: {raw[-200:]!r}")
                 status, _ = curl11(pki, port, site, "/reset?code=2")
                 check(status == 502, f"{site}: HTTP/1.1, the upstream reset the stream: {status}")
+                check_hop_details(pki, port, site)
 
             with urllib.request.urlopen(f"http://127.0.0.1:{proxy.admin_port}/metrics", timeout=10) as r:
                 text = r.read().decode()
             resets = {by: metric(text, "gatehouse_http2_streams_reset_total", by=by) for by in ("client", "upstream")}
             check(resets["client"] >= 2 and resets["upstream"] >= 8, f"resets counted by who: {resets}")
+
+            starve_then_serve(pki, port, SITE_B)
+
+            # A silent upstream: every waiting stream fails within one connect_timeout.
+            c = client("d.gatehouse.test", "alice")
+            started = time.monotonic()
+            ids = [c.request("d.gatehouse.test", f"/who?n={i}") for i in range(6)]
+            answers = c.wait(*ids)
+            took = time.monotonic() - started
+            c.close()
+            check(all(a.status == 502 for a in answers) and took < 3.5,
+                  f"a silent upstream: {[a.status for a in answers]} after {took:.1f} s (connect_timeout 1 s)")
 
             # A reload: new streams on a new upstream connection, the old one closed once idle.
             before = json.loads(client(SITE_A, "alice").get(SITE_A, "/who").body)["session"]

@@ -7,7 +7,8 @@
 // headers; /trailers the same with an x-checksum trailer; /reset?code=N resets the stream with N
 // before answering; /reset-late?code=0|2 sends the head and some body, then resets (NO_ERROR or INTERNAL_ERROR); /hang sends
 // its head and nothing more; /closed lists the streams the client (Gatehouse) reset, with their codes; /sessions
-// says how many connections were opened and how many are still open.
+// says how many connections were opened and how many are still open; /big?n=N answers N bytes;
+// /many-fields answers a head of 1100 fields; /echo answers the request body and its trailers.
 'use strict';
 const http2 = require('http2');
 const fs = require('fs');
@@ -47,6 +48,26 @@ function handler(stream, headers) {
     case '/hang':  // the head, then nothing until the client gives up
       stream.respond({ ':status': 200, 'content-type': 'text/plain' });
       return;
+    case '/big':  // n bytes, for the clients that never read them
+      stream.endedByUs = true;
+      stream.respond({ ':status': 200, 'content-type': 'application/octet-stream' });
+      stream.end(Buffer.alloc(Number(url.searchParams.get('n') || '1048576'), 'b'));
+      return;
+    case '/many-fields': {  // a response head over Gatehouse's limit of fields
+      const head = { ':status': 200 };
+      for (let i = 0; i < 1100; i++) head['x-f' + i] = 'v';
+      return answer(200, 'never seen', head);
+    }
+    case '/echo':  // the request body as it arrived, and its trailers
+      stream.on('trailers', (t) => { stream.requestTrailers = t; });
+      stream.on('end', () => {
+        stream.endedByUs = true;
+        stream.respond({ ':status': 200, 'content-type': 'application/json' });
+        stream.end(JSON.stringify({ body: Buffer.concat(stream.chunks || []).toString('latin1'),
+                                    trailers: stream.requestTrailers || {} }));
+      });
+      stream.on('data', (d) => { (stream.chunks = stream.chunks || []).push(d); });
+      return;
     case '/closed':
       return answer(200, JSON.stringify(closedByPeer));
     case '/sessions':
@@ -54,7 +75,8 @@ function handler(stream, headers) {
     case '/trailers':
       stream.endedByUs = true;
       stream.respond({ ':status': 200, 'content-type': 'application/json' }, { waitForTrailers: true });
-      stream.on('wantTrailers', () => stream.sendTrailers({ 'x-checksum': 'sum-' + who().length }));
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'x-checksum': 'sum-' + who().length,
+                                                            'x-client-cn': 'admin', 'x-not-allowed': 'no' }));
       stream.end(who());
       return;
     default:
