@@ -81,6 +81,18 @@ nginx_tls="    ssl_protocols TLSv1.2 TLSv1.3;
 # keepalive_requests bounds the requests of an HTTP/2 connection too (1000 by default); 128 idle
 # upstream connections: the 64 streams in flight never close one for want of room. Included by
 # nginx.conf, and alone by nginx-h2.conf (compare.sh h2: no other port needs to be free).
+# What both nginx configs begin with: one worker, and the http block's first lines.
+nginx_head="daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 16384;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx;
+  uwsgi_temp_path $tmp/nginx; scgi_temp_path $tmp/nginx;"
 cat >"$tmp/nginx/h2.conf" <<EOF
   keepalive_requests 1000000;
   upstream http1 { server 127.0.0.1:17080; keepalive 128; keepalive_requests 1000000; }
@@ -97,16 +109,7 @@ $nginx_tls
   }
 EOF
 cat >"$tmp/nginx/nginx-h2.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx;
-  uwsgi_temp_path $tmp/nginx; scgi_temp_path $tmp/nginx;
+$nginx_head
   include $tmp/nginx/h2.conf;
 }
 EOF
@@ -114,17 +117,7 @@ nginx_stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
 {
   [ -f "$nginx_stream_module" ] && echo "load_module $nginx_stream_module;"
   cat <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-worker_rlimit_nofile 16384;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx;
-  uwsgi_temp_path $tmp/nginx; scgi_temp_path $tmp/nginx;
+$nginx_head
   ssl_session_tickets on;
   server {
     listen 127.0.0.1:19443 ssl;
