@@ -27,7 +27,7 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from h2_setup import SITE_A, SITE_B, NodeUpstream, Pki  # noqa: E402
+from h2_setup import SITE_A, SITE_B, NodeUpstream, Pki, h2_listener  # noqa: E402
 from checks import FAILURES, check  # noqa: E402  (tests/support, on the path h2_setup set)
 from running_proxy import RunningProxy  # noqa: E402
 
@@ -52,20 +52,7 @@ def grpc_server():
 
 def write_config(work, node_port, grpc_port):
     config = work / "gatehouse.toml"
-    config.write_text(f"""
-[admin]
-listen = "127.0.0.1:0"
-
-[[listener]]
-name = "h2"
-listen = "127.0.0.1:0"
-mode = "http"
-alpn = ["h2", "http/1.1"]
-  [listener.tls]
-  certificates = [ {{ cert = "ca/issued/site-chain.pem", key = "ca/issued/site.key" }} ]
-  client_ca = "ca/root.pem"
-  verify = "optional"
-  [[listener.route]]
+    config.write_text(h2_listener() + f"""  [[listener.route]]
   name = "a"
   sni = ["{SITE_A}"]
   upstream = "node"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from h2_frames import FrameClient  # noqa: E402
-from h2_setup import SITE_A, NodeUpstream, Pki, metric, upstream_saw  # noqa: E402
+from h2_setup import SITE_A, NodeUpstream, Pki, h2_listener, metric, upstream_saw  # noqa: E402
 from checks import FAILURES, check, run  # noqa: E402  (tests/support, on the path h2_setup set)
 from running_proxy import RunningProxy  # noqa: E402
 
@@ -42,25 +42,7 @@ FIRST, REST = 150 * 1024, 50 * 1024  # FIRST > half the stream window (256 KiB):
 
 def write_config(work, upstream_port):
     config = work / "gatehouse.toml"
-    config.write_text(f"""
-[server]
-workers = 1
-drain_timeout = "60s"
-
-[admin]
-listen = "127.0.0.1:0"
-
-[[listener]]
-name = "h2"
-listen = "127.0.0.1:0"
-mode = "http"
-alpn = ["h2", "http/1.1"]
-  [listener.tls]
-  certificates = [ {{ cert = "ca/issued/site-chain.pem", key = "ca/issued/site.key" }} ]
-  client_ca = "ca/root.pem"
-  crl = "ca/crl.pem"
-  verify = "optional"
-  [[listener.route]]
+    config.write_text(h2_listener('  crl = "ca/crl.pem"') + f"""  [[listener.route]]
   name = "a"
   sni = ["{SITE_A}"]
   upstream = "node"
@@ -69,6 +51,10 @@ alpn = ["h2", "http/1.1"]
 [[upstream]]
 name = "node"
 endpoints = ["127.0.0.1:{upstream_port}"]
+
+[server]
+workers = 1
+drain_timeout = "60s"
 """)
     return config
 

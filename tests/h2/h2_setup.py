@@ -104,6 +104,26 @@ endpoints = ["127.0.0.1:{free_port_that_refuses()}"]
     return config
 
 
+def h2_listener(tls_extra=""):
+    """An admin port and an http listener "h2" offering h2 with the site certificate, verify =
+    "optional" (a page says why a client is refused); the routes follow. `tls_extra`: more
+    [listener.tls] lines (a crl)."""
+    return f"""
+[admin]
+listen = "127.0.0.1:0"
+
+[[listener]]
+name = "h2"
+listen = "127.0.0.1:0"
+mode = "http"
+alpn = ["h2", "http/1.1"]
+  [listener.tls]
+  certificates = [ {{ cert = "ca/issued/site-chain.pem", key = "ca/issued/site.key" }} ]
+  client_ca = "ca/root.pem"
+  verify = "optional"
+""" + (tls_extra + "\n" if tls_extra else "")
+
+
 class Setup:
     def __init__(self, gatehouse, work, http2_extra=""):
         self.gatehouse = gatehouse
