@@ -209,8 +209,9 @@ int run_main(int argc, char** argv) {
            : mode_name == "h2"       ? gb::Mode::h2
            : mode_name == "grpc"     ? gb::Mode::grpc
                                      : gb::Mode::handshake;
-  auto plan =
-      gb::make_run_plan(plan_args, {duration, warmup, count > 0, o.mode != gb::Mode::bulk && o.mode != gb::Mode::hold});
+  // Open loop (--rate, --stages): handshake, resume, requests; h2 and grpc keep a closed loop of streams.
+  const bool arrivals = o.mode == gb::Mode::handshake || o.mode == gb::Mode::resume || o.mode == gb::Mode::requests;
+  auto plan = gb::make_run_plan(plan_args, {duration, warmup, count > 0, arrivals});
   std::string error = plan ? "" : plan.error();
   if (find_max_stray) error = "--p99, --start-rate, --max-rate and --bisections go with --find-max";
   if (error.empty() && cert.empty() != key.empty()) error = "give both --cert and --key, or neither";
