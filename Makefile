@@ -34,11 +34,12 @@ test: build
 	$(MAKE) test-system
 	$(MAKE) test-asan
 
-# The whole suite but the x509-limbo conformance run, the Chromium pages, the 2 GiB upload and the
+# The whole suite but the x509-limbo conformance run, the Chromium pages, the 2 GiB upload, the
+# load-testing guide (gatehouse-bench's, whose own tests are not built here either) and the
 # two random-sequence properties (the plain build runs them; under ASan they cost a minute or half a
 # minute each and reach no code the other tests do not), and the build checks (they compile, they
 # do not run our code), then each fuzz target for CI_FUZZ_SECONDS from its seeds.
-ASAN_SKIP := '^(Conformance|Browser|Build|Layering|DesyncProperty)\.|TwoGib|^VerdictHistory\.Random'
+ASAN_SKIP := '^(Conformance|Browser|Build|Layering|DesyncProperty)\.|TwoGib|^VerdictHistory\.Random|LoadTestingGuide'
 test-asan: fuzz-build
 	ctest --test-dir build-asan --output-on-failure -j $(JOBS) -E $(ASAN_SKIP)
 	./scripts/fuzz.sh $(CI_FUZZ_SECONDS)

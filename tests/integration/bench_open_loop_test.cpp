@@ -90,17 +90,18 @@ TEST(BenchOpenLoop, AStalledTargetShowsInTheLatencyFromTheDueTime) {
   proxy.start(ProxyConfig{});
   constexpr std::uint64_t kStallUs = 1'000'000;
   StallingFront open_front(proxy.port(), std::chrono::milliseconds(kStallUs / 1000));
-  auto open = run_command(bench_args(proxy, open_front.port()) + "-c 8 --rate 100 -d 2 --json");
+  // 3 s: two seconds after the stall to catch up on its backlog, even on a loaded machine.
+  auto open = run_command(bench_args(proxy, open_front.port()) + "-c 8 --rate 100 -d 3 --json");
   ASSERT_EQ(open.exit_code, 0) << open.output;
   auto j = json_of(open);
   ASSERT_FALSE(j.is_discarded()) << open.output;
-  EXPECT_EQ(j["operations"], 200) << open.output;  // every arrival of the schedule, none lost
+  EXPECT_EQ(j["operations"], 300) << open.output;  // every arrival of the schedule, none lost
   EXPECT_TRUE(j["errors"].empty()) << open.output;
-  // The first handshake waited the whole stall; those due during it waited for its end (a
-  // tenth of all of them over 0.8 of the stall: they were due in its first fifth).
+  // The first handshake waited the whole stall; those due during it waited for its end (over a
+  // tenth of all 300 over 0.6 of the stall: the 40 due in its first 0.4 s).
   EXPECT_GE(j["latency_us"]["max"].get<std::uint64_t>(), kStallUs) << open.output;
   EXPECT_GE(j["latency_us"]["p99"].get<std::uint64_t>(), kStallUs * 9 / 10) << open.output;
-  EXPECT_GE(j["latency_us"]["p90"].get<std::uint64_t>(), kStallUs * 7 / 10) << open.output;
+  EXPECT_GE(j["latency_us"]["p90"].get<std::uint64_t>(), kStallUs * 6 / 10) << open.output;
   EXPECT_EQ(j["asked_rate"].get<double>(), 100.0);
 
   // The closed loop over the same stall: only the four handshakes under way saw it.
