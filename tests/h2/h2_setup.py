@@ -58,24 +58,11 @@ class NodeUpstream:
 
 def write_config(work, pki, upstream_port, http2_extra=""):
     config = work / "gatehouse.toml"
-    config.write_text(f"""
-[admin]
-listen = "127.0.0.1:0"
-
-[[listener]]
-name = "h2"
-listen = "127.0.0.1:0"
-mode = "http"
-alpn = ["h2", "http/1.1"]
-  [listener.http]
+    config.write_text(h2_listener() + f"""  [listener.http]
   allowed_trailers = ["x-checksum"]
   contact = "the QA lead"
   [listener.http2]
   {http2_extra}
-  [listener.tls]
-  certificates = [ {{ cert = "ca/issued/site-chain.pem", key = "ca/issued/site.key" }} ]
-  client_ca = "ca/root.pem"
-  verify = "optional"
   [[listener.route]]
   name = "a"
   sni = ["{SITE_A}"]
