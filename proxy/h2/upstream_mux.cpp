@@ -5,7 +5,6 @@
 #include <asio/this_coro.hpp>
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <vector>
 
 #include "proxy/h2/header_block.hpp"
@@ -303,7 +302,7 @@ ssize_t MuxConnection::read_body(nghttp2_session* session, std::int32_t stream_i
   MuxCall* call = self_of(p).find(stream_id);
   if (!call) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // given up: the stream is reset
   const std::size_t n = std::min(length, call->body_.size());
-  std::memcpy(buf, call->body_.data(), n);
+  std::copy_n(reinterpret_cast<const std::uint8_t*>(call->body_.data()), n, buf);
   call->body_.erase(0, n);
   if (n > 0 && call->on_body_sent) call->on_body_sent(n);
   if (n == 0 && !call->body_end_) return NGHTTP2_ERR_DEFERRED;

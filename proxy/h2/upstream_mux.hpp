@@ -144,7 +144,12 @@ class MuxCall {
   MuxCall(Event& response_side, Event& request_side) : response_side_(response_side), request_side_(request_side) {}
   MuxCall(const MuxCall&) = delete;
   MuxCall& operator=(const MuxCall&) = delete;
-  ~MuxCall() { reset_stream(NGHTTP2_CANCEL); }
+  ~MuxCall() {
+    try {
+      reset_stream(NGHTTP2_CANCEL);
+    } catch (...) {  // only a failed wake-up of the connection's writer: its next write sends the reset
+    }
+  }
 
   // Opens the stream on `conn`; false when the connection could not take it (`failure` says why).
   bool start(std::shared_ptr<MuxConnection> conn, const Fields& fields, bool has_body);
