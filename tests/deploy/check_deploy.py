@@ -5,7 +5,8 @@ parse and wire together (labels, ports, probes, grace period versus drain time, 
 Secret), and the ConfigMap's config passes `gatehouse check` against a PKI made for it. The
 load-test Job (bench-job.yaml) is an Indexed Job whose pods' command, run here for each index,
 gives gatehouse-bench its shard, the shared start and its own results file, and those arguments
-pass gatehouse-bench's own checks.
+pass gatehouse-bench's own checks. The image's runtime stage installs every shared library the
+binaries load.
 Usage: check_deploy.py SOURCE_DIR GATEHOUSE_BINARY GATEHOUSE_BENCH_BINARY"""
 import os
 import pathlib
@@ -78,6 +79,32 @@ def check_bench_job(job, tmp):
             check(tried.returncode == 2 and "cannot connect to 127.0.0.1:1" in tried.stderr,
                   "gatehouse-bench accepts the Job's arguments: " + tried.stderr)
 
+
+def check_image_libraries():
+    """Every shared library the binaries load comes from a package the image's runtime stage
+    installs, or from the base image itself (libc6, libstdc++6, libgcc-s1)."""
+    text = (deploy / "Dockerfile").read_text()
+    runtime = text[text.rindex("FROM "):]
+    for program in (binary, bench):
+        for line in run("ldd", program).stdout.splitlines():
+            parts = line.split("=>")
+            if len(parts) != 2 or not parts[1].strip().startswith("/"):
+                continue
+            loaded = parts[1].split()[0]
+            path = os.path.realpath(loaded)
+            # dpkg knows a file by the path its package ships (merged /usr or not, link or file).
+            package = ""
+            for pattern in (path, loaded, "*/" + os.path.basename(loaded)):
+                package = run("dpkg", "-S", pattern).stdout.split(":")[0]
+                if package:
+                    break
+            if package in ("libc6", "libstdc++6", "libgcc-s1"):
+                continue
+            check(package and re.search(r"\b" + re.escape(package) + r"\b", runtime),
+                  "the image's runtime stage installs %s (%s needs %s)" % (package or "?", program, path))
+
+
+check_image_libraries()
 
 with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
