@@ -19,9 +19,10 @@
 namespace gatehouse::proxy::h2 {
 namespace {
 
+// An upstream's reset after the response started, as the client's: CANCEL stays CANCEL, anything
+// else is INTERNAL_ERROR (a cut response, never one that looks complete or safe to retry).
 std::uint32_t client_code_of(std::uint32_t upstream_code) {
-  if (upstream_code == NGHTTP2_CANCEL || upstream_code == NGHTTP2_REFUSED_STREAM) return upstream_code;
-  return NGHTTP2_INTERNAL_ERROR;
+  return upstream_code == NGHTTP2_CANCEL ? std::uint32_t{NGHTTP2_CANCEL} : std::uint32_t{NGHTTP2_INTERNAL_ERROR};
 }
 
 // grpc-status in the trailers, or in the head of a trailers-only response; null when neither has it.
@@ -90,9 +91,7 @@ asio::awaitable<void> Session::forward_mux(Stream& s, const http::Head& out, boo
   }
   const std::uint32_t code =
       call.reset && call.failure.empty() ? client_code_of(*call.reset) : std::uint32_t{NGHTTP2_INTERNAL_ERROR};
-  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, s.id, code == NGHTTP2_REFUSED_STREAM
-                                                                         ? std::uint32_t{NGHTTP2_INTERNAL_ERROR}
-                                                                         : code);
+  nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, s.id, code);
   wake_writer_.notify();
   log(s, close, why);
 }

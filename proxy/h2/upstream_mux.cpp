@@ -23,8 +23,7 @@ MuxConnection& self_of(void* p) { return *static_cast<MuxConnection*>(p); }
 }  // namespace
 
 MuxConnection::MuxConnection(WorkerContext& worker, MuxPool& pool, MuxKey key, const asio::any_io_executor& ex)
-    : worker_(worker),
-      pool_(pool),
+    : pool_(pool),
       key_(key),
       socket_(ex),
       link_(worker, socket_),

@@ -80,7 +80,6 @@ class MuxConnection : public std::enable_shared_from_this<MuxConnection> {
   const UpstreamLink::Opened& opened() const { return opened_; }
   // Open, not going away, and below the upstream's SETTINGS_MAX_CONCURRENT_STREAMS (and ours).
   bool has_room() const;
-  std::size_t active() const { return calls_.size(); }
   asio::steady_timer& settled() { return settled_; }  // its waits end when connecting ends
   void retire();                         // no new streams; it closes when its last one ends
   // For an older generation than the worker's (opened by a connection accepted before a reload):
@@ -112,7 +111,6 @@ class MuxConnection : public std::enable_shared_from_this<MuxConnection> {
   static ssize_t read_body(nghttp2_session*, std::int32_t stream_id, std::uint8_t* buf, std::size_t length,
                            std::uint32_t* flags, nghttp2_data_source* source, void* self);
 
-  WorkerContext& worker_;
   MuxPool& pool_;
   const MuxKey key_;
   asio::ip::tcp::socket socket_;
@@ -167,9 +165,6 @@ class MuxCall {
   std::optional<std::uint32_t> reset;  // the upstream reset the stream with this HTTP/2 error code
   std::string failure;                 // the connection failed or refused the stream: plain words
   bool finished() const { return ended || reset || !failure.empty(); }
-  // The upstream never processed it (REFUSED_STREAM, or above a GOAWAY's last stream): a request
-  // whose body was not sent yet may go again on another connection.
-  bool unprocessed() const { return reset == NGHTTP2_REFUSED_STREAM; }
   std::size_t body_pending() const { return body_.size(); }  // request bytes not yet sent
 
   void take(std::size_t n);                // n bytes of `data` were handed on (and erased from it)

@@ -42,7 +42,6 @@ class MuxPool {
   void release_owner(std::uint64_t owner);
   // At the end of a drain: everything closes now.
   void close_all();
-  std::size_t size() const { return connections_.size(); }
 
  private:
   friend class MuxConnection;
