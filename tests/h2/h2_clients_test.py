@@ -82,7 +82,7 @@ def many_streams(s, work):
     out = subprocess.run(["nghttp", "-n", "-s", "-m", "20", "--cert", str(cert), "--key", str(key),
                           f"https://127.0.0.1:{s.port}/many", "-H", f":authority: {SITE_A}"],
                          capture_output=True, text=True, env={**os.environ, "SSL_CERT_FILE": str(s.pki.root)})
-    lines = s.proxy.lines_since(mark, lambda e: len([x for x in s.proxy.log[mark:] if x.get("target") == "/many"]) >= 20)
+    lines = s.proxy.lines_since(mark, lambda e: e.get("target") == "/many", 20)
     many = [e for e in lines if e.get("target") == "/many"]
     check(out.returncode == 0, f"nghttp -m 20 exited {out.returncode}: {out.stderr[-400:]}")
     check(len(many) == 20 and all(e["status"] == 200 for e in many), f"20 streams, {len(many)} lines")

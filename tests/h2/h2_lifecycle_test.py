@@ -92,9 +92,13 @@ def not_served(client, sid, proxy, mark, path):
     check(not served, f"{path}: a stream opened after GOAWAY reached the upstream: {served}")
 
 
-def connection_line(proxy, mark, close):
-    lines = proxy.lines_since(mark, lambda e: e.get("close") == close and "target" not in e)
-    return [e for e in lines if e.get("close") == close and "target" not in e]
+def connection_lines(proxy, mark, close, count):
+    """The connection lines closed for `close` after `mark`, once there are `count` (or 10 s passed):
+    a connection's line is written after its socket closes, so the client sees the close first."""
+    def closed_for(e):
+        return e.get("close") == close and "target" not in e
+    lines = proxy.lines_since(mark, closed_for, count)
+    return [e for e in lines if closed_for(e)]
 
 
 def reload_revoking(proxy, pki, gatehouse):
@@ -126,7 +130,7 @@ def reload_revoking(proxy, pki, gatehouse):
     r = again.get(SITE_A, "/alice-new-connection")
     check(r.status == 403 and b"revoked" in r.body, f"alice's new connection after her revocation: {r.status}")
     again.close()
-    closed = connection_line(proxy, mark, "reverified_closed")
+    closed = connection_lines(proxy, mark, "reverified_closed", 2)
     check(len(closed) == 2, f"two connections closed by the reload in the access log: {closed}")
     revoked = metric(proxy_metrics(proxy), "gatehouse_connections_reverified_closed_total", listener="h2",
                      reason="revoked")

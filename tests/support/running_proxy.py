@@ -34,10 +34,10 @@ class RunningProxy:
         with self.lock:
             return len(self.log)
 
-    def lines_since(self, mark, want):
-        """The access-log lines after `mark`, once one of them satisfies `want` (or 10 s passed)."""
+    def lines_since(self, mark, want, count=1):
+        """The access-log lines after `mark`, once `count` of them satisfy `want` (or 10 s passed)."""
         with self.lock:
-            self.lock.wait_for(lambda: any(want(e) for e in self.log[mark:]), timeout=10)
+            self.lock.wait_for(lambda: sum(1 for e in self.log[mark:] if want(e)) >= count, timeout=10)
             return list(self.log[mark:])
 
     def line_since(self, mark, listener):
