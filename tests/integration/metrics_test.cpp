@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string_view>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -174,9 +175,9 @@ TEST_F(Metrics, DashboardAndAlertsUseOnlyMetricsWeExport) {
   int used = 0;
   for (auto it = std::sregex_iterator(exprs.begin(), exprs.end(), name); it != std::sregex_iterator(); ++it) {
     std::string family = it->str();
-    for (const char* suffix : {"_bucket", "_count", "_sum"})
+    for (std::string_view suffix : {"_bucket", "_count", "_sum"})
       if (family.ends_with(suffix) && text.find("# TYPE " + family + " ") == std::string::npos)
-        family.resize(family.size() - std::strlen(suffix));
+        family = family.substr(0, family.size() - suffix.size());
     EXPECT_NE(text.find("# TYPE " + family + " "), std::string::npos) << family;
     ++used;
   }
