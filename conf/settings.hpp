@@ -84,6 +84,7 @@ struct IdentityHeaderSettings {
   bool client_cert = false;   // RFC 9440 Client-Cert and Client-Cert-Chain
   bool forwarded = true;      // X-Forwarded-For, X-Forwarded-Proto, Forwarded
   bool forward_cert = false;  // adds the certificate (and chain) to XFCC
+  bool operator==(const IdentityHeaderSettings&) const = default;
 };
 
 // What a refused request is answered with in http mode with verify = "optional".

@@ -76,7 +76,8 @@ std::string asn1_bytes(const ASN1_STRING* s) {
 }
 
 std::string ascii_lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));  // ASCII only, no locale call
   return s;
 }
 

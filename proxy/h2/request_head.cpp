@@ -57,6 +57,7 @@ bool RequestHead::add(std::string_view name, std::string_view value) {
     return true;
   }
   if (name == "content-type" && value.starts_with("application/grpc")) grpc_ = true;
+  if (head_.headers.empty()) head_.headers.reserve(16);  // one allocation for most heads
   head_.headers.push_back({std::string(name), std::string(value)});
   return true;
 }

@@ -8,12 +8,20 @@
 namespace gatehouse::proxy::h2 {
 namespace {
 
-bool connection_specific(const http::Header& field, const http::Head& message) {
+// The values of the message's Connection fields, gathered once per message rather than per field.
+std::vector<std::string_view> connection_values(const http::Head& message) {
+  std::vector<std::string_view> out;
+  for (const auto& f : message.headers)
+    if (http::iequals(f.name, "connection")) out.emplace_back(f.value);
+  return out;
+}
+
+bool connection_specific(const http::Header& field, const std::vector<std::string_view>& connection) {
   static const char* const kNames[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"};
   for (const char* n : kNames)
     if (http::iequals(field.name, n)) return true;
-  for (const auto& f : message.headers)
-    if (http::iequals(f.name, "connection") && http::has_token(f.value, field.name)) return true;
+  for (std::string_view listed : connection)
+    if (http::has_token(listed, field.name)) return true;
   return false;
 }
 
@@ -21,11 +29,13 @@ bool connection_specific(const http::Header& field, const http::Head& message) {
 
 Fields response_fields(const http::Head& response) {
   Fields out;
+  out.reserve(response.headers.size() + 1);
   out.push_back({":status", std::to_string(response.status)});
+  const auto connection = connection_values(response);
   // RFC 9110 8.6: no Content-Length in a 1xx or 204; an HTTP/2 client treats one as malformed.
   const bool no_length = response.status < 200 || response.status == 204;
   for (const auto& f : response.headers) {
-    if (connection_specific(f, response)) continue;
+    if (connection_specific(f, connection)) continue;
     if (no_length && http::iequals(f.name, "content-length")) continue;
     out.push_back({tls::ascii_lower(f.name), f.value});
   }
@@ -35,12 +45,14 @@ Fields response_fields(const http::Head& response) {
 Fields upstream_request_fields(const http::Head& request, bool te_trailers, bool over_tls) {
   Fields out{{":method", request.method}, {":scheme", over_tls ? "https" : "http"}, {":authority", ""},
              {":path", request.target}};
+  out.reserve(request.headers.size() + 5);
+  const auto connection = connection_values(request);
   for (const auto& f : request.headers) {
     if (http::iequals(f.name, "host")) {
       out[2].value = f.value;
       continue;
     }
-    if (connection_specific(f, request) || http::iequals(f.name, "te")) continue;
+    if (connection_specific(f, connection) || http::iequals(f.name, "te")) continue;
     out.push_back({tls::ascii_lower(f.name), f.value});
   }
   if (out[2].value.empty()) out.erase(out.begin() + 2);  // no Host: no :authority

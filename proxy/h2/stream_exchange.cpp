@@ -140,7 +140,12 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
     s.room.notify();
   });
   bool reusable = false;
-  co_await (send_body(s, link, out.framing) && relay_response(s, link, in.method == "HEAD", reusable));
+  if (s.request_ended && s.body.empty() && out.framing != http::Framing::chunked) {
+    s.request_sent = true;  // no body (a GET): nothing to send beside the response to await
+    co_await relay_response(s, link, in.method == "HEAD", reusable);
+  } else {
+    co_await (send_body(s, link, out.framing) && relay_response(s, link, in.method == "HEAD", reusable));
+  }
   idle.stop();
   s.idle = nullptr;
   if (s.upstream) keep_upstream(s, reusable && s.request_sent && !s.failure && !s.closed);
@@ -325,12 +330,15 @@ asio::awaitable<void> Session::serve_whoami(Stream& s, const http::Head& out) {
 }
 
 void Session::log(const Stream& s, Close close, const std::string& detail, gatehouse::Reason reason) {
-  ConnectionRecord r = http::request_record(
-      facts_.connection, {s.request.head(), s.host, s.rule, s.endpoint, s.status, ++facts_.requests_logged, s.bytes_in,
-                          s.bytes_out, s.started, close, reason, detail});
-  r.http_stream = s.id;
-  r.grpc_status = s.grpc_status;
-  facts_.worker.access_log.write(r);
+  ++facts_.requests_logged;
+  if (facts_.worker.access_log.enabled()) {  // the record copies a dozen strings: not for nothing
+    ConnectionRecord r = http::request_record(
+        facts_.connection, {s.request.head(), s.host, s.rule, s.endpoint, s.status, facts_.requests_logged, s.bytes_in,
+                            s.bytes_out, s.started, close, reason, detail});
+    r.http_stream = s.id;
+    r.grpc_status = s.grpc_status;
+    facts_.worker.access_log.write(r);
+  }
   facts_.counters.http_requests[1].add();
   if (close == Close::stream_reset)
     facts_.counters.h2_streams_reset[static_cast<std::size_t>(metrics::H2ResetBy::client)].add();

@@ -332,9 +332,10 @@ class Exchange {
 
   // This request's access-log line; `detail` (plain words) replaces the connection's when given.
   void log(Close close, const std::string& detail = "", Reason reason = Reason::ok) {
-    s_.facts.worker.access_log.write(request_record(
-        s_.facts.connection, {s_.request.head(), host_, rule_, s_.endpoint, status_, number_, bytes_in_, bytes_out_,
-                              started_, close, reason, detail}));
+    if (s_.facts.worker.access_log.enabled())  // the record copies a dozen strings: not for nothing
+      s_.facts.worker.access_log.write(request_record(
+          s_.facts.connection, {s_.request.head(), host_, rule_, s_.endpoint, status_, number_, bytes_in_, bytes_out_,
+                                started_, close, reason, detail}));
     ++s_.facts.requests_logged;
     s_.facts.counters.http_requests[0].add();
   }

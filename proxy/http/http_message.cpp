@@ -34,9 +34,10 @@ constexpr char kNoInput[1] = {0};
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
+  // ASCII only, as field names are (RFC 9110 5.1), and without a locale call per character.
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::vector<std::string_view> split_list(std::string_view value) {
@@ -52,8 +53,14 @@ std::vector<std::string_view> split_list(std::string_view value) {
 }
 
 bool has_token(std::string_view value, std::string_view token) {
-  auto parts = split_list(value);
-  return std::any_of(parts.begin(), parts.end(), [&](std::string_view p) { return iequals(p, token); });
+  // split_list's walk without its vector: asked for every field of every message.
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    if (iequals(trim(value.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
 }
 
 const std::string* Head::find(std::string_view name) const {
@@ -218,6 +225,7 @@ int MessageParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
   if (list.empty() || s.in_value_) {  // a name may arrive in pieces: only a value ends it
     if (list.size() >= s.limits_.max_headers)
       return s.refuse(ParseProblem::too_large, "more than " + std::to_string(s.limits_.max_headers) + " header fields");
+    if (list.empty()) list.reserve(16);  // most heads have fewer: one allocation, not five
     list.push_back({});
   }
   s.in_value_ = false;
@@ -242,7 +250,9 @@ int MessageParser::on_header_value_complete(llhttp_t* p) {
   Header& h = list.back();
   // llhttp 8.1 lets a line start with ':' (an empty name): a field name is a token, never empty.
   if (!conf::is_token(h.name)) return s.refuse(ParseProblem::malformed, "a header line without a valid name");
-  h.value = std::string(trim(h.value));
+  const std::string_view trimmed = trim(h.value);  // in place: no copy of the value
+  h.value.erase(static_cast<std::size_t>(trimmed.data() + trimmed.size() - h.value.data()));
+  h.value.erase(0, static_cast<std::size_t>(trimmed.data() - h.value.data()));
   if (!valid_field_value(h.value))
     return s.refuse(ParseProblem::malformed, "the value of '" + h.name + "' holds a control character");
   return 0;

@@ -88,16 +88,11 @@ std::string xfcc_value(const std::vector<std::string>& keys, bool forward_cert, 
   return out;
 }
 
-void append_identity_headers(std::vector<Header>& out, const conf::IdentityHeaderSettings& settings,
-                             const ForwardFacts& facts, std::string_view host) {
-  if (settings.forwarded) {
-    line(out, "X-Forwarded-For", facts.client_ip);
-    line(out, "X-Forwarded-Proto", "https");
-    std::string fwd = "for=" + forwarded_node(facts.client_ip) + ";proto=https";
-    if (!host.empty()) fwd += ";host=" + quote_value(host);
-    line(out, "Forwarded", fwd);
-  }
-  if (!facts.identity) return;
+namespace {
+
+// The lines that depend on the certificate alone.
+std::vector<Header> certificate_lines(const conf::IdentityHeaderSettings& settings, const ForwardFacts& facts) {
+  std::vector<Header> out;
   const tls::PeerIdentity& id = *facts.identity;
   if (settings.xfcc) line(out, "X-Forwarded-Client-Cert", xfcc_value(settings.xfcc_keys, settings.forward_cert, facts));
   if (settings.client_cert) {
@@ -115,6 +110,24 @@ void append_identity_headers(std::vector<Header>& out, const conf::IdentityHeade
     line(out, "X-Client-Serial", id.serial);
     line(out, "X-Client-Not-After", tls::iso8601(id.not_after));
   }
+  return out;
+}
+
+}  // namespace
+
+void append_identity_headers(std::vector<Header>& out, const conf::IdentityHeaderSettings& settings,
+                             const ForwardFacts& facts, std::string_view host) {
+  if (settings.forwarded) {
+    line(out, "X-Forwarded-For", facts.client_ip);
+    line(out, "X-Forwarded-Proto", "https");
+    std::string fwd = "for=" + forwarded_node(facts.client_ip) + ";proto=https";
+    if (!host.empty()) fwd += ";host=" + quote_value(host);
+    line(out, "Forwarded", fwd);
+  }
+  if (!facts.identity) return;
+  if (!facts.identity_lines || facts.identity_lines->settings != settings)
+    facts.identity_lines = IdentityLines{settings, certificate_lines(settings, facts)};
+  out.insert(out.end(), facts.identity_lines->lines.begin(), facts.identity_lines->lines.end());
 }
 
 }  // namespace gatehouse::proxy::http

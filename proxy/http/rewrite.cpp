@@ -161,6 +161,7 @@ Head upstream_request(const Head& request, const RequestPlan& plan, bool keep_al
   out.minor = request.minor;
   out.framing = request.framing;
   out.content_length = request.content_length;
+  out.headers.reserve(request.headers.size() + 12);  // ours: Host, framing, Connection, identity
   out.headers.push_back({"Host", plan.authority});
   for (const auto& h : request.headers) {
     if (is_client_identity_header(h.name) || hop_by_hop(h, request)) continue;
@@ -185,9 +186,15 @@ Head upstream_request(const Head& request, const RequestPlan& plan, bool keep_al
 }
 
 std::string serialize_request(const Head& head) {
-  std::string out = head.method + " " + head.target + " " + version(head) + "\r\n";
-  for (const auto& h : head.headers) out += h.name + ": " + h.value + "\r\n";
-  return out + "\r\n";
+  std::size_t size = head.method.size() + head.target.size() + 16;
+  for (const auto& h : head.headers) size += h.name.size() + h.value.size() + 4;
+  std::string out;
+  out.reserve(size);  // one allocation for the whole head
+  out.append(head.method).append(" ").append(head.target).append(" HTTP/");
+  out.append(std::to_string(head.major)).append(".").append(std::to_string(head.minor)).append("\r\n");
+  for (const auto& h : head.headers) out.append(h.name).append(": ").append(h.value).append("\r\n");
+  out.append("\r\n");
+  return out;  // not `return out.append(...)`: a reference would be copied
 }
 
 bool upgrade_accepted(const Head& response, const std::vector<std::string>& asked) {

@@ -62,7 +62,7 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c) {
             if (in.available() > 0) {
               c->received.append(in.next(), in.available());
               co_await far.write_all(in.next(), in.available());
-              in.pos = in.data.size();
+              in.consume_all();
             }
             if (auto ec = co_await read_into(far, in)) {
               co_await far.close_send();

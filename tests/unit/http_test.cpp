@@ -318,6 +318,42 @@ TEST(HttpIdentity, XfccQuotesLikeEnvoy) {
   EXPECT_EQ(byte_sequence(std::string("\x01\x02\x03", 3)), ":AQID:");
 }
 
+// The certificate's lines are built once per connection and reused: each request still gets its
+// own Forwarded host, and other settings (never within one connection, but tests do) rebuild them.
+TEST(HttpIdentity, LinesBuiltOncePerConnectionFollowTheSettings) {
+  tls::PeerIdentity id;
+  id.fingerprint = "ab";
+  id.subject = "CN=alice";
+  id.cn = "alice";
+  ForwardFacts facts;
+  facts.identity = &id;
+  facts.client_ip = "192.0.2.7";
+  facts.leaf_der = std::string("\x01\x02\x03", 3);
+  conf::IdentityHeaderSettings settings;
+  settings.client_cert = true;
+  auto request = [&](const char* host) {
+    Head in = parsed_head(std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n");
+    return upstream_request(in, plan_of(in), true, settings, facts);
+  };
+  const Head first = request("a.example");
+  const Head second = request("b.example");
+  ASSERT_NE(first.find("forwarded"), nullptr);
+  EXPECT_EQ(*first.find("forwarded"), "for=192.0.2.7;proto=https;host=\"a.example\"");
+  EXPECT_EQ(*second.find("forwarded"), "for=192.0.2.7;proto=https;host=\"b.example\"");
+  for (const char* name : {"x-forwarded-client-cert", "client-cert", "x-client-cn", "x-client-fingerprint"}) {
+    ASSERT_NE(second.find(name), nullptr) << name;
+    EXPECT_EQ(*first.find(name), *second.find(name)) << name;
+  }
+  EXPECT_EQ(*second.find("client-cert"), ":AQID:");
+  EXPECT_EQ(*second.find("x-client-cn"), "alice");
+  settings.x_client = false;
+  settings.client_cert = false;
+  const Head third = request("a.example");
+  EXPECT_EQ(third.find("x-client-cn"), nullptr);
+  EXPECT_EQ(third.find("client-cert"), nullptr);
+  ASSERT_NE(third.find("x-forwarded-client-cert"), nullptr);
+}
+
 TEST(HttpIdentity, ClientCannotSetOurHeadersInAnySpelling) {
   for (const char* name : {"X-Client-Anything",
                            "x-forwarded-client-cert",
