@@ -121,7 +121,9 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
     co_await forward_mux(s, out, te_trailers);
     co_return;
   }
-  if (!co_await open_upstream(s)) co_return;
+  if (!take_idle_upstream(s)) {  // (no co_await inside && : GCC 12 miscompiles it)
+    if (!co_await open_upstream(s)) co_return;
+  }
   UpstreamLink& link = s.upstream->link;
   {
     const std::string head = http::serialize_request(out);
@@ -280,17 +282,21 @@ asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, boo
   }
 }
 
-asio::awaitable<bool> Session::open_upstream(Stream& s) {
-  const asio::any_io_executor ex = client_.socket().get_executor();
+bool Session::take_idle_upstream(Stream& s) {
   while (!idle_upstreams_.empty()) {
     std::unique_ptr<UpstreamConn> kept = std::move(idle_upstreams_.back());
     idle_upstreams_.pop_back();
     if (!http::stale(kept->socket)) {  // closed or sent something unasked while idle: not reused
       s.upstream = std::move(kept);
       s.endpoint = s.upstream->endpoint;
-      co_return true;
+      return true;
     }
   }
+  return false;
+}
+
+asio::awaitable<bool> Session::open_upstream(Stream& s) {
+  const asio::any_io_executor ex = client_.socket().get_executor();
   s.upstream = std::make_unique<UpstreamConn>(facts_.worker, ex);
   auto opened = co_await s.upstream->link.open(*target_.upstream, target_.state->upstreams[target_.upstream->index],
                                                target_.preface);

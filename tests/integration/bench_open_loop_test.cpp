@@ -228,7 +228,9 @@ TEST(BenchOpenLoop, FourShardsStartedTogetherMergeIntoOneRun) {
   std::uint64_t shard_operations = 0;
   for (int i = 0; i < 4; ++i) {
     auto shard = read(out / ("shard" + std::to_string(i) + ".json"));
-    EXPECT_EQ(shard.operations + shard.error_count(), 50u) << "shard " << i;  // a quarter of the arrivals
+    // A quarter of the arrivals, each served, failed or (on a loaded machine, due too late to
+    // start before the window closed) counted as not started.
+    EXPECT_EQ(shard.operations + shard.error_count() + shard.not_started, 50u) << "shard " << i;
     ASSERT_FALSE(shard.series.empty());
     EXPECT_GE(shard.series.begin()->first, start_s) << "shard " << i << " started before --start-at";
     union_of_shards.merge(shard.latency);
@@ -238,8 +240,8 @@ TEST(BenchOpenLoop, FourShardsStartedTogetherMergeIntoOneRun) {
   auto one = read(out / "one.json");
   EXPECT_EQ(merged.shards, 4);
   EXPECT_EQ(merged.operations, shard_operations);
-  EXPECT_EQ(merged.operations + merged.error_count(), one.operations + one.error_count());  // 200 each
-  EXPECT_EQ(one.operations + one.error_count(), 200u);
+  EXPECT_EQ(merged.operations + merged.error_count() + merged.not_started, 200u);
+  EXPECT_EQ(one.operations + one.error_count() + one.not_started, 200u);
   EXPECT_DOUBLE_EQ(merged.asked_rate, 200.0);
   EXPECT_EQ(merged.latency, union_of_shards);
   for (double q : {0.5, 0.9, 0.99, 0.999, 1.0}) EXPECT_EQ(merged.latency.quantile(q), union_of_shards.quantile(q)) << q;
