@@ -61,11 +61,11 @@ fuzz: fuzz-build
 tidy: deps
 	./scripts/tidy.sh
 
-# Without debug info and at -O1: this build only proves the fallback links and handshakes
-# (half the compile time of -O2 -g).
+# Without debug info or optimisation: this build only proves the fallback links and handshakes
+# (-O0 compiles a third faster than the -O1 it had; CI's budget).
 test-system: deps
 	cmake -S . -B $(SYSTEM_BUILD_DIR) $(CMAKE_FLAGS) -DGATEHOUSE_BORINGSSL=system \
-	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG"
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O0 -DNDEBUG"
 	cmake --build $(SYSTEM_BUILD_DIR) -j $(JOBS) --target gatehouse boringssl_test handshake_test
 	ctest --test-dir $(SYSTEM_BUILD_DIR) --output-on-failure -j $(JOBS) -R '^(BoringSsl|Handshake|HandshakeMatrix|All/HandshakeMatrix)\.'
 

@@ -35,7 +35,7 @@ const std::string* grpc_status_field(const MuxCall& call) {
 
 }  // namespace
 
-asio::awaitable<void> Session::forward_mux(Stream& s, const http::Head& out, bool te_trailers) {
+asio::awaitable<void> Session::forward_mux(Stream& s, http::Head out, bool te_trailers) {
   using namespace asio::experimental::awaitable_operators;
   const UpstreamRuntime& up = *target_.upstream;
   const MuxTarget where{facts_.worker,   up, target_.state->upstreams[up.index], target_.preface, target_.generation,
@@ -50,7 +50,7 @@ asio::awaitable<void> Session::forward_mux(Stream& s, const http::Head& out, boo
   MuxCall call(s.room, s.body_ready);
   call.on_body_sent = [this, &s](std::size_t n) { consume(s, n); };  // the client may send as much again
   const bool has_body = !(s.request_ended && s.body.empty());
-  if (!call.start(got.connection, upstream_request_fields(out, te_trailers, up.tls != nullptr), has_body)) {
+  if (!call.start(got.connection, upstream_request_fields(std::move(out), te_trailers, up.tls != nullptr), has_body)) {
     refuse(s, 502, Close::upstream_error, call.failure, gatehouse::Reason::upstream_unavailable);
     co_return;
   }

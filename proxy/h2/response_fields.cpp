@@ -42,18 +42,21 @@ Fields response_fields(const http::Head& response) {
   return out;
 }
 
-Fields upstream_request_fields(const http::Head& request, bool te_trailers, bool over_tls) {
-  Fields out{{":method", request.method}, {":scheme", over_tls ? "https" : "http"}, {":authority", ""},
-             {":path", request.target}};
+Fields upstream_request_fields(http::Head request, bool te_trailers, bool over_tls) {
+  Fields out;
   out.reserve(request.headers.size() + 5);
+  out.push_back({":method", std::move(request.method)});
+  out.push_back({":scheme", over_tls ? "https" : "http"});
+  out.push_back({":authority", ""});
+  out.push_back({":path", std::move(request.target)});
   const auto connection = connection_values(request);
-  for (const auto& f : request.headers) {
+  for (auto& f : request.headers) {  // moved, not copied: the head is ours to take
     if (http::iequals(f.name, "host")) {
-      out[2].value = f.value;
+      out[2].value = std::move(f.value);
       continue;
     }
     if (connection_specific(f, connection) || http::iequals(f.name, "te")) continue;
-    out.push_back({tls::ascii_lower(f.name), f.value});
+    out.push_back({tls::ascii_lower(std::move(f.name)), std::move(f.value)});
   }
   if (out[2].value.empty()) out.erase(out.begin() + 2);  // no Host: no :authority
   if (te_trailers) out.push_back({"te", "trailers"});

@@ -24,7 +24,8 @@ Fields trailer_fields(const std::vector<http::Header>& trailers);
 // A rebuilt request (rewrite.hpp) as HTTP/2 fields for an HTTP/2 upstream: pseudo-headers from the
 // method, target and Host (":scheme" https over TLS), names lower-cased, connection-specific fields
 // and TE left out, then `te: trailers` when the client asked for trailers (gRPC requires it).
-Fields upstream_request_fields(const http::Head& request, bool te_trailers, bool over_tls);
+// Takes the head: its strings are moved into the fields, not copied.
+Fields upstream_request_fields(http::Head request, bool te_trailers, bool over_tls);
 
 // An HTTP/2 upstream's trailers as the client gets them: never identity or framing fields; for
 // gRPC, the rest (grpc-status, grpc-message and the call's trailing metadata); otherwise only the

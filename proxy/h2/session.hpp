@@ -154,7 +154,7 @@ class Session {
   bool take_idle_upstream(Stream& s);              // one kept from an earlier stream, if still good
   asio::awaitable<bool> open_upstream(Stream& s);  // a new one
   // To an HTTP/2 upstream (mux_exchange.cpp).
-  asio::awaitable<void> forward_mux(Stream& s, const http::Head& out, bool te_trailers);
+  asio::awaitable<void> forward_mux(Stream& s, http::Head out, bool te_trailers);
   asio::awaitable<void> feed_mux(Stream& s, MuxCall& call);
   asio::awaitable<void> relay_mux(Stream& s, MuxCall& call);
   void consume(Stream& s, std::size_t n);  // n body bytes went upstream: the client's window comes back

@@ -109,7 +109,7 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
   s.rule = plan.rule;
   const http::Head& in = s.request.head();
   // Keep-alive upstream: the session keeps the connection for its next stream.
-  const http::Head out = http::upstream_request(in, plan, !facts_.member.ending(), facts_.http.headers, facts_.forward);
+  http::Head out = http::upstream_request(in, plan, !facts_.member.ending(), facts_.http.headers, facts_.forward);
   if (facts_.whoami) co_return co_await serve_whoami(s, out);
   if (!target_.upstream || !target_.state) {
     refuse(s, 502, Close::upstream_unreachable, "This route has no upstream.", gatehouse::Reason::upstream_unavailable);
@@ -118,7 +118,7 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
   if (conf::is_http2(target_.upstream->settings.protocol)) {
     const std::string* te = in.find("te");
     const bool te_trailers = te && http::has_token(*te, "trailers");  // gRPC servers require it
-    co_await forward_mux(s, out, te_trailers);
+    co_await forward_mux(s, std::move(out), te_trailers);
     co_return;
   }
   if (!take_idle_upstream(s)) {  // (no co_await inside && : GCC 12 miscompiles it)

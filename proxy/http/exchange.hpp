@@ -71,7 +71,7 @@ class Exchange {
     }
     Upstream& up = s_.upstream;
     if constexpr (requires { up.http2(); }) {  // the real upstream (tests' memory upstream speaks HTTP/1.1)
-      if (const auto target = up.http2()) co_return co_await forward_http2(*target, out, keep_alive);
+      if (const auto target = up.http2()) co_return co_await forward_http2(*target, std::move(out), keep_alive);
     }
     if (up.is_open() && up.stale()) up.close();
     if (!up.is_open()) {
@@ -101,7 +101,7 @@ class Exchange {
 
  private:
   // To an HTTP/2 upstream (exchange_http2.hpp).
-  asio::awaitable<After> forward_http2(const h2::MuxTarget& target, const Head& out, bool keep_alive);
+  asio::awaitable<After> forward_http2(const h2::MuxTarget& target, Head out, bool keep_alive);
   asio::awaitable<void> send_body_http2(h2::MuxCall& call, h2::Event& request_side);
   asio::awaitable<void> relay_http2(h2::MuxCall& call, h2::Event& response_side);
 

@@ -13,7 +13,7 @@
 namespace gatehouse::proxy::http {
 
 template <typename Client, typename Upstream>
-asio::awaitable<After> Exchange<Client, Upstream>::forward_http2(const h2::MuxTarget& target, const Head& out,
+asio::awaitable<After> Exchange<Client, Upstream>::forward_http2(const h2::MuxTarget& target, Head out,
                                                                  bool keep_alive) {
   using namespace asio::experimental::awaitable_operators;
   const Head& in = s_.request.head();
@@ -32,13 +32,14 @@ asio::awaitable<After> Exchange<Client, Upstream>::forward_http2(const h2::MuxTa
   const std::string* te = in.find("te");
   const bool te_trailers = te && has_token(*te, "trailers");
   const bool over_tls = target.upstream.tls != nullptr;
-  if (!call.start(got.connection, h2::upstream_request_fields(out, te_trailers, over_tls),
-                  out.framing != Framing::none)) {
+  const Framing framing = out.framing;  // `out` is moved into the fields
+  if (!call.start(got.connection, h2::upstream_request_fields(std::move(out), te_trailers, over_tls),
+                  framing != Framing::none)) {
     co_await send(bad_gateway(in, "upstream_error", "The service behind this address failed to answer."), true);
     log(Close::upstream_error, call.failure);
     co_return After::end(Close::upstream_error);
   }
-  if (out.framing == Framing::none) request_done_ = true;
+  if (framing == Framing::none) request_done_ = true;
   // The body goes up as DATA, its trailers as HTTP/2 trailers: no chunk framing in between.
   s_.request.emit_chunk_framing(false);
   const std::string* expect = in.find("expect");
