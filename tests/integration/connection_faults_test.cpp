@@ -108,10 +108,10 @@ class ConnectionFaults : public testing::TestWithParam<Mode> {
     // Short timeouts: a silent peer costs one of them. The handshake's is longer, as a
     // handshake under the sanitizers on a busy machine may take a while.
     c.handshake_timeout = "500ms";
-    c.idle_timeout = "250ms";
+    c.idle_timeout = "300ms";
     c.endpoints = {upstream.endpoint()};
     c.listener_extra = std::string("mode = \"") + name(GetParam()) + "\"\naccept_proxy_protocol = [\"127.0.0.1/32\"]";
-    if (http()) c.http_extra = "  head_timeout = \"250ms\"\n  keepalive_timeout = \"250ms\"";
+    if (http()) c.http_extra = "  head_timeout = \"300ms\"\n  keepalive_timeout = \"300ms\"";
     proxy.start(c);
     upstream.plan(script());
   }
