@@ -4,6 +4,8 @@
 // closes. The fault tests of serve_connection (tests/integration/connection_faults_test.cpp).
 #pragma once
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -64,12 +66,14 @@ class ScriptedUpstream {
   ScriptedUpstream& operator=(const ScriptedUpstream&) = delete;
 
   std::string endpoint() const { return listening_.endpoint(); }
-  // The next connections play `script`, failing at `fail_at` by `fault` (steps_end: no failure).
-  void plan(Script script, int fail_at = steps_end, Fault fault = Fault::fin) {
+  // The next connections play `script`, failing at `fail_at` by `fault` (steps_end: no failure),
+  // after writing half of that step's bytes when `mid`.
+  void plan(Script script, int fail_at = steps_end, Fault fault = Fault::fin, bool mid = false) {
     std::lock_guard lock(mutex_);
     script_ = std::move(script);
     fail_at_ = fail_at;
     fault_ = fault;
+    mid_ = mid;
   }
   // Connections accepted and not yet closed by us; a silent one that was never closed on.
   int open() const { return open_.load(); }
@@ -85,18 +89,21 @@ class ScriptedUpstream {
       ++open_;
       timeval tv{10, 0};  // a guard against a hung test
       ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      int one = 1;  // the response's head and body leave at once, each
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       std::unique_lock lock(mutex_);
       const Script script = script_;
       const int fail_at = fail_at_;
       const Fault fault = fault_;
+      const bool mid = mid_;
       lock.unlock();
-      if (!play(fd, script, fail_at, fault)) ++hung_;
+      if (!play(fd, script, fail_at, fault, mid)) ++hung_;
       ::close(fd);
       --open_;
     }
   }
 
-  static bool play(int fd, const Script& s, int fail_at, Fault fault) {
+  static bool play(int fd, const Script& s, int fail_at, Fault fault, bool mid) {
     if (fail_at == accept) return end_by(fd, fault);
     // The request's first bytes are here: failing now leaves the rest of it unread.
     pollfd p{fd, POLLIN, 0};
@@ -109,10 +116,14 @@ class ScriptedUpstream {
       if (n <= 0) return true;  // the proxy ended it (a client's failure passed on): we close too
       request.append(buf, static_cast<size_t>(n));
     }
-    if (fail_at == response_head) return end_by(fd, fault);
-    write_all_fd(fd, s.head);
-    if (fail_at == response_body) return end_by(fd, fault);
-    write_all_fd(fd, s.body);
+    for (auto [step, bytes] : {std::pair{response_head, &s.head}, std::pair{response_body, &s.body}}) {
+      if (step != fail_at) {
+        write_all_fd(fd, *bytes);
+        continue;
+      }
+      if (mid) write_all_fd(fd, bytes->substr(0, bytes->size() / 2));
+      return end_by(fd, fault);
+    }
     if (s.close_after) ::shutdown(fd, SHUT_WR);
     read_until_eof(fd);  // until the proxy closes (keep-alive), or its half-close after ours
     return true;
@@ -124,6 +135,7 @@ class ScriptedUpstream {
   Script script_;
   int fail_at_ = steps_end;
   Fault fault_ = Fault::fin;
+  bool mid_ = false;
   std::atomic<int> open_{0}, hung_{0};
   std::thread thread_;
 };
