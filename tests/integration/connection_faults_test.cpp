@@ -264,7 +264,7 @@ class ConnectionFaults : public testing::TestWithParam<Mode> {
     }
   }
 
-  void SetUpBaseline() {
+  void take_baseline() {
     run(Point{Side::client, steps_end, false, Fault::fin});  // the first connection's lasting allocations
     baseline_fds = open_descriptors();
   }
@@ -288,7 +288,7 @@ bool worth_it(int step, bool mid, Fault fault) {
 }
 
 TEST_P(ConnectionFaults, TheClientFailsAtEveryStep) {
-  SetUpBaseline();
+  take_baseline();
   for (Fault fault : {Fault::fin, Fault::rst, Fault::stall})
     for (int step = proxy_header; step < steps_end; ++step)
       for (bool mid : {false, true})
@@ -296,7 +296,7 @@ TEST_P(ConnectionFaults, TheClientFailsAtEveryStep) {
 }
 
 TEST_P(ConnectionFaults, TheUpstreamFailsAtEveryStep) {
-  SetUpBaseline();
+  take_baseline();
   for (Fault fault : {Fault::fin, Fault::rst, Fault::stall})
     for (int step = Upstream::accept; step < Upstream::steps_end; ++step)
       for (bool mid : {false, true})  // mid-way: through the response head or its body
