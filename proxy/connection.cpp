@@ -178,6 +178,12 @@ asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& 
   if (!listener.settings.accept_proxy_protocol.empty()) {
     auto header = co_await read_proxy_header(socket, listener.settings.accept_proxy_protocol,
                                              listener.settings.handshake_timeout);
+    if (header.nothing_came) {  // told as the handshake tells a client that left or stayed silent
+      verdict.reason = *header.nothing_came;
+      verdict.detail = header.error;
+      scope.handshake_done(verdict, tls::SessionFacts{});
+      co_return scope.finish(Close::handshake_failed);
+    }
     if (!header.ok) {
       scope.refuse_proxy_header(header.error);
       co_return scope.finish(Close::proxy_header_refused);

@@ -5,6 +5,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/read.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cerrno>
 #include <cstring>
 
 #include "common/deadline.hpp"
@@ -21,7 +22,8 @@ std::array<std::uint8_t, 16> bytes16(const asio::ip::address& a) {
   return asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();
 }
 
-ProxyHeaderOutcome refuse(std::string why) { return {false, std::nullopt, std::move(why)}; }
+ProxyHeaderOutcome refuse(std::string why) { return {false, std::nullopt, std::move(why), std::nullopt}; }
+ProxyHeaderOutcome nothing(Reason reason, std::string why) { return {false, std::nullopt, std::move(why), reason}; }
 
 }  // namespace
 
@@ -30,14 +32,19 @@ asio::awaitable<ProxyHeaderOutcome> read_proxy_header(asio::ip::tcp::socket& soc
                                                       conf::Duration timeout) {
   asio::error_code ec;
   auto remote = socket.remote_endpoint(ec);
-  if (ec) co_return refuse("the client went away");
+  if (ec) co_return nothing(Reason::client_closed, "the client went away before sending anything");
   Deadline deadline(socket.get_executor());
   deadline.arm(timeout, [&socket] { cancel_io(socket); });
   auto [wait_ec] = co_await socket.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
   std::uint8_t first = 0;
   ssize_t peeked = wait_ec ? -1 : ::recv(socket.native_handle(), &first, 1, MSG_PEEK);
-  if (peeked <= 0)
-    co_return refuse(deadline.fired() ? "nothing arrived within handshake_timeout" : "the client went away");
+  const int peek_errno = peeked < 0 && !wait_ec ? errno : 0;
+  if (peeked <= 0 && deadline.fired())
+    co_return nothing(Reason::handshake_timeout, "nothing arrived within handshake_timeout");
+  if (peeked == 0) co_return nothing(Reason::client_closed, "the client closed the connection before sending anything");
+  if (peek_errno == ECONNRESET)
+    co_return nothing(Reason::client_closed, "the client reset the connection before sending anything");
+  if (peeked < 0) co_return refuse("the client went away");
   if (first != 'P' && first != '\r') co_return ProxyHeaderOutcome{};  // a TLS ClientHello: no header
   const auto address = bytes16(remote.address());
   bool allowed = false;

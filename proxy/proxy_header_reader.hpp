@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/reason.hpp"
 #include "conf/settings.hpp"
 
 namespace gatehouse::proxy {
@@ -18,6 +19,11 @@ struct ProxyHeaderOutcome {
   bool ok = true;
   std::optional<asio::ip::tcp::endpoint> client;  // the address the header gave
   std::string error;                              // why the connection is refused
+  // Not ok, and not a byte came: the client left (client_closed) or said nothing within the
+  // handshake timeout (handshake_timeout). No header was refused: the connection ends as it
+  // would have in the handshake without accept_proxy_protocol (a load balancer's TCP health
+  // check connects and closes: it is no refusal).
+  std::optional<Reason> nothing_came;
 };
 
 asio::awaitable<ProxyHeaderOutcome> read_proxy_header(asio::ip::tcp::socket& socket,

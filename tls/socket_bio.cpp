@@ -17,6 +17,7 @@ struct ReadAhead {
   int fd;
   std::unique_ptr<uint8_t[]> buffer;  // null while empty
   size_t begin = 0, end = 0;
+  int error = 0;  // the socket's read error (a reset), told again by every later read
   bool corked = false;
   std::unique_ptr<uint8_t[]> out;  // corked records not sent yet; null while none
   size_t out_size = 0;
@@ -31,12 +32,20 @@ int bio_read(BIO* bio, char* out, int len) {
   ReadAhead* s = state(bio);
   if (len <= 0) return 0;
   if (s->begin == s->end) {
+    // The kernel tells a reset once, then reads end as at EOF: a reset met by a read whose
+    // result was not looked at (Stream::read_ready's gathering of records already here) would
+    // reach the caller as an orderly close.
+    if (s->error != 0) {
+      errno = s->error;
+      return -1;
+    }
     if (!s->buffer) s->buffer = std::make_unique_for_overwrite<uint8_t[]>(kReadAhead);
     ssize_t n = ::recv(s->fd, s->buffer.get(), kReadAhead, 0);
     if (n <= 0) {
       const int saved = errno;
       s->buffer.reset();  // dry (or closed): hold nothing while waiting
       if (n < 0 && would_block(saved)) BIO_set_retry_read(bio);
+      if (n < 0 && !would_block(saved)) s->error = saved;
       errno = saved;  // SSL_ERROR_SYSCALL reports it
       return static_cast<int>(n);
     }
@@ -144,7 +153,7 @@ bssl::UniquePtr<BIO> make_socket_bio(int fd) {
   if (!method) return nullptr;
   bssl::UniquePtr<BIO> bio(BIO_new(method));
   if (!bio) return nullptr;
-  BIO_set_data(bio.get(), new ReadAhead{fd, nullptr, 0, 0});
+  BIO_set_data(bio.get(), new ReadAhead{fd, nullptr, 0, 0, 0});
   BIO_set_init(bio.get(), 1);
   return bio;
 }

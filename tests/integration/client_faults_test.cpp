@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "tests/support/proxy_harness.hpp"
+#include "tests/support/stepped_client.hpp"
 #include "tests/support/test_upstream.hpp"
 #include "tls/pem_io.hpp"
 
@@ -17,57 +18,11 @@ namespace {
 
 using gatehouse::Reason;
 
-// A TLS client driven flight by flight over memory BIOs, so a test can stop anywhere.
-class SteppedClient {
- public:
-  SteppedClient(const ProxyHarness& proxy, std::uint16_t max_version, bool connect = true)
-      : ctx_(SSL_CTX_new(TLS_method())) {
-    SSL_CTX_set_max_proto_version(ctx_.get(), max_version);
-    auto chain = (proxy.dir() / "alice-chain.pem").string();
-    auto key = (proxy.dir() / "alice.key").string();
-    SSL_CTX_use_certificate_chain_file(ctx_.get(), chain.c_str());
-    SSL_CTX_use_PrivateKey_file(ctx_.get(), key.c_str(), SSL_FILETYPE_PEM);
-    ssl_.reset(SSL_new(ctx_.get()));
-    SSL_set_tlsext_host_name(ssl_.get(), "localhost");
-    SSL_set_bio(ssl_.get(), BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
-    SSL_set_connect_state(ssl_.get());
-    if (connect) fd_ = connect_tcp(proxy.port(), 5000);
-  }
-  ~SteppedClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool connected() const { return fd_ >= 0; }
-
-  // Runs the handshake until it wants the peer's bytes; returns what it would send.
-  std::string next_flight() {
-    int r = SSL_do_handshake(ssl_.get());
-    done_ = r == 1;
-    std::string out;
-    char buf[16384];
-    for (int n; (n = BIO_read(SSL_get_wbio(ssl_.get()), buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-    return out;
-  }
-  void send(std::string_view bytes) { write_all_fd(fd_, std::string(bytes)); }
-  // Reads one batch from the proxy into the TLS engine; false on EOF or timeout.
-  bool receive() {
-    char buf[16384];
-    ssize_t n = ::read(fd_, buf, sizeof buf);
-    if (n <= 0) return false;
-    BIO_write(SSL_get_rbio(ssl_.get()), buf, static_cast<int>(n));
-    return true;
-  }
-  bool done() const { return done_; }
-  void hang_up() {
-    ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  bssl::UniquePtr<SSL_CTX> ctx_;
-  bssl::UniquePtr<SSL> ssl_;
-  int fd_ = -1;
-  bool done_ = false;
-};
+// A stepped client of `proxy` presenting alice's certificate.
+SteppedClient stepped(const ProxyHarness& proxy, std::uint16_t max_version, bool connect = true) {
+  return SteppedClient(connect ? proxy.port() : 0, proxy.dir() / "alice-chain.pem", proxy.dir() / "alice.key",
+                       max_version);
+}
 
 class ClientFaults : public testing::Test {
  protected:
@@ -97,7 +52,7 @@ TEST_F(ClientFaults, DisconnectAtEveryStepOfTheHandshake) {
   for (std::uint16_t version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
     // Attempt k hangs up after k steps: half a flight sent, the rest sent, the reply read, ...
     for (int stop_after = 0; stop_after < kSteps; ++stop_after) {
-      SteppedClient c(proxy, version);
+      SteppedClient c = stepped(proxy, version);
       ASSERT_TRUE(c.connected());
       for (int step = 0; step < stop_after;) {
         std::string flight = c.next_flight();
@@ -223,7 +178,7 @@ TEST_F(ClientFaults, SlowlorisOnTheHandshakeIsCutAtTheHandshakeTimeout) {
   start(config);
   // Ten clients trickle a ClientHello one byte every 20 ms: each byte is progress, but the
   // handshake deadline is fixed from the accept.
-  SteppedClient model(proxy, TLS1_3_VERSION, /*connect=*/false);
+  SteppedClient model = stepped(proxy, TLS1_3_VERSION, /*connect=*/false);
   const std::string hello = model.next_flight();
   std::vector<std::thread> trickles;
   std::atomic<int> cut{0};

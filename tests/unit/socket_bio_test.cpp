@@ -1,8 +1,12 @@
 // The read-ahead socket BIO on a real socket pair: one recv() serves many small reads, a dry
-// socket asks BoringSSL to retry (and the buffer goes), EOF and errors pass through, and corked
+// socket asks BoringSSL to retry (and the buffer goes), EOF and errors pass through (a reset at
+// every read, never an EOF after it), and corked
 // writes leave in one send() once flushed, waiting when the peer's buffer is full.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,6 +64,46 @@ TEST(SocketBio, SmallReadsAreServedFromOneReceive) {
   p.peer = -1;
   EXPECT_EQ(BIO_read(bio.get(), buf, sizeof buf), 0);  // EOF
   EXPECT_FALSE(BIO_should_retry(bio.get()));
+}
+
+// A TCP connection on loopback whose peer sends `data` and then resets it (SO_LINGER 0).
+int reset_after(const std::string& data) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  EXPECT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), len), 0);
+  EXPECT_EQ(::listen(listener, 1), 0);
+  EXPECT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  int peer = ::socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_EQ(::connect(peer, reinterpret_cast<sockaddr*>(&a), len), 0);
+  int ours = ::accept(listener, nullptr, nullptr);
+  ::close(listener);
+  EXPECT_EQ(::send(peer, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+  linger l{1, 0};
+  ::setsockopt(peer, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  ::close(peer);
+  pollfd p{ours, POLLRDHUP, 0};  // the reset has arrived
+  EXPECT_EQ(::poll(&p, 1, 5000), 1);
+  return ours;
+}
+
+TEST(SocketBio, AResetIsToldByEveryReadNeverAsAnEof) {
+  int fd = reset_after("the last record");
+  auto bio = make_socket_bio(fd);
+  ASSERT_TRUE(bio);
+  char buf[64];
+  ASSERT_EQ(BIO_read(bio.get(), buf, sizeof buf), 15);  // what came before the reset
+  // The read that meets the reset (Stream::read_ready may drop its result: it only gathers
+  // records already here), and the next one, which must not take the kernel's EOF that follows.
+  for (int i = 0; i < 2; ++i) {
+    errno = 0;
+    EXPECT_EQ(BIO_read(bio.get(), buf, sizeof buf), -1) << i;
+    EXPECT_EQ(errno, ECONNRESET) << i;
+    EXPECT_FALSE(BIO_should_retry(bio.get()));
+  }
+  ::close(fd);
 }
 
 TEST(SocketBio, CorkedWritesLeaveTogetherWhenFlushed) {
