@@ -1,0 +1,159 @@
+#include "tls/signature_memo.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "tls/der.hpp"
+
+namespace gatehouse::tls {
+namespace {
+
+// A handful of CAs serve a deployment; the bound only stops a flood of distinct ones.
+constexpr std::size_t kMaxRemembered = 256;
+
+struct Known {
+  bssl::UniquePtr<X509> cert;
+  std::optional<std::string> encoded;  // der_of(cert), computed once
+};
+
+struct BytesHash {
+  using is_transparent = void;  // find() by string_view: no copy of the DER to look it up
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+using Pair = std::pair<const X509*, const X509*>;
+struct PairHash {
+  std::size_t operator()(const Pair& p) const {
+    return std::hash<const void*>{}(p.first) * 1000003u ^ std::hash<const void*>{}(p.second);
+  }
+};
+
+struct Memory {
+  std::size_t capacity = kMaxRemembered;
+  std::unordered_map<std::string, Known, BytesHash, std::equal_to<>> by_der;  // exact bytes
+  std::unordered_map<const X509*, Known*> by_object;                          // nodes never move
+  // (certificate, issuer) objects whose X509_verify passed. `held` keeps each object alive while
+  // it is named here, so an address can never come back as another certificate.
+  std::unordered_set<Pair, PairHash> signatures;
+  std::vector<bssl::UniquePtr<X509>> held;
+
+  void clear() {
+    by_object.clear();
+    by_der.clear();
+    signatures.clear();
+    held.clear();
+  }
+};
+
+Memory& memory() {
+  thread_local Memory m;
+  return m;
+}
+
+std::string_view bytes_of(const CRYPTO_BUFFER* buffer) {
+  return {reinterpret_cast<const char*>(CRYPTO_BUFFER_data(buffer)), CRYPTO_BUFFER_len(buffer)};
+}
+
+int run_index() {
+  static const int index = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+bool signature_passes(X509* cert, X509* issuer, bool rememberable, MemoRun& run) {
+  if (rememberable && memory().signatures.count({cert, issuer})) return true;
+  bssl::UniquePtr<EVP_PKEY> key(X509_get_pubkey(issuer));
+  if (!key || X509_verify(cert, key.get()) <= 0) return false;
+  if (rememberable) run.checked.emplace_back(cert, issuer);
+  return true;
+}
+
+// What BoringSSL's internal_verify checks once the path is built, with the flags ChainVerifier
+// sets (partial chains allowed, no self-signature check): every certificate's
+// signature by the next one but the last's, and every certificate's dates, with the same
+// functions. Stricter only in giving up on anything else.
+bool signatures_and_dates_pass(X509_STORE_CTX* ctx, MemoRun& run) {
+  const unsigned long flags = X509_VERIFY_PARAM_get_flags(X509_STORE_CTX_get0_param(ctx));
+  if (!(flags & X509_V_FLAG_PARTIAL_CHAIN) || (flags & X509_V_FLAG_CHECK_SS_SIGNATURE))
+    return false;
+  if (((flags & X509_V_FLAG_USE_CHECK_TIME) != 0) != run.at.has_value()) return false;
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
+  const std::size_t n = chain ? sk_X509_num(chain) : 0;
+  if (n == 0) return false;
+  time_t when = run.at ? static_cast<time_t>(*run.at) : 0;
+  time_t* at = run.at ? &when : nullptr;  // null: now, as BoringSSL reads it
+  for (std::size_t i = 0; i < n; ++i) {
+    X509* cert = sk_X509_value(chain, i);
+    if (X509_cmp_time(X509_get0_notBefore(cert), at) >= 0 || X509_cmp_time(X509_get0_notAfter(cert), at) <= 0)
+      return false;
+    // The client's own certificate is new on every handshake: never remembered.
+    if (i + 1 < n && !signature_passes(cert, sk_X509_value(chain, i + 1), i > 0, run)) return false;
+  }
+  return true;
+}
+
+int verify_through_memory(X509_STORE_CTX* ctx) {
+  auto* run = static_cast<MemoRun*>(X509_STORE_CTX_get_ex_data(ctx, run_index()));
+  if (run && signatures_and_dates_pass(ctx, *run)) return 1;
+  if (run) run->gave_up = true;
+  X509_STORE_CTX_set_error(ctx, X509_V_ERR_UNSPECIFIED);
+  return 0;
+}
+
+}  // namespace
+
+void SignatureMemo::set_thread_capacity(std::size_t limit) {
+  memory().clear();
+  memory().capacity = std::min(limit, kMaxRemembered);
+}
+
+bool SignatureMemo::enabled() { return memory().capacity > 0; }
+
+bssl::UniquePtr<X509> SignatureMemo::parse(const CRYPTO_BUFFER* buffer) {
+  auto& m = memory();
+  if (m.capacity) {
+    auto it = m.by_der.find(bytes_of(buffer));
+    if (it != m.by_der.end()) return bssl::UpRef(it->second.cert);
+  }
+  return bssl::UniquePtr<X509>(X509_parse_from_buffer(const_cast<CRYPTO_BUFFER*>(buffer)));
+}
+
+void SignatureMemo::keep(const STACK_OF(CRYPTO_BUFFER) * buffers, const CertChain& sent, const MemoRun& run) {
+  auto& m = memory();
+  if (!m.capacity || !buffers || sk_CRYPTO_BUFFER_num(buffers) != sent.size() + 1) return;
+  if (m.by_der.size() + sent.size() > m.capacity || m.signatures.size() + run.checked.size() > m.capacity)
+    m.clear();  // crude but bounded; the next chains refill it
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    auto [it, added] = m.by_der.try_emplace(std::string(bytes_of(sk_CRYPTO_BUFFER_value(buffers, i + 1))));
+    if (!added) continue;
+    it->second.cert = bssl::UpRef(sent[i]);
+    m.by_object[it->second.cert.get()] = &it->second;
+  }
+  for (const auto& [cert, issuer] : run.checked) {
+    if (!m.signatures.emplace(cert, issuer).second) continue;
+    m.held.push_back(bssl::UpRef(cert));
+    m.held.push_back(bssl::UpRef(issuer));
+  }
+}
+
+std::optional<std::string> SignatureMemo::encoded(const X509* cert) {
+  auto& m = memory();
+  auto it = m.by_object.find(cert);
+  if (it == m.by_object.end()) return std::nullopt;
+  if (!it->second->encoded) it->second->encoded = der_of(cert);
+  return it->second->encoded;
+}
+
+void SignatureMemo::install(X509_STORE* store) { X509_STORE_set_verify(store, &verify_through_memory); }
+
+bool SignatureMemo::attach(X509_STORE_CTX* ctx, MemoRun* run) {
+  return X509_STORE_CTX_set_ex_data(ctx, run_index(), run) == 1;
+}
+
+std::pair<std::size_t, std::size_t> SignatureMemo::size() {
+  return {memory().by_der.size(), memory().signatures.size()};
+}
+
+}  // namespace gatehouse::tls
