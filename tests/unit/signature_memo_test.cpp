@@ -35,32 +35,9 @@ Cert issued(const CertSpec& spec, EVP_PKEY* subject_key, const Cert& issuer, EVP
   return c;
 }
 
-// A root named like `original`, with its key identifiers but another key: only a signature check
-// tells a certificate it "issued" from one the original issued.
-Cert look_alike_root(const Cert& original) {
-  Cert c;
-  c.key = pki::generate_key(pki::KeyType::ecdsa_p256);
-  bssl::UniquePtr<X509> x(X509_new());
-  X509* o = original.x509.get();
-  bool ok = x && X509_set_version(x.get(), X509_VERSION_3) &&
-            ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 4242) &&
-            X509_set_subject_name(x.get(), X509_get_subject_name(o)) &&
-            X509_set_issuer_name(x.get(), X509_get_subject_name(o)) &&
-            X509_set1_notBefore(x.get(), X509_get0_notBefore(o)) && X509_set1_notAfter(x.get(), X509_get0_notAfter(o)) &&
-            X509_set_pubkey(x.get(), c.key.get());
-  for (int i = 0; ok && i < X509_get_ext_count(o); ++i) ok = X509_add_ext(x.get(), X509_get_ext(o, i), -1);
-  if (!ok || !X509_sign(x.get(), c.key.get(), EVP_sha256())) throw std::runtime_error("look-alike root");
-  c.x509 = std::move(x);
-  return c;
-}
-
-CrlList crl_of(const Cert& ca, const std::vector<const Cert*>& revoked) {
-  const std::int64_t now = std::time(nullptr);
-  std::vector<ca::IndexEntry> entries;
-  for (const Cert* c : revoked)
-    entries.push_back({serial_text(c->x509.get()), "", "", subject_line(ca.x509.get()), "client", 0, 0, true, now - 60, ""});
-  auto pem = ca::signed_crl_pem(ca.x509.get(), ca.key.get(), entries, 1, now - 3600, now + 86400);
-  bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+CrlList crl_of(const Cert& ca, std::initializer_list<const Cert*> revoked) {
+  const std::string pem = test::crl_pem(ca, revoked);
+  bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   CrlList out;
   out.emplace_back(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
   return out;
@@ -81,14 +58,11 @@ struct Pki {
   Cert not_yet = variant(86400, 90 * 86400);
   Cert revoked = variant(-3600, 365 * 86400);  // another serial: revoked by the root's CRL
   Cert other = test::make_intermediate("Other Inter", "Acme", root);
-  Cert fake_root = look_alike_root(root);
+  Cert fake_root = test::make_look_alike_root(root);
   Cert foreign = test::make_root("Foreign Root", "Elsewhere");
   std::vector<Cert> leaves;
 
-  Cert variant(std::int64_t from, std::int64_t until) const {
-    return issued(CertSpec{.cn = "Memo Inter", .o = {"Acme"}, .not_before = from, .not_after = until, .is_ca = true},
-                  inter.key.get(), root);
-  }
+  Cert variant(std::int64_t from, std::int64_t until) const { return test::make_variant(inter, root, from, until); }
   Cert leaf(const std::string& cn, const Cert& issuer, std::int64_t until = 30 * 86400,
             EVP_PKEY* signing_key = nullptr) const {
     auto key = pki::generate_key(pki::KeyType::ecdsa_p256);
