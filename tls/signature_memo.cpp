@@ -24,7 +24,7 @@ struct BytesHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-using Pair = std::pair<const X509*, const X509*>;
+using Pair = std::pair<const void*, const X509*>;  // (certificate or CRL, issuer)
 struct PairHash {
   std::size_t operator()(const Pair& p) const {
     return std::hash<const void*>{}(p.first) * 1000003u ^ std::hash<const void*>{}(p.second);
@@ -38,13 +38,17 @@ struct Memory {
   // (certificate, issuer) objects whose X509_verify passed. `held` keeps each object alive while
   // it is named here, so an address can never come back as another certificate.
   std::unordered_set<Pair, PairHash> signatures;
+  std::unordered_set<Pair, PairHash> crl_signatures;
   std::vector<bssl::UniquePtr<X509>> held;
+  std::vector<bssl::UniquePtr<X509_CRL>> held_crls;
 
   void clear() {
     by_object.clear();
     by_der.clear();
     signatures.clear();
+    crl_signatures.clear();
     held.clear();
+    held_crls.clear();
   }
 };
 
@@ -94,6 +98,51 @@ bool signatures_and_dates_pass(X509_STORE_CTX* ctx, MemoRun& run) {
   return true;
 }
 
+// BoringSSL's check_crl, for a CRL its scoring chose for the certificate at the context's error
+// depth, with ChainVerifier's flags (no extended CRL support, no deltas, no Suite B): the CRL's
+// issuer as it finds it, that issuer's key usage, the CRL's dates and signature. Stricter in
+// giving up on a CRL with an issuing distribution point, a delta indicator or a critical
+// extension (their scope rules are BoringSSL's to apply), and on dates it does not accept outright.
+bool crl_passes(X509_STORE_CTX* ctx, X509_CRL* crl, MemoRun& run) {
+  const unsigned long flags = X509_VERIFY_PARAM_get_flags(X509_STORE_CTX_get0_param(ctx));
+  if (flags & (X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS | X509_V_FLAG_SUITEB_128_LOS)) return false;
+  if (((flags & X509_V_FLAG_USE_CHECK_TIME) != 0) != run.at.has_value()) return false;
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
+  const int last = chain ? static_cast<int>(sk_X509_num(chain)) - 1 : -1;
+  const int depth = X509_STORE_CTX_get_error_depth(ctx);
+  if (depth < 0 || depth > last) return false;
+  X509* cert = sk_X509_value(chain, depth);
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0 ||
+      X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, -1) >= 0 ||
+      X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)
+    return false;
+  for (int i = 0; i < X509_CRL_get_ext_count(crl); ++i)
+    if (X509_EXTENSION_get_critical(X509_CRL_get_ext(crl, i))) return false;
+  X509* issuer = X509_STORE_CTX_get0_current_issuer(ctx);
+  if (!issuer && depth < last) issuer = sk_X509_value(chain, depth + 1);
+  if (!issuer && X509_check_issued(sk_X509_value(chain, last), sk_X509_value(chain, last)) == X509_V_OK)
+    issuer = sk_X509_value(chain, last);
+  if (!issuer) return false;
+  if ((X509_get_extension_flags(issuer) & EXFLAG_KUSAGE) && !(X509_get_key_usage(issuer) & KU_CRL_SIGN)) return false;
+  time_t when = run.at ? static_cast<time_t>(*run.at) : 0;
+  time_t* at = run.at ? &when : nullptr;
+  if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl), at) >= 0) return false;
+  if (X509_CRL_get0_nextUpdate(crl) && X509_cmp_time(X509_CRL_get0_nextUpdate(crl), at) <= 0) return false;
+  if (memory().crl_signatures.count({crl, issuer})) return true;
+  bssl::UniquePtr<EVP_PKEY> key(X509_get_pubkey(issuer));
+  if (!key || X509_CRL_verify(crl, key.get()) <= 0) return false;
+  run.crls_checked.emplace_back(crl, issuer);
+  return true;
+}
+
+int check_crl_through_memory(X509_STORE_CTX* ctx, X509_CRL* crl) {
+  auto* run = static_cast<MemoRun*>(X509_STORE_CTX_get_ex_data(ctx, run_index()));
+  if (run && crl_passes(ctx, crl, *run)) return 1;
+  if (run) run->gave_up = true;
+  X509_STORE_CTX_set_error(ctx, X509_V_ERR_UNSPECIFIED);
+  return 0;
+}
+
 int verify_through_memory(X509_STORE_CTX* ctx) {
   auto* run = static_cast<MemoRun*>(X509_STORE_CTX_get_ex_data(ctx, run_index()));
   if (run && signatures_and_dates_pass(ctx, *run)) return 1;
@@ -123,7 +172,8 @@ bssl::UniquePtr<X509> SignatureMemo::parse(const CRYPTO_BUFFER* buffer) {
 void SignatureMemo::keep(const STACK_OF(CRYPTO_BUFFER) * buffers, const CertChain& sent, const MemoRun& run) {
   auto& m = memory();
   if (!m.capacity || !buffers || sk_CRYPTO_BUFFER_num(buffers) != sent.size() + 1) return;
-  if (m.by_der.size() + sent.size() > m.capacity || m.signatures.size() + run.checked.size() > m.capacity)
+  if (m.by_der.size() + sent.size() > m.capacity || m.signatures.size() + run.checked.size() > m.capacity ||
+      m.crl_signatures.size() + run.crls_checked.size() > m.capacity)
     m.clear();  // crude but bounded; the next chains refill it
   for (std::size_t i = 0; i < sent.size(); ++i) {
     auto [it, added] = m.by_der.try_emplace(std::string(bytes_of(sk_CRYPTO_BUFFER_value(buffers, i + 1))));
@@ -136,6 +186,11 @@ void SignatureMemo::keep(const STACK_OF(CRYPTO_BUFFER) * buffers, const CertChai
     m.held.push_back(bssl::UpRef(cert));
     m.held.push_back(bssl::UpRef(issuer));
   }
+  for (const auto& [crl, issuer] : run.crls_checked) {
+    if (!m.crl_signatures.emplace(crl, issuer).second) continue;
+    m.held_crls.push_back(bssl::UpRef(crl));
+    m.held.push_back(bssl::UpRef(issuer));
+  }
 }
 
 std::optional<std::string> SignatureMemo::encoded(const X509* cert) {
@@ -146,14 +201,17 @@ std::optional<std::string> SignatureMemo::encoded(const X509* cert) {
   return it->second->encoded;
 }
 
-void SignatureMemo::install(X509_STORE* store) { X509_STORE_set_verify(store, &verify_through_memory); }
+void SignatureMemo::install(X509_STORE* store) {
+  X509_STORE_set_verify(store, &verify_through_memory);
+  X509_STORE_set_check_crl(store, &check_crl_through_memory);
+}
 
 bool SignatureMemo::attach(X509_STORE_CTX* ctx, MemoRun* run) {
   return X509_STORE_CTX_set_ex_data(ctx, run_index(), run) == 1;
 }
 
 std::pair<std::size_t, std::size_t> SignatureMemo::size() {
-  return {memory().by_der.size(), memory().signatures.size()};
+  return {memory().by_der.size(), memory().signatures.size() + memory().crl_signatures.size()};
 }
 
 }  // namespace gatehouse::tls

@@ -1,8 +1,9 @@
-// A worker thread's memory of the two things in a chain verification whose result depends on
-// their input bytes alone: parsing a certificate a client sent after its own (the intermediates,
-// kept by their exact DER) and checking a signature on such a certificate with its issuer's key
-// (kept as the pair of objects whose check passed). With it a new client certificate under a
-// known intermediate costs its own parse and its own signature, not the intermediate's again.
+// A worker thread's memory of what in a chain verification depends on its input bytes alone:
+// parsing a certificate a client sent after its own (the intermediates, kept by their exact DER),
+// checking a signature on such a certificate with its issuer's key, and a CRL's signature with
+// its issuer's (each kept as the pair of objects whose check passed). With it a new client
+// certificate under a known intermediate costs its own parse and its own signature, not the
+// intermediate's again, nor the CRLs'.
 //
 // Nothing else is remembered: BoringSSL still builds the path and checks every certificate's
 // dates, extensions, purpose, name constraints and CRLs on each handshake, and so do the strict
@@ -29,6 +30,7 @@ namespace gatehouse::tls {
 struct MemoRun {
   std::optional<std::int64_t> at;                // as VerifyOptions::at: now when unset
   std::vector<std::pair<X509*, X509*>> checked;  // (certificate, issuer) whose signature passed
+  std::vector<std::pair<X509_CRL*, X509*>> crls_checked;  // (CRL, issuer) likewise
   bool gave_up = false;
 };
 
@@ -46,13 +48,13 @@ class SignatureMemo {
   static void keep(const STACK_OF(CRYPTO_BUFFER) * buffers, const CertChain& sent, const MemoRun& run);
   // What der_of(cert) gave the first time, for a certificate this thread remembers; else nullopt.
   static std::optional<std::string> encoded(const X509* cert);
-  // Makes `store` check signatures and dates through the memory instead of BoringSSL's own
-  // internal_verify: the same checks, at least as strict; a failure gives up. (This BoringSSL
-  // has no per-context hook, so a verifier keeps a second store for it.)
+  // Makes `store` check signatures and dates, and CRLs, through the memory instead of BoringSSL's
+  // own internal_verify and check_crl: the same checks, at least as strict; a failure or anything
+  // unusual gives up. (This BoringSSL has no per-context hook: a verifier keeps a second store.)
   static void install(X509_STORE* store);
   // Gives a verification on such a store its run (which outlives `ctx`); without one it gives up.
   static bool attach(X509_STORE_CTX* ctx, MemoRun* run);
-  // For tests: how many intermediates and signatures this thread remembers.
+  // For tests: how many intermediates and signatures (certificates' and CRLs') it remembers.
   static std::pair<std::size_t, std::size_t> size();
 };
 

@@ -108,6 +108,10 @@ std::vector<std::unique_ptr<ChainVerifier>> verifiers(const Pki& p) {
   out.push_back(std::make_unique<ChainVerifier>(anchors, certs({&p.inter}), crls, VerifyOptions{}));
   VerifyOptions later{.at = std::int64_t(std::time(nullptr)) + 5 * 86400};
   out.push_back(std::make_unique<ChainVerifier>(anchors, CertChain{}, CrlList{}, later));
+  // Past the CRLs' next update: crl_stale = "warn" still uses them, "reject" refuses.
+  VerifyOptions stale_warn{.at = later.at, .accept_stale_crl = true};
+  out.push_back(std::make_unique<ChainVerifier>(anchors, CertChain{}, crls, stale_warn));
+  out.push_back(std::make_unique<ChainVerifier>(anchors, CertChain{}, crls, VerifyOptions{.at = later.at}));
   return out;
 }
 
@@ -176,7 +180,7 @@ TEST(SignatureMemo, RandomSequencesMeetTheVerdictsOfTheFullVerification) {
   EXPECT_GT(from_memo, 50);  // the memory answered, with intermediates it remembered
   // Expired, not yet valid, revoked, forged, untrusted and look-alike chains were all refused.
   for (Reason r : {Reason::expired, Reason::not_yet_valid, Reason::revoked, Reason::bad_signature,
-                   Reason::untrusted_issuer})
+                   Reason::untrusted_issuer, Reason::crl_unavailable})
     EXPECT_TRUE(refusals.count(r)) << reason_keyword(r);
 }
 
@@ -219,6 +223,29 @@ TEST(SignatureMemo, ASignatureIsKnownForItsIssuerOnlyAndFailuresAreNotKept) {
   auto forged = buffers_of(p.leaves[9], {&p.other});
   EXPECT_FALSE(all[0]->verify_remembered(forged.get(), facts));
   EXPECT_EQ(SignatureMemo::size(), before);  // "other" was sent, but its chain failed
+}
+
+TEST(SignatureMemo, CrlSignaturesAreCheckedOncePerCrlAndIssuer) {
+  SignatureMemo::set_thread_capacity(256);
+  Pki p;
+  auto all = verifiers(p);
+  VerifiedChain facts;
+  auto first = buffers_of(p.leaves[0], {&p.inter});
+  ASSERT_TRUE(all[1]->verify_remembered(first.get(), facts));
+  // The intermediate's signature, the intermediate's CRL (for the client) and the root's (for
+  // the intermediate and the root itself: one pair).
+  EXPECT_EQ(SignatureMemo::size(), (std::pair<std::size_t, std::size_t>{1, 3}));
+  auto second = buffers_of(p.leaves[1], {&p.inter});
+  ASSERT_TRUE(all[1]->verify_remembered(second.get(), facts));
+  EXPECT_EQ(SignatureMemo::size(), (std::pair<std::size_t, std::size_t>{1, 3}));  // nothing new to check
+  // The revoked client is not admitted by the memory; the full verification says why.
+  auto revoked = buffers_of(p.leaves[8], {&p.inter});
+  EXPECT_FALSE(all[1]->verify_remembered(revoked.get(), facts));
+  EXPECT_EQ(in_full(*all[1], revoked.get()).reason, Reason::revoked);
+  // A stale CRL is left to the full verification, whichever crl_stale says.
+  EXPECT_FALSE(all[5]->verify_remembered(second.get(), facts));
+  EXPECT_EQ(in_full(*all[5], second.get()).reason, Reason::ok);
+  EXPECT_EQ(in_full(*all[6], second.get()).reason, Reason::crl_unavailable);
 }
 
 TEST(SignatureMemo, VerifiedCacheZeroTurnsItOff) {
