@@ -9,7 +9,9 @@
 # the connections' handshakes. Same PKI and configs as compare.sh. SERVER names which of gatehouse, nginx and
 # haproxy to count (default: all three). IDENTITIES=N: every handshake presents one of N client
 # certificates minted by gatehouse-bench (--identities, signed by the PKI's intermediate, sent with
-# it), so that each leaf is one the server has not seen (N above the operations counted).
+# it), so that each leaf is one the server has not seen (N above the operations counted). CRL=1:
+# Gatehouse loads the bench PKI's CRLs (`gatehouse ca crl`), as a deployment made by `gatehouse
+# init` does (nginx and HAProxy are counted without).
 set -euo pipefail
 mode=${1:-handshake}
 servers=" ${*:2} "
@@ -17,6 +19,10 @@ servers=" ${*:2} "
 wanted() { [[ $servers == *" $1 "* ]] && { [ "$1" = gatehouse ] || command -v "$1" >/dev/null; }; }
 source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
 
+if [ -n "${CRL:-}" ]; then
+  "$gh" ca crl "$pki" >/dev/null 2>&1
+  sed -i "0,/client_intermediates = .*/s||&\n  crl = \"$pki/crl.pem\"|" "$tmp/gatehouse.toml"
+fi
 who=(--cert "$cert" --key "$key")
 [ -n "${IDENTITIES:-}" ] && who=(--identities "$IDENTITIES" --identities-ca "$pki")
 load() {  # port operations
