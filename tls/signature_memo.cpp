@@ -176,6 +176,11 @@ void SignatureMemo::keep(const STACK_OF(CRYPTO_BUFFER) * buffers, const CertChai
       m.crl_signatures.size() + run.crls_checked.size() > m.capacity)
     m.clear();  // crude but bounded; the next chains refill it
   for (std::size_t i = 0; i < sent.size(); ++i) {
+    // Only an intermediate of the verified path: a client may append anything to a good chain,
+    // and that must not push the good ones out.
+    const bool on_path = std::any_of(run.checked.begin(), run.checked.end(),
+                                     [&](const auto& pair) { return pair.first == sent[i].get(); });
+    if (!on_path) continue;
     auto [it, added] = m.by_der.try_emplace(std::string(bytes_of(sk_CRYPTO_BUFFER_value(buffers, i + 1))));
     if (!added) continue;
     it->second.cert = bssl::UpRef(sent[i]);

@@ -43,8 +43,8 @@ class SignatureMemo {
   // `buffer` parsed: the object parsed before from these exact bytes when there is one, else a
   // new one (remembered only by keep()). Null when it does not parse.
   static bssl::UniquePtr<X509> parse(const CRYPTO_BUFFER* buffer);
-  // After a chain verified with `run`: remembers `sent` (parsed by parse()) and the signatures
-  // the run checked on certificates other than the client's own (depth 1 and up).
+  // After a chain verified with `run`: remembers those of `sent` (parsed by parse()) on the
+  // verified path, and the signatures the run checked on certificates other than the client's.
   static void keep(const STACK_OF(CRYPTO_BUFFER) * buffers, const CertChain& sent, const MemoRun& run);
   // What der_of(cert) gave the first time, for a certificate this thread remembers; else nullopt.
   static std::optional<std::string> encoded(const X509* cert);

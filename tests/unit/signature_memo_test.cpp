@@ -225,6 +225,17 @@ TEST(SignatureMemo, ASignatureIsKnownForItsIssuerOnlyAndFailuresAreNotKept) {
   EXPECT_EQ(SignatureMemo::size(), before);  // "other" was sent, but its chain failed
 }
 
+TEST(SignatureMemo, OnlyTheVerifiedPathIsRemembered) {
+  SignatureMemo::set_thread_capacity(256);
+  Pki p;
+  auto verifier = std::move(verifiers(p)[0]);
+  VerifiedChain facts;
+  // A good chain with certificates appended that its path does not use.
+  auto padded = buffers_of(p.leaves[0], {&p.inter, &p.other, &p.foreign, &p.expired});
+  ASSERT_TRUE(verifier->verify_remembered(padded.get(), facts));
+  EXPECT_EQ(SignatureMemo::size(), (std::pair<std::size_t, std::size_t>{1, 1}));  // inter only
+}
+
 TEST(SignatureMemo, CrlSignaturesAreCheckedOncePerCrlAndIssuer) {
   SignatureMemo::set_thread_capacity(256);
   Pki p;
