@@ -15,6 +15,9 @@
 # and record cryptography alone, with Gatehouse's BoringSSL (gatehouse-microbench). nginx and
 # HAProxy (Debian packages; nginx's stream module from libnginx-mod-stream) are measured when
 # installed. Caddy, which the performance issue also names, is not packaged for Debian 12.
+# IDENTITIES=N: every handshake presents one of N client certificates gatehouse-bench mints from
+# the PKI's intermediate (--identities, sent with it), the same way for every server, instead of
+# the one tester certificate: what a fleet of clients costs (each leaf new to the server).
 set -euo pipefail
 secs=${1:-5}
 runs=${2:-3}
@@ -23,13 +26,15 @@ case $which in all | tls | h2) ;; *) echo "usage: $0 [SECONDS] [RUNS] [all|tls|h
 source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
 ulimit -n "$(ulimit -Hn)"  # 2,000 held connections; HAProxy wants twice its maxconn
 results="$tmp/results.jsonl"
+who=(--cert "$cert" --key "$key")
+[ -n "${IDENTITIES:-}" ] && who=(--identities "$IDENTITIES" --identities-ca "$pki")
 : >"$results"
 
 measure() {  # server run column pid port bench-options... -> one JSON line in $results
   local server=$1 run=$2 column=$3 pid=$4 port=$5
   shift 5
   local out
-  out=$(taskset -c 1 "$bench" "127.0.0.1:$port" --cert "$cert" --key "$key" --sni localhost --pid "$pid" --json \
+  out=$(taskset -c 1 "$bench" "127.0.0.1:$port" "${who[@]}" --sni localhost --pid "$pid" --json \
     "$@" 2>"$tmp/bench.err") || true
   if [ -s "$tmp/bench.err" ]; then sed "s/^/  $server $column: /" "$tmp/bench.err" >&2; fi
   python3 -c '

@@ -7,7 +7,11 @@
 # (strace -c). Each server runs under each tool twice, serving 100 then 300 operations (h2, grpc:
 # 1,000 then 3,000); the difference divided by the difference leaves out start-up, shutdown and
 # the connections' handshakes. Same PKI and configs as compare.sh. SERVER names which of gatehouse, nginx and
-# haproxy to count (default: all three).
+# haproxy to count (default: all three). IDENTITIES=N: every handshake presents one of N client
+# certificates minted by gatehouse-bench (--identities, signed by the PKI's intermediate, sent with
+# it), so that each leaf is one the server has not seen (N above the operations counted). CRL=1:
+# Gatehouse loads the bench PKI's CRLs (`gatehouse ca crl`), as a deployment made by `gatehouse
+# init` does (nginx and HAProxy are counted without).
 set -euo pipefail
 mode=${1:-handshake}
 servers=" ${*:2} "
@@ -15,8 +19,14 @@ servers=" ${*:2} "
 wanted() { [[ $servers == *" $1 "* ]] && { [ "$1" = gatehouse ] || command -v "$1" >/dev/null; }; }
 source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
 
+if [ -n "${CRL:-}" ]; then
+  "$gh" ca crl "$pki" >/dev/null 2>&1
+  sed -i "0,/client_intermediates = .*/s||&\n  crl = \"$pki/crl.pem\"|" "$tmp/gatehouse.toml"
+fi
+who=(--cert "$cert" --key "$key")
+[ -n "${IDENTITIES:-}" ] && who=(--identities "$IDENTITIES" --identities-ca "$pki")
 load() {  # port operations
-  "$bench" "127.0.0.1:$1" --cert "$cert" --key "$key" --sni localhost --tls 1.3 \
+  "$bench" "127.0.0.1:$1" "${who[@]}" --sni localhost --tls 1.3 \
     --mode "$mode" -c 4 --streams 16 --path "$path" -n "$2" -d 600 --warmup 0 >/dev/null 2>&1
 }
 path=/

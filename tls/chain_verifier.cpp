@@ -62,20 +62,22 @@ bool ChainVerifier::trusts_a_ca_named(const X509_NAME* name) const {
 
 ChainVerifier::ChainVerifier(const CertChain& anchors, const CertChain& intermediates, const CrlList& crls,
                              VerifyOptions options)
-    : store_(X509_STORE_new()), options_(std::move(options)) {
-  for (const auto& a : anchors) {
-    X509_STORE_add_cert(store_.get(), a.get());
-    anchors_.emplace_back(bssl::UpRef(a));
-  }
+    : store_(X509_STORE_new()), memo_store_(X509_STORE_new()), options_(std::move(options)) {
+  for (const auto& a : anchors) anchors_.emplace_back(bssl::UpRef(a));
   for (const auto& i : intermediates) intermediates_.emplace_back(bssl::UpRef(i));
+  for (const auto& crl : crls) crls_.emplace_back(bssl::UpRef(crl));
   // Every configured anchor is trusted as given, even an intermediate: the operator chose it.
   unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN;
-  for (const auto& crl : crls) {
-    X509_STORE_add_crl(store_.get(), crl.get());
-    crls_.emplace_back(bssl::UpRef(crl));
-  }
   if (!crls.empty()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
-  X509_STORE_set_flags(store_.get(), flags);
+  // Two stores alike but for how signatures are checked (a failed set-up leaves a store that
+  // trusts nothing, so every verification fails closed).
+  for (X509_STORE* store : {store_.get(), memo_store_.get()}) {
+    if (!store) continue;
+    for (const auto& a : anchors_) X509_STORE_add_cert(store, a.get());
+    for (const auto& crl : crls_) X509_STORE_add_crl(store, crl.get());
+    X509_STORE_set_flags(store, flags);
+  }
+  if (memo_store_) SignatureMemo::install(memo_store_.get());
 }
 
 namespace {
@@ -106,6 +108,31 @@ VerifyOutcome one_common_name(X509* leaf) {
 }  // namespace
 
 VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedChain* facts) const {
+  return check(leaf, sent, facts, nullptr);
+}
+
+bssl::UniquePtr<X509> ChainVerifier::verify_remembered(const STACK_OF(CRYPTO_BUFFER) * buffers,
+                                                       VerifiedChain& facts) const {
+  const size_t n = buffers ? sk_CRYPTO_BUFFER_num(buffers) : 0;
+  if (n == 0 || !SignatureMemo::enabled()) return nullptr;
+  // The client's own certificate is parsed afresh: only what it sent after it is remembered.
+  bssl::UniquePtr<X509> leaf(X509_parse_from_buffer(sk_CRYPTO_BUFFER_value(buffers, 0)));
+  CertChain sent;
+  bool parsed = leaf != nullptr;
+  for (size_t i = 1; parsed && i < n; ++i) {
+    sent.push_back(SignatureMemo::parse(sk_CRYPTO_BUFFER_value(buffers, i)));
+    parsed = sent.back() != nullptr;
+  }
+  MemoRun run{.at = options_.at};
+  if (!parsed || check(leaf.get(), sent, &facts, &run).reason != Reason::ok || run.gave_up) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  SignatureMemo::keep(buffers, sent, run);
+  return leaf;
+}
+
+VerifyOutcome ChainVerifier::check(X509* leaf, const CertChain& sent, VerifiedChain* facts, MemoRun* run) const {
   // A CA certificate is never a peer's identity, even one that chains to our root.
   if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
     return {Reason::wrong_usage,
@@ -121,7 +148,8 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
     for (const auto& c : *list) ready = ready && bssl::PushToStack(untrusted.get(), bssl::UpRef(c));
   bssl::UniquePtr<X509_STORE_CTX> ctx(ready ? X509_STORE_CTX_new() : nullptr);
   const bool server = options_.purpose == VerifyOptions::Purpose::server;
-  if (!ctx || !X509_STORE_CTX_init(ctx.get(), store_.get(), leaf, untrusted.get()) ||
+  X509_STORE* store = run ? memo_store_.get() : store_.get();
+  if (!ctx || !store || !X509_STORE_CTX_init(ctx.get(), store, leaf, untrusted.get()) ||
       !X509_STORE_CTX_set_default(ctx.get(), server ? "ssl_server" : "ssl_client")) {
     return {Reason::protocol_error, "cannot set up verification: " + drain_errors(), 0, ""};
   }
@@ -135,6 +163,7 @@ VerifyOutcome ChainVerifier::verify(X509* leaf, const CertChain& sent, VerifiedC
     return {Reason::name_mismatch, "the name to check cannot be used (an embedded NUL?): refused unchecked", 0, ""};
   }
   X509_STORE_CTX_set_verify_cb(ctx.get(), options_.accept_stale_crl ? tolerate_stale_crl : tolerate_missing_crl);
+  if (run && !SignatureMemo::attach(ctx.get(), run)) return {Reason::protocol_error, "cannot set up verification", 0, ""};
   bool verified = X509_verify_cert(ctx.get()) == 1;
   // Chain = client certificate, intermediates, anchor. When BoringSSL stopped at its depth
   // limit, the partial chain (no anchor) already holds too many intermediates.
@@ -175,7 +204,8 @@ bool ChainVerifier::describe_chain(const STACK_OF(X509) * chain, VerifiedChain& 
   for (size_t i = 0; i < sk_X509_num(chain); ++i) {
     X509* cert = sk_X509_value(chain, i);
     if (i > 0 && i + 1 < sk_X509_num(chain)) {
-      auto der = der_of(cert);
+      auto der = SignatureMemo::encoded(cert);  // the same bytes, encoded once per thread
+      if (!der) der = der_of(cert);
       if (!der) return false;  // a path with a hole would be forwarded as if complete
       path->push_back(std::move(*der));
     }

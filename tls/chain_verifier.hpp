@@ -14,6 +14,7 @@
 
 #include "common/reason.hpp"
 #include "tls/bssl.hpp"
+#include "tls/signature_memo.hpp"
 
 namespace gatehouse::tls {
 
@@ -57,6 +58,12 @@ class ChainVerifier {
   // `sent` is what the peer sent after its own certificate (its intermediates). With `facts`,
   // a chain that verified is described there for still_valid().
   VerifyOutcome verify(X509* leaf, const CertChain& sent, VerifiedChain* facts = nullptr) const;
+  // The same verification with this thread's SignatureMemo: `buffers` (the client's certificates,
+  // its own first) parsed, its intermediates as parsed before, and signatures checked before not
+  // checked again. The client certificate when the chain verified, with `facts`; null when it did
+  // not or the memory gave up, and then only a full verify() decides and explains: this never
+  // refuses anyone, so a refusal is always the full verification's.
+  bssl::UniquePtr<X509> verify_remembered(const STACK_OF(CRYPTO_BUFFER) * buffers, VerifiedChain& facts) const;
   // True when a chain that verified earlier is good now: within its dates, listed by no CRL,
   // and every CRL of its issuers current. False means "verify it in full", not "refuse".
   bool still_valid(const VerifiedChain& chain, std::int64_t now) const;
@@ -65,6 +72,8 @@ class ChainVerifier {
   const CrlList& crls() const { return crls_; }
 
  private:
+  // `run` non-null: signatures and dates through SignatureMemo (see verify_remembered).
+  VerifyOutcome check(X509* leaf, const CertChain& sent, VerifiedChain* facts, MemoRun* run) const;
   VerifyOutcome explain(X509_STORE_CTX* ctx, X509* leaf) const;
   // False when a certificate of the path cannot be encoded: the verification then fails.
   static bool describe_chain(const STACK_OF(X509) * chain, VerifiedChain& facts);
@@ -75,6 +84,7 @@ class ChainVerifier {
   std::string anchor_names() const;                // "'CN=Root A', 'CN=Root B'"
 
   bssl::UniquePtr<X509_STORE> store_;
+  bssl::UniquePtr<X509_STORE> memo_store_;  // the same, with SignatureMemo's signature check
   CertChain anchors_;
   CertChain intermediates_;
   CrlList crls_;

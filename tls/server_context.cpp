@@ -260,7 +260,7 @@ bool ServerContext::check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_a
     report->chain_der = known->chain.path_der;
     return authorize(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), report, out_alert);
   }
-  return verify_in_full(ssl, report, out_alert, digest);
+  return verify_in_full(ssl, report, out_alert, digest, /*remembered=*/true);
 }
 
 namespace {
@@ -290,7 +290,7 @@ Verdict verdict_of(HandshakeReport& report) {
 Verdict ServerContext::reverify(SSL* ssl) const {
   HandshakeReport report;
   uint8_t alert = 0;  // nothing is sent: the caller closes the connection
-  verify_in_full(ssl, &report, &alert, peer_chain_digest(ssl));
+  verify_in_full(ssl, &report, &alert, peer_chain_digest(ssl), /*remembered=*/false);
   return verdict_of(report);
 }
 
@@ -312,16 +312,16 @@ Verdict ServerContext::judge(const std::vector<std::string>& chain_der, const st
   return verdict_of(report);
 }
 
-bool ServerContext::verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* out_alert,
-                                   const std::string& digest) const {
+bool ServerContext::verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* out_alert, const std::string& digest,
+                                   bool remembered) const {
   // On a resumed session these are the certificates stored in the session: checked again
   // against today's CRL and policy, since BoringSSL does not re-verify resumptions itself.
   return verify_chain(SSL_get0_peer_certificates(ssl), SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), report,
-                      out_alert, &digest);
+                      out_alert, &digest, remembered);
 }
 
 bool ServerContext::verify_chain(const STACK_OF(CRYPTO_BUFFER) * buffers, const char* sni, HandshakeReport* report,
-                                 uint8_t* out_alert, const std::string* digest) const {
+                                 uint8_t* out_alert, const std::string* digest, bool remembered) const {
   std::size_t sent_bytes = 0;
   for (size_t i = 0; buffers && i < sk_CRYPTO_BUFFER_num(buffers); ++i)
     sent_bytes += CRYPTO_BUFFER_len(sk_CRYPTO_BUFFER_value(buffers, i));
@@ -331,6 +331,21 @@ bool ServerContext::verify_chain(const STACK_OF(CRYPTO_BUFFER) * buffers, const 
     *out_alert = SSL_AD_BAD_CERTIFICATE;
     return false;
   }
+  VerifiedChain facts;
+  // A handshake's chain goes through this thread's SignatureMemo first. What it does not admit is
+  // verified below exactly as without it: only that code refuses and explains.
+  bssl::UniquePtr<X509> leaf = remembered ? verifier_->verify_remembered(buffers, facts) : nullptr;
+  report->verify_ran = true;
+  if (!leaf && !verify_parsed(buffers, report, out_alert, leaf, facts)) return false;
+  report->identity = extract_identity(leaf.get());
+  report->chain_der = facts.path_der;
+  if (digest) VerifiedCache::store(id_, *digest, {std::move(facts), *report->identity});
+  return authorize(sni, report, out_alert);
+}
+
+bool ServerContext::verify_parsed(const STACK_OF(CRYPTO_BUFFER) * buffers, HandshakeReport* report, uint8_t* out_alert,
+                                  bssl::UniquePtr<X509>& leaf, VerifiedChain& facts) const {
+  facts = VerifiedChain{};
   CertChain chain;
   for (size_t i = 0; buffers && i < sk_CRYPTO_BUFFER_num(buffers); ++i) {
     X509* cert = X509_parse_from_buffer(sk_CRYPTO_BUFFER_value(buffers, i));
@@ -341,31 +356,25 @@ bool ServerContext::verify_chain(const STACK_OF(CRYPTO_BUFFER) * buffers, const 
                             " sent by the client "
                             "cannot be parsed",
                         static_cast<int>(i), ""};
-      report->verify_ran = true;
       *out_alert = SSL_AD_BAD_CERTIFICATE;
       return false;
     }
     chain.emplace_back(cert);
   }
-  report->verify_ran = true;
   if (chain.empty()) {
     report->verify = {Reason::no_certificate, "the client sent no certificate", -1, ""};
     *out_alert = SSL_AD_CERTIFICATE_REQUIRED;
     return false;
   }
-  bssl::UniquePtr<X509> leaf = std::move(chain.front());
+  leaf = std::move(chain.front());
   chain.erase(chain.begin());
-  VerifiedChain facts;
   report->verify = verifier_->verify(leaf.get(), chain, &facts);
   if (report->verify.reason != Reason::ok) {
     report->presented = extract_identity(leaf.get());
     *out_alert = reason_alert(report->verify.reason);
     return false;
   }
-  report->identity = extract_identity(leaf.get());
-  report->chain_der = facts.path_der;
-  if (digest) VerifiedCache::store(id_, *digest, {std::move(facts), *report->identity});
-  return authorize(sni, report, out_alert);
+  return true;
 }
 
 // Authorize in the handshake too, so a refused client gets access_denied at once.

@@ -110,11 +110,17 @@ class ServerContext {
   static int on_alpn(SSL* ssl, const uint8_t** out, uint8_t* out_len, const uint8_t* in, unsigned in_len, void*);
   static int on_ticket_key(SSL* ssl, uint8_t* name, uint8_t* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac, int encrypt);
   bool check_peer(SSL* ssl, HandshakeReport* report, uint8_t* out_alert) const;
-  bool verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* out_alert, const std::string& digest) const;
+  // `remembered`: a handshake's check, which may use this thread's SignatureMemo (never reverify).
+  bool verify_in_full(SSL* ssl, HandshakeReport* report, uint8_t* out_alert, const std::string& digest,
+                      bool remembered) const;
   // The chain check for any source of certificates; `digest` non-null: remember a success in
-  // VerifiedCache under it.
+  // VerifiedCache under it. `remembered`: SignatureMemo may admit it (never refuse it).
   bool verify_chain(const STACK_OF(CRYPTO_BUFFER) * buffers, const char* sni, HandshakeReport* report,
-                    uint8_t* out_alert, const std::string* digest) const;
+                    uint8_t* out_alert, const std::string* digest, bool remembered = false) const;
+  // verify_chain's full verification: every certificate parsed afresh, no memory; a refusal is
+  // recorded in `report`. On success `leaf` and `facts` describe the chain.
+  bool verify_parsed(const STACK_OF(CRYPTO_BUFFER) * buffers, HandshakeReport* report, uint8_t* out_alert,
+                     bssl::UniquePtr<X509>& leaf, VerifiedChain& facts) const;
   bool authorize(const char* sni, HandshakeReport* report, uint8_t* out_alert) const;
 
   bssl::UniquePtr<SSL_CTX> ctx_;

@@ -6,6 +6,8 @@
 #include <memory>
 #include <unordered_map>
 
+#include "tls/signature_memo.hpp"
+
 namespace gatehouse::tls {
 namespace {
 
@@ -66,6 +68,7 @@ void VerifiedCache::set_thread_capacity(std::size_t limit) {
   capacity = limit;
   entries().clear();  // a fresh cache: nothing from whatever this thread served before
   paths().clear();
+  SignatureMemo::set_thread_capacity(limit);  // 0 turns both off: every certificate verified in full
 }
 
 void VerifiedCache::store(std::uint64_t context, const std::string& chain_digest, VerifiedEntry entry) {

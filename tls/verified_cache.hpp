@@ -31,6 +31,7 @@ class VerifiedCache {
   // Empties the calling thread's cache and bounds it to `limit` entries ([server] verified_cache;
   // 16384 until set); 0 verifies every certificate in full. Each worker sets its own when its
   // thread starts, so servers in one process never share it; the hot path reads a thread_local.
+  // Also sets the thread's SignatureMemo (remembered intermediates), so 0 turns that off too.
   static void set_thread_capacity(std::size_t limit);
   static const VerifiedEntry* find(std::uint64_t context, const std::string& chain_digest);
   // Entries with equal paths share one copy of it (clients of one intermediate CA).
