@@ -122,7 +122,10 @@ bool crl_passes(X509_STORE_CTX* ctx, X509_CRL* crl, MemoRun& run) {
   if (!issuer && depth < last) issuer = sk_X509_value(chain, depth + 1);
   if (!issuer && X509_check_issued(sk_X509_value(chain, last), sk_X509_value(chain, last)) == X509_V_OK)
     issuer = sk_X509_value(chain, last);
-  if (!issuer) return false;
+  // Only a CRL signed by the certificate's own issuer on the verified path (BoringSSL's "same
+  // path" case): any other signer would need the CRL path validation that only the full check does.
+  X509* on_path = sk_X509_value(chain, depth < last ? depth + 1 : last);
+  if (!issuer || issuer != on_path) return false;
   if ((X509_get_extension_flags(issuer) & EXFLAG_KUSAGE) && !(X509_get_key_usage(issuer) & KU_CRL_SIGN)) return false;
   time_t when = run.at ? static_cast<time_t>(*run.at) : 0;
   time_t* at = run.at ? &when : nullptr;
