@@ -8,6 +8,11 @@ if [ ! -f build-asan/compile_commands.json ]; then
   cmake --preset asan > /dev/null
 fi
 filter=${1:-"$(pwd)/(common|conf|tls|policy|metrics|proxy|app|bench|tests)/"}
+# The test files' compile commands use the tests' precompiled header: it must exist and be current
+# (boringssl_test builds it, with the libraries it links).
+if [[ $filter == *tests* ]]; then
+  cmake --build build-asan -j "${JOBS:-2}" --target boringssl_test > /dev/null
+fi
 # run-clang-tidy fails on any report (WarningsAsErrors); the log below decides instead.
 { run-clang-tidy -quiet -p build-asan -j "${JOBS:-2}" "$filter" 2>&1 || true; } | grep -v "^[0-9]* warnings\? generated" |
   tee build-asan/tidy.log
