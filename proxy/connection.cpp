@@ -156,19 +156,17 @@ asio::awaitable<void> serve_tunnel(WorkerContext& worker, const SnapshotState& s
 asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& member,
                                        [[maybe_unused]] std::shared_ptr<const Snapshot> snapshot,
                                        std::shared_ptr<const SnapshotState> state, std::uint64_t generation,
-                                       const ListenerRuntime& listener, asio::ip::tcp::socket socket) {
+                                       const ListenerRuntime& listener, asio::ip::tcp::socket socket,
+                                       asio::ip::tcp::endpoint client) {
   // Cancelled by the member's signal, an awaited operation returns operation_aborted, which each
   // step handles: never an exception. Every kind of cancellation is let through.
   co_await asio::this_coro::throw_if_cancelled(false);
   co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
   asio::ip::tcp::socket upstream(socket.get_executor());
-  asio::error_code ignored;
-  asio::ip::tcp::endpoint client = socket.remote_endpoint(ignored);
   // Declared before the scope, which points into it for its log line: the scope's destructor
   // may still write that line (a frame destroyed while suspended) and must not read a dead verdict.
   tls::Verdict verdict;
   ConnectionScope scope(worker, member, *state, listener, client);
-  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   // Armed from accept; gone before the scope is (declared after it).
   Deadline age(socket.get_executor());
   if (const auto max_age = listener.settings.max_connection_age; max_age.count() > 0)

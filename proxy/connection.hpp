@@ -18,9 +18,11 @@ namespace gatehouse::proxy {
 // `state`: the worker's pools and counters for the parts of `snapshot`.
 // `member`: the connection's place in its worker's group, whose signal is bound to this
 // coroutine's co_spawn: a drain, a reload's verdict or max_connection_age cancel it through it.
+// `client`: the peer's address as accept() gave it (the listener set TCP_NODELAY, inherited).
 asio::awaitable<void> serve_connection(WorkerContext& worker, ConnectionMember& member,
                                        std::shared_ptr<const Snapshot> snapshot,
                                        std::shared_ptr<const SnapshotState> state, std::uint64_t generation,
-                                       const ListenerRuntime& listener, asio::ip::tcp::socket socket);
+                                       const ListenerRuntime& listener, asio::ip::tcp::socket socket,
+                                       asio::ip::tcp::endpoint client);
 
 }  // namespace gatehouse::proxy

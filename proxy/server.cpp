@@ -59,6 +59,8 @@ Result<std::unique_ptr<Server>> Server::create(const std::shared_ptr<const Snaps
       if (!ec && address.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
       if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
       if (!ec) acceptor.set_option(reuse_port(true), ec);
+      // Linux copies it to every accepted socket: one system call per listener, not per connection.
+      if (!ec) acceptor.set_option(asio::ip::tcp::no_delay(true), ec);
       if (!ec) acceptor.bind(address, ec);
       if (!ec) acceptor.listen(kBacklog, ec);
       asio::ip::tcp::endpoint bound;

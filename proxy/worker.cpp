@@ -138,7 +138,8 @@ asio::awaitable<void> Worker::accept_loop(size_t slot) {
   while (accepting_) {
     // At the cap, leave new connections in the kernel's backlog rather than accept them.
     if (!co_await wait_for_slot(false, slot_wait)) co_return;
-    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    asio::ip::tcp::endpoint client;  // filled by accept() itself: no getpeername() per connection
+    auto [ec, socket] = co_await acceptor.async_accept(client, use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !accepting_) co_return;
       context_.counters.accept_errors.add();
@@ -153,18 +154,20 @@ asio::awaitable<void> Worker::accept_loop(size_t slot) {
     backoff = std::chrono::milliseconds(5);
     // Another worker may have taken the last slot meanwhile: this one waits, unserved.
     if (!co_await wait_for_slot(true, slot_wait)) co_return;
-    spawn_connection(listener_index, std::move(socket));
+    spawn_connection(listener_index, std::move(socket), client);
   }
 }
 
-void Worker::spawn_connection(size_t listener_index, asio::ip::tcp::socket socket) {
+void Worker::spawn_connection(size_t listener_index, asio::ip::tcp::socket socket,
+                              const asio::ip::tcp::endpoint& client) {
   const ListenerRuntime& listener = snapshot_->listeners[listener_index];
   ConnectionMember& member = connections_.join(listener_index, context_.generation);
   // The member's signal reaches the operation the connection awaits; the handler runs after the
   // coroutine's frame is gone, so the member outlives everything that refers to it.
   asio::co_spawn(
       io_,
-      serve_connection(context_, member, snapshot_, context_.bound, context_.generation, listener, std::move(socket)),
+      serve_connection(context_, member, snapshot_, context_.bound, context_.generation, listener, std::move(socket),
+                       client),
       asio::bind_cancellation_slot(member.slot(), [this, &member](const std::exception_ptr& e) {
         connections_.leave(member);
         slots_.release();  // wakes accept loops waiting at the cap, here and elsewhere

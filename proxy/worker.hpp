@@ -83,7 +83,7 @@ class Worker {
   // `take`, also takes one. False when stopping.
   asio::awaitable<bool> wait_for_slot(bool take, asio::steady_timer& wait);
   void wake_slot_waiters();
-  void spawn_connection(size_t listener_index, asio::ip::tcp::socket socket);
+  void spawn_connection(size_t listener_index, asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& client);
   asio::awaitable<void> drain_connections(std::chrono::steady_clock::time_point deadline);
   // True when the group emptied before `deadline`.
   asio::awaitable<bool> connections_end_by(std::chrono::steady_clock::time_point deadline);

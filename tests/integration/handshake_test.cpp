@@ -2,6 +2,11 @@
 // intermediate, over TLS 1.2 and 1.3, ECDSA and RSA server certificates, IPv4 and IPv6.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tests/support/proxy_harness.hpp"
@@ -27,6 +32,39 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
 
 class HandshakeMatrix : public testing::TestWithParam<Case> {};
 
+// "127.0.0.1:PORT" or "[::1]:PORT", as the access log writes a client's address.
+std::string address_text(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
+    inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a.sin6_port));
+  }
+  const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
+  inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
+  return std::string(host) + ":" + std::to_string(ntohs(a.sin_port));
+}
+
+// The proxy's end of the connection from `client_address` (the server runs in this process):
+// whether Nagle's algorithm is off on it; nullopt when no such socket is open.
+std::optional<bool> accepted_socket_has_nodelay(const std::string& client_address) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return std::nullopt;
+  std::optional<bool> found;
+  while (dirent* entry = readdir(dir)) {
+    const int fd = atoi(entry->d_name);
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    if (fd <= 2 || getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    if (address_text(peer) != client_address) continue;
+    int on = 0;
+    socklen_t on_len = sizeof on;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &on_len) == 0) found = on != 0;
+  }
+  closedir(dir);
+  return found;
+}
+
 TEST_P(HandshakeMatrix, TesterCertificateGetsThroughToWhoami) {
   const Case c = GetParam();
   ProxyHarness proxy;
@@ -40,6 +78,15 @@ TEST_P(HandshakeMatrix, TesterCertificateGetsThroughToWhoami) {
   opt.rsa_only = c.rsa_client;
   TlsClient client(opt);
   ASSERT_TRUE(client.connect()) << client.error();
+  // Handshake done, so the proxy holds its end. The address accept() gave is the client's own,
+  // and the accepted socket sends small writes at once (TCP_NODELAY, set on the listener and
+  // inherited by every connection).
+  sockaddr_storage ours{};
+  socklen_t ours_len = sizeof ours;
+  ASSERT_EQ(getsockname(SSL_get_fd(client.ssl()), reinterpret_cast<sockaddr*>(&ours), &ours_len), 0);
+  const std::string client_address = address_text(ours);
+  EXPECT_EQ(accepted_socket_has_nodelay(client_address), std::optional<bool>(true));
+
   ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
   auto response = client.read_all();
   ASSERT_TRUE(response) << client.error();
@@ -55,6 +102,7 @@ TEST_P(HandshakeMatrix, TesterCertificateGetsThroughToWhoami) {
 
   auto log = proxy.wait_for_log(1);
   ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["client"], client_address);
   EXPECT_EQ(log[0]["decision"], "allow");
   EXPECT_EQ(log[0]["reason"], "ok");
   EXPECT_EQ(log[0]["subject"], "CN=alice,OU=testers,O=Acme Test");
