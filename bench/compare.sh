@@ -14,10 +14,14 @@
 # the best peer in the column. The last row is the crypto floor: the same operations' public-key
 # and record cryptography alone, with Gatehouse's BoringSSL (gatehouse-microbench). nginx and
 # HAProxy (Debian packages; nginx's stream module from libnginx-mod-stream) are measured when
-# installed. Caddy, which the performance issue also names, is not packaged for Debian 12.
+# installed. Caddy, which the performance issue also names, is not packaged for Debian 12 (nor
+# shipped as a binary in an npm package; no other registry is reachable here).
 # IDENTITIES=N: every handshake presents one of N client certificates gatehouse-bench mints from
 # the PKI's intermediate (--identities, sent with it), the same way for every server, instead of
-# the one tester certificate: what a fleet of clients costs (each leaf new to the server).
+# the one tester certificate: what a fleet of clients costs. Each leaf is new to the server only
+# while N covers every handshake of a cell, warm-up included (about 20,000 for Gatehouse's 6 s
+# at 3,000/s; gatehouse-bench warns otherwise): fewer, and a server that remembers verified
+# chains answers the repeats from memory.
 set -euo pipefail
 secs=${1:-5}
 runs=${2:-3}

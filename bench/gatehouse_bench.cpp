@@ -313,6 +313,10 @@ int run_main(int argc, char** argv) {
                          plan->shard.count / window.seconds;
   results.warnings = gb::bottleneck_warnings(results);
   if (!late.empty()) results.warnings.push_back(late);
+  // Only where every connection is a full handshake: with resumption, reuse is the point.
+  if (identities && o.resume_share == 0)
+    if (auto reuse = gb::reuse_warning(identities->size(), identities->presented()); !reuse.empty())
+      results.warnings.push_back(reuse);
   for (const auto& w : results.warnings) std::cerr << "gatehouse-bench: warning: " << w << "\n";
 
   auto j = gb::to_json(results);

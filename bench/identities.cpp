@@ -140,6 +140,14 @@ bool IdentitySet::present_next(SSL* ssl) const {
   return SSL_set_chain_and_key(ssl, chain.data(), chain.size(), id.key.get(), nullptr) == 1;
 }
 
+std::string reuse_warning(std::size_t identities, std::size_t presented) {
+  if (identities == 0 || presented <= identities) return "";
+  return std::to_string(presented - identities) + " of " + std::to_string(presented) +
+         " handshakes (warm-up included) presented a certificate already presented, which the target may "
+         "remember from its first verification: for a new certificate on every handshake, give --identities " +
+         std::to_string(presented) + " or more";
+}
+
 void add_identity_options(CLI::App& app, IdentityArgs& args) {
   app.add_option("--identities", args.count,
                  "present N distinct client certificates in turn, minted before the load starts (instead of --cert)")

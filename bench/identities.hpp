@@ -30,6 +30,8 @@ class IdentitySet {
   std::size_t size() const { return identities_.size(); }
   // Presents the next identity (round robin, shared by all threads) on `ssl`; false on failure.
   bool present_next(SSL* ssl) const;
+  // How many handshakes were given an identity so far (warm-up included).
+  std::size_t presented() const { return next_.load(std::memory_order_relaxed); }
 
  private:
   std::vector<Identity> identities_;
@@ -44,6 +46,11 @@ void add_identity_options(CLI::App& app, IdentityArgs& args);
 
 // Null when no identities were asked for. `shard` goes into the names, so shards mint their own.
 Result<std::shared_ptr<const IdentitySet>> make_identities(const IdentityArgs& args, int shard);
+
+// When `presented` handshakes went round `identities` more than once: a warning that the later
+// ones showed certificates the target had already seen (which it may remember, so they cost it
+// less than new ones), and how many identities would make each handshake new. Else "".
+std::string reuse_warning(std::size_t identities, std::size_t presented);
 
 // "--mix full=0.2,resume=0.8" -> 0.8, the share of handshakes that offer a session.
 Result<double> parse_resume_share(const std::string& mix);

@@ -3,6 +3,7 @@
 // from a folder of certificate/key pairs.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
 
 #include "tests/support/command.hpp"
@@ -44,7 +45,7 @@ TEST(BenchIdentities, MintedByAGatehouseCaFolderAndSeenByGatehouse) {
   ProxyHarness proxy;
   start_trusting(proxy, ca + "/root.pem");
 
-  auto r = run_command(bench(proxy, "-c 2 -n 24 --identities 12 --identities-ca " + ca));
+  auto r = run_command(bench(proxy, "-c 1 -n 24 --identities 12 --identities-ca " + ca));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
   EXPECT_TRUE(j["errors"].empty()) << r.output;
@@ -52,6 +53,16 @@ TEST(BenchIdentities, MintedByAGatehouseCaFolderAndSeenByGatehouse) {
   auto seen = subjects_seen(proxy, 24);
   EXPECT_EQ(seen.size(), 12u);  // every handshake a certificate of its own, round robin
   EXPECT_TRUE(seen.contains("CN=gatehouse-bench-0-11,O=gatehouse-bench")) << *seen.begin();
+  // 24 handshakes (and any begun before the window opened) round 12 identities: the report says
+  // how many showed a certificate the target had seen, and how many identities would have done.
+  ASSERT_EQ(j["warnings"].size(), 1u) << r.output;
+  const std::string warning = j["warnings"][0];
+  std::size_t repeated = 0, presented = 0;
+  ASSERT_EQ(std::sscanf(warning.c_str(), "%zu of %zu handshakes", &repeated, &presented), 2) << warning;
+  EXPECT_GE(presented, 24u);
+  EXPECT_EQ(repeated, presented - 12);
+  EXPECT_NE(warning.find("already presented, which the target may remember"), std::string::npos) << warning;
+  EXPECT_TRUE(warning.ends_with("give --identities " + std::to_string(presented) + " or more")) << warning;
 
   // A pair `gatehouse ca issue` wrote, presented as it is.
   ASSERT_EQ(run_command(kBinary + " ca issue " + ca + " --cn carol").exit_code, 0);
@@ -59,6 +70,12 @@ TEST(BenchIdentities, MintedByAGatehouseCaFolderAndSeenByGatehouse) {
   ASSERT_EQ(from.exit_code, 0) << from.output;
   auto lines = proxy.wait_for_log(27);
   EXPECT_EQ(lines.back()["subject"], "CN=carol") << lines.back().dump();
+
+  // Identities to spare: no warning.
+  auto enough = run_command(bench(proxy, "-c 1 -n 12 --identities 16 --identities-ca " + ca));
+  ASSERT_EQ(enough.exit_code, 0) << enough.output;
+  EXPECT_TRUE(nlohmann::json::parse(enough.output.substr(enough.output.find('{')))["warnings"].empty())
+      << enough.output;
 }
 
 TEST(BenchIdentities, AThrowawayCaIsWrittenOutForTheTargetToTrust) {
