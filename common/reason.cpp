@@ -23,7 +23,8 @@ std::string_view reason_keyword(Reason r) {
                                                                         "several_common_names",
                                                                         "crl_unavailable",
                                                                         "server_not_trusted",
-                                                                        "client_closed"};
+                                                                        "client_closed",
+                                                                        "server_closed"};
   return kNames[static_cast<std::size_t>(r)];
 }
 

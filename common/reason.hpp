@@ -31,12 +31,16 @@ enum class Reason : std::uint8_t {
   crl_unavailable,        // a CRL this listener needs is past its next update or unreadable: not the client's fault
   server_not_trusted,     // the client rejected our certificate (an alert after our Certificate)
   client_closed,          // the client hung up during the handshake without an alert: not a refusal
+  server_closed,          // Gatehouse cut a PROXY header or handshake short (the drain deadline): not a refusal
 };
-inline constexpr std::size_t kReasonCount = 21;
+inline constexpr std::size_t kReasonCount = 22;
 
 // A refusal by Gatehouse (or a failure it counts as one), as opposed to a client that walked
-// away: browsers' preconnects and abandoned certificate prompts must not feed refusal alerts.
-constexpr bool is_refusal(Reason r) { return r != Reason::ok && r != Reason::client_closed; }
+// away (browsers' preconnects and abandoned certificate prompts must not feed refusal alerts) or
+// one Gatehouse itself stopped serving before any verdict (a restart must not either).
+constexpr bool is_refusal(Reason r) {
+  return r != Reason::ok && r != Reason::client_closed && r != Reason::server_closed;
+}
 
 std::string_view reason_keyword(Reason r);
 

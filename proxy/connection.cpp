@@ -43,6 +43,7 @@ bool refused_with_an_alert(Reason reason) {
     case Reason::protocol_error:
     case Reason::server_not_trusted:
     case Reason::client_closed:
+    case Reason::server_closed:
     case Reason::upstream_unavailable:
     case Reason::name_mismatch:
       return false;

@@ -24,6 +24,10 @@ std::array<std::uint8_t, 16> bytes16(const asio::ip::address& a) {
 
 ProxyHeaderOutcome refuse(std::string why) { return {false, std::nullopt, std::move(why), std::nullopt}; }
 ProxyHeaderOutcome nothing(Reason reason, std::string why) { return {false, std::nullopt, std::move(why), reason}; }
+ProxyHeaderOutcome cut_short() {
+  return nothing(Reason::server_closed,
+                 "Gatehouse closed the connection before its PROXY header arrived (its drain deadline passed)");
+}
 
 }  // namespace
 
@@ -36,6 +40,11 @@ asio::awaitable<ProxyHeaderOutcome> read_proxy_header(asio::ip::tcp::socket& soc
   Deadline deadline(socket.get_executor());
   deadline.arm(timeout, [&socket] { cancel_io(socket); });
   auto [wait_ec] = co_await socket.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
+  // Cancelled, and not by the deadline: the connection's signal (the drain deadline) cut it.
+  const auto cut = [&deadline](const asio::error_code& e) {
+    return e == asio::error::operation_aborted && !deadline.fired();
+  };
+  if (cut(wait_ec)) co_return cut_short();
   std::uint8_t first = 0;
   ssize_t peeked = wait_ec ? -1 : ::recv(socket.native_handle(), &first, 1, MSG_PEEK);
   const int peek_errno = peeked < 0 && !wait_ec ? errno : 0;
@@ -55,7 +64,7 @@ asio::awaitable<ProxyHeaderOutcome> read_proxy_header(asio::ip::tcp::socket& soc
   // Read exactly the header, never a byte of the TLS stream behind it: 8 bytes tell the version.
   std::vector<std::uint8_t> buf(8);
   auto [e1, n1] = co_await asio::async_read(socket, asio::buffer(buf), use_tuple);
-  if (e1) co_return refuse("the PROXY header was cut short");
+  if (e1) co_return cut(e1) ? cut_short() : refuse("the PROXY header was cut short");
   for (;;) {
     auto h = parse_proxy_header(buf.data(), buf.size());
     if (h.status == ReceivedProxyHeader::Status::complete) {
@@ -71,6 +80,7 @@ asio::awaitable<ProxyHeaderOutcome> read_proxy_header(asio::ip::tcp::socket& soc
     std::size_t old = buf.size();
     buf.resize(old + want);
     auto [e2, n2] = co_await asio::async_read(socket, asio::buffer(buf.data() + old, want), use_tuple);
+    if (e2 && cut(e2)) co_return cut_short();
     if (e2)
       co_return refuse(deadline.fired() ? "the PROXY header did not arrive within handshake_timeout"
                                         : "the PROXY header was cut short");

@@ -22,7 +22,8 @@ struct ProxyHeaderOutcome {
   // Not ok, and not a byte came: the client left (client_closed) or said nothing within the
   // handshake timeout (handshake_timeout). No header was refused: the connection ends as it
   // would have in the handshake without accept_proxy_protocol (a load balancer's TCP health
-  // check connects and closes: it is no refusal).
+  // check connects and closes: it is no refusal). Also server_closed, whatever came: Gatehouse
+  // cut the header short (the drain deadline), which refuses nothing either.
   std::optional<Reason> nothing_came;
 };
 

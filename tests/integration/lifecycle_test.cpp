@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/proxy_harness.hpp"
 #include "tests/support/test_upstream.hpp"
 
@@ -126,6 +127,35 @@ TEST(Lifecycle, DrainTimeoutClosesConnectionsThatDoNotFinish) {
   auto log = proxy.wait_for_log(1);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0]["close"], "terminated");
+}
+
+// Clients still in their PROXY header or handshake when the drain deadline passes are cut by
+// Gatehouse: logged as such (server_closed, decision "none"), never as a refusal of theirs.
+TEST(Lifecycle, DrainDeadlineCutsHandshakesWithoutCountingARefusal) {
+  for (const bool proxy_protocol : {false, true}) {
+    SCOPED_TRACE(proxy_protocol ? "in the PROXY header" : "in the handshake");
+    ProxyHarness proxy;
+    ProxyConfig config;
+    config.drain_timeout = "200ms";
+    if (proxy_protocol) config.listener_extra = "accept_proxy_protocol = [\"127.0.0.1/32\"]";
+    proxy.start(config);
+    int fd = connect_tcp(proxy.port());
+    ASSERT_GE(fd, 0);
+    // A v2 PROXY header's first half, or a ClientHello's record header: the server waits for more.
+    const std::string partial =
+        proxy_protocol ? std::string("\r\n\r\n\0\r\nQUIT\n", 12) : std::string("\x16\x03\x01\x00\xb0", 5);
+    ASSERT_EQ(::write(fd, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
+    ASSERT_TRUE(eventually([&] { return proxy.totals().connections_active == 1; }));
+    proxy.stop();
+    ::close(fd);
+    auto log = proxy.wait_for_log(1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0]["close"], "terminated") << log[0];
+    EXPECT_EQ(log[0]["reason"], "server_closed") << log[0];
+    EXPECT_EQ(log[0]["decision"], "none") << log[0];
+    for (std::size_t r = 0; r < kReasonCount; ++r)
+      EXPECT_EQ(proxy.totals().refused[r], 0u) << reason_keyword(static_cast<Reason>(r));
+  }
 }
 
 }  // namespace
