@@ -31,7 +31,7 @@ enum class Reason : std::uint8_t {
   crl_unavailable,        // a CRL this listener needs is past its next update or unreadable: not the client's fault
   server_not_trusted,     // the client rejected our certificate (an alert after our Certificate)
   client_closed,          // the client hung up during the handshake without an alert: not a refusal
-  server_closed,          // Gatehouse cut a PROXY header or handshake short (the drain deadline): not a refusal
+  server_closed,          // Gatehouse cut a PROXY header or handshake short (drain deadline, max age): not a refusal
 };
 inline constexpr std::size_t kReasonCount = 22;
 

@@ -26,7 +26,8 @@ ProxyHeaderOutcome refuse(std::string why) { return {false, std::nullopt, std::m
 ProxyHeaderOutcome nothing(Reason reason, std::string why) { return {false, std::nullopt, std::move(why), reason}; }
 ProxyHeaderOutcome cut_short() {
   return nothing(Reason::server_closed,
-                 "Gatehouse closed the connection before its PROXY header arrived (its drain deadline passed)");
+                 "Gatehouse ended the connection before its PROXY header arrived (a drain's deadline or "
+                 "max_connection_age)");
 }
 
 }  // namespace
@@ -40,7 +41,7 @@ asio::awaitable<ProxyHeaderOutcome> read_proxy_header(asio::ip::tcp::socket& soc
   Deadline deadline(socket.get_executor());
   deadline.arm(timeout, [&socket] { cancel_io(socket); });
   auto [wait_ec] = co_await socket.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
-  // Cancelled, and not by the deadline: the connection's signal (the drain deadline) cut it.
+  // Cancelled, and not by the deadline: the connection's signal (a drain's deadline, max_connection_age).
   const auto cut = [&deadline](const asio::error_code& e) {
     return e == asio::error::operation_aborted && !deadline.fired();
   };

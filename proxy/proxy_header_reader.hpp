@@ -23,7 +23,7 @@ struct ProxyHeaderOutcome {
   // handshake timeout (handshake_timeout). No header was refused: the connection ends as it
   // would have in the handshake without accept_proxy_protocol (a load balancer's TCP health
   // check connects and closes: it is no refusal). Also server_closed, whatever came: Gatehouse
-  // cut the header short (the drain deadline), which refuses nothing either.
+  // cut the header short (a drain's deadline, max_connection_age), which refuses nothing either.
   std::optional<Reason> nothing_came;
 };
 

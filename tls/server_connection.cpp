@@ -175,9 +175,11 @@ Verdict ServerConnection::explain_failure(const std::error_code& ec, bool timed_
     v.detail = ec == std::error_code(asio::error::eof) ? "the client closed the connection during the handshake"
                                                        : "the client reset the connection during the handshake";
   } else if (ec == std::error_code(asio::error::operation_aborted)) {
-    // Cancelled, and not by the handshake timeout: the connection's signal (the drain deadline).
+    // Cancelled, and not by the handshake timeout: the connection's signal (a drain's deadline,
+    // max_connection_age).
     v.reason = Reason::server_closed;
-    v.detail = "Gatehouse closed the connection before the handshake finished (its drain deadline passed)";
+    v.detail =
+        "Gatehouse ended the connection before the handshake finished (a drain's deadline or max_connection_age)";
   } else {
     v.reason = Reason::protocol_error;
     v.detail = stream_.last_error().empty() ? ec.message() : stream_.last_error();
