@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <unordered_map>
 
@@ -25,6 +26,13 @@ thread_local std::size_t capacity = 16384;
 std::unordered_map<std::string, VerifiedEntry>& entries() {
   thread_local std::unordered_map<std::string, VerifiedEntry> map;
   return map;
+}
+
+// The entries' keys, oldest first: a full cache forgets its oldest entry on each store, never all
+// of them at once (freeing 16,384 entries in one go stalled the worker's handshakes for 120 ms).
+std::deque<std::string>& oldest_first() {
+  thread_local std::deque<std::string> keys;
+  return keys;
 }
 
 // Paths by their content: thousands of leaves under one intermediate keep one copy of it.
@@ -67,6 +75,7 @@ const VerifiedEntry* VerifiedCache::find(std::uint64_t context, const std::strin
 void VerifiedCache::set_thread_capacity(std::size_t limit) {
   capacity = limit;
   entries().clear();  // a fresh cache: nothing from whatever this thread served before
+  oldest_first().clear();
   paths().clear();
   SignatureMemo::set_thread_capacity(limit);  // 0 turns both off: every certificate verified in full
 }
@@ -74,13 +83,23 @@ void VerifiedCache::set_thread_capacity(std::size_t limit) {
 void VerifiedCache::store(std::uint64_t context, const std::string& chain_digest, VerifiedEntry entry) {
   const std::size_t limit = capacity;
   if (chain_digest.empty() || limit == 0) return;
-  auto& map = entries();
-  if (map.size() >= limit) {  // crude but bounded; the next handshakes refill it
-    map.clear();
-    paths().clear();  // connections still holding a path keep their own reference
-  }
+  // Only verified paths come here (a CA's few intermediates); bounded all the same. Entries and
+  // connections still holding a path keep their own reference.
+  if (paths().size() >= limit) paths().clear();
   entry.chain.path_der = shared_path(std::move(entry.chain.path_der));
-  map.insert_or_assign(key_of(context, chain_digest), std::move(entry));
+  auto& map = entries();
+  std::string key = key_of(context, chain_digest);
+  if (auto known = map.find(key); known != map.end()) {  // verified anew: keeps its place in line
+    known->second = std::move(entry);
+    return;
+  }
+  auto& keys = oldest_first();  // one key per entry, in the order they came
+  while (map.size() >= limit && !keys.empty()) {
+    map.erase(keys.front());
+    keys.pop_front();
+  }
+  keys.push_back(key);
+  map.emplace(std::move(key), std::move(entry));
 }
 
 std::string peer_chain_digest(const SSL* ssl) {

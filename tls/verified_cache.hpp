@@ -9,7 +9,7 @@
 // the verification, so an entry only ever answers a handshake whose full verification would
 // reach the same verdict and build the same path. A leaf alone, or with other intermediates,
 // is verified in full: the outcome and the forwarded chain never depend on what came before.
-// One map per thread: no lock. Bounded: emptied when full.
+// One map per thread: no lock. Bounded: when full, each store forgets the oldest entry.
 #pragma once
 
 #include <cstdint>

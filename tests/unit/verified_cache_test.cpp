@@ -134,9 +134,15 @@ TEST(VerifiedCache, RemembersPerConfigUpToItsCapacityAndNothingWhenZero) {
   VerifiedCache::store(7, b, {});
   EXPECT_NE(VerifiedCache::find(7, a), nullptr);
   EXPECT_EQ(VerifiedCache::find(8, a), nullptr);  // another config (context) never sees it
-  VerifiedCache::store(7, c, {});                 // full: emptied, then c
+  VerifiedCache::store(7, c, {});                 // full: the oldest (a) forgotten, b kept
   EXPECT_EQ(VerifiedCache::find(7, a), nullptr);
+  EXPECT_NE(VerifiedCache::find(7, b), nullptr);
   EXPECT_NE(VerifiedCache::find(7, c), nullptr);
+  VerifiedCache::store(7, b, {});  // verified anew: still one entry, and still the oldest
+  VerifiedCache::store(7, a, {});
+  EXPECT_EQ(VerifiedCache::find(7, b), nullptr);
+  EXPECT_NE(VerifiedCache::find(7, c), nullptr);
+  EXPECT_NE(VerifiedCache::find(7, a), nullptr);
   EXPECT_EQ(VerifiedCache::find(7, ""), nullptr);  // no certificate, no entry
 
   VerifiedCache::set_thread_capacity(0);
