@@ -13,6 +13,7 @@
 #include "app/diagnose_cli.hpp"
 #include "app/init_cli.hpp"
 #include "app/ready_line.hpp"
+#include "common/allocator.hpp"
 #include "common/guarded_main.hpp"
 #include "conf/parse.hpp"
 #include "proxy/privileges.hpp"
@@ -160,7 +161,8 @@ namespace {
 int run_main(int argc, char** argv) {
   CLI::App app{"Gatehouse: an mTLS-terminating reverse proxy that lets in only certificates your private CA issued."};
   app.set_version_flag(
-      "--version", std::string("gatehouse ") + GATEHOUSE_VERSION + "\nBoringSSL: " + GATEHOUSE_BORINGSSL_DESCRIPTION);
+      "--version", std::string("gatehouse ") + GATEHOUSE_VERSION + "\nBoringSSL: " + GATEHOUSE_BORINGSSL_DESCRIPTION +
+                                  "\nallocator: " + gatehouse::allocator_description());
   app.require_subcommand(1);
 
   RunOptions run_opt;

@@ -52,7 +52,7 @@ count() {  # tool port operations command... -> the tool's total for the whole r
   rm -f "$tmp"/out.*
   case $tool in
     instructions) valgrind --tool=callgrind --callgrind-out-file="$tmp/out.%p" "$@" >/dev/null 2>&1 & ;;
-    allocations) valgrind --tool=memcheck --leak-check=no --log-file="$tmp/out.%p" "$@" >/dev/null 2>&1 & ;;
+    allocations) valgrind --tool=memcheck --leak-check=no --soname-synonyms=somalloc=libmimalloc.so\* --log-file="$tmp/out.%p" "$@" >/dev/null 2>&1 & ;;
     syscalls) strace -f -c -o "$tmp/out.strace" "$@" >/dev/null 2>&1 & ;;
   esac
   local pid=$!

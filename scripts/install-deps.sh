@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libasio-dev android-libboringssl-dev libtomlplusplus-dev prometheus-cpp-dev libgtest-dev
-  nlohmann-json3-dev libcli11-dev libspdlog-dev node-llhttp libbenchmark-dev libnghttp2-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev node-llhttp libbenchmark-dev libnghttp2-dev libmimalloc-dev
   curl openssl ca-certificates libnss3-tools nginx haproxy nodejs python3 prometheus python3-yaml systemd
   chromium python3-cryptography python3-grpcio nghttp2-client python3-h2
   clang libclang-rt-14-dev clang-tidy llvm

@@ -37,6 +37,12 @@ TEST(Cli, HelpOnEveryCommand) {
   }
   auto v = run_command(kBinary + " --version");
   EXPECT_NE(v.output.find("BoringSSL"), std::string::npos) << v.output;
+#ifdef GATEHOUSE_MIMALLOC
+  // The binary checks at run time that its malloc is mimalloc's (common/allocator.cpp).
+  EXPECT_NE(v.output.find("allocator: mimalloc 2."), std::string::npos) << v.output;
+#else
+  EXPECT_NE(v.output.find("allocator: system"), std::string::npos) << v.output;
+#endif
 }
 
 TEST(Cli, CheckAcceptsAGoodConfig) {
