@@ -158,5 +158,29 @@ TEST(Lifecycle, DrainDeadlineCutsHandshakesWithoutCountingARefusal) {
   }
 }
 
+// max_connection_age reached in the middle of a handshake (shorter than handshake_timeout here)
+// ends it the same way: Gatehouse's cut, not the client's failure.
+TEST(Lifecycle, MaxConnectionAgeCutsAStalledHandshakeWithoutCountingARefusal) {
+  ProxyHarness proxy;
+  ProxyConfig config;
+  config.listener_extra = "max_connection_age = \"300ms\"";
+  config.handshake_timeout = "10s";
+  proxy.start(config);
+  int fd = connect_tcp(proxy.port());
+  ASSERT_GE(fd, 0);
+  const std::string record_header("\x16\x03\x01\x00\xb0", 5);  // a ClientHello's first bytes
+  ASSERT_EQ(::write(fd, record_header.data(), record_header.size()), static_cast<ssize_t>(record_header.size()));
+  EXPECT_TRUE(closed_by_server(fd, 5000));
+  ::close(fd);
+  auto log = proxy.wait_for_log(1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["reason"], "server_closed") << log[0];
+  EXPECT_EQ(log[0]["decision"], "none") << log[0];
+  EXPECT_EQ(log[0]["close"], "handshake_failed") << log[0];
+  EXPECT_GE(log[0]["duration_ms"].get<double>(), 300.0) << log[0];
+  for (std::size_t r = 0; r < kReasonCount; ++r)
+    EXPECT_EQ(proxy.totals().refused[r], 0u) << reason_keyword(static_cast<Reason>(r));
+}
+
 }  // namespace
 }  // namespace gatehouse::test
