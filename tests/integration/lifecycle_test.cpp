@@ -129,6 +129,19 @@ TEST(Lifecycle, DrainTimeoutClosesConnectionsThatDoNotFinish) {
   EXPECT_EQ(log[0]["close"], "terminated");
 }
 
+// The one connection's log line says Gatehouse cut it (server_closed, decision "none", after at
+// least `min_ms`), and no refusal was counted against the client.
+void expect_cut_by_gatehouse(ProxyHarness& proxy, const std::string& close, double min_ms) {
+  auto log = proxy.wait_for_log(1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["close"], close) << log[0];
+  EXPECT_EQ(log[0]["reason"], "server_closed") << log[0];
+  EXPECT_EQ(log[0]["decision"], "none") << log[0];
+  EXPECT_GE(log[0]["duration_ms"].get<double>(), min_ms) << log[0];
+  for (std::size_t r = 0; r < kReasonCount; ++r)
+    EXPECT_EQ(proxy.totals().refused[r], 0u) << reason_keyword(static_cast<Reason>(r));
+}
+
 // Clients still in their PROXY header or handshake when the drain deadline passes are cut by
 // Gatehouse: logged as such (server_closed, decision "none"), never as a refusal of theirs.
 TEST(Lifecycle, DrainDeadlineCutsHandshakesWithoutCountingARefusal) {
@@ -148,13 +161,7 @@ TEST(Lifecycle, DrainDeadlineCutsHandshakesWithoutCountingARefusal) {
     ASSERT_TRUE(eventually([&] { return proxy.totals().connections_active == 1; }));
     proxy.stop();
     ::close(fd);
-    auto log = proxy.wait_for_log(1);
-    ASSERT_EQ(log.size(), 1u);
-    EXPECT_EQ(log[0]["close"], "terminated") << log[0];
-    EXPECT_EQ(log[0]["reason"], "server_closed") << log[0];
-    EXPECT_EQ(log[0]["decision"], "none") << log[0];
-    for (std::size_t r = 0; r < kReasonCount; ++r)
-      EXPECT_EQ(proxy.totals().refused[r], 0u) << reason_keyword(static_cast<Reason>(r));
+    expect_cut_by_gatehouse(proxy, "terminated", 0);
   }
 }
 
@@ -172,14 +179,7 @@ TEST(Lifecycle, MaxConnectionAgeCutsAStalledHandshakeWithoutCountingARefusal) {
   ASSERT_EQ(::write(fd, record_header.data(), record_header.size()), static_cast<ssize_t>(record_header.size()));
   EXPECT_TRUE(closed_by_server(fd, 5000));
   ::close(fd);
-  auto log = proxy.wait_for_log(1);
-  ASSERT_EQ(log.size(), 1u);
-  EXPECT_EQ(log[0]["reason"], "server_closed") << log[0];
-  EXPECT_EQ(log[0]["decision"], "none") << log[0];
-  EXPECT_EQ(log[0]["close"], "handshake_failed") << log[0];
-  EXPECT_GE(log[0]["duration_ms"].get<double>(), 300.0) << log[0];
-  for (std::size_t r = 0; r < kReasonCount; ++r)
-    EXPECT_EQ(proxy.totals().refused[r], 0u) << reason_keyword(static_cast<Reason>(r));
+  expect_cut_by_gatehouse(proxy, "handshake_failed", 300.0);
 }
 
 }  // namespace
