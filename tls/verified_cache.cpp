@@ -21,8 +21,9 @@ std::string key_of(std::uint64_t context, const std::string& digest) {
   return key + digest;
 }
 
-// Per thread like the maps: a worker's setting, not the process's.
 constexpr std::size_t kBucketsUpFront = 65536;  // 512 KiB of buckets per worker at most
+
+// Per thread like the maps: a worker's setting, not the process's.
 thread_local std::size_t capacity = 16384;
 
 std::unordered_map<std::string, VerifiedEntry>& entries() {
