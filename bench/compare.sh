@@ -63,11 +63,7 @@ stop_last() {
   unset 'pids[-1]'
 }
 
-declare -A command port
-command[gatehouse]="$gh run -c $tmp/gatehouse.toml"; port[gatehouse]=18443
-command[gatehouse-cold]="$gh run -c $tmp/gatehouse-cold.toml"; port[gatehouse-cold]=18443
-command[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx.conf"; port[nginx]=19443
-command[haproxy]="haproxy -db -f $tmp/haproxy.cfg"; port[haproxy]=20443
+server_command[gatehouse-cold]="$gh run -c $tmp/gatehouse-cold.toml"; server_port[gatehouse-cold]=18443
 servers=(gatehouse)
 [ "$which" != h2 ] && servers+=(gatehouse-cold)  # verified_cache changes handshakes only
 command -v nginx >/dev/null && servers+=(nginx)
@@ -75,14 +71,14 @@ command -v haproxy >/dev/null && servers+=(haproxy)
 declare -A h2_port
 h2_port[gatehouse]=18445; h2_port[nginx]=19445; h2_port[haproxy]=20446  # gRPC: the port after
 [ "$which" != tls ] && start_h2_upstreams
-[ "$which" = h2 ] && command[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx-h2.conf"  # only its h2 ports
+[ "$which" = h2 ] && server_command[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx-h2.conf"  # only its h2 ports
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 for run in $(seq "$runs"); do
   for s in "${servers[@]}"; do
-    p=${port[$s]}
+    p=${server_port[$s]}
     # shellcheck disable=SC2086  # the command is split on purpose
-    start ${command[$s]}
+    start ${server_command[$s]}
     if [ "$which" = h2 ]; then wait_port "${h2_port[$s]}"; else wait_port "$p"; fi
     pid=${pids[-1]}
     if [ "$which" != tls ] && [ -n "${h2_port[$s]:-}" ]; then
@@ -109,7 +105,7 @@ for run in $(seq "$runs"); do
     stop_last
     if [ "$s" != gatehouse-cold ]; then  # a fresh process: its RSS before the connections is the baseline
       # shellcheck disable=SC2086
-      start ${command[$s]}
+      start ${server_command[$s]}
       wait_port "$p"
       measure "$s" "$run" idle "${pids[-1]}" "$p" --mode hold --tls 1.3 -t 2 -c 1000 -d 1 --warmup 6
       stop_last

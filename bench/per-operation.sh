@@ -82,20 +82,16 @@ per_operation() {  # tool port command...
   awk -v a="$a" -v b="$b" -v n=$((many - few)) 'BEGIN { v = (b - a) / n; printf(v < 100 ? "%.1f\n" : "%d\n", v) }'
 }
 
-declare -A cmd port
-cmd[gatehouse]="$gh run -c $tmp/gatehouse.toml"; port[gatehouse]=18443
-cmd[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx.conf"; port[nginx]=19443
-cmd[haproxy]="haproxy -db -f $tmp/haproxy.cfg"; port[haproxy]=20443
 if [ "$mode" = h2 ] || [ "$mode" = grpc ]; then  # the HTTP/2 listeners (gRPC: the port after)
   step=$([ "$mode" = grpc ] && echo 1 || echo 0)
-  port[gatehouse]=$((18445 + step)) port[nginx]=$((19445 + step)) port[haproxy]=$((20446 + step))
-  cmd[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx-h2.conf"  # only its h2 ports need to be free
+  server_port[gatehouse]=$((18445 + step)) server_port[nginx]=$((19445 + step)) server_port[haproxy]=$((20446 + step))
+  server_command[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx-h2.conf"  # only its h2 ports need to be free
 fi
 
 printf 'per %s operation (TLS 1.3 mTLS, ECDSA P-256)\n%-10s %14s %12s %10s\n' "$mode" server instructions allocations syscalls
 for s in gatehouse nginx haproxy; do
   wanted "$s" || continue
   # shellcheck disable=SC2086  # the commands are split on purpose
-  printf '%-10s %14s %12s %10s\n' "$s" "$(per_operation instructions "${port[$s]}" ${cmd[$s]})" \
-    "$(per_operation allocations "${port[$s]}" ${cmd[$s]})" "$(per_operation syscalls "${port[$s]}" ${cmd[$s]})"
+  printf '%-10s %14s %12s %10s\n' "$s" "$(per_operation instructions "${server_port[$s]}" ${server_command[$s]})" \
+    "$(per_operation allocations "${server_port[$s]}" ${server_command[$s]})" "$(per_operation syscalls "${server_port[$s]}" ${server_command[$s]})"
 done

@@ -222,3 +222,11 @@ start_h2_upstreams() {
   wait_port 17080
   wait_port 17051
 }
+
+# The three servers as the bench scripts start them (one worker each, the configs above): their
+# command and their HTTP listener's port (TLS handshakes). nginx and HAProxy are measured when
+# installed.
+declare -A server_command server_port
+server_command[gatehouse]="$gh run -c $tmp/gatehouse.toml"; server_port[gatehouse]=18443
+server_command[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx.conf"; server_port[nginx]=19443
+server_command[haproxy]="haproxy -db -f $tmp/haproxy.cfg"; server_port[haproxy]=20443

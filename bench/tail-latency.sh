@@ -17,10 +17,6 @@ secs=${2:-10}
 runs=${3:-3}
 source "$(cd "$(dirname "$0")" && pwd)/setup-peers.sh"
 
-declare -A command port
-command[gatehouse]="$gh run -c $tmp/gatehouse.toml"; port[gatehouse]=18443
-command[nginx]="nginx -p $tmp/nginx -c $tmp/nginx/nginx.conf"; port[nginx]=19443
-command[haproxy]="haproxy -db -f $tmp/haproxy.cfg"; port[haproxy]=20443
 servers=(gatehouse)
 command -v nginx >/dev/null && servers+=(nginx)
 command -v haproxy >/dev/null && servers+=(haproxy)
@@ -30,20 +26,26 @@ load() {  # port options... -> gatehouse-bench's JSON report on stdout
   local p=$1
   shift
   taskset -c 1 "$bench" "127.0.0.1:$p" --identities "$ids" --identities-ca "$pki" --sni localhost --tls 1.3 \
-    --mode handshake -c 64 --json "$@" 2>"$tmp/bench.err" || true
+    --mode handshake -c 64 --json "$@" 2>>"$tmp/bench.err" || true
 }
 
 for s in "${servers[@]}"; do
-  p=${port[$s]}
+  p=${server_port[$s]}
   # shellcheck disable=SC2086  # the command is split on purpose
-  taskset -c 0 ${command[$s]} >/dev/null 2>&1 &
+  taskset -c 0 ${server_command[$s]} >/dev/null 2>&1 &
   pids+=($!)
   wait_port "$p"
-  capacity=$(load "$p" --find-max --p99 50ms -d 3 | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["find_max"]["highest_rate"]))')
+  capacity=$(load "$p" --find-max --p99 50ms -d 3 |
+    python3 -c 'import json,sys; print(int(json.load(sys.stdin)["find_max"]["highest_rate"]))') ||
+    { sed "s/^/  $s: /" "$tmp/bench.err" >&2; exit 1; }
+  : >"$tmp/bench.err"
   echo "$capacity" >"$tmp/capacity-$s"
   for run in $(seq "$runs"); do
-    load "$p" --rate "$((capacity * 8 / 10))" -d "$secs" --warmup 2 >"$tmp/tail-$s-$run.json"
+    if [ "$capacity" -ge 2 ]; then  # else no rate held the p99 (a loaded machine): nothing to run at
+      load "$p" --rate "$((capacity * 8 / 10))" -d "$secs" --warmup 2 >"$tmp/tail-$s-$run.json"
+    fi
   done
+  if [ -s "$tmp/bench.err" ]; then sed "s/^/  $s: /" "$tmp/bench.err" >&2; fi
   kill "${pids[-1]}" 2>/dev/null || true
   wait "${pids[-1]}" 2>/dev/null || true
   unset 'pids[-1]'
@@ -57,7 +59,11 @@ for s in servers:
     capacity = int(open(f"{tmp}/capacity-{s}").read())
     clean = []
     for run in range(1, runs + 1):
-        r = json.load(open(f"{tmp}/tail-{s}-{run}.json"))
+        try:
+            r = json.load(open(f"{tmp}/tail-{s}-{run}.json"))
+        except (OSError, ValueError):
+            print(f"{s:9} capacity {capacity}/s, run {run}: no results (gatehouse-bench's messages are above)")
+            continue
         lat, cpu, rate = r["latency_us"], r["client_cpu"]["share"], r["asked_rate"]
         behind = r["operations"] < 0.99 * rate * r["seconds"] or r["not_started"] > 0
         mark = ("  (generator-bound)" if cpu >= 0.8 else

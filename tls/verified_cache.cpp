@@ -33,8 +33,9 @@ std::unordered_map<std::string, VerifiedEntry>& entries() {
 
 // The entries' keys, oldest first: a full cache forgets its oldest entry on each store, never all
 // of them at once (freeing 16,384 entries in one go stalled the worker's handshakes for 120 ms).
-std::deque<std::string>& oldest_first() {
-  thread_local std::deque<std::string> keys;
+// Each points at its key inside the map, whose nodes never move (a rehash relinks them).
+std::deque<const std::string*>& oldest_first() {
+  thread_local std::deque<const std::string*> keys;
   return keys;
 }
 
@@ -99,13 +100,12 @@ void VerifiedCache::store(std::uint64_t context, const std::string& chain_digest
     known->second = std::move(entry);
     return;
   }
-  auto& keys = oldest_first();  // one key per entry, in the order they came
+  auto& keys = oldest_first();  // one per entry, in the order they came
   while (map.size() >= limit && !keys.empty()) {
-    map.erase(keys.front());
+    map.erase(map.find(*keys.front()));  // found first: erase(key) must not read a freed key
     keys.pop_front();
   }
-  keys.push_back(key);
-  map.emplace(std::move(key), std::move(entry));
+  keys.push_back(&map.emplace(std::move(key), std::move(entry)).first->first);
 }
 
 std::string peer_chain_digest(const SSL* ssl) {
