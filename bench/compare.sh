@@ -127,7 +127,7 @@ value_of = {"full13": "target_cpu_us_per_operation", "full12": "target_cpu_us_pe
             "rsa13": "target_cpu_us_per_operation", "resumed13": "target_cpu_us_per_operation",
             "bulk": "target_cpu_seconds_per_gib", "idle": "target_kib_per_connection",
             "h2req": "target_cpu_us_per_operation", "grpc": "target_cpu_us_per_operation"}
-samples, errors, rates = {}, {}, {}
+samples, errors, rates, split = {}, {}, {}, {}
 for line in open(results):
     r = json.loads(line)
     key = (r["server"], r["column"])
@@ -135,6 +135,9 @@ for line in open(results):
     if v is not None:
         samples.setdefault(key, []).append(v)
         rates.setdefault(key, []).append(r["result"].get("per_second", 0))
+        if "target_kernel_us_per_operation" in r["result"]:
+            split.setdefault(key, []).append((r["result"]["target_user_us_per_operation"],
+                                              r["result"]["target_kernel_us_per_operation"]))
     errors[key] = errors.get(key, 0) + sum(r["result"].get("errors", {}).values()) + (0 if r["result"] else 1)
 median = {k: statistics.median(v) for k, v in samples.items()}
 columns = [c for c in columns if any(k[1] == c[0] for k in samples)]  # the columns this run measured
@@ -172,4 +175,11 @@ if h2:  # context, not the measure: the upstreams share CPU 1 with the load gene
     print("\noperations per second in the HTTP/2 columns: " + "; ".join(
         f"{s} " + " / ".join(f"{statistics.median(rates[(s, c)]):,.0f}" if (s, c) in rates else "–" for c in h2)
         for s in servers))
+    # Where the CPU goes: the kernel's share (system calls, loopback TCP) is a floor no proxy's
+    # own code removes; the run whose total is the median is shown.
+    def user_kernel(s, c):
+        runs = sorted(split.get((s, c), []), key=sum)
+        return f"{runs[len(runs) // 2][0]:,.0f} + {runs[len(runs) // 2][1]:,.0f}" if runs else "–"
+    print("user + kernel µs per operation in the HTTP/2 columns (the median run): " + "; ".join(
+        f"{s} " + " / ".join(user_kernel(s, c) for c in h2) for s in servers))
 EOF

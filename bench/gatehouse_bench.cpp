@@ -35,12 +35,18 @@ constexpr std::chrono::seconds kDrain{11};
 
 namespace {
 
-// utime + stime of a process, in seconds, from /proc/PID/stat; -1 if unreadable.
-double cpu_seconds(int pid) {
+// A process's CPU time in seconds, from /proc/PID/stat: in its own code (utime) and in the
+// kernel on its behalf (stime: system calls, and the TCP work loopback does in the sender).
+struct CpuSeconds {
+  double user = 0, kernel = 0;
+  double total() const { return user + kernel; }
+};
+// Both -1 if unreadable.
+CpuSeconds cpu_seconds(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(in)), {});
   auto close = text.rfind(')');
-  if (close == std::string::npos) return -1;
+  if (close == std::string::npos) return {-1, -1};
   std::istringstream fields(text.substr(close + 2));
   std::string f;
   unsigned long long utime = 0, stime = 0;
@@ -48,7 +54,8 @@ double cpu_seconds(int pid) {
     if (i == 14) utime = std::stoull(f);
     if (i == 15) stime = std::stoull(f);
   }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return {static_cast<double>(utime) / ticks, static_cast<double>(stime) / ticks};
 }
 
 // Resident memory of a process in KiB, from /proc/PID/status; -1 if unreadable.
@@ -238,7 +245,7 @@ int run_main(int argc, char** argv) {
   const bool h2 = o.mode == gb::Mode::h2 || o.mode == gb::Mode::grpc;
   if (error.empty() && h2 && !gb::offer_h2(ctx.get())) error = "could not offer ALPN h2";
   if (error.empty()) reachable(o.host, o.port, error);
-  if (error.empty() && pid && cpu_seconds(pid) < 0) error = "no process " + std::to_string(pid) + " to measure";
+  if (error.empty() && pid && cpu_seconds(pid).total() < 0) error = "no process " + std::to_string(pid) + " to measure";
   if (!error.empty()) {
     std::cerr << "gatehouse-bench: " << error << "\n";
     return 2;
@@ -275,13 +282,13 @@ int run_main(int argc, char** argv) {
     });
   }
 
-  double cpu_before = 0, cpu_after = 0;
+  CpuSeconds cpu_before, cpu_after;
   long rss_held = 0;
   gb::WindowHooks hooks;
   hooks.live = !json && ::isatty(STDOUT_FILENO);
-  hooks.started = [&] { cpu_before = pid ? cpu_seconds(pid) : 0; };
+  hooks.started = [&] { cpu_before = pid ? cpu_seconds(pid) : CpuSeconds{}; };
   hooks.ended = [&] {
-    cpu_after = pid ? cpu_seconds(pid) : 0;
+    cpu_after = pid ? cpu_seconds(pid) : CpuSeconds{};
     rss_held = pid ? rss_kib(pid) : 0;
   };
   auto window = plan->schedule ? gb::run_open_window(control, *plan->schedule, threads, kDrain, hooks)
@@ -324,10 +331,14 @@ int run_main(int argc, char** argv) {
     j["streams"] = streams;
     j["requests_per_connection"] = requests_per_connection;
   }
-  if (pid && total.operations)
-    j["target_cpu_us_per_operation"] = (cpu_after - cpu_before) * 1e6 / static_cast<double>(total.operations);
+  if (pid && total.operations) {
+    const double per_operation = 1e6 / static_cast<double>(total.operations);
+    j["target_cpu_us_per_operation"] = (cpu_after.total() - cpu_before.total()) * per_operation;
+    j["target_user_us_per_operation"] = (cpu_after.user - cpu_before.user) * per_operation;
+    j["target_kernel_us_per_operation"] = (cpu_after.kernel - cpu_before.kernel) * per_operation;
+  }
   if (pid && o.mode == gb::Mode::bulk && total.bytes_sent)  // CPU seconds per GiB forwarded each way
-    j["target_cpu_seconds_per_gib"] = (cpu_after - cpu_before) / (static_cast<double>(total.bytes_sent) / (1 << 30));
+    j["target_cpu_seconds_per_gib"] = (cpu_after.total() - cpu_before.total()) / (static_cast<double>(total.bytes_sent) / (1 << 30));
   if (pid && o.mode == gb::Mode::hold && total.held) {  // memory of the held connections, measured before any
     j["target_rss_kib_before"] = rss_before_load;
     j["target_rss_kib_held"] = rss_held;
@@ -346,7 +357,9 @@ int run_main(int argc, char** argv) {
       std::printf("target memory: %.1f KiB per held connection (RSS %ld -> %ld KiB)\n",
                   j["target_kib_per_connection"].get<double>(), rss_before_load, rss_held);
     if (j.contains("target_cpu_us_per_operation"))
-      std::printf("target CPU: %.0f µs per operation\n", j["target_cpu_us_per_operation"].get<double>());
+      std::printf("target CPU: %.0f µs per operation (user %.0f, kernel %.0f)\n",
+                  j["target_cpu_us_per_operation"].get<double>(), j["target_user_us_per_operation"].get<double>(),
+                  j["target_kernel_us_per_operation"].get<double>());
   }
   if (!passed) return gb::kThresholdFailed;  // said first: it is what a pipeline asked about
   return total.operations > 0 || o.mode == gb::Mode::hold ? 0 : 1;

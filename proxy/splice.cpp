@@ -19,8 +19,15 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }  // namespace
 
 asio::awaitable<std::tuple<std::error_code, size_t>> PlainStream::read_ready(void* data, size_t size) {
+  if (drained_) {
+    drained_ = false;
+    co_return std::tuple{std::error_code(asio::error::would_block), size_t{0}};
+  }
   ssize_t n = ::recv(socket_.native_handle(), data, size, MSG_DONTWAIT);
-  if (n > 0) co_return std::tuple{std::error_code{}, static_cast<size_t>(n)};
+  if (n > 0) {
+    drained_ = static_cast<size_t>(n) < size;
+    co_return std::tuple{std::error_code{}, static_cast<size_t>(n)};
+  }
   if (n == 0) co_return std::tuple{std::error_code(asio::error::eof), size_t{0}};
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
     co_return std::tuple{std::error_code(asio::error::would_block), size_t{0}};
@@ -33,6 +40,7 @@ asio::awaitable<std::error_code> PlainStream::wait_readable() {
 }
 
 asio::awaitable<std::error_code> PlainStream::write_all(const void* data, size_t size) {
+  drained_ = false;  // the answer may be there by the next read
   auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data, size), use_tuple);
   co_return ec;
 }

@@ -32,6 +32,9 @@ class PlainStream {
 
  private:
   asio::ip::tcp::socket& socket_;
+  // The last recv() returned less than asked (the socket was empty): the next read_ready says
+  // would_block without a syscall; wait_readable's epoll_ctl looks at the socket itself.
+  bool drained_ = false;
 };
 
 struct SpliceResult {

@@ -18,6 +18,11 @@ struct ReadAhead {
   std::unique_ptr<uint8_t[]> buffer;  // null while empty
   size_t begin = 0, end = 0;
   int error = 0;  // the socket's read error (a reset), told again by every later read
+  // The last recv() returned less than it asked: the socket was empty then. The next read says
+  // "would block" without asking the kernel again (an EAGAIN recv per read saved); the wait that
+  // follows (epoll_ctl MOD) looks at the socket itself, so nothing that arrived since is missed.
+  // A write clears it: an answer to what was written may be there by the next read.
+  bool drained = false;
   bool corked = false;
   std::unique_ptr<uint8_t[]> out;  // corked records not sent yet; null while none
   size_t out_size = 0;
@@ -39,6 +44,13 @@ int bio_read(BIO* bio, char* out, int len) {
       errno = s->error;
       return -1;
     }
+    if (s->drained) {
+      s->drained = false;
+      s->buffer.reset();  // hold nothing while waiting
+      BIO_set_retry_read(bio);
+      errno = EAGAIN;
+      return -1;
+    }
     if (!s->buffer) s->buffer = std::make_unique_for_overwrite<uint8_t[]>(kReadAhead);
     ssize_t n = ::recv(s->fd, s->buffer.get(), kReadAhead, 0);
     if (n <= 0) {
@@ -51,6 +63,7 @@ int bio_read(BIO* bio, char* out, int len) {
     }
     s->begin = 0;
     s->end = static_cast<size_t>(n);
+    s->drained = s->end < kReadAhead;
   }
   const size_t take = std::min(static_cast<size_t>(len), s->end - s->begin);
   std::memcpy(out, s->buffer.get() + s->begin, take);
@@ -79,6 +92,7 @@ int flush_corked(ReadAhead* s) {
 int bio_write(BIO* bio, const char* in, int len) {
   BIO_clear_retry_flags(bio);
   ReadAhead* s = state(bio);
+  s->drained = false;
   const size_t size = static_cast<size_t>(len);
   if (s->corked && s->out_size + size <= kCorked) {
     if (!s->out) s->out = std::make_unique_for_overwrite<uint8_t[]>(kCorked);

@@ -27,7 +27,13 @@ TEST(Bench, HandshakesAndResumptionsAreCounted) {
   EXPECT_GE(j["operations"].get<int>(), 200);
   EXPECT_TRUE(j["errors"].empty()) << full.output;
   EXPECT_GT(j["latency_us"]["p99"].get<int>(), 0);
-  EXPECT_TRUE(j.contains("target_cpu_us_per_operation"));
+  // The target's CPU, and its split: its own code, and the kernel on its behalf.
+  const double cpu = j.value("target_cpu_us_per_operation", -1.0);
+  const double user = j.value("target_user_us_per_operation", -1.0), kernel = j.value("target_kernel_us_per_operation", -1.0);
+  EXPECT_GT(cpu, 0) << full.output;
+  EXPECT_GE(user, 0) << full.output;
+  EXPECT_GE(kernel, 0) << full.output;
+  EXPECT_NEAR(user + kernel, cpu, cpu * 1e-9) << full.output;
   EXPECT_GE(proxy.totals().handshakes_ok, 200u);
 
   auto resumed = run_command(bench(proxy, "--mode resume -c 2 -n 50 -d 60 --json"));

@@ -1,5 +1,6 @@
 // The read-ahead socket BIO on a real socket pair: one recv() serves many small reads, a dry
-// socket asks BoringSSL to retry (and the buffer goes), EOF and errors pass through (a reset at
+// socket asks BoringSSL to retry (and the buffer goes; after a short read, without another recv),
+// EOF and errors pass through (a reset at
 // every read, never an EOF after it), and corked
 // writes leave in one send() once flushed, waiting when the peer's buffer is full.
 #include <arpa/inet.h>
@@ -66,6 +67,31 @@ TEST(SocketBio, SmallReadsAreServedFromOneReceive) {
   EXPECT_FALSE(BIO_should_retry(bio.get()));
 }
 
+// A read that got less than it asked emptied the socket: the read after it says "retry" without
+// a recv() (the data below arrived in between and is still not taken: no system call was made),
+// and the one after that, as after a wait, takes what came. A write in between ends that: the
+// answer to it may already be there.
+TEST(SocketBio, AfterAShortReadTheNextAsksForAWaitWithoutARecvUnlessSomethingWasWritten) {
+  Pair p;
+  auto bio = make_socket_bio(p.ours);
+  char buf[32];
+  ASSERT_EQ(::send(p.peer, "first", 5, 0), 5);
+  ASSERT_EQ(BIO_read(bio.get(), buf, sizeof buf), 5);
+  ASSERT_EQ(::send(p.peer, "second", 6, 0), 6);
+  errno = 0;
+  EXPECT_EQ(BIO_read(bio.get(), buf, sizeof buf), -1);
+  EXPECT_TRUE(BIO_should_retry(bio.get()));
+  EXPECT_TRUE(BIO_should_read(bio.get()));
+  EXPECT_EQ(errno, EAGAIN);
+  ASSERT_EQ(BIO_read(bio.get(), buf, sizeof buf), 6);
+  EXPECT_EQ(std::string(buf, 6), "second");
+
+  ASSERT_EQ(BIO_write(bio.get(), "question", 8), 8);
+  ASSERT_EQ(::send(p.peer, "answer", 6, 0), 6);
+  ASSERT_EQ(BIO_read(bio.get(), buf, sizeof buf), 6);  // read at once: the write cleared the hint
+  EXPECT_EQ(std::string(buf, 6), "answer");
+}
+
 // A TCP connection on loopback whose peer sends `data` and then resets it (SO_LINGER 0).
 int reset_after(const std::string& data) {
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -95,6 +121,10 @@ TEST(SocketBio, AResetIsToldByEveryReadNeverAsAnEof) {
   ASSERT_TRUE(bio);
   char buf[64];
   ASSERT_EQ(BIO_read(bio.get(), buf, sizeof buf), 15);  // what came before the reset
+  // That read was short, so the next one says "retry" without asking the kernel: its caller
+  // waits for the socket (epoll reports the reset) and reads again.
+  EXPECT_EQ(BIO_read(bio.get(), buf, sizeof buf), -1);
+  EXPECT_TRUE(BIO_should_retry(bio.get()));
   // The read that meets the reset (Stream::read_ready may drop its result: it only gathers
   // records already here), and the next one, which must not take the kernel's EOF that follows.
   for (int i = 0; i < 2; ++i) {

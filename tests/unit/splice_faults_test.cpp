@@ -159,5 +159,32 @@ TEST(SpliceFaults, CancellingTheCallerEndsBothDirectionsAsTerminated) {
   EXPECT_EQ(result->client_to_upstream, 1u);
 }
 
+// After a short read PlainStream says would_block without a recv(); bytes that arrived before
+// the wait began must still wake it (Asio's wait re-arms the edge-triggered descriptor).
+TEST(PlainStream, BytesThatCameAfterAShortReadWakeTheWaitThatFollows) {
+  asio::io_context io;
+  Loopback link(io);
+  proxy::PlainStream stream(link.near);
+  std::string got, trace;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        char buf[64];
+        auto [ec, n] = co_await stream.read_ready(buf, sizeof buf);
+        got.append(buf, ec ? 0 : n);
+        link.far.write_some(asio::buffer(std::string_view("second")));
+        auto [again, none] = co_await stream.read_ready(buf, sizeof buf);
+        trace += again == asio::error::would_block ? "would_block," : "read,";
+        if (auto wait = co_await stream.wait_readable()) co_return;
+        auto [last, m] = co_await stream.read_ready(buf, sizeof buf);
+        got.append(buf, last ? 0 : m);
+      },
+      asio::detached);
+  link.far.write_some(asio::buffer(std::string_view("first,")));
+  io.run_for(std::chrono::seconds(5));
+  EXPECT_EQ(trace, "would_block,");
+  EXPECT_EQ(got, "first,second");
+}
+
 }  // namespace
 }  // namespace gatehouse::test
