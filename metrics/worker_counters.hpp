@@ -108,6 +108,8 @@ struct UpstreamCounters {
   Counter connect_ok;
   Counter connect_failed;
   LatencyHistogram connect_duration{kLatencyBounds};
+  // Requests sent again on a new connection: the kept one closed before a byte of answer.
+  Counter replayed;
 };
 
 // Authorization decisions of one route (or of "no route matched", kept after the last route),

@@ -168,14 +168,19 @@ void authz_metrics(Exposition& e, const ListenerRuntime& l, const std::vector<co
 }
 
 void upstream_metrics(Exposition& e, const UpstreamRuntime& u, const std::vector<const WorkerContext*>& workers) {
-  std::uint64_t ok = 0, failed = 0;
+  std::uint64_t ok = 0, failed = 0, replayed = 0;
   HistogramSum<metrics::kLatencyBounds.size()> connect;
   for (const auto* w : workers)
     w->state.read_upstream(u.name, [&](const metrics::UpstreamCounters& c) {
       ok += c.connect_ok.get();
       failed += c.connect_failed.get();
+      replayed += c.replayed.get();
       connect.add(c.connect_duration);
     });
+  e.counter("gatehouse_upstream_requests_replayed_total",
+            "Requests without a body and safe to repeat, sent again on a new connection because the kept "
+            "one closed before any answer.",
+            {{"upstream", u.name}}, static_cast<double>(replayed));
   const std::string help = "Connection attempts to the upstream's endpoints.";
   e.counter("gatehouse_upstream_connect_total", help, {{"upstream", u.name}, {"result", "ok"}},
             static_cast<double>(ok));

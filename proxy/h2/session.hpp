@@ -96,6 +96,7 @@ struct Stream {
   std::optional<Close> failure;  // the first failure, which ends the exchange
   std::string failure_detail;
   bool response_started = false, response_done = false, request_sent = false;
+  bool upstream_spoke = false;  // a byte of the response came (after that, never sent again)
 
   std::size_t buffered() const { return out.size() - out_pos; }
   void fail(Close why, std::string detail) {
@@ -151,7 +152,8 @@ class Session {
   asio::awaitable<void> answer(Stream& s, const http::Answer& a);
   asio::awaitable<void> forward(Stream& s, http::RequestPlan& plan);
   asio::awaitable<void> serve_whoami(Stream& s, const http::Head& out);
-  bool take_idle_upstream(Stream& s);              // one kept from an earlier stream, if still good
+  // One kept from an earlier stream; `checked`: only one that still looks open (a recv() each).
+  bool take_idle_upstream(Stream& s, bool checked);
   asio::awaitable<bool> open_upstream(Stream& s);  // a new one
   // To an HTTP/2 upstream (mux_exchange.cpp).
   asio::awaitable<void> forward_mux(Stream& s, http::Head out, bool te_trailers);

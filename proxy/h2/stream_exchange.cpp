@@ -12,6 +12,14 @@
 #include "proxy/http/whoami_answer.hpp"
 
 namespace gatehouse::proxy::h2 {
+namespace {
+
+// RFC 9110 §9.2.2: a request that may be sent again when its connection closed before any answer.
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" || method == "DELETE";
+}
+
+}  // namespace
 
 asio::awaitable<void> Session::serve_stream(Stream& s) {
   co_await asio::this_coro::throw_if_cancelled(false);
@@ -121,35 +129,57 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
     co_await forward_mux(s, std::move(out), te_trailers);
     co_return;
   }
-  if (!take_idle_upstream(s)) {  // (no co_await inside && : GCC 12 miscompiles it)
+  // A kept connection may be closing as we take it (the upstream's idle timeout). A request that
+  // can be sent again (no body, idempotent) goes on it unchecked and, if the upstream closes it
+  // before a byte of answer, once more on a new connection; any other is sent only on a kept
+  // connection that still looks open (and a 502 if it closes all the same).
+  const bool no_body = s.request_ended && s.body.empty() && out.framing != http::Framing::chunked;
+  const bool replayable = no_body && idempotent(in.method);
+  bool kept = take_idle_upstream(s, !replayable);
+  if (!kept) {  // (no co_await inside && : GCC 12 miscompiles it)
     if (!co_await open_upstream(s)) co_return;
   }
-  UpstreamLink& link = s.upstream->link;
-  {
-    const std::string head = http::serialize_request(out);
-    if (auto ec = co_await link.write_all(head.data(), head.size())) {
-      refuse(s, 502, Close::upstream_error, ec.message(), gatehouse::Reason::ok);
-      co_return;
-    }
-  }
+  const std::string head = http::serialize_request(out);
   using namespace asio::experimental::awaitable_operators;
   IdleWatch idle(s.upstream->socket.get_executor());
-  s.idle = &idle;
-  idle.start(std::chrono::duration_cast<std::chrono::milliseconds>(facts_.idle_timeout), [&s] {
-    s.failure = Close::idle_timeout;
-    s.cancel_upstream();
-    s.body_ready.notify();
-    s.room.notify();
-  });
   bool reusable = false;
-  if (s.request_ended && s.body.empty() && out.framing != http::Framing::chunked) {
-    s.request_sent = true;  // no body (a GET): nothing to send beside the response to await
-    co_await relay_response(s, link, in.method == "HEAD", reusable);
-  } else {
-    co_await (send_body(s, link, out.framing) && relay_response(s, link, in.method == "HEAD", reusable));
+  for (;;) {
+    UpstreamLink& link = s.upstream->link;
+    const std::error_code unsent = co_await link.write_all(head.data(), head.size());
+    if (!unsent) {
+      s.idle = &idle;
+      idle.start(std::chrono::duration_cast<std::chrono::milliseconds>(facts_.idle_timeout), [&s] {
+        s.failure = Close::idle_timeout;
+        s.cancel_upstream();
+        s.body_ready.notify();
+        s.room.notify();
+      });
+      if (no_body) {
+        s.request_sent = true;  // nothing to send beside the response to await
+        co_await relay_response(s, link, in.method == "HEAD", reusable);
+      } else {
+        co_await (send_body(s, link, out.framing) && relay_response(s, link, in.method == "HEAD", reusable));
+      }
+      idle.stop();
+      s.idle = nullptr;
+    }
+    const bool unanswered = unsent || (s.failure == Close::upstream_error && !s.upstream_spoke);
+    if (kept && replayable && unanswered && !s.closed) {
+      kept = false;
+      s.failure.reset();
+      s.failure_detail.clear();
+      s.request_sent = false;
+      s.upstream.reset();
+      target_.state->upstreams[target_.upstream->index].counters->replayed.add();
+      if (!co_await open_upstream(s)) co_return;
+      continue;
+    }
+    if (unsent) {
+      refuse(s, 502, Close::upstream_error, unsent.message(), gatehouse::Reason::ok);
+      co_return;
+    }
+    break;
   }
-  idle.stop();
-  s.idle = nullptr;
   if (s.upstream) keep_upstream(s, reusable && s.request_sent && !s.failure && !s.closed);
   if (s.closed && !s.response_done) co_return log(s, Close::stream_reset, "reset by the client");
   if (s.failure) {
@@ -261,6 +291,7 @@ asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, boo
     while (s.buffered() > kMaxBuffered && !s.closed && !s.failure) co_await s.room.wait();
     if (s.closed || s.failure) co_return;
     auto ec = co_await http::read_into(link, in);
+    if (!ec) s.upstream_spoke = true;
     if (ec == asio::error::eof) {
       body.clear();
       const auto ev = response.finish(body);
@@ -282,11 +313,11 @@ asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, boo
   }
 }
 
-bool Session::take_idle_upstream(Stream& s) {
+bool Session::take_idle_upstream(Stream& s, bool checked) {
   while (!idle_upstreams_.empty()) {
     std::unique_ptr<UpstreamConn> kept = std::move(idle_upstreams_.back());
     idle_upstreams_.pop_back();
-    if (!http::stale(kept->socket)) {  // closed or sent something unasked while idle: not reused
+    if (!checked || !http::stale(kept->socket)) {  // closed or sent something unasked while idle: not reused
       s.upstream = std::move(kept);
       s.endpoint = s.upstream->endpoint;
       return true;

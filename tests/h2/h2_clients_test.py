@@ -11,7 +11,9 @@ once on one connection, each with its access-log line; connection coalescing (a 
 another site on the same connection gets 421, never the other route's upstream, and the
 connection goes on); refusal pages per stream, and gRPC statuses instead of pages for gRPC
 clients (UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE); HTTP/1.1 clients on the same listener;
-requests by protocol in /metrics; at a drain (SIGTERM) an idle connection gets GOAWAY NO_ERROR.
+requests by protocol in /metrics; a request that meets a kept upstream connection as it closes
+(sent again if it has no body and is safe to repeat, else a 502); at a drain (SIGTERM) an idle
+connection gets GOAWAY NO_ERROR.
 Ports are 0 or read from ready lines; nothing sleeps.
 """
 import hashlib
@@ -159,6 +161,22 @@ def http11_and_metrics(s):
           "gatehouse_http_requests_total{protocol=http/1.1}")
 
 
+def replays(s):
+    """A kept upstream connection that the upstream closes as the next request meets it: a GET and
+    a DELETE without a body go once more on a new connection, a POST gets a 502 (never repeated)."""
+    before = metric(s.metrics(), "gatehouse_upstream_requests_replayed_total", upstream="node")
+    c = H2Client(s.port, SITE_A, s.pki.context("alice"))
+    gets = [c.get(SITE_A, "/one-per-connection").status for _ in range(3)]
+    check(gets == [200, 200, 200], f"GETs on kept connections the upstream closes: {gets}")
+    delete = c.get(SITE_A, "/one-per-connection", method="DELETE").status
+    check(delete == 200, f"a DELETE without a body: {delete}")
+    post = c.get(SITE_A, "/one-per-connection", method="POST").status
+    check(post == 502, f"a POST on a kept connection the upstream closes: {post}, not 502")
+    c.close()
+    replayed = metric(s.metrics(), "gatehouse_upstream_requests_replayed_total", upstream="node") - before
+    check(replayed == 3, f"requests replayed: {replayed}, not 3 (two GETs, the DELETE)")
+
+
 def drain(s):
     """SIGTERM: an idle HTTP/2 connection is told GOAWAY NO_ERROR (every stream it sent was served)."""
     c = H2Client(s.port, SITE_A, s.pki.context("alice"))
@@ -177,7 +195,7 @@ def main():
         try:
             for step in (identity_and_spoofing, lambda s: bodies(s, work), trailers_and_fields,
                          lambda s: many_streams(s, work), coalescing, refusals, grpc_refusals, http11_and_metrics,
-                         drain):  # last: the proxy exits
+                         replays, drain):  # last: the proxy exits
                 step(s)
         finally:
             s.stop()

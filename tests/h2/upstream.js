@@ -1,7 +1,8 @@
 // The HTTP/1.1 upstream of the HTTP/2 tests: a real Node.js `http` server. Every request is
 // answered with JSON saying what arrived (method, url, raw headers, trailers, body length and
 // SHA-256); /big?n=N answers N bytes (with their SHA-256 in x-sha256); /trailers answers chunked
-// with an x-checksum trailer; /early answers 200 before reading the body. Listens on 127.0.0.1
+// with an x-checksum trailer; /early answers 200 before reading the body; /one-per-connection
+// answers a connection's first request there and closes the connection at the next. Listens on 127.0.0.1
 // port 0 and prints the port on its first line.
 'use strict';
 const http = require('http');
@@ -22,6 +23,18 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length,
                          'x-sha256': crypto.createHash('sha256').update(body).digest('hex') });
     res.end(body);
+    return;
+  }
+  if (url.pathname === '/one-per-connection') {
+    // An upstream whose idle timeout meets the request: a connection's first request here is
+    // answered; a later one finds the connection closing, with no answer.
+    req.socket.servedHere = (req.socket.servedHere || 0) + 1;
+    if (req.socket.servedHere > 1) {
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2, 'connection': 'keep-alive' });
+    res.end('ok');
     return;
   }
   if (url.pathname === '/early') {
