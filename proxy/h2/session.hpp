@@ -152,8 +152,7 @@ class Session {
   asio::awaitable<void> answer(Stream& s, const http::Answer& a);
   asio::awaitable<void> forward(Stream& s, http::RequestPlan& plan);
   asio::awaitable<void> serve_whoami(Stream& s, const http::Head& out);
-  // One kept from an earlier stream; `checked`: only one that still looks open (a recv() each).
-  bool take_idle_upstream(Stream& s, bool checked);
+  bool take_idle_upstream(Stream& s);              // one kept from an earlier stream, if still good
   asio::awaitable<bool> open_upstream(Stream& s);  // a new one
   // To an HTTP/2 upstream (mux_exchange.cpp).
   asio::awaitable<void> forward_mux(Stream& s, http::Head out, bool te_trailers);

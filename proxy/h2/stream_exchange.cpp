@@ -129,13 +129,13 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
     co_await forward_mux(s, std::move(out), te_trailers);
     co_return;
   }
-  // A kept connection may be closing as we take it (the upstream's idle timeout). A request that
-  // can be sent again (no body, idempotent) goes on it unchecked and, if the upstream closes it
-  // before a byte of answer, once more on a new connection; any other is sent only on a kept
-  // connection that still looks open (and a 502 if it closes all the same).
+  // A kept connection is used only if it still looks open and silent (a byte there unasked would
+  // be read as this request's answer). The upstream may still close it just after that look (its
+  // idle timeout): a request that can be sent again (no body, idempotent) then goes once more on
+  // a new connection, if no byte of answer came; any other gets a 502.
   const bool no_body = s.request_ended && s.body.empty() && out.framing != http::Framing::chunked;
   const bool replayable = no_body && idempotent(in.method);
-  bool kept = take_idle_upstream(s, !replayable);
+  bool kept = take_idle_upstream(s);
   if (!kept) {  // (no co_await inside && : GCC 12 miscompiles it)
     if (!co_await open_upstream(s)) co_return;
   }
@@ -164,14 +164,15 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
       s.idle = nullptr;
     }
     const bool unanswered = unsent || (s.failure == Close::upstream_error && !s.upstream_spoke);
-    if (kept && replayable && unanswered && !s.closed) {
+    // Not for a connection Gatehouse is ending (a revoked client's): nothing new goes upstream.
+    if (kept && replayable && unanswered && !s.closed && !facts_.member.ending()) {
       kept = false;
       s.failure.reset();
       s.failure_detail.clear();
       s.request_sent = false;
       s.upstream.reset();
-      target_.state->upstreams[target_.upstream->index].counters->replayed.add();
       if (!co_await open_upstream(s)) co_return;
+      target_.state->upstreams[target_.upstream->index].counters->replayed.add();
       continue;
     }
     if (unsent) {
@@ -313,11 +314,11 @@ asio::awaitable<void> Session::relay_response(Stream& s, UpstreamLink& link, boo
   }
 }
 
-bool Session::take_idle_upstream(Stream& s, bool checked) {
+bool Session::take_idle_upstream(Stream& s) {
   while (!idle_upstreams_.empty()) {
     std::unique_ptr<UpstreamConn> kept = std::move(idle_upstreams_.back());
     idle_upstreams_.pop_back();
-    if (!checked || !http::stale(kept->socket)) {  // closed or sent something unasked while idle: not reused
+    if (!http::stale(kept->socket)) {  // closed or sent something unasked while idle: not reused
       s.upstream = std::move(kept);
       s.endpoint = s.upstream->endpoint;
       return true;

@@ -12,8 +12,9 @@ another site on the same connection gets 421, never the other route's upstream, 
 connection goes on); refusal pages per stream, and gRPC statuses instead of pages for gRPC
 clients (UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE); HTTP/1.1 clients on the same listener;
 requests by protocol in /metrics; a request that meets a kept upstream connection as it closes
-(sent again if it has no body and is safe to repeat, else a 502); at a drain (SIGTERM) an idle
-connection gets GOAWAY NO_ERROR.
+(sent again if it has no body and is safe to repeat, else a 502), and an unasked second answer on
+a kept connection that never answers the next request; at a drain (SIGTERM) an idle connection
+gets GOAWAY NO_ERROR.
 Ports are 0 or read from ready lines; nothing sleeps.
 """
 import hashlib
@@ -177,6 +178,20 @@ def replays(s):
     check(replayed == 3, f"requests replayed: {replayed}, not 3 (two GETs, the DELETE)")
 
 
+def unasked_answer(s):
+    """An upstream that writes a second answer, unasked, on a kept connection: the next request on
+    the session never takes it for its own answer (the connection is checked before reuse)."""
+    c = H2Client(s.port, SITE_A, s.pki.context("alice"))
+    first = c.get(SITE_A, "/unasked")
+    check(first.status == 200 and first.body == b"first", f"/unasked: {first.status} {first.body!r}")
+    status, _, body = s.curl(SITE_A, "/write-stray")  # another session: another upstream connection
+    check(status == 200 and body == b"written", f"/write-stray: {status} {body!r}")
+    after = c.get(SITE_A, "/next")
+    check(after.status == 200 and b'"url":"/next"' in after.body,
+          f"the request after the unasked answer got: {after.status} {after.body[:80]!r}")
+    c.close()
+
+
 def drain(s):
     """SIGTERM: an idle HTTP/2 connection is told GOAWAY NO_ERROR (every stream it sent was served)."""
     c = H2Client(s.port, SITE_A, s.pki.context("alice"))
@@ -195,7 +210,7 @@ def main():
         try:
             for step in (identity_and_spoofing, lambda s: bodies(s, work), trailers_and_fields,
                          lambda s: many_streams(s, work), coalescing, refusals, grpc_refusals, http11_and_metrics,
-                         replays, drain):  # last: the proxy exits
+                         replays, unasked_answer, drain):  # last: the proxy exits
                 step(s)
         finally:
             s.stop()

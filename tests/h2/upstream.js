@@ -2,7 +2,8 @@
 // answered with JSON saying what arrived (method, url, raw headers, trailers, body length and
 // SHA-256); /big?n=N answers N bytes (with their SHA-256 in x-sha256); /trailers answers chunked
 // with an x-checksum trailer; /early answers 200 before reading the body; /one-per-connection
-// answers a connection's first request there and closes the connection at the next. Listens on 127.0.0.1
+// answers a connection's first request there and closes the connection at the next; /unasked
+// answers, then /write-stray writes a second, unasked answer on /unasked's connection. Listens on 127.0.0.1
 // port 0 and prints the port on its first line.
 'use strict';
 const http = require('http');
@@ -16,6 +17,7 @@ function pattern(n) {
   return b;
 }
 
+let strayTarget = null;
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   if (url.pathname === '/big') {
@@ -35,6 +37,21 @@ const server = http.createServer((req, res) => {
     }
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2, 'connection': 'keep-alive' });
     res.end('ok');
+    return;
+  }
+  if (url.pathname === '/unasked') {
+    // Answered, and its connection kept for /write-stray to write a second, unasked answer on.
+    strayTarget = req.socket;
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 5, 'connection': 'keep-alive' });
+    res.end('first');
+    return;
+  }
+  if (url.pathname === '/write-stray') {
+    // Answers once the stray bytes are in the proxy's socket (loopback: the write is delivered).
+    strayTarget.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstray', () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 7 });
+      res.end('written');
+    });
     return;
   }
   if (url.pathname === '/early') {
