@@ -164,7 +164,8 @@ asio::awaitable<void> Session::forward(Stream& s, http::RequestPlan& plan) {
       s.idle = nullptr;
     }
     const bool unanswered = unsent || (s.failure == Close::upstream_error && !s.upstream_spoke);
-    // Not for a connection Gatehouse is ending (a revoked client's): nothing new goes upstream.
+    // Not while Gatehouse is ending the connection (a drain, a revoked client): nothing new goes
+    // upstream then.
     if (kept && replayable && unanswered && !s.closed && !facts_.member.ending()) {
       kept = false;
       s.failure.reset();
