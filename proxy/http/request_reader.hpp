@@ -51,7 +51,7 @@ asio::awaitable<HeadResult> read_request_head(Stream& client, Inbox& in, Message
   if (!w.first && in.available() == 0) w.member.set_phase(Phase::idle);
   for (;;) {
     if (in.available() > 0) {
-      if (!started && !w.first) deadline.arm(w.http.head_timeout, cancel);  // from the first byte on
+      const bool first_bytes = !started;
       started = true;
       w.member.set_phase(Phase::request);
       std::string none;
@@ -60,6 +60,9 @@ asio::awaitable<HeadResult> read_request_head(Stream& client, Inbox& in, Message
       in.pos += used;
       if (ev == MessageParser::Event::head) co_return HeadResult::ok;
       if (ev != MessageParser::Event::need_more) co_return HeadResult::bad;
+      // head_timeout from the first byte on; armed only for a head that did not come whole (a
+      // timer re-armed for every request can cost a timerfd_settime each).
+      if (first_bytes && !w.first) deadline.arm(w.http.head_timeout, cancel);
       if (in.available() > 0) continue;
     }
     auto ec = co_await read_into(client, in);

@@ -248,6 +248,24 @@ TEST(HttpMode, SlowRequestHeadIsCutOff) {
   EXPECT_TRUE(up.requests().empty());
 }
 
+// On a kept-alive connection the next head has head_timeout from its first byte, not the much
+// longer keepalive_timeout that ran while the connection was idle.
+TEST(HttpMode, ASlowSecondHeadIsCutAtTheHeadTimeoutNotTheKeepaliveTimeout) {
+  HttpUpstream up;
+  ProxyHarness proxy;
+  proxy.start(http_config(up, "  head_timeout = \"300ms\"\n  keepalive_timeout = \"60s\"\n"));
+  TlsClient client(proxy.client());
+  ASSERT_TRUE(client.connect()) << client.error();
+  ASSERT_TRUE(client.send("GET /first HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  const auto first = read_response(client);
+  ASSERT_EQ(first.rfind("HTTP/1.1 200", 0), 0u) << first;
+  ASSERT_TRUE(client.send("GET /second HTTP/1.1\r\nHost: localhost\r\nX-Slow: "));  // never finished
+  auto rest = client.read_all();  // the proxy answers and closes; the client's own guard is 10 s
+  ASSERT_TRUE(rest) << client.error();
+  EXPECT_EQ(rest->rfind("HTTP/1.1 408", 0), 0u) << *rest;
+  EXPECT_EQ(up.requests().size(), 1u);
+}
+
 TEST(HttpMode, SlowlorisTrickleIsCutAtTheHeadTimeoutAndOthersAreServed) {
   HttpUpstream up;
   ProxyHarness proxy;
