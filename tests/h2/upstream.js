@@ -48,6 +48,11 @@ const server = http.createServer((req, res) => {
   }
   if (url.pathname === '/write-stray') {
     // Answers once the stray bytes are in the proxy's socket (loopback: the write is delivered).
+    if (!strayTarget || strayTarget.destroyed) {  // asked before /unasked: a clear answer, not a crash
+      res.writeHead(409, { 'content-type': 'text/plain', 'content-length': 15 });
+      res.end('no /unasked yet');
+      return;
+    }
     strayTarget.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstray', () => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 7 });
       res.end('written');
